@@ -1,0 +1,57 @@
+using Churn.Core.Schema;
+
+namespace Churn.Core.Tests.Schema;
+
+public class DatasetSchemaTests
+{
+    [Fact]
+    public void SchemaRoundTripsThroughJson()
+    {
+        var schema = new DatasetSchema
+        {
+            IdColumn = "id",
+            LabelColumn = "churn",
+            PositiveLabel = "Yes",
+            Features = [new("tenure", FeatureKind.Numeric), new("plan", FeatureKind.Categorical), new("paperless", FeatureKind.Boolean)],
+            Drop = ["notes"],
+        };
+
+        var parsed = DatasetSchema.Parse(schema.ToJson());
+
+        Assert.Equal(schema.IdColumn, parsed.IdColumn);
+        Assert.Equal(schema.Features, parsed.Features);
+        Assert.Equal(schema.Drop, parsed.Drop);
+        Assert.Contains("\"kind\": \"Categorical\"", schema.ToJson(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DuplicateFeatureIsRejectedWithItsIndex()
+    {
+        const string json = """
+            {"labelColumn":"churn","positiveLabel":"1","features":[{"name":"a","kind":"Numeric"},{"name":"a","kind":"Numeric"}]}
+            """;
+
+        var ex = Assert.Throws<SchemaException>(() => DatasetSchema.Parse(json, "s.json"));
+
+        Assert.Contains("features[1].name 'a' appears twice", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownKindIsRejectedNamingTheFile()
+    {
+        const string json = """{"labelColumn":"c","positiveLabel":"1","features":[{"name":"a","kind":"Text"}]}""";
+
+        var ex = Assert.Throws<SchemaException>(() => DatasetSchema.Parse(json, "s.json"));
+
+        Assert.StartsWith("s.json: invalid schema JSON", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PositiveLabelIsComparedTrimmedAndCaseInsensitively()
+    {
+        var schema = new DatasetSchema { LabelColumn = "c", PositiveLabel = "Yes", Features = [new("a", FeatureKind.Numeric)] };
+
+        Assert.True(schema.IsPositive(" yes"));
+        Assert.False(schema.IsPositive("No"));
+    }
+}
