@@ -1,2 +1,9 @@
-Console.Error.WriteLine("churn: the command line is being built; no commands yet.");
-return 1;
+using System.CommandLine;
+using Churn.Cli;
+
+var root = new RootCommand("Churn: train, evaluate and serve customer-churn models.");
+foreach (var command in Commands.All())
+{
+    root.Add(command);
+}
+return await CliRunner.RunAsync(root, args);
