@@ -110,7 +110,8 @@ public sealed record ChurnMechanism
         }
         var r = Reference;
         var d = Drifted;
-        double Blend(double a, double b) => a + ((b - a) * drift);
+        // Weighted this way rather than a + (b - a) × drift so the ends reproduce both mechanisms exactly.
+        double Blend(double a, double b) => (a * (1 - drift)) + (b * drift);
         return new()
         {
             Intercept = Blend(r.Intercept, d.Intercept),
