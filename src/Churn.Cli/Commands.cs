@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Churn.Cli.Modeling;
 
 namespace Churn.Cli;
 
@@ -7,6 +8,7 @@ internal static class Commands
 {
     public static IEnumerable<Command> All()
     {
+        yield return TrainCommand.Create();
         yield return ServeCommand.Create();
     }
 }

@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using Churn.Core.Schema;
+
+namespace Churn.Core.Data;
+
+/// <summary>One feature's values for every row: numbers (NaN = missing, booleans 0/1) or category texts.</summary>
+public sealed class FeatureColumn
+{
+    public FeatureColumn(FeatureSpec spec, int rows)
+    {
+        Spec = spec;
+        if (spec.Kind == FeatureKind.Categorical)
+        {
+            Categories = new string?[rows];
+        }
+        else
+        {
+            Numbers = new double[rows];
+        }
+    }
+
+    private FeatureColumn(FeatureSpec spec, double[]? numbers, string?[]? categories)
+    {
+        Spec = spec;
+        Numbers = numbers;
+        Categories = categories;
+    }
+
+    public FeatureSpec Spec { get; }
+    public double[]? Numbers { get; }
+    public string?[]? Categories { get; }
+
+    /// <summary>The raw value of one row.</summary>
+    public FeatureValue this[int row] => Categories is { } c ? FeatureValue.Of(c[row]) :
+        double.IsNaN(Numbers![row]) ? FeatureValue.Missing : FeatureValue.Of(Numbers[row]);
+
+    internal FeatureColumn Select(IReadOnlyList<int> rows)
+    {
+        if (Categories is { } c)
+        {
+            var picked = new string?[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                picked[i] = c[rows[i]];
+            }
+            return new FeatureColumn(Spec, null, picked);
+        }
+        var n = new double[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            n[i] = Numbers![rows[i]];
+        }
+        return new FeatureColumn(Spec, n, null);
+    }
+}
+
+/// <summary>A typed, column-oriented churn dataset read through a <see cref="DatasetSchema"/>.</summary>
+public sealed class Dataset
+{
+    public Dataset(DatasetSchema schema, FeatureColumn[] columns, string?[] ids, bool[]? labels, long[] lines, string fingerprint)
+    {
+        Schema = schema;
+        Columns = columns;
+        Ids = ids;
+        Labels = labels;
+        Lines = lines;
+        Fingerprint = fingerprint;
+    }
+
+    public DatasetSchema Schema { get; }
+
+    /// <summary>One column per schema feature, in schema order.</summary>
+    public FeatureColumn[] Columns { get; }
+
+    /// <summary>Customer ids (null when the schema has none or the cell is blank).</summary>
+    public string?[] Ids { get; }
+
+    /// <summary>Labels (true = churned), or null for unlabelled data.</summary>
+    public bool[]? Labels { get; }
+
+    /// <summary>The source line of each row, for messages.</summary>
+    public long[] Lines { get; }
+
+    /// <summary>SHA-256 of the source file, hex.</summary>
+    public string Fingerprint { get; }
+
+    public int RowCount => Ids.Length;
+
+    /// <summary>Labels, or an error saying the data has none.</summary>
+    public bool[] RequireLabels() =>
+        Labels ?? throw new InvalidDataException($"The data has no label column '{Schema.LabelColumn}'.");
+
+    /// <summary>The raw feature values of one row, in schema order.</summary>
+    public FeatureValue[] Row(int row)
+    {
+        var values = new FeatureValue[Columns.Length];
+        for (var f = 0; f < Columns.Length; f++)
+        {
+            values[f] = Columns[f][row];
+        }
+        return values;
+    }
+
+    /// <summary>A new dataset holding the given rows in the given order.</summary>
+    public Dataset Select(IReadOnlyList<int> rows)
+    {
+        var columns = Columns.Select(c => c.Select(rows)).ToArray();
+        var ids = rows.Select(r => Ids[r]).ToArray();
+        var labels = Labels is { } l ? rows.Select(r => l[r]).ToArray() : null;
+        var lines = rows.Select(r => Lines[r]).ToArray();
+        return new Dataset(Schema, columns, ids, labels, lines, Fingerprint);
+    }
+
+    /// <summary>SHA-256 of a file, lower-case hex.</summary>
+    public static string FingerprintFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text.Json.Serialization;
+using Churn.Core.Data;
+using Churn.Core.Schema;
+
+namespace Churn.Core.Features;
+
+/// <summary>How one schema feature maps to model slots.</summary>
+public sealed record EncodedFeature
+{
+    public required string Name { get; init; }
+    public required FeatureKind Kind { get; init; }
+
+    /// <summary>First slot of this feature in the encoded vector.</summary>
+    public required int Offset { get; init; }
+
+    /// <summary>Known categories, most frequent first (categorical only); each gets one slot.</summary>
+    public IReadOnlyList<string> Categories { get; init; } = [];
+
+    /// <summary>Slots used: 1 for numbers and booleans, one per known category plus one for "other".</summary>
+    [JsonIgnore]
+    public int Width => Kind == FeatureKind.Categorical ? Categories.Count + 1 : 1;
+}
+
+/// <summary>The result of encoding one row: whether any value was a category the model never saw.</summary>
+public readonly record struct EncodeOutcome(long UnseenMask, string? FirstError, int ErrorFeature)
+{
+    public bool HasError => FirstError is not null;
+}
+
+/// <summary>
+/// Turns raw feature values into the float vector the ML models read: numbers and booleans as one
+/// slot each (NaN for missing, which the tree learners route natively), categories one-hot with an
+/// "other" slot for values unseen in training. The vocabulary is fitted on training data only.
+/// </summary>
+public sealed class FeatureEncoder
+{
+    /// <summary>Categories beyond this many (by frequency) share the "other" slot.</summary>
+    public const int MaxCategoriesPerFeature = 64;
+
+    [JsonConstructor]
+    public FeatureEncoder(IReadOnlyList<EncodedFeature> features)
+    {
+        Features = features;
+        Width = features.Count == 0 ? 0 : features[^1].Offset + features[^1].Width;
+        _lookup = [.. features.Select(f => f.Categories.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal))];
+    }
+
+    private readonly Dictionary<string, int>[] _lookup;
+
+    public IReadOnlyList<EncodedFeature> Features { get; }
+
+    /// <summary>Length of the encoded vector.</summary>
+    [JsonIgnore]
+    public int Width { get; }
+
+    /// <summary>Learns category vocabularies from training data.</summary>
+    public static FeatureEncoder Fit(Dataset data)
+    {
+        var features = new List<EncodedFeature>();
+        var offset = 0;
+        foreach (var column in data.Columns)
+        {
+            IReadOnlyList<string> categories = [];
+            if (column.Categories is { } values)
+            {
+                categories = [.. values.Where(v => v is not null).GroupBy(v => v!, StringComparer.Ordinal)
+                    .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                    .Take(MaxCategoriesPerFeature).Select(g => g.Key)];
+            }
+            var feature = new EncodedFeature { Name = column.Spec.Name, Kind = column.Spec.Kind, Offset = offset, Categories = categories };
+            features.Add(feature);
+            offset += feature.Width;
+        }
+        return new FeatureEncoder(features);
+    }
+
+    /// <summary>Names of every slot, for explanations and diagnostics.</summary>
+    public IEnumerable<string> SlotNames() => Features.SelectMany(f => f.Kind == FeatureKind.Categorical
+        ? f.Categories.Select(c => $"{f.Name}={c}").Append($"{f.Name}=(other)")
+        : [f.Name]);
+
+    /// <summary>Encodes one row of a dataset (already typed) into <paramref name="slots"/>.</summary>
+    public void Encode(Dataset data, int row, Span<float> slots)
+    {
+        for (var f = 0; f < Features.Count; f++)
+        {
+            var column = data.Columns[f];
+            if (column.Categories is { } c)
+            {
+                EncodeCategory(f, c[row], slots);
+            }
+            else
+            {
+                slots[Features[f].Offset] = (float)column.Numbers![row];
+            }
+        }
+    }
+
+    /// <summary>Encodes every row of a dataset into one row-major matrix.</summary>
+    public float[] EncodeAll(Dataset data)
+    {
+        var matrix = new float[data.RowCount * Width];
+        for (var r = 0; r < data.RowCount; r++)
+        {
+            Encode(data, r, matrix.AsSpan(r * Width, Width));
+        }
+        return matrix;
+    }
+
+    /// <summary>
+    /// Encodes raw values (schema order) as they arrive over the API. Values that do not fit their
+    /// kind are reported, not guessed; unseen categories are encoded as "other" and flagged.
+    /// </summary>
+    public EncodeOutcome Encode(ReadOnlySpan<FeatureValue> values, Span<float> slots)
+    {
+        var unseen = 0L;
+        for (var f = 0; f < Features.Count; f++)
+        {
+            var feature = Features[f];
+            var value = values[f];
+            switch (feature.Kind)
+            {
+                case FeatureKind.Categorical:
+                    var text = value.IsMissing ? null : value.ToString().Trim();
+                    if (!EncodeCategory(f, text, slots) && f < 63)
+                    {
+                        unseen |= 1L << f;
+                    }
+                    break;
+                case FeatureKind.Numeric:
+                    if (!ValueParser.TryNumber(value, out var n))
+                    {
+                        return new EncodeOutcome(unseen, "must be a finite number", f);
+                    }
+                    slots[feature.Offset] = (float)n;
+                    break;
+                default:
+                    if (!ValueParser.TryBoolean(value, out var b))
+                    {
+                        return new EncodeOutcome(unseen, "must be a yes/no value (true/false, yes/no, 1/0)", f);
+                    }
+                    slots[feature.Offset] = (float)b;
+                    break;
+            }
+        }
+        return new EncodeOutcome(unseen, null, -1);
+    }
+
+    /// <summary>Whether a category is in the vocabulary of feature <paramref name="f"/>.</summary>
+    public bool IsKnownCategory(int f, string category) => _lookup[f].ContainsKey(category);
+
+    private bool EncodeCategory(int f, string? value, Span<float> slots)
+    {
+        var feature = Features[f];
+        var block = slots.Slice(feature.Offset, feature.Width);
+        block.Clear();
+        if (value is null)
+        {
+            // Missing: every slot stays 0, which the models learn as "none of the known values".
+            return true;
+        }
+        if (_lookup[f].TryGetValue(value, out var index))
+        {
+            block[index] = 1;
+            return true;
+        }
+        block[^1] = 1;
+        return false;
+    }
+}

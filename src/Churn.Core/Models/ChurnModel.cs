@@ -1,0 +1,242 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Churn.Core.Data;
+using Churn.Core.Evaluation;
+using Churn.Core.Features;
+using Churn.Core.Training;
+using Microsoft.ML;
+
+namespace Churn.Core.Models;
+
+/// <summary>A package file that is not a complete, readable model.</summary>
+public sealed class ModelPackageException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// A trained churn model: the feature encoder, the tree and/or linear ML.NET models and their blend
+/// weight, the fitted calibration and the card. Immutable once built; scoring goes through
+/// <see cref="Scoring.ChurnScorer"/> (single rows) or <see cref="ScoreMatrix"/> (bulk).
+/// </summary>
+public sealed class ChurnModel
+{
+    private const string CardEntry = "card.json";
+    private const string EncoderEntry = "encoder.json";
+    private const string TreesEntry = "trees.mlnet";
+    private const string LinearEntry = "linear.mlnet";
+    private const string BlendEntry = "blend.json";
+
+    internal ChurnModel(MLContext ml, FeatureEncoder encoder, ITransformer? trees, ITransformer? linear, double treeWeight, int seed, CalibrationModel calibration)
+    {
+        Ml = ml;
+        Encoder = encoder;
+        Trees = trees;
+        Linear = linear;
+        TreeWeight = treeWeight;
+        Seed = seed;
+        Calibration = calibration;
+    }
+
+    internal MLContext Ml { get; }
+    public FeatureEncoder Encoder { get; }
+    internal ITransformer? Trees { get; }
+    internal ITransformer? Linear { get; }
+
+    /// <summary>Weight of the tree model in the probability blend (1 = trees only, 0 = linear only).</summary>
+    public double TreeWeight { get; }
+    public int Seed { get; }
+    public CalibrationModel Calibration { get; }
+
+    /// <summary>The card; set once when training completes or the package is loaded.</summary>
+    public ModelCard Card => _card ?? throw new InvalidOperationException("The model has no card yet.");
+
+    private ModelCard? _card;
+
+    internal ChurnModel WithCard(ModelCard card)
+    {
+        _card = card;
+        return this;
+    }
+
+    /// <summary>Records a cross-validation of the recipe that produced this model in its card.</summary>
+    public ChurnModel WithCrossValidation(CrossValidationSummary summary) => WithCard(Card with { CrossValidation = summary });
+
+    /// <summary>The uncalibrated score (log-odds of the blended probability) the calibrator maps.</summary>
+    public static double RawScore(double treeProbability, double linearProbability, double treeWeight)
+    {
+        var p = treeWeight * treeProbability + (1 - treeWeight) * linearProbability;
+        p = Math.Clamp(p, 1e-7, 1 - 1e-7);
+        return Math.Log(p / (1 - p));
+    }
+
+    /// <summary>Raw scores for an encoded row-major matrix (bulk path used by training, evaluation and file scoring).</summary>
+    public double[] RawScores(float[] matrix, int rows)
+    {
+        var learners = new Learners(Seed, Encoder.Width);
+        var labels = new bool[rows];
+        var all = Enumerable.Range(0, rows).ToArray();
+        var view = learners.View(matrix, labels, all);
+        var tree = Trees is null ? null : Learners.Probabilities(Trees, view);
+        var linear = Linear is null ? null : Learners.Probabilities(Linear, view);
+        var scores = new double[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            scores[i] = RawScore(tree?[i] ?? 0, linear?[i] ?? 0, TreeWeight);
+        }
+        return scores;
+    }
+
+    /// <summary>Calibrated churn probabilities for an encoded matrix.</summary>
+    public double[] ScoreMatrix(float[] matrix, int rows)
+    {
+        var raw = RawScores(matrix, rows);
+        for (var i = 0; i < raw.Length; i++)
+        {
+            raw[i] = Calibration.Apply(raw[i]);
+        }
+        return raw;
+    }
+
+    /// <summary>Calibrated probabilities for every row of a dataset.</summary>
+    public double[] Score(Dataset data) => ScoreMatrix(Encoder.EncodeAll(data), data.RowCount);
+
+    /// <summary>Writes the package (one zip file) to <paramref name="path"/> via a temporary file and an atomic rename.</summary>
+    public void Save(string path)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + $".{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
+                {
+                    WriteJson(zip, CardEntry, Card);
+                    WriteJson(zip, EncoderEntry, Encoder);
+                    WriteJson(zip, BlendEntry, new BlendSettings(TreeWeight));
+                    var schema = new Learners(Seed, Encoder.Width).View([], [], []).Schema;
+                    if (Trees is not null)
+                    {
+                        using var s = zip.CreateEntry(TreesEntry, CompressionLevel.Fastest).Open();
+                        Ml.Model.Save(Trees, schema, s);
+                    }
+                    if (Linear is not null)
+                    {
+                        using var s = zip.CreateEntry(LinearEntry, CompressionLevel.Fastest).Open();
+                        Ml.Model.Save(Linear, schema, s);
+                    }
+                }
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    /// <summary>Reads only the card of a package (cheap: no ML models are loaded).</summary>
+    public static ModelCard ReadCard(string path)
+    {
+        using var zip = OpenZip(path);
+        return ReadJson<ModelCard>(zip, CardEntry, path);
+    }
+
+    /// <summary>Loads a package; a missing, truncated or foreign file is refused with a clear message.</summary>
+    public static ChurnModel Load(string path)
+    {
+        using var zip = OpenZip(path);
+        var card = ReadJson<ModelCard>(zip, CardEntry, path);
+        if (card.Format != ModelCard.CurrentFormat)
+        {
+            throw new ModelPackageException($"{path}: package format {card.Format} is not supported (expected {ModelCard.CurrentFormat}).");
+        }
+        var encoder = ReadJson<FeatureEncoder>(zip, EncoderEntry, path);
+        var blend = ReadJson<BlendSettings>(zip, BlendEntry, path);
+        var ml = new MLContext(card.Seed);
+        var trees = LoadTransformer(ml, zip, TreesEntry, path);
+        var linear = LoadTransformer(ml, zip, LinearEntry, path);
+        if (trees is null && linear is null)
+        {
+            throw new ModelPackageException($"{path}: the package holds no model.");
+        }
+        return new ChurnModel(ml, encoder, trees, linear, blend.TreeWeight, card.Seed, card.Calibration).WithCard(card);
+    }
+
+    private static ZipArchive OpenZip(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ModelPackageException($"Model package '{path}' does not exist.");
+        }
+        try
+        {
+            return ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ModelPackageException($"{path}: not a model package (the archive is corrupt or truncated).", ex);
+        }
+    }
+
+    private static ITransformer? LoadTransformer(MLContext ml, ZipArchive zip, string name, string path)
+    {
+        var entry = zip.GetEntry(name);
+        if (entry is null)
+        {
+            return null;
+        }
+        try
+        {
+            // ML.NET needs a seekable stream; the entry is copied to memory first.
+            using var buffer = new MemoryStream();
+            using (var s = entry.Open())
+            {
+                s.CopyTo(buffer);
+            }
+            buffer.Position = 0;
+            return ml.Model.Load(buffer, out _);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or InvalidOperationException or IOException)
+        {
+            throw new ModelPackageException($"{path}: the model entry '{name}' cannot be read ({ex.Message}).", ex);
+        }
+    }
+
+    private static void WriteJson<T>(ZipArchive zip, string name, T value)
+    {
+        using var s = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
+        JsonSerializer.Serialize(s, value, JsonDefaults.Options);
+    }
+
+    private static T ReadJson<T>(ZipArchive zip, string name, string path)
+    {
+        var entry = zip.GetEntry(name) ?? throw new ModelPackageException($"{path}: not a model package (no '{name}').");
+        try
+        {
+            using var s = entry.Open();
+            return JsonSerializer.Deserialize<T>(s, JsonDefaults.Options) ?? throw new ModelPackageException($"{path}: '{name}' is empty.");
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException or IOException)
+        {
+            throw new ModelPackageException($"{path}: '{name}' is damaged ({ex.Message}).", ex);
+        }
+    }
+
+    private sealed record BlendSettings(double TreeWeight);
+}
+
+/// <summary>The JSON settings of every persisted Core document (camelCase, enums as strings).</summary>
+public static class JsonDefaults
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = false,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
+    public static readonly JsonSerializerOptions Indented = new(Options) { WriteIndented = true };
+}

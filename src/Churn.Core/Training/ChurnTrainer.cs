@@ -1,0 +1,384 @@
+using System.Diagnostics;
+using System.Reflection;
+using Churn.Core.Data;
+using Churn.Core.Evaluation;
+using Churn.Core.Features;
+using Churn.Core.Models;
+using Microsoft.ML;
+
+namespace Churn.Core.Training;
+
+/// <summary>How to train: learner, seed, split, calibration and threshold policy.</summary>
+public sealed record TrainingOptions
+{
+    public TrainerKind Trainer { get; init; } = TrainerKind.LightGbm;
+    public int Seed { get; init; } = 42;
+    public string ModelName { get; init; } = "churn";
+
+    /// <summary>Share of rows held out (stratified) for the reported metrics.</summary>
+    public double TestFraction { get; init; } = 0.2;
+
+    /// <summary>Inner folds used for early stopping, the blend weight and the calibration data.</summary>
+    public int InnerFolds { get; init; } = 4;
+
+    /// <summary>"platt" (default: keeps the ranking exactly) or "isotonic".</summary>
+    public string Calibration { get; init; } = CalibrationModel.PlattMethod;
+
+    /// <summary>When set, the threshold maximises expected profit; otherwise it maximises F1.</summary>
+    public BusinessValue? BusinessValue { get; init; }
+
+    public TreeSettings Trees { get; init; } = new();
+
+    /// <summary>Blend weights of the tree model tried against the out-of-fold predictions.</summary>
+    public IReadOnlyList<double> BlendWeights { get; init; } = [1.0, 0.75, 0.5];
+
+    /// <summary>Name of the data source for the card (a file name, never its content).</summary>
+    public string? DataSource { get; init; }
+
+    /// <summary>Skip permutation importance (used inside cross-validation, where it is not reported).</summary>
+    public bool ComputeImportance { get; init; } = true;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (TestFraction is <= 0 or >= 0.9)
+        {
+            problems.Add("the test fraction must be between 0 and 0.9");
+        }
+        if (InnerFolds is < 2 or > 20)
+        {
+            problems.Add("inner folds must be between 2 and 20");
+        }
+        if (Calibration is not (CalibrationModel.PlattMethod or CalibrationModel.IsotonicMethod or CalibrationModel.NoneMethod))
+        {
+            problems.Add($"calibration must be platt, isotonic or none, not '{Calibration}'");
+        }
+        return problems;
+    }
+}
+
+/// <summary>Progress of a training, for progress bars and job status.</summary>
+public sealed record TrainingProgress(string Stage, double Fraction);
+
+/// <summary>A fitted model with its held-out predictions.</summary>
+public sealed record TrainingResult(ChurnModel Model, double[] TestProbabilities, bool[] TestLabels);
+
+/// <summary>
+/// The training recipe. Within the training rows, stratified inner folds give out-of-fold
+/// predictions: they pick the tree count (early stopping), the tree/linear blend weight, the
+/// calibration and the threshold. The final models are then refitted on all training rows, and
+/// the held-out test split is scored once for the card's metrics.
+/// </summary>
+public static class ChurnTrainer
+{
+    /// <summary>Trains with a stratified train/test split.</summary>
+    public static TrainingResult Train(Dataset data, TrainingOptions options, IProgress<TrainingProgress>? progress = null, CancellationToken ct = default)
+    {
+        var labels = data.RequireLabels();
+        RequireTrainable(labels, options);
+        var (train, test) = DataSplits.StratifiedSplit(labels, options.TestFraction, options.Seed);
+        return TrainOnSplit(data, train, test, options, progress, ct);
+    }
+
+    /// <summary>Cross-validates the whole recipe; <paramref name="folds"/> gives each row's fold (or null for seeded stratified folds).</summary>
+    public static CrossValidationSummary CrossValidate(Dataset data, TrainingOptions options, int k, int[]? folds = null, IProgress<TrainingProgress>? progress = null, CancellationToken ct = default)
+    {
+        var labels = data.RequireLabels();
+        RequireTrainable(labels, options);
+        folds ??= DataSplits.StratifiedFolds(labels, k, options.Seed);
+        if (folds.Length != data.RowCount)
+        {
+            throw new ArgumentException($"The fold file has {folds.Length} rows but the data has {data.RowCount}.", nameof(folds));
+        }
+        k = folds.Max() + 1;
+        var auc = new List<double>();
+        var aucPr = new List<double>();
+        var logLoss = new List<double>();
+        var brier = new List<double>();
+        var inner = options with { ComputeImportance = false };
+        for (var f = 0; f < k; f++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var foldProgress = new Progress<TrainingProgress>(p => progress?.Report(new($"fold {f + 1}/{k}: {p.Stage}", (f + p.Fraction) / k)));
+            var result = TrainOnSplit(data, DataSplits.Rows(folds, f, false), DataSplits.Rows(folds, f, true), inner, foldProgress, ct);
+            var m = result.Model.Card.Metrics;
+            auc.Add(m.Auc ?? double.NaN);
+            aucPr.Add(m.AucPr ?? double.NaN);
+            logLoss.Add(m.LogLoss);
+            brier.Add(m.Brier);
+        }
+        return new CrossValidationSummary(k, Spread(auc), Spread(aucPr), Spread(logLoss), Spread(brier));
+    }
+
+    private static MetricSpread Spread(List<double> values)
+    {
+        var mean = values.Average();
+        var sd = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+        return new MetricSpread(mean, sd, values);
+    }
+
+    private static void RequireTrainable(bool[] labels, TrainingOptions options)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems) + ".");
+        }
+        var positives = labels.Count(l => l);
+        if (positives < 10 || labels.Length - positives < 10)
+        {
+            throw new InvalidDataException($"Training needs at least 10 churned and 10 retained customers; the data has {positives} and {labels.Length - positives}.");
+        }
+    }
+
+    private static TrainingResult TrainOnSplit(Dataset data, int[] trainRows, int[] testRows, TrainingOptions options, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var labels = data.RequireLabels();
+        var trainData = data.Select(trainRows);
+        var encoder = FeatureEncoder.Fit(trainData);
+        var matrix = encoder.EncodeAll(data);
+        var learners = new Learners(options.Seed, encoder.Width);
+        var trainLabels = trainData.Labels!;
+
+        // Inner folds over the training rows: out-of-fold predictions pick the tree count, the
+        // blend weight, the calibration and the threshold without touching the test rows.
+        progress?.Report(new("out-of-fold models", 0));
+        var innerFolds = DataSplits.StratifiedFolds(trainLabels, options.InnerFolds, options.Seed + 1);
+        var oofTree = new double[trainRows.Length];
+        var oofLinear = new double[trainRows.Length];
+        var treeCounts = new List<int>();
+        var useTrees = options.Trainer != TrainerKind.Logistic;
+        var useLinear = options.Trainer is TrainerKind.Logistic or TrainerKind.LightGbm && options.BlendWeights.Any(w => w < 1);
+        for (var f = 0; f < options.InnerFolds; f++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var fit = DataSplits.Rows(innerFolds, f, false).Select(i => trainRows[i]).ToArray();
+            var holdIdx = DataSplits.Rows(innerFolds, f, true);
+            var hold = holdIdx.Select(i => trainRows[i]).ToArray();
+            var fitView = learners.View(matrix, labels, fit);
+            var holdView = learners.View(matrix, labels, hold);
+            if (useTrees)
+            {
+                ITransformer treeModel;
+                if (options.Trainer == TrainerKind.LightGbm)
+                {
+                    (treeModel, var trees) = learners.LightGbmEarlyStopped(fitView, holdView, options.Trees);
+                    treeCounts.Add(trees);
+                }
+                else
+                {
+                    treeModel = learners.FastTree(fitView, options.Trees, FastTreeCount(options.Trees));
+                }
+                Scatter(Learners.Probabilities(treeModel, holdView), holdIdx, oofTree);
+            }
+            if (useLinear)
+            {
+                Scatter(Learners.Probabilities(learners.Logistic(fitView), holdView), holdIdx, oofLinear);
+            }
+            progress?.Report(new("out-of-fold models", (f + 1.0) / (options.InnerFolds + 1)));
+        }
+
+        var weight = options.Trainer switch
+        {
+            TrainerKind.Logistic => 0.0,
+            TrainerKind.FastTree => 1.0,
+            _ => useLinear ? ChooseBlend(oofTree, oofLinear, trainLabels, options.BlendWeights) : 1.0,
+        };
+        var oofRaw = new double[trainRows.Length];
+        for (var i = 0; i < oofRaw.Length; i++)
+        {
+            oofRaw[i] = ChurnModel.RawScore(oofTree[i], oofLinear[i], weight);
+        }
+        var calibration = options.Calibration switch
+        {
+            CalibrationModel.PlattMethod => CalibratorFitter.FitPlatt(oofRaw, trainLabels),
+            CalibrationModel.IsotonicMethod => CalibratorFitter.FitIsotonic(oofRaw, trainLabels),
+            _ => CalibrationModel.None,
+        };
+        var oofCalibrated = oofRaw.Select(calibration.Apply).ToArray();
+        var (threshold, policy, profitCurve) = ChooseThreshold(oofCalibrated, trainLabels, options.BusinessValue);
+
+        // Refit on every training row with the settings the inner folds chose.
+        progress?.Report(new("final model", options.InnerFolds / (options.InnerFolds + 1.0)));
+        ct.ThrowIfCancellationRequested();
+        var allView = learners.View(matrix, labels, trainRows);
+        var treeCount = treeCounts.Count > 0 ? Math.Max(1, (int)Math.Round(treeCounts.Average())) : FastTreeCount(options.Trees);
+        ITransformer? treesModel = null;
+        if (weight > 0)
+        {
+            treesModel = options.Trainer == TrainerKind.FastTree
+                ? learners.FastTree(allView, options.Trees, treeCount)
+                : learners.LightGbm(allView, options.Trees, treeCount);
+        }
+        var linearModel = weight < 1 ? learners.Logistic(allView) : null;
+
+        var parameters = new Dictionary<string, string>
+        {
+            ["trainer"] = options.Trainer.ToString(),
+            ["treeWeight"] = weight.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture),
+            ["calibration"] = calibration.Method,
+            ["innerFolds"] = options.InnerFolds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (weight > 0)
+        {
+            parameters["trees"] = treeCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters["learningRate"] = options.Trees.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters["leaves"] = options.Trees.Leaves.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters["minRowsPerLeaf"] = options.Trees.MinRowsPerLeaf.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            parameters["l2"] = options.Trees.L2.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (treeCounts.Count > 0)
+            {
+                parameters["earlyStoppedTrees"] = string.Join(",", treeCounts);
+            }
+        }
+
+        // Score the test rows once: metrics, importance and the score reference all come from them.
+        var testMatrix = Gather(matrix, encoder.Width, testRows);
+        var testLabels = testRows.Select(r => labels[r]).ToArray();
+        var draft = new ChurnModel(learners.Context, encoder, treesModel, linearModel, weight, options.Seed, calibration);
+        var testRaw = draft.RawScores(testMatrix, testRows.Length);
+        var testProbabilities = testRaw.Select(calibration.Apply).ToArray();
+        var uncalibrated = testRaw.Select(s => 1 / (1 + Math.Exp(-s))).ToArray();
+        var report = Evaluator.Evaluate(testProbabilities, testLabels, threshold);
+
+        IReadOnlyList<FeatureImportance> importance = [];
+        if (options.ComputeImportance)
+        {
+            progress?.Report(new("feature importance", 0.95));
+            importance = PermutationImportance(draft, testMatrix, testLabels, report.Auc ?? 0.5, options.Seed);
+        }
+
+        var card = new ModelCard
+        {
+            ModelName = options.ModelName,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Trainer = options.Trainer,
+            Parameters = parameters,
+            Seed = options.Seed,
+            DataFingerprint = data.Fingerprint,
+            DataSource = options.DataSource,
+            Schema = data.Schema,
+            TrainRows = trainRows.Length,
+            TestRows = testRows.Length,
+            TrainChurnRate = trainLabels.Count(l => l) / (double)trainLabels.Length,
+            Metrics = report,
+            Threshold = threshold,
+            ThresholdPolicy = policy,
+            BusinessValue = options.BusinessValue,
+            ProfitCurve = profitCurve,
+            Tiers = new RiskTiers(Math.Round(threshold / 2, 4), threshold),
+            Calibration = calibration,
+            UncalibratedBrier = BinaryMetrics.Brier(uncalibrated, testLabels),
+            Importance = importance,
+            Reference = ReferenceProfiler.Profile(trainData, options.Seed),
+            ScoreReference = ScoreReference(testProbabilities, options.Seed),
+            Versions = Versions(),
+            TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+        };
+        progress?.Report(new("done", 1));
+        return new TrainingResult(draft.WithCard(card), testProbabilities, testLabels);
+    }
+
+    private static int FastTreeCount(TreeSettings s) => Math.Min(s.MaxTrees, 400);
+
+    private static double ChooseBlend(double[] tree, double[] linear, bool[] labels, IReadOnlyList<double> weights)
+    {
+        var best = 1.0;
+        var bestAuc = double.NegativeInfinity;
+        var blended = new double[tree.Length];
+        // Weights are tried from the tree side down; a lower weight must win outright to be chosen.
+        foreach (var w in weights.OrderByDescending(w => w))
+        {
+            for (var i = 0; i < blended.Length; i++)
+            {
+                blended[i] = w * tree[i] + (1 - w) * linear[i];
+            }
+            var auc = BinaryMetrics.Auc(blended, labels);
+            if (auc > bestAuc + 1e-6)
+            {
+                bestAuc = auc;
+                best = w;
+            }
+        }
+        return best;
+    }
+
+    private static (double Threshold, string Policy, IReadOnlyList<ProfitPoint> Curve) ChooseThreshold(double[] probabilities, bool[] labels, BusinessValue? value)
+    {
+        if (value is not null)
+        {
+            var choice = ThresholdSelector.ByProfit(probabilities, labels, value);
+            return (choice.Threshold, "profit", choice.Curve);
+        }
+        return (ThresholdSelector.ByMaxF1(probabilities, labels), "f1", []);
+    }
+
+    private static IReadOnlyList<FeatureImportance> PermutationImportance(ChurnModel model, float[] matrix, bool[] labels, double baseAuc, int seed)
+    {
+        var width = model.Encoder.Width;
+        var rows = labels.Length;
+        var result = new List<FeatureImportance>();
+        var random = new Random(seed);
+        var shuffled = (float[])matrix.Clone();
+        foreach (var feature in model.Encoder.Features)
+        {
+            var order = Enumerable.Range(0, rows).ToArray();
+            random.Shuffle(order);
+            // Shuffle the feature's whole slot block together so a one-hot group stays one category.
+            for (var r = 0; r < rows; r++)
+            {
+                matrix.AsSpan(order[r] * width + feature.Offset, feature.Width).CopyTo(shuffled.AsSpan(r * width + feature.Offset, feature.Width));
+            }
+            var auc = BinaryMetrics.Auc(model.RawScores(shuffled, rows), labels);
+            result.Add(new FeatureImportance(feature.Name, Math.Round(baseAuc - auc, 6)));
+            for (var r = 0; r < rows; r++)
+            {
+                matrix.AsSpan(r * width + feature.Offset, feature.Width).CopyTo(shuffled.AsSpan(r * width + feature.Offset, feature.Width));
+            }
+        }
+        return [.. result.OrderByDescending(i => i.AucDrop)];
+    }
+
+    private static ScoreProfile ScoreReference(double[] probabilities, int seed)
+    {
+        var edges = Enumerable.Range(0, 11).Select(i => i / 10.0).ToArray();
+        var shares = new double[10];
+        foreach (var p in probabilities)
+        {
+            shares[Math.Min(9, (int)(p * 10))] += 1.0 / probabilities.Length;
+        }
+        var random = new Random(seed);
+        var sample = probabilities.Length <= ReferenceProfiler.SampleSize
+            ? [.. probabilities]
+            : probabilities.OrderBy(_ => random.Next()).Take(ReferenceProfiler.SampleSize).ToArray();
+        Array.Sort(sample);
+        return new ScoreProfile(edges, shares, sample, probabilities.Average());
+    }
+
+    private static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
+    {
+        ["churn"] = typeof(ChurnTrainer).Assembly.GetName().Version?.ToString() ?? "",
+        ["ml.net"] = typeof(MLContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "",
+        ["dotnet"] = Environment.Version.ToString(),
+        ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+    };
+
+    private static void Scatter(double[] values, int[] positions, double[] target)
+    {
+        for (var i = 0; i < positions.Length; i++)
+        {
+            target[positions[i]] = values[i];
+        }
+    }
+
+    private static float[] Gather(float[] matrix, int width, int[] rows)
+    {
+        var result = new float[rows.Length * width];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            matrix.AsSpan(rows[i] * width, width).CopyTo(result.AsSpan(i * width, width));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,133 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
+
+namespace Churn.Core.Training;
+
+/// <summary>The learner behind a model.</summary>
+public enum TrainerKind
+{
+    /// <summary>Gradient-boosted trees (LightGBM), early-stopped, blended with a logistic model when that helps.</summary>
+    LightGbm,
+    /// <summary>Gradient-boosted trees (FastTree, MART).</summary>
+    FastTree,
+    /// <summary>L-BFGS logistic regression on standardised features: the baseline.</summary>
+    Logistic,
+}
+
+/// <summary>Row type fed to ML.NET: the encoded vector and the label.</summary>
+internal sealed class EncodedRow
+{
+    public float[] Features { get; set; } = [];
+    public bool Label { get; set; }
+}
+
+/// <summary>Row type read back from ML.NET binary classifiers.</summary>
+internal sealed class ScoredRow
+{
+    public float Probability { get; set; }
+}
+
+/// <summary>Tree-learner settings; defaults are the tuned values measured on the reference datasets.</summary>
+public sealed record TreeSettings
+{
+    public double LearningRate { get; init; } = 0.05;
+    public int Leaves { get; init; } = 15;
+    public int MinRowsPerLeaf { get; init; } = 50;
+    public double L2 { get; init; } = 1.0;
+    public int MaxTrees { get; init; } = 500;
+    public int EarlyStoppingRounds { get; init; } = 50;
+}
+
+/// <summary>Thin, seeded wrappers over the ML.NET trainers working on encoded matrices.</summary>
+internal sealed class Learners(int seed, int width)
+{
+    private readonly MLContext _ml = new(seed);
+    private readonly SchemaDefinition _schema = CreateSchema(width);
+
+    public MLContext Context => _ml;
+
+    public static SchemaDefinition CreateSchema(int width)
+    {
+        var schema = SchemaDefinition.Create(typeof(EncodedRow));
+        schema[nameof(EncodedRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return schema;
+    }
+
+    public IDataView View(float[] matrix, bool[] labels, IReadOnlyList<int> rows)
+    {
+        var items = new EncodedRow[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            items[i] = new EncodedRow { Features = matrix.AsSpan(r * width, width).ToArray(), Label = labels[r] };
+        }
+        return _ml.Data.LoadFromEnumerable(items, _schema);
+    }
+
+    /// <summary>LightGBM with early stopping on <paramref name="validation"/>; returns the model and its tree count.</summary>
+    public (ITransformer Model, int Trees) LightGbmEarlyStopped(IDataView train, IDataView validation, TreeSettings s)
+    {
+        var trainer = _ml.BinaryClassification.Trainers.LightGbm(LightGbmOptions(s, s.MaxTrees, s.EarlyStoppingRounds));
+        var model = trainer.Fit(train, validation);
+        return (model, model.Model.SubModel.TrainedTreeEnsemble.Trees.Count);
+    }
+
+    /// <summary>LightGBM with a fixed tree count (the refit after early stopping chose it).</summary>
+    public ITransformer LightGbm(IDataView train, TreeSettings s, int trees) =>
+        _ml.BinaryClassification.Trainers.LightGbm(LightGbmOptions(s, trees, 0)).Fit(train);
+
+    public ITransformer FastTree(IDataView train, TreeSettings s, int trees)
+    {
+        var pipeline = _ml.Transforms.ReplaceMissingValues(nameof(EncodedRow.Features), replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
+            .Append(_ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+            {
+                NumberOfTrees = trees,
+                NumberOfLeaves = s.Leaves,
+                MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
+                LearningRate = s.LearningRate,
+                Seed = seed,
+                NumberOfThreads = Environment.ProcessorCount,
+            }));
+        return pipeline.Fit(train);
+    }
+
+    /// <summary>Logistic regression on mean-imputed, centred and scaled features.</summary>
+    public ITransformer Logistic(IDataView train)
+    {
+        var pipeline = _ml.Transforms.ReplaceMissingValues(nameof(EncodedRow.Features), replacementMode: Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.Mean)
+            // fixZero: false centres as well as scales; without it the optimiser lands on a worse model.
+            .Append(_ml.Transforms.NormalizeMeanVariance(nameof(EncodedRow.Features), fixZero: false))
+            .Append(_ml.BinaryClassification.Trainers.LbfgsLogisticRegression(new LbfgsLogisticRegressionBinaryTrainer.Options
+            {
+                L2Regularization = 1f,
+                L1Regularization = 0f,
+                NumberOfThreads = 1,
+            }));
+        return pipeline.Fit(train);
+    }
+
+    /// <summary>Probabilities of a model for a view, in row order.</summary>
+    public static double[] Probabilities(ITransformer model, IDataView view)
+    {
+        var scored = model.Transform(view);
+        return [.. scored.GetColumn<float>("Probability").Select(p => (double)p)];
+    }
+
+    private LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
+    {
+        NumberOfIterations = trees,
+        LearningRate = s.LearningRate,
+        NumberOfLeaves = s.Leaves,
+        MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
+        EarlyStoppingRound = earlyStopping,
+        Booster = new GradientBooster.Options { L2Regularization = s.L2 },
+        Seed = seed,
+        Deterministic = true,
+        NumberOfThreads = Environment.ProcessorCount,
+        Silent = true,
+        Verbose = false,
+    };
+}
