@@ -1,0 +1,152 @@
+using Churn.Data.Mlflow;
+using Churn.Data.Monitoring;
+using Churn.Data.Predictions;
+using Churn.Data.Registry;
+using Churn.Data.Security;
+using Churn.Data.Settings;
+using Churn.Data.Tracking;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Data.Store;
+
+/// <summary>
+/// The store. The model is shared; each provider has a subclass only so that it can own its migrations
+/// (<see cref="SqliteChurnDbContext"/>, <see cref="PostgresChurnDbContext"/>).
+/// </summary>
+public abstract class ChurnDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<TrainingRun> Runs => Set<TrainingRun>();
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<ModelAlias> Aliases => Set<ModelAlias>();
+    public DbSet<AliasHistoryEntry> AliasHistory => Set<AliasHistoryEntry>();
+    public DbSet<PredictionLogEntry> PredictionLog => Set<PredictionLogEntry>();
+    public DbSet<FeedbackEntry> Feedback => Set<FeedbackEntry>();
+    public DbSet<MonitoringResult> MonitoringResults => Set<MonitoringResult>();
+    public DbSet<Alert> Alerts => Set<Alert>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Setting> Settings => Set<Setting>();
+    public DbSet<MlflowOutboxEntry> MlflowOutbox => Set<MlflowOutboxEntry>();
+
+    /// <summary>The provider name as in <see cref="StoreOptions.Provider"/>.</summary>
+    public abstract string ProviderName { get; }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<TrainingRun>(run =>
+        {
+            run.ToTable("runs");
+            run.Property(r => r.ModelName).HasMaxLength(200);
+            run.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
+            run.Property(r => r.Trigger).HasConversion<string>().HasMaxLength(16);
+            run.Property(r => r.DatasetFingerprint).HasMaxLength(64);
+            run.Property(r => r.MlflowRunId).HasMaxLength(64);
+            run.HasIndex(r => new { r.ModelName, r.StartedAt });
+        });
+
+        modelBuilder.Entity<ModelVersion>(version =>
+        {
+            version.ToTable("model_versions");
+            version.Property(v => v.ModelName).HasMaxLength(200);
+            version.Property(v => v.PackagePath).HasMaxLength(1000);
+            version.Property(v => v.Sha256).HasMaxLength(64);
+            version.Property(v => v.CreatedBy).HasMaxLength(200);
+            version.Property(v => v.MlflowVersion).HasMaxLength(32);
+            // The unique pair is what makes version numbers safe to allocate as max + 1 under concurrency.
+            version.HasIndex(v => new { v.ModelName, v.Version }).IsUnique();
+            version.HasOne<TrainingRun>().WithMany().HasForeignKey(v => v.RunId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<ModelAlias>(alias =>
+        {
+            alias.ToTable("model_aliases");
+            alias.HasKey(a => new { a.ModelName, a.Alias });
+            alias.Property(a => a.ModelName).HasMaxLength(200);
+            alias.Property(a => a.Alias).HasMaxLength(32);
+            alias.Property(a => a.ConcurrencyToken).IsConcurrencyToken();
+            alias.HasOne<ModelVersion>().WithMany().HasForeignKey(a => new { a.ModelName, a.Version })
+                .HasPrincipalKey(v => new { v.ModelName, v.Version }).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<AliasHistoryEntry>(entry =>
+        {
+            entry.ToTable("alias_history");
+            entry.Property(h => h.ModelName).HasMaxLength(200);
+            entry.Property(h => h.Alias).HasMaxLength(32);
+            entry.Property(h => h.MovedBy).HasMaxLength(200);
+            entry.Property(h => h.Reason).HasMaxLength(2000);
+            entry.HasIndex(h => new { h.ModelName, h.Alias, h.ValidFrom });
+            // At most one open period per alias, enforced by the database as a second line behind the alias row's token.
+            entry.HasIndex(h => new { h.ModelName, h.Alias }).IsUnique()
+                .HasFilter("\"ValidTo\" IS NULL").HasDatabaseName("IX_alias_history_open");
+        });
+
+        modelBuilder.Entity<PredictionLogEntry>(entry =>
+        {
+            entry.ToTable("prediction_log");
+            entry.Property(p => p.ModelName).HasMaxLength(200);
+            entry.Property(p => p.CustomerId).HasMaxLength(200);
+            entry.HasIndex(p => p.Time);
+            entry.HasIndex(p => p.CustomerId);
+        });
+
+        modelBuilder.Entity<FeedbackEntry>(entry =>
+        {
+            entry.ToTable("feedback");
+            entry.Property(f => f.CustomerId).HasMaxLength(200);
+            entry.HasIndex(f => f.PredictionId);
+            entry.HasIndex(f => f.CustomerId);
+        });
+
+        modelBuilder.Entity<MonitoringResult>(entry =>
+        {
+            entry.ToTable("monitoring_results");
+            entry.Property(m => m.Kind).HasMaxLength(64);
+            entry.HasIndex(m => new { m.Kind, m.Time });
+        });
+
+        modelBuilder.Entity<Alert>(entry =>
+        {
+            entry.ToTable("alerts");
+            entry.Property(a => a.Kind).HasMaxLength(64);
+            entry.Property(a => a.Severity).HasMaxLength(16);
+            entry.Property(a => a.AcknowledgedBy).HasMaxLength(200);
+            entry.HasIndex(a => a.RaisedAt);
+        });
+
+        modelBuilder.Entity<AuditEntry>(entry =>
+        {
+            entry.ToTable("audit_log");
+            entry.Property(a => a.Actor).HasMaxLength(200);
+            entry.Property(a => a.Action).HasMaxLength(100);
+            entry.Property(a => a.Target).HasMaxLength(500);
+            entry.Property(a => a.ClientAddress).HasMaxLength(64);
+            entry.HasIndex(a => a.Time);
+        });
+
+        modelBuilder.Entity<ApiKey>(entry =>
+        {
+            entry.ToTable("api_keys");
+            entry.Property(k => k.Name).HasMaxLength(200);
+            entry.Property(k => k.Role).HasMaxLength(32);
+            entry.Property(k => k.Hash).HasMaxLength(128);
+            entry.HasIndex(k => k.Name).IsUnique();
+            entry.HasIndex(k => k.Hash).IsUnique();
+        });
+
+        modelBuilder.Entity<Setting>(entry =>
+        {
+            entry.ToTable("settings");
+            entry.HasKey(s => s.Key);
+            entry.Property(s => s.Key).HasMaxLength(200);
+            entry.Property(s => s.UpdatedBy).HasMaxLength(200);
+        });
+
+        modelBuilder.Entity<MlflowOutboxEntry>(entry =>
+        {
+            entry.ToTable("mlflow_outbox");
+            entry.Property(o => o.Kind).HasMaxLength(32);
+            entry.HasIndex(o => new { o.DeliveredAt, o.Id });
+        });
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace Churn.Data.Store;
+
+/// <summary>Creates store contexts for the configured provider and brings the schema up to date.</summary>
+public sealed class StoreFactory : IDbContextFactory<ChurnDbContext>
+{
+    private readonly string connectionString;
+    private readonly ILoggerFactory? loggerFactory;
+
+    public StoreFactory(StoreOptions options, string dataDir, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        DataDir = Path.GetFullPath(dataDir);
+        this.loggerFactory = loggerFactory;
+        connectionString = options.ResolveConnectionString(DataDir);
+        if (options.IsSqlite)
+        {
+            // Writers on SQLite queue behind each other; a generous busy timeout turns contention into waiting, not errors.
+            connectionString = new SqliteConnectionStringBuilder(connectionString) { DefaultTimeout = 60 }.ToString();
+        }
+    }
+
+    public StoreOptions Options { get; }
+
+    public string DataDir { get; }
+
+    public bool IsSqlite => Options.IsSqlite;
+
+    /// <summary>The resolved connection string (for SQLite it names the database file).</summary>
+    public string ConnectionString => connectionString;
+
+    public ChurnDbContext CreateDbContext()
+    {
+        if (Options.IsSqlite)
+        {
+            var builder = new DbContextOptionsBuilder<SqliteChurnDbContext>().UseSqlite(connectionString);
+            Configure(builder);
+            return new SqliteChurnDbContext(builder.Options);
+        }
+        var pg = new DbContextOptionsBuilder<PostgresChurnDbContext>().UseNpgsql(connectionString);
+        Configure(pg);
+        return new PostgresChurnDbContext(pg.Options);
+    }
+
+    public Task<ChurnDbContext> CreateDbContextAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(CreateDbContext());
+
+    /// <summary>Creates the data directory and applies pending migrations; safe to call from several processes at once.</summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(DataDir);
+        await using var db = CreateDbContext();
+        await db.Database.MigrateAsync(cancellationToken);
+        if (Options.IsSqlite)
+        {
+            // WAL lets readers (the server, `churn models list`) run while a registration writes.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
+
+    /// <summary>The SQLite database file, or null on PostgreSQL.</summary>
+    public string? SqliteFile => Options.IsSqlite ? new SqliteConnectionStringBuilder(connectionString).DataSource : null;
+
+    private void Configure(DbContextOptionsBuilder builder)
+    {
+        if (loggerFactory is not null)
+        {
+            builder.UseLoggerFactory(loggerFactory);
+        }
+    }
+}
