@@ -13,6 +13,7 @@ internal static class Commands
         yield return ScoringCommands.Predict();
         yield return DataCommands.Schema();
         yield return DataCommands.Quality();
+        yield return DriftCommand.Create();
         yield return DataCommands.Generate();
         yield return ServeCommand.Create();
     }
