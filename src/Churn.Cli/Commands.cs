@@ -8,5 +8,9 @@ internal static class Commands
     public static IEnumerable<Command> All()
     {
         yield return ServeCommand.Create();
+        yield return Registry.ModelsCommand.Create();
+        yield return Registry.RunsCommand.Create();
+        yield return Registry.BackupCommand.Backup();
+        yield return Registry.BackupCommand.Restore();
     }
 }

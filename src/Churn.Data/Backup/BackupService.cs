@@ -14,7 +14,7 @@ public sealed record BackupFile(string Path, string Sha256, long Size);
 public sealed record BackupManifest(int Format, DateTimeOffset CreatedAt, string Provider, string StoreEntry, IReadOnlyList<BackupFile> Files);
 
 /// <summary>A backup that cannot be written or restored as asked (corrupt archive, non-empty target).</summary>
-public sealed class BackupException(string message) : Exception(message);
+public sealed class BackupException(string message) : StoreException(message);
 
 /// <summary>
 /// One-archive backups of a data directory: a consistent store snapshot (SQLite's online backup API, or every table
