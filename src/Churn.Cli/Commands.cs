@@ -16,5 +16,9 @@ internal static class Commands
         yield return DriftCommand.Create();
         yield return DataCommands.Generate();
         yield return ServeCommand.Create();
+        yield return Registry.ModelsCommand.Create();
+        yield return Registry.RunsCommand.Create();
+        yield return Registry.BackupCommand.Backup();
+        yield return Registry.BackupCommand.Restore();
     }
 }
