@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Drift;
 using Churn.Core.Models;
@@ -20,8 +21,9 @@ internal static class DriftCommand
         var schemaFile = new Option<string?>("--schema") { Description = "Schema JSON for --reference." };
         var html = new Option<string?>("--html") { Description = "Also write an HTML report here." };
         var json = CommonOptions.Json();
-        var command = new Command("drift", "Compare current data with a reference: a test per feature, the share drifted, score drift.") { current, model, reference, schemaFile, html, json };
-        command.SetAction(parse =>
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("drift", "Compare current data with a reference: a test per feature, the share drifted, score drift.") { current, model, reference, schemaFile, html, dataDir, json };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             IReadOnlyList<FeatureProfile> profile;
             DriftReport report;
@@ -29,7 +31,7 @@ internal static class DriftCommand
             var currentPath = parse.GetRequiredValue(current);
             if (parse.GetValue(model) is { } modelPath)
             {
-                var loaded = ChurnModel.Load(modelPath);
+                var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(modelPath, parse.GetValue(dataDir), ct));
                 data = DatasetLoader.Load(currentPath, loaded.Card.Schema, LabelRequirement.Optional);
                 profile = loaded.Card.Reference;
                 report = DriftDetector.Detect(loaded.Card, data, loaded.Score(data));
@@ -52,7 +54,7 @@ internal static class DriftCommand
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));
-                return 0;
+                return;
             }
             var table = new Table().AddColumns("feature", "test", "statistic", "p-value", "PSI", "verdict");
             foreach (var f in report.Features)
@@ -67,8 +69,7 @@ internal static class DriftCommand
             {
                 AnsiConsole.MarkupLine($"Score distribution: {score.Test} {score.Statistic:0.####} ({(score.Drifted ? "drifted" : "stable")})");
             }
-            return 0;
-        });
+        }));
         return command;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Models;
@@ -12,14 +13,15 @@ internal static class ScoringCommands
 {
     public static Command Evaluate()
     {
-        var model = new Option<string>("--model") { Description = "Model package (model.zip).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
         var data = new Option<string>("--data") { Description = "Labelled CSV file.", Required = true };
         var threshold = new Option<double?>("--threshold") { Description = "Threshold to evaluate at (default: the model's)." };
         var json = CommonOptions.Json();
-        var command = new Command("evaluate", "Evaluate a model on a labelled file.") { model, data, threshold, json };
-        command.SetAction(parse =>
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("evaluate", "Evaluate a model on a labelled file.") { model, data, threshold, dataDir, json };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(parse.GetRequiredValue(model));
+            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
             var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema);
             var t = parse.GetValue(threshold) ?? loaded.Card.Threshold;
             if (t is < 0 or > 1)
@@ -35,21 +37,21 @@ internal static class ScoringCommands
             {
                 ModelTables.WriteMetrics(report, $"{Path.GetFileName(parse.GetRequiredValue(data))}: {report.Rows} rows at threshold {t:0.000}");
             }
-            return 0;
-        });
+        }));
         return command;
     }
 
     public static Command Predict()
     {
-        var model = new Option<string>("--model") { Description = "Model package (model.zip).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
         var data = new Option<string>("--data") { Description = "CSV file of customers.", Required = true };
         var output = new Option<string>("--out") { Description = "Result CSV file.", Required = true };
         var json = CommonOptions.Json();
-        var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, json };
-        command.SetAction(parse =>
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, dataDir, json };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(parse.GetRequiredValue(model));
+            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
             var outPath = Path.GetFullPath(parse.GetRequiredValue(output));
             var temp = outPath + ".partial";
             FileScoringSummary summary;
@@ -72,8 +74,7 @@ internal static class ScoringCommands
             {
                 Console.Error.WriteLine($"churn: {summary.RowErrors} rows could not be scored; their 'error' column names the line and column.");
             }
-            return 0;
-        });
+        }));
         return command;
     }
 }

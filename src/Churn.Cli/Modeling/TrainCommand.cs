@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Models;
 using Churn.Core.Training;
+using Churn.Data.Tracking;
 using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
@@ -25,17 +27,20 @@ internal static class TrainCommand
         var value = new Option<double?>("--customer-value") { Description = "Value of a retained customer: choose the threshold by expected profit." };
         var cost = new Option<double>("--contact-cost") { Description = "Cost of one retention contact.", DefaultValueFactory = _ => 10 };
         var success = new Option<double>("--success-rate") { Description = "Share of contacted churners who stay.", DefaultValueFactory = _ => 0.3 };
-        var output = new Option<string>("--out") { Description = "Directory for model.zip and card.json.", DefaultValueFactory = _ => "churn-model" };
+        var output = new Option<string?>("--out") { Description = "Also write model.zip and card.json to this directory." };
+        var promote = new Option<bool>("--promote") { Description = "Make the new version the champion." };
+        var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => "churn" };
+        var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
 
         var command = new Command("train", "Train a churn model on a CSV file and write its package and card.");
         command.Add(data);
         schema.AddTo(command);
-        foreach (var o in new Option[] { trainer, cv, folds, seed, calibration, value, cost, success, output, json })
+        foreach (var o in new Option[] { trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json })
         {
             command.Add(o);
         }
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var file = parse.GetRequiredValue(data);
             var (datasetSchema, notes) = schema.Resolve(parse, file);
@@ -56,6 +61,7 @@ internal static class TrainCommand
                 Calibration = parse.GetValue(calibration)!,
                 BusinessValue = business,
                 DataSource = Path.GetFileName(file),
+                ModelName = parse.GetValue(name)!,
             };
             var k = parse.GetValue(cv);
             var foldFile = parse.GetValue(folds);
@@ -65,31 +71,38 @@ internal static class TrainCommand
             }
 
             var dataset = DatasetLoader.Load(file, datasetSchema);
-            CrossValidationSummary? summary = null;
-            TrainingResult? result = null;
-            CliProgress.Run(!asJson, "Training", progress =>
-            {
-                if (k > 0 || foldFile is not null)
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var outcome = await RecordedTraining.RunAsync(store, options.ModelName, RunTrigger.User, Environment.UserName, parse.GetValue(promote),
+                RecordedTraining.Parameters(options, options.DataSource), dataset.Fingerprint, token =>
                 {
-                    var rowFolds = foldFile is null ? null : FoldFile.Read(foldFile, dataset.RowCount);
-                    summary = ChurnTrainer.CrossValidate(dataset, options, k, rowFolds, new Progress<TrainingProgress>(p => progress(p with { Fraction = p.Fraction * 0.8 })));
-                }
-                var offset = summary is null ? 0 : 0.8;
-                result = ChurnTrainer.Train(dataset, options, new Progress<TrainingProgress>(p => progress(p with { Fraction = offset + p.Fraction * (1 - offset) })));
-            });
-            var model = result!.Model;
-            if (summary is not null)
+                    CrossValidationSummary? summary = null;
+                    TrainingResult? result = null;
+                    CliProgress.Run(!asJson, "Training", progress =>
+                    {
+                        if (k > 0 || foldFile is not null)
+                        {
+                            var rowFolds = foldFile is null ? null : FoldFile.Read(foldFile, dataset.RowCount);
+                            summary = ChurnTrainer.CrossValidate(dataset, options, k, rowFolds, new Progress<TrainingProgress>(p => progress(p with { Fraction = p.Fraction * 0.8 })), token);
+                        }
+                        var offset = summary is null ? 0 : 0.8;
+                        result = ChurnTrainer.Train(dataset, options, new Progress<TrainingProgress>(p => progress(p with { Fraction = offset + p.Fraction * (1 - offset) })), token);
+                    });
+                    return summary is null ? result!.Model : result!.Model.WithCrossValidation(summary);
+                }, ct);
+            await StoreAccess.MirrorAsync(store);
+            var model = outcome.Model;
+            var packagePath = outcome.Version.PackagePath;
+            if (parse.GetValue(output) is { } outFlag)
             {
-                model = model.WithCrossValidation(summary);
+                var outDir = Path.GetFullPath(outFlag);
+                packagePath = Path.Combine(outDir, "model.zip");
+                model.Save(packagePath);
+                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(model.Card, JsonDefaults.Indented));
             }
-            var outDir = Path.GetFullPath(parse.GetValue(output)!);
-            var packagePath = Path.Combine(outDir, "model.zip");
-            model.Save(packagePath);
-            File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(model.Card, JsonDefaults.Indented));
 
             if (asJson)
             {
-                Console.WriteLine(JsonSerializer.Serialize(TrainingSummary.From(model.Card, packagePath, notes), JsonDefaults.Options));
+                Console.WriteLine(JsonSerializer.Serialize(TrainingSummary.From(model.Card, packagePath, notes, outcome), JsonDefaults.Options));
             }
             else
             {
@@ -98,20 +111,19 @@ internal static class TrainCommand
                     AnsiConsole.MarkupLine($"[grey]schema:[/] {Markup.Escape(note)}");
                 }
                 ModelTables.Write(model.Card);
-                AnsiConsole.MarkupLine($"Model written to [bold]{Markup.Escape(packagePath)}[/]");
+                AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(options.ModelName)} v{outcome.Version.Version}[/]{(outcome.Promoted ? " as champion" : "")} (run {outcome.RunId}); package at {Markup.Escape(packagePath)}");
             }
-            return 0;
-        });
+        }));
         return command;
     }
 }
 
 /// <summary>The machine-readable result of a training.</summary>
 internal sealed record TrainingSummary(
-    string Model, string Trainer, double Threshold, string ThresholdPolicy, object Metrics, object? Cv,
+    string Model, string Name, int Version, Guid RunId, bool Champion, string Trainer, double Threshold, string ThresholdPolicy, object Metrics, object? Cv,
     IReadOnlyDictionary<string, string> Parameters, double TrainingSeconds, int TrainRows, int TestRows, IReadOnlyList<string> SchemaNotes)
 {
-    public static TrainingSummary From(ModelCard card, string path, IReadOnlyList<string> notes)
+    public static TrainingSummary From(ModelCard card, string path, IReadOnlyList<string> notes, TrainingOutcome outcome)
     {
         var m = card.Metrics;
         var metrics = new
@@ -129,7 +141,7 @@ internal sealed record TrainingSummary(
         object? cv = card.CrossValidation is { } c
             ? new { c.Folds, Auc = new { c.Auc.Mean, c.Auc.Sd, c.Auc.Folds }, AucPr = new { c.AucPr.Mean, c.AucPr.Sd }, LogLoss = new { c.LogLoss.Mean, c.LogLoss.Sd }, Brier = new { c.Brier.Mean, c.Brier.Sd } }
             : null;
-        return new TrainingSummary(path, card.Trainer.ToString().ToLowerInvariant(), card.Threshold, card.ThresholdPolicy, metrics, cv, card.Parameters, card.TrainingSeconds, card.TrainRows, card.TestRows, notes);
+        return new TrainingSummary(path, card.ModelName, outcome.Version.Version, outcome.RunId, outcome.Promoted, card.Trainer.ToString().ToLowerInvariant(), card.Threshold, card.ThresholdPolicy, metrics, cv, card.Parameters, card.TrainingSeconds, card.TrainRows, card.TestRows, notes);
     }
 }
 

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text.Json;
+using Churn.Core.Models;
+using Churn.Data.Registry;
+using Churn.Data.Store;
+
+namespace Churn.Data.Tracking;
+
+/// <summary>What a recorded training produced.</summary>
+public sealed record TrainingOutcome(Guid RunId, ModelVersionInfo Version, ChurnModel Model, bool Promoted);
+
+/// <summary>
+/// Runs a training as a tracked run and registers its model: the run is recorded before the work
+/// starts, marked failed if the work throws, and finished only once the model version is registered.
+/// The CLI, the server's retrain job and the first start all go through here.
+/// </summary>
+public static class RecordedTraining
+{
+    public static async Task<TrainingOutcome> RunAsync(
+        ChurnStore store,
+        string modelName,
+        RunTrigger trigger,
+        string actor,
+        bool promote,
+        IReadOnlyDictionary<string, string> parameters,
+        string? datasetFingerprint,
+        Func<CancellationToken, ChurnModel> train,
+        CancellationToken cancellationToken = default)
+    {
+        var parent = await store.Registry.ResolveAliasAsync(modelName, ModelAliases.Champion, cancellationToken);
+        var runId = await store.Runs.StartAsync(modelName, trigger, parameters, datasetFingerprint, parent?.Version, cancellationToken);
+        var staging = Path.Combine(store.DataDir, "tmp", $"run-{runId:N}", "model.zip");
+        try
+        {
+            // Training is CPU-bound and synchronous; it runs off the caller's thread so a server stays responsive.
+            var model = await Task.Run(() => train(cancellationToken), cancellationToken);
+            model.Save(staging);
+            var cardJson = JsonSerializer.Serialize(model.Card, JsonDefaults.Options);
+            var version = await store.Registry.RegisterAsync(modelName, runId, staging, cardJson, actor, cancellationToken);
+            await store.Runs.FinishAsync(runId, Metrics(model.Card), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
+            if (promote)
+            {
+                await store.Registry.PromoteAsync(modelName, version.Version, ModelAliases.Champion, actor, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
+                version = await store.Registry.GetVersionAsync(modelName, version.Version, cancellationToken) ?? version;
+            }
+            return new TrainingOutcome(runId, version, model, promote);
+        }
+        catch (Exception ex)
+        {
+            // The run must not stay "running" forever; the error is recorded and the caller still sees it.
+            await store.Runs.FailAsync(runId, ex.Message, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            if (Directory.Exists(Path.GetDirectoryName(staging)))
+            {
+                Directory.Delete(Path.GetDirectoryName(staging)!, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The scalar metrics of a card, as recorded on the run and mirrored to MLflow.</summary>
+    public static IReadOnlyDictionary<string, double> Metrics(ModelCard card)
+    {
+        var m = card.Metrics;
+        var metrics = new Dictionary<string, double>
+        {
+            ["logLoss"] = m.LogLoss,
+            ["brier"] = m.Brier,
+            ["accuracy"] = m.Accuracy,
+            ["precision"] = m.Precision,
+            ["recall"] = m.Recall,
+            ["f1"] = m.F1,
+            ["threshold"] = card.Threshold,
+            ["trainingSeconds"] = card.TrainingSeconds,
+        };
+        if (m.Auc is { } auc)
+        {
+            metrics["auc"] = auc;
+        }
+        if (m.AucPr is { } aucPr)
+        {
+            metrics["aucPr"] = aucPr;
+        }
+        if (card.CrossValidation is { } cv)
+        {
+            metrics["cvAucMean"] = cv.Auc.Mean;
+            metrics["cvAucSd"] = cv.Auc.Sd;
+        }
+        return metrics;
+    }
+
+    /// <summary>Run parameters recorded before training starts.</summary>
+    public static Dictionary<string, string> Parameters(Core.Training.TrainingOptions options, string? dataSource) => new()
+    {
+        ["trainer"] = options.Trainer.ToString(),
+        ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+        ["calibration"] = options.Calibration,
+        ["thresholdPolicy"] = options.BusinessValue is null ? "f1" : "profit",
+        ["dataSource"] = dataSource ?? "",
+    };
+}
