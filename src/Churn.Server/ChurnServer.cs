@@ -16,8 +16,13 @@ using Microsoft.Extensions.Options;
 namespace Churn.Server;
 
 /// <summary>The server's entry point and its table of contents: what it registers and what it maps, in order.</summary>
-public static class ChurnServer
+/// <remarks>A sealed class rather than a static one so tests can name it as WebApplicationFactory's entry-point type.</remarks>
+public sealed class ChurnServer
 {
+    private ChurnServer()
+    {
+    }
+
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
     /// <summary>Builds the application from ASP.NET Core arguments (<c>--urls</c>, <c>--Churn:DataDir</c>, ...).</summary>
