@@ -37,10 +37,15 @@ internal static class CliRunner
             await Console.Error.WriteLineAsync($"churn: {ex.Message}");
             return ex.ExitCode;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Core.Schema.SchemaException or InvalidDataException)
+        catch (Exception ex) when (IsUserError(ex))
         {
             await Console.Error.WriteLineAsync($"churn: {ex.Message}");
             return 1;
         }
     }
+
+    /// <summary>Errors caused by the input (files, flags, data) rather than by a bug: one sentence, no stack trace.</summary>
+    private static bool IsUserError(Exception ex) => ex is IOException or UnauthorizedAccessException or InvalidDataException
+        or Core.Schema.SchemaException or Core.Data.CsvFormatException or Core.Models.ModelPackageException or Core.Scoring.FeatureValueException
+        or ArgumentException;
 }

@@ -9,6 +9,11 @@ internal static class Commands
     public static IEnumerable<Command> All()
     {
         yield return TrainCommand.Create();
+        yield return ScoringCommands.Evaluate();
+        yield return ScoringCommands.Predict();
+        yield return DataCommands.Schema();
+        yield return DataCommands.Quality();
+        yield return DataCommands.Generate();
         yield return ServeCommand.Create();
     }
 }

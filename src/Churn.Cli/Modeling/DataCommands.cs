@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Churn.Core.Generation;
+using Churn.Core.Models;
+using Churn.Core.Quality;
+using Churn.Core.Schema;
+using Spectre.Console;
+
+namespace Churn.Cli.Modeling;
+
+/// <summary>churn schema infer, churn generate and churn quality.</summary>
+internal static class DataCommands
+{
+    public static Command Schema()
+    {
+        var data = new Option<string>("--data") { Description = "CSV file to read.", Required = true };
+        var label = new Option<string>("--label") { Description = "Label column.", Required = true };
+        var positive = new Option<string>("--positive") { Description = "Label value meaning 'churned'.", Required = true };
+        var id = new Option<string?>("--id") { Description = "Customer id column (guessed when omitted)." };
+        var drop = new Option<string?>("--drop") { Description = "Comma-separated columns to ignore." };
+        var output = new Option<string?>("--out") { Description = "Write the schema here instead of stdout." };
+        var infer = new Command("infer", "Propose a schema from a CSV file, for review.") { data, label, positive, id, drop, output };
+        infer.SetAction(parse =>
+        {
+            var dropped = parse.GetValue(drop)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+            var result = SchemaInference.Infer(parse.GetRequiredValue(data), parse.GetRequiredValue(label), parse.GetRequiredValue(positive), parse.GetValue(id), dropped);
+            if (parse.GetValue(output) is { } file)
+            {
+                result.Schema.Save(file);
+                foreach (var note in result.Notes)
+                {
+                    Console.Error.WriteLine($"note: {note}");
+                }
+                Console.Error.WriteLine($"Schema written to {file}: {result.Schema.Features.Count} features. Review it before training.");
+            }
+            else
+            {
+                Console.WriteLine(result.Schema.ToJson());
+                foreach (var note in result.Notes)
+                {
+                    Console.Error.WriteLine($"note: {note}");
+                }
+            }
+            return 0;
+        });
+        var command = new Command("schema", "Dataset schemas.");
+        command.Add(infer);
+        return command;
+    }
+
+    public static Command Generate()
+    {
+        var rows = new Option<int>("--rows") { Description = "Number of customers.", Required = true };
+        var drift = new Option<double>("--drift") { Description = "Drift from 0 (reference) to 1 (shifted data and churn mechanism)." };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var output = new Option<string>("--out") { Description = "CSV file to write.", Required = true };
+        var schemaOut = new Option<string?>("--schema-out") { Description = "Also write the data's schema here." };
+        var command = new Command("generate", "Generate realistic, seeded sample customers with a known churn mechanism.") { rows, drift, seed, output, schemaOut };
+        command.SetAction(parse =>
+        {
+            GeneratorOptions options;
+            try
+            {
+                options = new GeneratorOptions { Rows = parse.GetValue(rows), Drift = parse.GetValue(drift), Seed = parse.GetValue(seed) };
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                throw new CliException(ex.ParamName == nameof(GeneratorOptions.Drift) ? "--drift must be between 0 and 1." : "--rows must be at least 1.");
+            }
+            var path = parse.GetRequiredValue(output);
+            using (var writer = new StreamWriter(path))
+            {
+                new CustomerGenerator().WriteCsv(options, writer);
+            }
+            if (parse.GetValue(schemaOut) is { } schemaPath)
+            {
+                CustomerGenerator.Schema.Save(schemaPath);
+            }
+            Console.Error.WriteLine($"Wrote {options.Rows} customers to {path}.");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Quality()
+    {
+        var data = new Option<string>("--data") { Description = "CSV file to check.", Required = true };
+        var schemaFile = new Option<string?>("--schema") { Description = "Schema JSON file." };
+        var model = new Option<string?>("--model") { Description = "Model package: its schema and reference profile are used." };
+        var json = CommonOptions.Json();
+        var command = new Command("quality", "Data-quality report for a file: missing, unparseable, out-of-range, unseen categories, duplicates, label balance.") { data, schemaFile, model, json };
+        command.SetAction(parse =>
+        {
+            DatasetSchema schema;
+            IReadOnlyList<Core.Data.FeatureProfile>? reference = null;
+            if (parse.GetValue(model) is { } modelPath)
+            {
+                var card = ChurnModel.ReadCard(modelPath);
+                schema = card.Schema;
+                reference = card.Reference;
+            }
+            else if (parse.GetValue(schemaFile) is { } s)
+            {
+                schema = DatasetSchema.Load(s);
+            }
+            else
+            {
+                throw new CliException("give --schema FILE or --model PACKAGE.");
+            }
+            var report = DataQualityAnalyzer.Analyze(parse.GetRequiredValue(data), schema, reference);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));
+                return 0;
+            }
+            AnsiConsole.MarkupLine($"{report.Rows} rows; {report.DuplicateIds} duplicate ids; label churn share {(report.LabelPositiveShare is { } p ? p.ToString("P1", CultureInfo.InvariantCulture) : "n/a")}");
+            var table = new Table().AddColumns("column", "kind", "missing", "unparseable", "out of range", "unseen categories");
+            foreach (var c in report.Columns)
+            {
+                table.AddRow(Markup.Escape(c.Column), c.Kind.ToString(), c.MissingShare.ToString("P1", CultureInfo.InvariantCulture), c.Unparseable.ToString(CultureInfo.InvariantCulture),
+                    c.OutOfRangeShare?.ToString("P1", CultureInfo.InvariantCulture) ?? "", Markup.Escape(string.Join(", ", c.UnseenCategories.Select(u => $"{u.Key} ({u.Value})"))));
+            }
+            AnsiConsole.Write(table);
+            foreach (var issue in report.FirstIssues)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape($"line {issue.Line}, column {issue.Column} ('{issue.ColumnName}'): '{issue.Value}' {issue.Problem}"));
+            }
+            if (report.IgnoredColumns.Count > 0)
+            {
+                AnsiConsole.MarkupLine(Markup.Escape($"Columns not in the schema (ignored): {string.Join(", ", report.IgnoredColumns)}"));
+            }
+            return 0;
+        });
+        return command;
+    }
+}

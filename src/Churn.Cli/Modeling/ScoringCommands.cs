@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Json;
+using Churn.Core.Data;
+using Churn.Core.Evaluation;
+using Churn.Core.Models;
+using Churn.Core.Scoring;
+
+namespace Churn.Cli.Modeling;
+
+/// <summary>churn evaluate and churn predict.</summary>
+internal static class ScoringCommands
+{
+    public static Command Evaluate()
+    {
+        var model = new Option<string>("--model") { Description = "Model package (model.zip).", Required = true };
+        var data = new Option<string>("--data") { Description = "Labelled CSV file.", Required = true };
+        var threshold = new Option<double?>("--threshold") { Description = "Threshold to evaluate at (default: the model's)." };
+        var json = CommonOptions.Json();
+        var command = new Command("evaluate", "Evaluate a model on a labelled file.") { model, data, threshold, json };
+        command.SetAction(parse =>
+        {
+            var loaded = ChurnModel.Load(parse.GetRequiredValue(model));
+            var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema);
+            var t = parse.GetValue(threshold) ?? loaded.Card.Threshold;
+            if (t is < 0 or > 1)
+            {
+                throw new CliException("--threshold must be between 0 and 1.");
+            }
+            var report = Evaluator.Evaluate(loaded.Score(dataset), dataset.RequireLabels(), t);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { metrics = report, model = loaded.Card.ModelName, dataFingerprint = dataset.Fingerprint }, JsonDefaults.Options));
+            }
+            else
+            {
+                ModelTables.WriteMetrics(report, $"{Path.GetFileName(parse.GetRequiredValue(data))}: {report.Rows} rows at threshold {t:0.000}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Predict()
+    {
+        var model = new Option<string>("--model") { Description = "Model package (model.zip).", Required = true };
+        var data = new Option<string>("--data") { Description = "CSV file of customers.", Required = true };
+        var output = new Option<string>("--out") { Description = "Result CSV file.", Required = true };
+        var json = CommonOptions.Json();
+        var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, json };
+        command.SetAction(parse =>
+        {
+            var loaded = ChurnModel.Load(parse.GetRequiredValue(model));
+            var outPath = Path.GetFullPath(parse.GetRequiredValue(output));
+            var temp = outPath + ".partial";
+            FileScoringSummary summary;
+            using (var reader = CsvReader.Open(parse.GetRequiredValue(data)))
+            using (var writer = new StreamWriter(temp))
+            {
+                summary = FileScorer.Score(loaded, reader, writer);
+            }
+            // The result appears complete or not at all.
+            File.Move(temp, outPath, overwrite: true);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { output = outPath, summary }, JsonDefaults.Options));
+            }
+            else
+            {
+                Console.WriteLine($"Scored {summary.Scored} of {summary.Rows} rows into {outPath}: {summary.AtRisk} at risk, mean probability {summary.MeanProbability:0.000}.");
+            }
+            if (summary.RowErrors > 0)
+            {
+                Console.Error.WriteLine($"churn: {summary.RowErrors} rows could not be scored; their 'error' column names the line and column.");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

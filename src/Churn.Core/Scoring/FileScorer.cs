@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+using Churn.Core.Data;
+using Churn.Core.Models;
+
+namespace Churn.Core.Scoring;
+
+/// <summary>What a file scoring did.</summary>
+public sealed record FileScoringSummary(long Rows, long Scored, long RowErrors, long UnseenCategoryRows, double MeanProbability, long AtRisk);
+
+/// <summary>
+/// Scores a CSV of any size in chunks through the bulk path, writing one output row per input row in
+/// input order. A row whose value does not fit the schema is written with an error naming the column
+/// and line instead of a probability, so nothing is dropped and the rest of the file still scores.
+/// </summary>
+public static class FileScorer
+{
+    /// <summary>Header of the result file.</summary>
+    public static readonly string[] OutputHeader = ["line", "customer_id", "churn_probability", "will_churn", "risk_tier", "unseen_categories", "error"];
+
+    public static FileScoringSummary Score(ChurnModel model, CsvReader reader, TextWriter output, IProgress<long>? progress = null, int chunkRows = 8192, CancellationToken ct = default)
+    {
+        var schema = model.Card.Schema;
+        var featureIndex = new int[schema.Features.Count];
+        for (var f = 0; f < featureIndex.Length; f++)
+        {
+            featureIndex[f] = reader.ColumnIndex(schema.Features[f].Name);
+            if (featureIndex[f] < 0)
+            {
+                throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1, $"the header has no column '{schema.Features[f].Name}', which the model needs.");
+            }
+        }
+        var idIndex = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
+        var encoder = model.Encoder;
+        var width = encoder.Width;
+        var matrix = new float[chunkRows * width];
+        var values = new FeatureValue[featureIndex.Length];
+        var pending = new List<PendingRow>(chunkRows);
+        long rows = 0, errors = 0, unseenRows = 0, atRisk = 0;
+        double sum = 0;
+        output.Write(string.Join(',', OutputHeader));
+        output.Write('\n');
+
+        void Flush()
+        {
+            var scored = pending.Count(p => p.Error is null);
+            var slot = 0;
+            var compact = new float[scored * width];
+            foreach (var p in pending)
+            {
+                if (p.Error is null)
+                {
+                    matrix.AsSpan(p.Slot * width, width).CopyTo(compact.AsSpan(slot++ * width, width));
+                }
+            }
+            var probabilities = scored > 0 ? model.ScoreMatrix(compact, scored) : [];
+            var next = 0;
+            var line = new StringBuilder();
+            foreach (var p in pending)
+            {
+                line.Clear();
+                line.Append(p.Line.ToString(CultureInfo.InvariantCulture)).Append(',').Append(CsvText.Cell(p.Id)).Append(',');
+                if (p.Error is null)
+                {
+                    var probability = probabilities[next++];
+                    sum += probability;
+                    var churn = probability >= model.Card.Threshold;
+                    atRisk += churn ? 1 : 0;
+                    line.Append(probability.ToString("0.######", CultureInfo.InvariantCulture)).Append(',')
+                        .Append(churn ? "true" : "false").Append(',').Append(model.Card.Tiers.Of(probability)).Append(',')
+                        .Append(CsvText.Cell(p.Unseen)).Append(',');
+                }
+                else
+                {
+                    line.Append(",,,,").Append(CsvText.Cell(p.Error));
+                }
+                line.Append('\n');
+                output.Write(line);
+            }
+            pending.Clear();
+        }
+
+        while (reader.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            rows++;
+            var cells = reader.Current;
+            for (var f = 0; f < featureIndex.Length; f++)
+            {
+                values[f] = FeatureValue.Of(cells[featureIndex[f]]);
+            }
+            var slot = pending.Count;
+            var outcome = encoder.Encode(values, matrix.AsSpan(slot * width, width));
+            string? error = null;
+            string? unseen = null;
+            if (outcome.HasError)
+            {
+                var name = schema.Features[outcome.ErrorFeature].Name;
+                error = $"line {reader.RecordLine}, column {featureIndex[outcome.ErrorFeature] + 1} ('{name}'): {outcome.FirstError}";
+                errors++;
+            }
+            else if (outcome.UnseenMask != 0)
+            {
+                unseenRows++;
+                unseen = string.Join(';', Enumerable.Range(0, Math.Min(63, featureIndex.Length)).Where(f => (outcome.UnseenMask & (1L << f)) != 0).Select(f => schema.Features[f].Name));
+            }
+            pending.Add(new PendingRow(reader.RecordLine, idIndex >= 0 ? cells[idIndex] : null, slot, error, unseen));
+            if (pending.Count == chunkRows)
+            {
+                Flush();
+                progress?.Report(rows);
+            }
+        }
+        Flush();
+        progress?.Report(rows);
+        var scoredRows = rows - errors;
+        return new FileScoringSummary(rows, scoredRows, errors, unseenRows, scoredRows == 0 ? 0 : sum / scoredRows, atRisk);
+    }
+
+    private sealed record PendingRow(long Line, string? Id, int Slot, string? Error, string? Unseen);
+}
+
+/// <summary>CSV output cells: quoted when needed, and guarded against spreadsheet formula injection.</summary>
+public static class CsvText
+{
+    public static string Cell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+        // A leading =, +, - or @ makes spreadsheets evaluate the cell; a quote mark keeps it text.
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            value = "'" + value;
+        }
+        return value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+
+namespace Churn.Cli.Tests;
+
+/// <summary>One generated dataset and one trained model shared by the modelling command tests.</summary>
+public sealed class TrainedCliFixture
+{
+    public TrainedCliFixture()
+    {
+        Dir = ChurnCli.TempDir();
+        Generate = ChurnCli.Run(Dir, "generate", "--rows", "2000", "--seed", "3", "--out", "customers.csv", "--schema-out", "schema.json");
+        ChurnCli.Run(Dir, "generate", "--rows", "500", "--seed", "4", "--drift", "1", "--out", "drifted.csv");
+        Train = ChurnCli.Run(Dir, "train", "--data", "customers.csv", "--schema", "schema.json", "--cv", "3", "--out", "model", "--json");
+    }
+
+    public string Dir { get; }
+    public CliRun Generate { get; }
+    public CliRun Train { get; }
+}
+
+public class ModelingCommandTests(TrainedCliFixture fixture) : IClassFixture<TrainedCliFixture>
+{
+    [Fact]
+    public void TrainPrintsOneJsonObjectWithMetricsThresholdAndCrossValidation()
+    {
+        Assert.Equal(0, fixture.Generate.ExitCode);
+        Assert.True(fixture.Train.ExitCode == 0, fixture.Train.Stderr);
+        using var json = JsonDocument.Parse(fixture.Train.Stdout);
+        var root = json.RootElement;
+        var metrics = root.GetProperty("metrics");
+
+        foreach (var name in new[] { "auc", "aucPr", "logLoss", "brier", "f1", "accuracy" })
+        {
+            Assert.InRange(metrics.GetProperty(name).GetDouble(), 0, 1);
+        }
+        Assert.True(metrics.GetProperty("auc").GetDouble() > 0.7);
+        Assert.InRange(root.GetProperty("threshold").GetDouble(), 0, 1);
+        Assert.InRange(root.GetProperty("cv").GetProperty("auc").GetProperty("mean").GetDouble(), 0.7, 1);
+        Assert.True(root.GetProperty("cv").GetProperty("auc").GetProperty("sd").GetDouble() >= 0);
+        Assert.True(File.Exists(Path.Combine(fixture.Dir, "model", "model.zip")));
+        Assert.True(File.Exists(Path.Combine(fixture.Dir, "model", "card.json")));
+    }
+
+    [Fact]
+    public void PredictWritesOneResultRowPerCustomer()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "predict", "--model", "model/model.zip", "--data", "drifted.csv", "--out", "scored.csv", "--json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var lines = File.ReadAllLines(Path.Combine(fixture.Dir, "scored.csv"));
+        Assert.Equal(501, lines.Length);
+        Assert.StartsWith("line,customer_id,churn_probability,will_churn,risk_tier", lines[0], StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(500, json.RootElement.GetProperty("summary").GetProperty("rows").GetInt64());
+        // The drifted file has a payment method the model never saw; those rows are scored and flagged.
+        Assert.Contains(lines, l => l.Contains("paymentMethod", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EvaluateReportsMetricsOnAnotherFile()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "evaluate", "--model", "model/model.zip", "--data", "drifted.csv", "--json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(500, json.RootElement.GetProperty("metrics").GetProperty("rows").GetInt32());
+        Assert.Equal(10, json.RootElement.GetProperty("metrics").GetProperty("lift").GetArrayLength());
+    }
+
+    [Fact]
+    public void QualityReportFlagsUnseenCategoriesAgainstTheModel()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "quality", "--model", "model/model.zip", "--data", "drifted.csv", "--json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        var payment = json.RootElement.GetProperty("columns").EnumerateArray().Single(c => c.GetProperty("column").GetString() == "paymentMethod");
+        Assert.True(payment.GetProperty("unseenCategories").TryGetProperty("Digital wallet", out _));
+    }
+
+    [Fact]
+    public void SchemaInferWritesAReviewableSchema()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "schema", "infer", "--data", "customers.csv", "--label", "churned", "--positive", "Yes", "--out", "inferred.json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var schema = File.ReadAllText(Path.Combine(fixture.Dir, "inferred.json"));
+        Assert.Contains("\"idColumn\": \"customerId\"", schema, StringComparison.Ordinal);
+        Assert.Contains("\"name\": \"contract\"", schema, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingDataFileExitsNonZeroWithOneSentence()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "train", "--data", "nope.csv", "--label", "x", "--positive", "1");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("churn: Data file 'nope.csv' does not exist.", run.Stderr.Trim());
+    }
+
+    [Fact]
+    public void MalformedCsvNamesTheLineAndColumn()
+    {
+        File.WriteAllText(Path.Combine(fixture.Dir, "bad.csv"), "a,b,churn\n1,2,1\n3,\"x,0\n");
+
+        var run = ChurnCli.Run(fixture.Dir, "train", "--data", "bad.csv", "--label", "churn", "--positive", "1");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("bad.csv: line 3, column 2: a quoted field is never closed.", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownTrainerIsRefusedByTheParser()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "train", "--data", "customers.csv", "--schema", "schema.json", "--trainer", "forest");
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("forest", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainingWithoutSchemaOrLabelSaysWhatToGive()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "train", "--data", "customers.csv");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("give --schema FILE, or --label COLUMN and --positive VALUE", run.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,70 @@
+using Churn.Core.Data;
+using Churn.Core.Schema;
+using Churn.Core.Training;
+
+namespace Churn.Core.Tests.ReferenceData;
+
+/// <summary>The four public churn datasets in ../shared/data load and train with nothing but a schema.</summary>
+public class ReferenceDatasetTests
+{
+    private static string File(string name) => Path.Combine(TestFiles.SharedData()!, name);
+
+    public static readonly (string File, string Label, string Positive, string? Id, string[] Drop, int Rows, int Positives, int Features)[] Datasets =
+    [
+        ("WA_Fn-UseC_-Telco-Customer-Churn.csv", "Churn", "Yes", "customerID", [], 7043, 1869, 19),
+        ("Churn_Modelling.csv", "Exited", "1", null, ["RowNumber", "CustomerId", "Surname"], 10000, 2037, 10),
+        ("BankChurners.csv", "Attrition_Flag", "Attrited Customer", "CLIENTNUM",
+            ["Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_Dependent_count_Education_Level_Months_Inactive_12_mon_1",
+             "Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_Dependent_count_Education_Level_Months_Inactive_12_mon_2"], 10127, 1627, 19),
+        ("customer_churn_dataset-testing-master.csv", "Churn", "1", "CustomerID", [], 64374, 30493, 10),
+    ];
+
+    [SharedDataFact]
+    public void EveryReferenceFileLoadsThroughAnInferredSchema()
+    {
+        foreach (var d in Datasets)
+        {
+            var inferred = SchemaInference.Infer(File(d.File), d.Label, d.Positive, d.Id, d.Drop);
+            var data = DatasetLoader.Load(File(d.File), inferred.Schema);
+
+            Assert.Equal(d.Rows, data.RowCount);
+            Assert.Equal(d.Positives, data.Labels!.Count(l => l));
+            Assert.Equal(d.Features, inferred.Schema.Features.Count);
+        }
+    }
+
+    [SharedDataFact]
+    public void TelcoQuirksAreReadAsDocumented()
+    {
+        var schema = SchemaInference.Infer(File(Datasets[0].File), "Churn", "Yes").Schema;
+        var data = DatasetLoader.Load(File(Datasets[0].File), schema);
+
+        // 11 customers with tenure 0 have a single space as TotalCharges: missing, not zero, not an error.
+        var total = data.Columns[schema.IndexOf("TotalCharges")].Numbers!;
+        Assert.Equal(11, total.Count(double.IsNaN));
+        Assert.Equal("customerID", schema.IdColumn);
+        Assert.Equal(FeatureKind.Boolean, schema.Features[schema.IndexOf("SeniorCitizen")].Kind);
+        Assert.Equal(FeatureKind.Categorical, schema.Features[schema.IndexOf("PaymentMethod")].Kind);
+    }
+
+    [SharedDataFact]
+    public void BomAndCrlfFileHasACleanFirstColumnName()
+    {
+        using var reader = CsvReader.Open(File(Datasets[3].File));
+
+        Assert.Equal("CustomerID", reader.Header[0]);
+        Assert.Equal("Churn", reader.Header[^1]);
+    }
+
+    [SharedDataFact]
+    public void TelcoTrainsToAUsefulModel()
+    {
+        var schema = SchemaInference.Infer(File(Datasets[0].File), "Churn", "Yes").Schema;
+        var data = DatasetLoader.Load(File(Datasets[0].File), schema);
+
+        var card = ChurnTrainer.Train(data, new TrainingOptions { ComputeImportance = false }).Model.Card;
+
+        Assert.True(card.Metrics.Auc > 0.83, $"Telco test AUC {card.Metrics.Auc}");
+        Assert.True(card.Metrics.Brier < 0.15, $"Telco Brier {card.Metrics.Brier}");
+    }
+}
