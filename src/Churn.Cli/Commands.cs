@@ -15,5 +15,6 @@ internal static class Commands
         yield return DataCommands.Quality();
         yield return DataCommands.Generate();
         yield return ServeCommand.Create();
+        yield return KeysCommand.Create();
     }
 }

@@ -33,6 +33,9 @@ public sealed class ChurnServer
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // Per-request framework logs drown the server's own messages; configuration can still turn them back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.AddStore();
         builder.AddRuntimeSettings();
         builder.AddTelemetry();

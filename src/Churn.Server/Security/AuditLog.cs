@@ -11,16 +11,20 @@ public sealed record AuditResponse(long Id, DateTimeOffset Time, string Actor, s
 /// <summary>The append-only record of every change: who (key name), what, to what, when and from where. Nothing updates or deletes it.</summary>
 public sealed class AuditLog(StoreFactory store, TimeProvider time)
 {
-    public async Task RecordAsync(HttpContext context, string action, string? target, object? details = null)
+    public Task RecordAsync(HttpContext context, string action, string? target, object? details = null) =>
+        RecordAsync(context.User.Identity?.Name ?? "anonymous", action, target, details, context.Connection.RemoteIpAddress?.ToString());
+
+    /// <summary>Records a change made outside HTTP (the command line names the local user and "local" as the address).</summary>
+    public async Task RecordAsync(string actor, string action, string? target, object? details, string? clientAddress)
     {
         var entry = new AuditEntry
         {
             Time = time.GetUtcNow(),
-            Actor = context.User.Identity?.Name ?? "anonymous",
+            Actor = actor,
             Action = action,
             Target = target,
             Details = details is null ? null : JsonSerializer.Serialize(details, JsonSerializerOptions.Web),
-            ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+            ClientAddress = clientAddress,
         };
         await using var db = store.CreateDbContext();
         db.AuditLog.Add(entry);
