@@ -13,8 +13,13 @@ internal static class Commands
         yield return ScoringCommands.Predict();
         yield return DataCommands.Schema();
         yield return DataCommands.Quality();
+        yield return DriftCommand.Create();
         yield return DataCommands.Generate();
         yield return ServeCommand.Create();
+        yield return Registry.ModelsCommand.Create();
+        yield return Registry.RunsCommand.Create();
+        yield return Registry.BackupCommand.Backup();
+        yield return Registry.BackupCommand.Restore();
         yield return KeysCommand.Create();
     }
 }

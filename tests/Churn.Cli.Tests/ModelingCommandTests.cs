@@ -18,7 +18,14 @@ public sealed class TrainedCliFixture
     public CliRun Train { get; }
 }
 
-public class ModelingCommandTests(TrainedCliFixture fixture) : IClassFixture<TrainedCliFixture>
+[CollectionDefinition(Name)]
+public sealed class TrainedCliCollection : ICollectionFixture<TrainedCliFixture>
+{
+    public const string Name = "trained model on disk";
+}
+
+[Collection(TrainedCliCollection.Name)]
+public class ModelingCommandTests(TrainedCliFixture fixture)
 {
     [Fact]
     public void TrainPrintsOneJsonObjectWithMetricsThresholdAndCrossValidation()
@@ -125,5 +132,43 @@ public class ModelingCommandTests(TrainedCliFixture fixture) : IClassFixture<Tra
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("give --schema FILE, or --label COLUMN and --positive VALUE", run.Stderr, StringComparison.Ordinal);
+    }
+}
+
+[Collection(TrainedCliCollection.Name)]
+public class DriftCommandTests(TrainedCliFixture fixture)
+{
+    [Fact]
+    public void DriftAgainstTheModelFindsTheShiftAndWritesAnHtmlReport()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "drift", "--model", "model/model.zip", "--current", "drifted.csv", "--html", "drift.html", "--json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(run.Stdout);
+        var features = json.RootElement.GetProperty("features").EnumerateArray().ToList();
+        Assert.Contains(features, f => f.GetProperty("feature").GetString() == "paymentMethod" && f.GetProperty("drifted").GetBoolean());
+        Assert.True(json.RootElement.GetProperty("score").GetProperty("drifted").GetBoolean());
+        var html = File.ReadAllText(Path.Combine(fixture.Dir, "drift.html"));
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+        Assert.Contains("paymentMethod", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DriftBetweenTwoFilesNeedsASchema()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "drift", "--reference", "customers.csv", "--current", "drifted.csv");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--reference needs --schema FILE", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DriftBetweenTwoFilesPrintsATable()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "drift", "--reference", "customers.csv", "--schema", "schema.json", "--current", "drifted.csv");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("monthlyCharges", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("features drifted", run.Stdout, StringComparison.Ordinal);
     }
 }

@@ -65,14 +65,21 @@ public sealed record DriftReport
 /// </summary>
 public static class DriftDetector
 {
-    public static DriftReport Detect(ModelCard card, Dataset current, IReadOnlyList<double>? currentScores = null, DriftOptions? options = null)
+    /// <summary>Drift of current data (and scores) against a model's card.</summary>
+    public static DriftReport Detect(ModelCard card, Dataset current, IReadOnlyList<double>? currentScores = null, DriftOptions? options = null) =>
+        Detect(card.Reference, current, card.Importance.ToDictionary(i => i.Feature, i => i.AucDrop), card.ScoreReference, currentScores, options);
+
+    /// <summary>Drift of current data against any reference profile (for example one built from a reference file).</summary>
+    public static DriftReport Detect(
+        IReadOnlyList<FeatureProfile> reference, Dataset current, IReadOnlyDictionary<string, double>? importance = null,
+        ScoreProfile? scoreReference = null, IReadOnlyList<double>? currentScores = null, DriftOptions? options = null)
     {
         options ??= new DriftOptions();
-        var importance = card.Importance.ToDictionary(i => i.Feature, i => i.AucDrop);
+        importance ??= new Dictionary<string, double>();
         var features = new List<FeatureDrift>();
         foreach (var column in current.Columns)
         {
-            var profile = card.Reference.FirstOrDefault(p => p.Name == column.Spec.Name);
+            var profile = reference.FirstOrDefault(p => p.Name == column.Spec.Name);
             if (profile is null)
             {
                 continue;
@@ -83,16 +90,16 @@ public static class DriftDetector
             features.Add(drift with { Importance = importance.GetValueOrDefault(profile.Name) });
         }
         FeatureDrift? score = null;
-        if (currentScores is { Count: > 0 } && card.ScoreReference.Sample.Count > 0)
+        if (currentScores is { Count: > 0 } && scoreReference is { Sample.Count: > 0 })
         {
             var scoreProfile = new FeatureProfile
             {
                 Name = "score",
                 Kind = FeatureKind.Numeric,
-                Sample = card.ScoreReference.Sample,
-                BinEdges = card.ScoreReference.BinEdges,
-                BinShares = card.ScoreReference.BinShares,
-                StandardDeviation = StandardDeviation(card.ScoreReference.Sample),
+                Sample = scoreReference.Sample,
+                BinEdges = scoreReference.BinEdges,
+                BinShares = scoreReference.BinShares,
+                StandardDeviation = StandardDeviation(scoreReference.Sample),
             };
             score = Numeric(scoreProfile, [.. currentScores], options);
         }

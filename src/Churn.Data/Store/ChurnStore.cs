@@ -1,3 +1,4 @@
+using Churn.Data.Backup;
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
 using Churn.Data.Tracking;
@@ -21,6 +22,7 @@ public sealed class ChurnStore : IDisposable
         Runs = new RunTracker(contexts, outbox, time);
         Registry = new ModelRegistry(contexts, outbox, time, loggers.CreateLogger<ModelRegistry>());
         Mirror = new MlflowMirror(contexts, mlflow, time, loggers.CreateLogger<MlflowMirror>());
+        Backup = new BackupService(contexts, time);
     }
 
     public string DataDir => Contexts.DataDir;
@@ -32,6 +34,8 @@ public sealed class ChurnStore : IDisposable
     public ModelRegistry Registry { get; }
 
     public MlflowMirror Mirror { get; }
+
+    public BackupService Backup { get; }
 
     /// <summary>
     /// Opens (creating and migrating when needed) the store of <paramref name="dataDir"/>. Options default to the data
@@ -83,6 +87,7 @@ public static class StoreServiceCollectionExtensions
             mlflow,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILogger<MlflowMirror>>()));
+        services.AddSingleton(sp => new BackupService(sp.GetRequiredService<StoreFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         return services;
     }
 }

@@ -29,9 +29,9 @@ public sealed class StoreOptions
         if (IsPostgres)
         {
             return string.IsNullOrWhiteSpace(ConnectionString)
-                ? throw new InvalidOperationException("Store:ConnectionString is required when Store:Provider is postgres.")
+                ? throw new StoreException("Store:ConnectionString is required when Store:Provider is postgres.")
                 : ConnectionString;
         }
-        throw new InvalidOperationException($"Store:Provider '{Provider}' is not supported; use sqlite or postgres.");
+        throw new StoreException($"Store:Provider '{Provider}' is not supported; use sqlite or postgres.");
     }
 }

@@ -13,10 +13,12 @@ public abstract class StoreTestBase : IDisposable
 
     private StoreOptions? options;
 
+    /// <summary>Opens the test's store; with <paramref name="dataDir"/>, a second, separate store (its own database too).</summary>
     protected async Task<ChurnStore> OpenAsync(MlflowOptions? mlflow = null, TimeProvider? time = null, string? dataDir = null)
     {
         options ??= await StoreOptionsAsync();
-        return await ChurnStore.OpenAsync(dataDir ?? Dir.Combine("data"), options, mlflow ?? new MlflowOptions(), time);
+        var storeOptions = dataDir is null ? options : await StoreOptionsAsync();
+        return await ChurnStore.OpenAsync(dataDir ?? Dir.Combine("data"), storeOptions, mlflow ?? new MlflowOptions(), time);
     }
 
     /// <summary>Writes a stand-in model package with distinct content.</summary>

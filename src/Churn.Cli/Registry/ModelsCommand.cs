@@ -1,0 +1,229 @@
+using System.CommandLine;
+using Churn.Data;
+using Churn.Data.Registry;
+using Spectre.Console;
+
+namespace Churn.Cli.Registry;
+
+/// <summary><c>churn models list|show|register|promote|rollback|history</c>: the model registry.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("models", "List, inspect, promote and roll back registered model versions.");
+        command.Add(List());
+        command.Add(Show());
+        command.Add(Register());
+        command.Add(Promote());
+        command.Add(Rollback());
+        command.Add(History());
+        return command;
+    }
+
+    private static Command List()
+    {
+        var model = new Argument<string?>("model") { Description = "Only this model's versions.", Arity = ArgumentArity.ZeroOrOne };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("list", "List registered versions with their aliases.") { model, json, dataDir };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var versions = await store.Registry.ListVersionsAsync(parse.GetValue(model), ct);
+            if (parse.GetValue(json))
+            {
+                StoreAccess.WriteJson(new { versions = versions.Select(AsJson) });
+                return;
+            }
+            if (versions.Count == 0)
+            {
+                Console.WriteLine("No registered models yet: train one with 'churn train'.");
+                return;
+            }
+            var table = new Table().AddColumns("Model", "Version", "Aliases", "Created", "By", "Run", "SHA-256");
+            foreach (var v in versions)
+            {
+                table.AddRow(Markup.Escape(v.ModelName), $"v{v.Version}", string.Join(", ", v.Aliases), StoreAccess.Time(v.CreatedAt),
+                    Markup.Escape(v.CreatedBy), v.RunId.ToString()[..8], v.Sha256[..12]);
+            }
+            AnsiConsole.Write(table);
+        }));
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
+        var version = new Argument<int?>("version") { Description = "Version number (default: the champion).", Arity = ArgumentArity.ZeroOrOne };
+        var alias = new Option<string?>("--alias") { Description = "Show the version this alias points at." };
+        var verify = new Option<bool>("--verify") { Description = "Check the package file's SHA-256." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("show", "Show one version: file, hash, aliases, model card.") { model, version, alias, verify, json, dataDir };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var name = parse.GetValue(model)!;
+            var info = parse.GetValue(version) is { } number
+                ? await store.Registry.GetVersionAsync(name, number, ct)
+                    ?? throw new CliException($"Model '{name}' has no version {number}.")
+                : await store.Registry.ResolveAliasAsync(name, parse.GetValue(alias) ?? ModelAliases.Champion, ct)
+                    ?? throw new CliException($"Model '{name}' has no {parse.GetValue(alias) ?? ModelAliases.Champion}; name a version.");
+            var path = store.Registry.PackagePath(info, parse.GetValue(verify));
+            if (parse.GetValue(json))
+            {
+                StoreAccess.WriteJson(new { version = AsJson(info), file = path, verified = parse.GetValue(verify) });
+                return;
+            }
+            var grid = new Grid().AddColumn().AddColumn();
+            grid.AddRow("Model", Markup.Escape(info.ModelName));
+            grid.AddRow("Version", $"v{info.Version}");
+            grid.AddRow("Aliases", string.Join(", ", info.Aliases));
+            grid.AddRow("Run", info.RunId.ToString());
+            grid.AddRow("File", Markup.Escape(path));
+            grid.AddRow("SHA-256", info.Sha256 + (parse.GetValue(verify) ? " (verified)" : ""));
+            grid.AddRow("Size", $"{info.SizeBytes:N0} bytes");
+            grid.AddRow("Created", $"{StoreAccess.Time(info.CreatedAt)} by {Markup.Escape(info.CreatedBy)}");
+            AnsiConsole.Write(grid);
+        }));
+        return command;
+    }
+
+    private static Command Register()
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
+        var file = new Argument<string>("file") { Description = "The model package file to register (copied into the data directory)." };
+        var card = new Option<string?>("--card") { Description = "A model card JSON file to store with the version." };
+        var promote = new Option<bool>("--promote") { Description = "Make the new version the champion." };
+        var by = new Option<string?>("--by") { Description = "Who registers it (default: the current user)." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("register", "Register a model package trained elsewhere as a new version (recorded as a run).")
+        {
+            model, file, card, promote, by, json, dataDir,
+        };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var name = parse.GetValue(model)!;
+            var source = Path.GetFullPath(parse.GetValue(file)!);
+            var cardJson = parse.GetValue(card) is { } cardFile ? await File.ReadAllTextAsync(cardFile, ct) : "{}";
+            var user = parse.GetValue(by) ?? Environment.UserName;
+            var run = await store.Runs.StartAsync(name, parameters: new Dictionary<string, string> { ["source"] = source }, cancellationToken: ct);
+            ModelVersionInfo info;
+            try
+            {
+                info = await store.Registry.RegisterAsync(name, run, source, cardJson, user, ct);
+                await store.Runs.FinishAsync(run, new Dictionary<string, double>(), new Dictionary<string, string> { ["model"] = info.PackagePath }, ct);
+            }
+            catch (Exception ex) when (ex is StoreException or IOException)
+            {
+                await store.Runs.FailAsync(run, ex.Message, CancellationToken.None);
+                throw;
+            }
+            if (parse.GetValue(promote))
+            {
+                await store.Registry.PromoteAsync(name, info.Version, ModelAliases.Champion, user, "registered with --promote", ct);
+            }
+            await StoreAccess.MirrorAsync(store);
+            if (parse.GetValue(json))
+            {
+                StoreAccess.WriteJson(new { version = AsJson((await store.Registry.GetVersionAsync(name, info.Version, ct))!) });
+                return;
+            }
+            Console.WriteLine($"Registered {name} v{info.Version}{(parse.GetValue(promote) ? " as champion" : "")}.");
+        }));
+        return command;
+    }
+
+    private static Command Promote()
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
+        var version = new Argument<int>("version") { Description = "Version number to promote." };
+        var alias = new Option<string>("--alias") { Description = "champion (default) or challenger.", DefaultValueFactory = _ => ModelAliases.Champion };
+        var reason = new Option<string?>("--reason") { Description = "Why, kept in the alias history." };
+        var by = new Option<string?>("--by") { Description = "Who moves the alias (default: the current user)." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("promote", "Point an alias (champion or challenger) at a version.") { model, version, alias, reason, by, json, dataDir };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var moved = await store.Registry.PromoteAsync(parse.GetValue(model)!, parse.GetValue(version), parse.GetValue(alias)!,
+                parse.GetValue(by) ?? Environment.UserName, parse.GetValue(reason), ct);
+            await StoreAccess.MirrorAsync(store);
+            WriteMove(moved, parse.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static Command Rollback()
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
+        var to = new Option<int?>("--to") { Description = "Version to roll back to (default: the previous champion)." };
+        var reason = new Option<string?>("--reason") { Description = "Why, kept in the alias history." };
+        var by = new Option<string?>("--by") { Description = "Who rolls back (default: the current user)." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("rollback", "Move the champion back to the previous champion or a named version.") { model, to, reason, by, json, dataDir };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var moved = await store.Registry.RollbackAsync(parse.GetValue(model)!, parse.GetValue(to),
+                parse.GetValue(by) ?? Environment.UserName, parse.GetValue(reason), ct);
+            await StoreAccess.MirrorAsync(store);
+            WriteMove(moved, parse.GetValue(json));
+        }));
+        return command;
+    }
+
+    private static Command History()
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
+        var alias = new Option<string?>("--alias") { Description = "Only this alias (champion or challenger)." };
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("history", "Which version held each alias, from when to when, moved by whom and why.") { model, alias, json, dataDir };
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        {
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var history = await store.Registry.HistoryAsync(parse.GetValue(model)!, parse.GetValue(alias), ct);
+            if (parse.GetValue(json))
+            {
+                StoreAccess.WriteJson(new { history });
+                return;
+            }
+            var table = new Table().AddColumns("Alias", "Version", "From", "To", "Moved by", "Reason");
+            foreach (var h in history)
+            {
+                table.AddRow(h.Alias, $"v{h.Version}", StoreAccess.Time(h.ValidFrom), h.ValidTo is null ? "(current)" : StoreAccess.Time(h.ValidTo),
+                    Markup.Escape(h.MovedBy), Markup.Escape(h.Reason ?? ""));
+            }
+            AnsiConsole.Write(table);
+        }));
+        return command;
+    }
+
+    private static void WriteMove(AliasInfo moved, bool json)
+    {
+        if (json)
+        {
+            StoreAccess.WriteJson(moved);
+            return;
+        }
+        Console.WriteLine($"{moved.Alias} of {moved.ModelName} is now v{moved.Version}.");
+    }
+
+    private static object AsJson(ModelVersionInfo v) => new
+    {
+        model = v.ModelName,
+        version = v.Version,
+        aliases = v.Aliases,
+        runId = v.RunId,
+        packagePath = v.PackagePath,
+        sha256 = v.Sha256,
+        sizeBytes = v.SizeBytes,
+        createdAt = v.CreatedAt,
+        createdBy = v.CreatedBy,
+    };
+}
