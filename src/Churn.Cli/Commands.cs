@@ -20,5 +20,6 @@ internal static class Commands
         yield return Registry.RunsCommand.Create();
         yield return Registry.BackupCommand.Backup();
         yield return Registry.BackupCommand.Restore();
+        yield return KeysCommand.Create();
     }
 }

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Text.Json;
+using Churn.Data.Store;
+using Churn.Server.Security;
+using Spectre.Console;
+
+namespace Churn.Cli;
+
+/// <summary><c>churn keys create|list|revoke</c>: API keys managed on the data directory's store, audited like the API's changes.</summary>
+internal static class KeysCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("keys", "Create, list and revoke API keys (stored only as hashes).");
+        command.Add(CreateKey());
+        command.Add(List());
+        command.Add(Revoke());
+        return command;
+    }
+
+    private static Command CreateKey()
+    {
+        var name = new Option<string>("--name") { Description = "A unique name for the key (who or what uses it).", Required = true };
+        var role = new Option<string>("--role") { Description = "admin, analyst, service or viewer.", Required = true };
+        role.AcceptOnlyFromAmong([.. Roles.All]);
+        var dataDir = CommonOptions.DataDir();
+        var json = CommonOptions.Json();
+        var command = new Command("create", "Create a key and print it once.") { name, role, dataDir, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (store, keys, audit) = await OpenAsync(parse.GetValue(dataDir), ct);
+            using (store)
+            {
+                var keyName = parse.GetRequiredValue(name);
+                if (await keys.NameExistsAsync(keyName, ct))
+                {
+                    throw new CliException($"A key named '{keyName}' exists; choose another --name.");
+                }
+                var created = await keys.CreateAsync(keyName, parse.GetRequiredValue(role), ct);
+                await audit.RecordAsync(Actor, "key.create", created.Id.ToString(), new { created.Name, created.Role }, "local");
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(created, JsonSerializerOptions.Web));
+                }
+                else
+                {
+                    AnsiConsole.MarkupLine($"Key [bold]{Markup.Escape(created.Name)}[/] ({created.Role}, id {created.Id}):");
+                    Console.WriteLine(created.Key);
+                    AnsiConsole.MarkupLine("[grey]Shown once: only its hash is stored. Send it in the X-API-Key header.[/]");
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var dataDir = CommonOptions.DataDir();
+        var json = CommonOptions.Json();
+        var command = new Command("list", "List keys (never their secrets).") { dataDir, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (store, keys, _) = await OpenAsync(parse.GetValue(dataDir), ct);
+            using (store)
+            {
+                var all = await keys.ListAsync(ct);
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(all, JsonSerializerOptions.Web));
+                    return 0;
+                }
+                var table = new Table().AddColumns("id", "name", "role", "created", "revoked");
+                foreach (var k in all)
+                {
+                    table.AddRow(k.Id.ToString(), Markup.Escape(k.Name), k.Role, $"{k.CreatedAt:u}", k.RevokedAt is { } r ? $"{r:u}" : "");
+                }
+                AnsiConsole.Write(table);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Revoke()
+    {
+        var key = new Argument<string>("key") { Description = "The key's id or name." };
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("revoke", "Revoke a key: it stops working at once on this machine (within 30 s on running servers).") { key, dataDir };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (store, keys, audit) = await OpenAsync(parse.GetValue(dataDir), ct);
+            using (store)
+            {
+                var which = parse.GetRequiredValue(key);
+                var match = (await keys.ListAsync(ct)).FirstOrDefault(k => k.Id.ToString() == which || k.Name == which)
+                    ?? throw new CliException($"No key has the id or name '{which}'; see 'churn keys list'.");
+                var revoked = await keys.RevokeAsync(match.Id, ct);
+                await audit.RecordAsync(Actor, "key.revoke", match.Id.ToString(), new { match.Name }, "local");
+                Console.WriteLine($"Revoked key {revoked!.Name} ({revoked.Id}).");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Actor => $"cli:{Environment.UserName}";
+
+    private static async Task<(ChurnStore Store, ApiKeyStore Keys, AuditLog Audit)> OpenAsync(string? dataDir, CancellationToken ct)
+    {
+        var store = await ChurnStore.OpenAsync(CommonOptions.ResolveDataDir(dataDir), cancellationToken: ct);
+        return (store, new ApiKeyStore(store.Contexts, TimeProvider.System), new AuditLog(store.Contexts, TimeProvider.System));
+    }
+}

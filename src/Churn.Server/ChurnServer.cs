@@ -1,0 +1,117 @@
+using Churn.Server.ApiDocs;
+using Churn.Server.Errors;
+using Churn.Server.Health;
+using Churn.Server.Hosting;
+using Churn.Server.Interop;
+using Churn.Server.Jobs;
+using Churn.Server.Models;
+using Churn.Server.Predictions;
+using Churn.Server.Security;
+using Churn.Server.Settings;
+using Churn.Server.Telemetry;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server;
+
+/// <summary>The server's entry point and its table of contents: what it registers and what it maps, in order.</summary>
+/// <remarks>A sealed class rather than a static one so tests can name it as WebApplicationFactory's entry-point type.</remarks>
+public sealed class ChurnServer
+{
+    private ChurnServer()
+    {
+    }
+
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Builds the application from ASP.NET Core arguments (<c>--urls</c>, <c>--Churn:DataDir</c>, ...).</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        // Per-request framework logs drown the server's own messages; configuration can still turn them back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        builder.AddStore();
+        builder.AddRuntimeSettings();
+        builder.AddTelemetry();
+        builder.AddApiKeySecurity();
+        builder.AddModelHosting();
+        builder.AddPredictions();
+        builder.AddJobs();
+        builder.AddApiDocumentation();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSecurityHeaders();
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseHsts();
+            if (app.Urls.Any(u => u.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+            {
+                app.UseHttpsRedirection();
+            }
+        }
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.UseRuntimeRequestTimeout();
+
+        app.MapHealth();
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Read);
+        app.MapPredictions();
+        app.MapFeedback();
+        app.MapModels();
+        app.MapJobs();
+        app.MapConfig();
+        app.MapKeys();
+        app.MapMlflowScoring();
+        app.MapInferenceV2();
+        app.MapApiDocumentation();
+        return app;
+    }
+
+    /// <summary>Runs the server until <paramref name="stopping"/> fires or the process is asked to stop; prints where to find it once ready.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, CancellationToken stopping = default)
+    {
+        output ??= Console.Out;
+        await using var app = Build(args);
+        // Hosted services (the champion start-up) run before Kestrel listens, so once StartAsync returns the model is warm.
+        await app.StartAsync(stopping);
+        PrintBanner(app, output);
+        await app.WaitForShutdownAsync(stopping);
+        return 0;
+    }
+
+    private static void PrintBanner(WebApplication app, TextWriter output)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var url = addresses.FirstOrDefault() ?? DefaultUrl;
+        var notes = app.Services.GetRequiredService<StartupNotes>();
+        var model = app.Services.GetRequiredService<ModelHost>().Current;
+        var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        output.WriteLine($"Churn is serving {model?.Name} v{model?.Version} on {url}");
+        output.WriteLine($"  data directory: {options.DataDir}");
+        output.WriteLine($"  API docs:       {url}/scalar/v1   (OpenAPI: {url}/openapi/v1.json)");
+        output.WriteLine($"  authenticate:   send header {ApiKeyAuthenticationHandler.Header}: <key>");
+        if (notes.GeneratedAdminKey is { } key)
+        {
+            output.WriteLine($"  admin key:      {key}");
+            output.WriteLine("                  (shown once: only its hash is stored; set CHURN_ADMIN_KEY to choose your own)");
+        }
+        else
+        {
+            output.WriteLine("  admin key:      as set by CHURN_ADMIN_KEY or printed at first start");
+        }
+        output.Flush();
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using Churn.Core.Models;
+using Churn.Core.Scoring;
+using Churn.Data;
+using Churn.Server.Models;
+using Churn.Server.Telemetry;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Churn.Server.Errors;
+
+/// <summary>A request that ran longer than <c>api.timeout</c>.</summary>
+public sealed class RequestTimedOutException(TimeSpan timeout, Exception inner)
+    : Exception($"The request took longer than {timeout.TotalSeconds:0.#} s (api.timeout).", inner);
+
+/// <summary>
+/// The one place where exceptions become responses: every error is an RFC 9457 ProblemDetails, and an exception
+/// this list does not know is a 500 that says nothing about internals.
+/// </summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ServerMetrics metrics, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer. 499 is what proxies log for this.
+            context.Response.StatusCode = 499;
+            return true;
+        }
+        var problem = exception switch
+        {
+            BadHttpRequestException bad => Problem(bad.StatusCode, Title(bad.StatusCode), bad.Message),
+            JsonException json => Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON.", json.Message),
+            FeatureValueException value => Validation(StatusCodes.Status422UnprocessableEntity, $"features.{value.Feature}", $"{value.Problem}."),
+            ModelNotReadyException notReady => Problem(StatusCodes.Status503ServiceUnavailable, "Not ready.", notReady.Message),
+            ModelPackageException package => Problem(StatusCodes.Status422UnprocessableEntity, "The model package cannot be loaded.", package.Message),
+            ModelIntegrityException integrity => Problem(StatusCodes.Status422UnprocessableEntity, "The model package failed its integrity check.", integrity.Message),
+            AliasConflictException conflict => Problem(StatusCodes.Status409Conflict, "The alias changed concurrently.", conflict.Message),
+            RegistryException registry => Problem(StatusCodes.Status409Conflict, "The registry refused the change.", registry.Message),
+            RequestTimedOutException timeout => Problem(StatusCodes.Status504GatewayTimeout, "The request timed out.", timeout.Message),
+            _ => null,
+        };
+        if (problem is null)
+        {
+            log.LogError(exception, "Unhandled error on {Method} {Path}.", context.Request.Method, context.Request.Path);
+            problem = Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred.", "The error has been logged.");
+        }
+        context.Response.StatusCode = problem.Status!.Value;
+        metrics.Error(problem.Status.Value);
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+
+    private static HttpValidationProblemDetails Validation(int status, string field, string message) =>
+        new(new Dictionary<string, string[]> { [field] = [message] }) { Status = status, Title = "The request is not valid." };
+
+    private static string Title(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported content type.",
+        StatusCodes.Status408RequestTimeout => "The request body arrived too slowly.",
+        _ => "Bad request.",
+    };
+}

@@ -1,0 +1,56 @@
+using Churn.Data.Store;
+using Churn.Server.Models;
+using Churn.Server.Predictions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Churn.Server.Health;
+
+public sealed record HealthStatus(string Status);
+
+public sealed record HealthDetails(
+    string Status, bool ModelLoaded, string? ModelName, int? ModelVersion, DateTimeOffset? ModelLoadedAt,
+    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime);
+
+/// <summary>
+/// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
+/// callers get only the status; a valid key of any role also gets the details.
+/// </summary>
+public static class HealthApi
+{
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/health").WithTags("Health").AllowAnonymous().DisableRateLimiting();
+        group.MapGet("/live", () => TypedResults.Ok(new HealthStatus("live"))).WithSummary("Liveness: the process is up.");
+        group.MapGet("/", ReadyAsync).WithSummary("Readiness; details for authenticated callers.");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<HealthStatus>, Ok<HealthDetails>, JsonHttpResult<HealthStatus>, JsonHttpResult<HealthDetails>>> ReadyAsync(
+        HttpContext context, ModelHost host, StoreFactory store, PredictionSpill spill, TimeProvider time, CancellationToken ct)
+    {
+        string? storeError = null;
+        try
+        {
+            await using var db = store.CreateDbContext();
+            if (!await db.Database.CanConnectAsync(ct))
+            {
+                storeError = "The store does not answer.";
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Readiness reports the failure instead of failing itself.
+            storeError = ex.Message;
+        }
+        var model = host.Current;
+        var ready = model is not null && storeError is null;
+        var status = ready ? "ready" : model is null ? "starting" : "degraded";
+        if (context.User.Identity?.IsAuthenticated != true)
+        {
+            return ready ? TypedResults.Ok(new HealthStatus(status)) : TypedResults.Json(new HealthStatus(status), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        var details = new HealthDetails(status, model is not null, model?.Name, model?.Version, model?.LoadedAt, storeError is null, storeError,
+            spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime());
+        return ready ? TypedResults.Ok(details) : TypedResults.Json(details, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}

@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Churn.Server.Errors;
+using Churn.Server.Hosting;
+using Churn.Server.Models;
+using Churn.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Jobs;
+
+/// <summary>Optional body of <c>POST /retrain</c>: the generated data to train on.</summary>
+public sealed record RetrainRequest(int? Rows, int? Seed, double? Drift);
+
+/// <summary><c>POST /retrain</c>, <c>POST /jobs/score</c> and job status and results.</summary>
+public static class JobsApi
+{
+    public static IEndpointRouteBuilder MapJobs(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/retrain", RetrainAsync).WithTags("Jobs").RequireAuthorization(Policies.Admin)
+            .Accepts<RetrainRequest>("application/json")
+            .WithSummary("Starts retraining in the background; answers 202 with the job to poll. One retraining at a time.");
+
+        var jobs = routes.MapGroup("/jobs").WithTags("Jobs");
+        jobs.MapPost("/score", ScoreFileAsync).RequireAuthorization(Policies.Predict)
+            .Accepts<IFormFile>("text/csv", "multipart/form-data")
+            .WithMetadata(new DisableRequestSizeLimitAttribute())
+            .DisableRequestTimeout()
+            .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result.");
+        jobs.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress.");
+        jobs.MapGet("/{id:guid}/result", Result).RequireAuthorization(Policies.AnyKey).WithSummary("Downloads a finished scoring job's result CSV.");
+        return routes;
+    }
+
+    private static async Task<Results<Accepted<JobState>, ProblemHttpResult, Conflict<ProblemDetails>>> RetrainAsync(
+        HttpRequest request, RetrainQueue queue, JobBoard board, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+    {
+        var o = options.Value;
+        var errors = new Predictions.FieldErrors();
+        int? rows = null, seed = null;
+        double? drift = null;
+        if (request.ContentLength > 0 || request.HasJsonContentType())
+        {
+            using var body = await JsonBody.ReadAsync(request, o.MaxJsonBodyBytes, ct);
+            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add("$", "must be an object such as {\"rows\": 20000, \"seed\": 7, \"drift\": 0.3}.");
+            }
+            else
+            {
+                foreach (var p in body.RootElement.EnumerateObject())
+                {
+                    switch (p.Name)
+                    {
+                        case "rows" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var r) && r is >= 500 and <= 2_000_000:
+                            rows = r;
+                            break;
+                        case "rows":
+                            errors.Add("rows", "must be a whole number from 500 to 2000000.");
+                            break;
+                        case "seed" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var s):
+                            seed = s;
+                            break;
+                        case "seed":
+                            errors.Add("seed", "must be a whole number.");
+                            break;
+                        case "drift" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetDouble(out var d) && d is >= 0 and <= 1:
+                            drift = d;
+                            break;
+                        case "drift":
+                            errors.Add("drift", "must be a number from 0 to 1.");
+                            break;
+                        default:
+                            errors.Add(p.Name, "is not a known field; send rows, seed and drift.");
+                            break;
+                    }
+                }
+            }
+        }
+        if (errors.Any)
+        {
+            return JsonBody.Invalid(errors.Errors);
+        }
+        var actor = context.User.KeyName();
+        var job = board.Create("retrain", actor);
+        // Without a seed each retraining draws a fresh sample, so a new version differs from the last.
+        var trainingRequest = new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
+        if (!queue.TryEnqueue(new RetrainOrder(job.Id, trainingRequest, actor)))
+        {
+            board.Fail(job.Id, "Another retraining is under way.");
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "A retraining is already under way.",
+                Detail = "Only one retraining runs at a time; poll the running job and try again when it has finished.",
+            });
+        }
+        await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), trainingRequest);
+        return TypedResults.Accepted($"/jobs/{job.Id}", job);
+    }
+
+    private static async Task<Results<Accepted<JobState>, ProblemHttpResult>> ScoreFileAsync(
+        HttpRequest request, ScoringJob scoring, JobBoard board, ModelHost host, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+    {
+        host.Require();
+        Stream upload;
+        IFormFile? file = null;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            file = form.Files.FirstOrDefault();
+            if (file is null)
+            {
+                return JsonBody.Invalid(new() { ["file"] = ["is required: attach the CSV as a form file."] }, StatusCodes.Status400BadRequest);
+            }
+            upload = file.OpenReadStream();
+        }
+        else if (request.ContentType is { } type && (type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase) || type.StartsWith("application/csv", StringComparison.OrdinalIgnoreCase)))
+        {
+            upload = request.Body;
+        }
+        else
+        {
+            throw new BadHttpRequestException("Upload the CSV as text/csv or as a multipart/form-data file.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var job = board.Create("score", context.User.KeyName());
+        var dir = Path.Combine(options.Value.DataDir, "jobs", job.Id.ToString("N"));
+        Directory.CreateDirectory(dir);
+        var input = Path.Combine(dir, "input.csv");
+        await using (upload)
+        await using (var target = new FileStream(input, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        {
+            // Streamed to disk as it arrives: an upload of any size takes constant memory.
+            await upload.CopyToAsync(target, ct);
+        }
+        if (new FileInfo(input).Length == 0)
+        {
+            board.Fail(job.Id, "The upload is empty.");
+            File.Delete(input);
+            return JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest);
+        }
+        if (!scoring.TryEnqueue(new ScoringOrder(job.Id, input, Path.Combine(dir, "result.csv"))))
+        {
+            board.Fail(job.Id, "Too many scoring jobs are queued.");
+            File.Delete(input);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many scoring jobs are queued.", detail: "Try again when some have finished.");
+        }
+        return TypedResults.Accepted($"/jobs/{job.Id}", job);
+    }
+
+    private static Results<Ok<JobState>, NotFound> Get(Guid id, JobBoard board) =>
+        board.Get(id) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
+
+    private static Results<PhysicalFileHttpResult, NotFound, Conflict<ProblemDetails>> Result(Guid id, JobBoard board)
+    {
+        if (board.Get(id) is not { } job || job.Kind != "score")
+        {
+            return TypedResults.NotFound();
+        }
+        if (job.Status != JobStatus.Succeeded || job.ResultFile is null)
+        {
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "The result is not ready.",
+                Detail = $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.",
+            });
+        }
+        return TypedResults.PhysicalFile(job.ResultFile, "text/csv", $"churn-scores-{id:N}.csv");
+    }
+}
+
+public static class JobsRegistration
+{
+    public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<JobBoard>();
+        builder.Services.AddSingleton<RetrainQueue>();
+        builder.Services.AddHostedService<RetrainJob>();
+        builder.Services.AddSingleton<ScoringJob>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ScoringJob>());
+        return builder;
+    }
+}

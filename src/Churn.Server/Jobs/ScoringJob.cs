@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Churn.Core.Data;
+using Churn.Server.Models;
+using Churn.Server.Settings;
+
+namespace Churn.Server.Jobs;
+
+/// <summary>An uploaded CSV waiting to be scored.</summary>
+public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFile);
+
+/// <summary>
+/// Scores uploaded CSV files of any size in constant memory: rows stream from the upload through the scorer into
+/// the result file. A row whose values do not fit is reported in the result's error column; the rest are scored.
+/// </summary>
+public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings settings, ILogger<ScoringJob> log) : BackgroundService
+{
+    private readonly Channel<ScoringOrder> orders = Channel.CreateBounded<ScoringOrder>(64);
+
+    public bool TryEnqueue(ScoringOrder order) => orders.Writer.TryWrite(order);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var order in orders.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                board.Start(order.JobId);
+                var (rows, failed, version) = await Task.Run(() => Score(order, stoppingToken), stoppingToken);
+                board.Succeed(order.JobId, $"Scored {rows} rows with v{version}{(failed > 0 ? $"; {failed} rows could not be scored (see the error column)" : "")}.", version, order.ResultFile);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // A bad file fails its own job and nothing else.
+                log.LogWarning(ex, "Scoring job {Job} failed.", order.JobId);
+                board.Fail(order.JobId, ex.Message);
+            }
+            finally
+            {
+                File.Delete(order.InputFile);
+            }
+        }
+    }
+
+    private (long Rows, long Failed, int Version) Score(ScoringOrder order, CancellationToken ct)
+    {
+        var model = host.Require();
+        var schema = model.Schema;
+        using var input = new FileStream(order.InputFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var length = Math.Max(1, input.Length);
+        using var reader = new CsvReader(new StreamReader(input), "upload");
+        var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
+        var missing = schema.Features.Where((f, i) => columns[i] < 0).Select(f => f.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidDataException($"The CSV header lacks the feature column(s) {string.Join(", ", missing)}.");
+        }
+        var idColumn = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
+        var temp = order.ResultFile + ".tmp";
+        long rows = 0, failed = 0;
+        var report = Math.Max(1, settings.Model.BatchSize);
+        using (var writer = new StreamWriter(temp))
+        {
+            writer.WriteLine("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error");
+            var values = new FeatureValue[columns.Length];
+            while (reader.Read())
+            {
+                ct.ThrowIfCancellationRequested();
+                for (var f = 0; f < columns.Length; f++)
+                {
+                    values[f] = FeatureValue.Of(reader.Current[columns[f]]);
+                }
+                var customer = idColumn >= 0 ? reader.Current[idColumn] : null;
+                rows++;
+                try
+                {
+                    var result = model.Scorer.Score(values, reasons: 0);
+                    writer.Write(string.Create(CultureInfo.InvariantCulture,
+                        $"{rows},{Cell(customer)},{result.Probability:R},{(result.WillChurn ? "true" : "false")},{result.RiskTier},{Cell(string.Join(';', result.UnseenCategories))},\n"));
+                }
+                catch (Churn.Core.Scoring.FeatureValueException ex)
+                {
+                    failed++;
+                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"{rows},{Cell(customer)},,,,,{Cell(ex.Message)}\n"));
+                }
+                if (rows % report == 0)
+                {
+                    board.Progress(order.JobId, (double)input.Position / length, rows);
+                }
+            }
+        }
+        File.Move(temp, order.ResultFile, overwrite: true);
+        return (rows, failed, model.Version);
+    }
+
+    private static string Cell(string? text) =>
+        string.IsNullOrEmpty(text) ? "" : text.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
+}

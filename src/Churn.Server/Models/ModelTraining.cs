@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Churn.Core.Data;
+using Churn.Core.Generation;
+using Churn.Core.Models;
+using Churn.Core.Training;
+using Churn.Data.Registry;
+using Churn.Data.Tracking;
+using Churn.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Models;
+
+/// <summary>What to train on: generated customers (the only data source a fresh install has).</summary>
+public sealed record TrainingRequest(int Rows, int Seed, double Drift);
+
+/// <summary>Trains on generated data, records the run and registers the result as the next version.</summary>
+public sealed class ModelTraining(
+    RunTracker runs,
+    ModelRegistry registry,
+    IOptions<ServerOptions> options,
+    ILogger<ModelTraining> log)
+{
+    public async Task<ModelVersionInfo> TrainAndRegisterAsync(
+        TrainingRequest request,
+        RunTrigger trigger,
+        string createdBy,
+        IProgress<double>? progress,
+        CancellationToken cancellationToken)
+    {
+        var name = options.Value.ModelName;
+        var dataDir = options.Value.DataDir;
+        var csv = Path.Combine(dataDir, "data", $"customers-{request.Rows}-seed{request.Seed}-drift{request.Drift:0.###}.csv");
+        await Task.Run(() => WriteSample(csv, request), cancellationToken);
+        var dataset = DatasetLoader.Load(csv, CustomerGenerator.Schema);
+        var parameters = new Dictionary<string, string>
+        {
+            ["rows"] = request.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["seed"] = request.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["drift"] = request.Drift.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var runId = await runs.StartAsync(name, trigger, parameters, dataset.Fingerprint, cancellationToken: cancellationToken);
+        try
+        {
+            var trainingOptions = new TrainingOptions { ModelName = name, Seed = request.Seed, DataSource = Path.GetFileName(csv) };
+            var training = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.95));
+            var result = await Task.Run(() => ChurnTrainer.Train(dataset, trainingOptions, training, cancellationToken), cancellationToken);
+            var staging = Path.Combine(dataDir, "staging", $"{runId:N}.zip");
+            result.Model.Save(staging);
+            try
+            {
+                var card = result.Model.Card;
+                var version = await registry.RegisterAsync(name, runId, staging, JsonSerializer.Serialize(card, JsonDefaults.Options), createdBy, cancellationToken);
+                var metrics = new Dictionary<string, double>
+                {
+                    ["auc"] = card.Metrics.Auc ?? double.NaN,
+                    ["aucPr"] = card.Metrics.AucPr ?? double.NaN,
+                    ["logLoss"] = card.Metrics.LogLoss,
+                    ["brier"] = card.Metrics.Brier,
+                };
+                await runs.FinishAsync(runId, metrics, new Dictionary<string, string> { ["package"] = version.PackagePath }, CancellationToken.None);
+                log.LogInformation("Trained {Model} v{Version} on {Rows} rows (AUC {Auc:0.000}).", name, version.Version, request.Rows, card.Metrics.Auc);
+                progress?.Report(1);
+                return version;
+            }
+            finally
+            {
+                File.Delete(staging);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The run must end either way; the failure itself is reported by the caller (job status, start-up error).
+            await runs.FailAsync(runId, ex.Message, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static void WriteSample(string path, TrainingRequest request)
+    {
+        if (File.Exists(path))
+        {
+            return;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // Written to a temporary name and renamed, so a half-written file is never mistaken for the sample.
+        var temp = path + ".tmp";
+        using (var writer = new StreamWriter(temp))
+        {
+            new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = request.Rows, Seed = request.Seed, Drift = request.Drift }, writer);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+}

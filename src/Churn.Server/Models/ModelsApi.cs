@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Churn.Data;
+using Churn.Data.Registry;
+using Churn.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Churn.Server.Models;
+
+public sealed record ModelVersionResponse(
+    string Name, int Version, IReadOnlyList<string> Aliases, bool Serving, DateTimeOffset CreatedAt, string CreatedBy, string Sha256, long SizeBytes, Guid RunId);
+
+public sealed record ModelDetailResponse(ModelVersionResponse Version, JsonElement Card);
+
+public sealed record PromoteRequest(string? Reason);
+
+public sealed record RollbackRequest(int? ToVersion, string? Reason);
+
+public sealed record ServingResponse(string Name, int Version, string Alias, DateTimeOffset LoadedAt);
+
+/// <summary>The registry over HTTP: list and read versions (read roles), promote and roll back the champion (admin).</summary>
+public static class ModelsApi
+{
+    public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/models").WithTags("Models");
+        group.MapGet("/", ListAsync).RequireAuthorization(Policies.Read).WithSummary("Registered versions, oldest first, with their aliases.");
+        group.MapGet("/{version:int}", GetAsync).RequireAuthorization(Policies.Read).WithSummary("One version with its model card.");
+        group.MapPost("/{version:int}/promote", PromoteAsync).RequireAuthorization(Policies.Admin)
+            .WithSummary("Makes a version the champion; the serving model is swapped without dropping a request.");
+        group.MapPost("/rollback", RollbackAsync).RequireAuthorization(Policies.Admin)
+            .WithSummary("Moves the champion back to the previous champion (or to toVersion).");
+        return routes;
+    }
+
+    private static async Task<Ok<IReadOnlyList<ModelVersionResponse>>> ListAsync(ModelRegistry registry, ModelLoader loader, ModelHost host, CancellationToken ct)
+    {
+        var versions = await registry.ListVersionsAsync(loader.ModelName, ct);
+        return TypedResults.Ok<IReadOnlyList<ModelVersionResponse>>([.. versions.Select(v => AsResponse(v, host))]);
+    }
+
+    private static async Task<Results<Ok<ModelDetailResponse>, NotFound>> GetAsync(int version, ModelRegistry registry, ModelLoader loader, ModelHost host, CancellationToken ct)
+    {
+        var found = await registry.GetVersionAsync(loader.ModelName, version, ct);
+        if (found is null)
+        {
+            return TypedResults.NotFound();
+        }
+        using var card = JsonDocument.Parse(found.CardJson);
+        return TypedResults.Ok(new ModelDetailResponse(AsResponse(found, host), card.RootElement.Clone()));
+    }
+
+    private static async Task<Results<Ok<ServingResponse>, NotFound>> PromoteAsync(
+        int version, PromoteRequest? request, ModelRegistry registry, ModelLoader loader, AuditLog audit, HttpContext context, CancellationToken ct)
+    {
+        if (await registry.GetVersionAsync(loader.ModelName, version, ct) is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var actor = context.User.KeyName();
+        var serving = await loader.MoveChampionAsync(version,
+            token => registry.PromoteAsync(loader.ModelName, version, ModelAliases.Champion, actor, request?.Reason ?? "promoted through the API", token), ct);
+        await audit.RecordAsync(context, "model.promote", $"{loader.ModelName}:v{version}", new { request?.Reason });
+        return TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt));
+    }
+
+    private static async Task<Results<Ok<ServingResponse>, NotFound, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> RollbackAsync(
+        RollbackRequest? request, ModelRegistry registry, ModelLoader loader, ModelHost host, AuditLog audit, HttpContext context, CancellationToken ct)
+    {
+        var target = request?.ToVersion;
+        if (target is null)
+        {
+            var current = host.Require().Version;
+            var history = await registry.HistoryAsync(loader.ModelName, ModelAliases.Champion, ct);
+            target = history.Where(h => h.ValidTo is not null && h.Version != current).Select(h => (int?)h.Version).LastOrDefault();
+            if (target is null)
+            {
+                return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "There is no previous champion.",
+                    Detail = $"{loader.ModelName} v{current} is the only version that has been champion.",
+                });
+            }
+        }
+        else if (await registry.GetVersionAsync(loader.ModelName, target.Value, ct) is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var actor = context.User.KeyName();
+        var serving = await loader.MoveChampionAsync(target.Value,
+            token => registry.RollbackAsync(loader.ModelName, target, actor, request?.Reason ?? "rolled back through the API", token), ct);
+        await audit.RecordAsync(context, "model.rollback", $"{loader.ModelName}:v{target}", new { request?.Reason });
+        return TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt));
+    }
+
+    private static ModelVersionResponse AsResponse(ModelVersionInfo v, ModelHost host) =>
+        new(v.ModelName, v.Version, v.Aliases, host.Current is { } s && s.Version == v.Version && s.Name == v.ModelName,
+            v.CreatedAt, v.CreatedBy, v.Sha256, v.SizeBytes, v.RunId);
+}

@@ -1,0 +1,188 @@
+using System.Text.Json;
+using Churn.Core.Data;
+using Churn.Core.Schema;
+
+namespace Churn.Server.Predictions;
+
+/// <summary>One customer to score, validated and in schema order.</summary>
+public sealed record CustomerInput(string? CustomerId, FeatureValue[] Values, double? CustomerValue);
+
+/// <summary>Collects validation problems keyed by field path (<c>customers[3].features.tenureMonths</c>).</summary>
+public sealed class FieldErrors
+{
+    public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
+
+    public bool Any => Errors.Count > 0;
+
+    public void Add(string path, string problem) =>
+        Errors[path] = Errors.TryGetValue(path, out var existing) ? [.. existing, problem] : [problem];
+}
+
+/// <summary>
+/// Turns JSON into feature values by the model's schema, the same way for every protocol (/predict, /invocations,
+/// /v2 infer): numbers for numeric features (numeric text is accepted), booleans as true/false, 1/0 or yes/no,
+/// categories as text; null is an explicitly missing value. Unseen categories pass and are flagged by the scorer.
+/// </summary>
+public static class FeatureInput
+{
+    /// <summary>Reads one <c>{"customerId", "features", "customerValue"}</c> object.</summary>
+    public static CustomerInput? ReadCustomer(JsonElement item, string prefix, DatasetSchema schema, FieldErrors errors)
+    {
+        var at = prefix.Length == 0 ? "" : prefix + ".";
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(prefix.Length == 0 ? "$" : prefix, "must be an object with customerId, features and customerValue.");
+            return null;
+        }
+        string? customerId = null;
+        double? customerValue = null;
+        FeatureValue[]? values = null;
+        foreach (var property in item.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "customerId":
+                    customerId = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.String when property.Value.GetString()!.Length <= 200 => property.Value.GetString(),
+                        JsonValueKind.Number => property.Value.GetRawText(),
+                        JsonValueKind.Null => null,
+                        _ => Bad(errors, at + "customerId", "must be a string of at most 200 characters."),
+                    };
+                    break;
+                case "customerValue":
+                    if (property.Value.ValueKind == JsonValueKind.Null)
+                    {
+                        break;
+                    }
+                    if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetDouble(out var v) || !double.IsFinite(v) || v < 0)
+                    {
+                        errors.Add(at + "customerValue", "must be a finite number >= 0.");
+                        break;
+                    }
+                    customerValue = v;
+                    break;
+                case "features":
+                    values = ReadFeatures(property.Value, at + "features", schema, errors);
+                    break;
+                default:
+                    errors.Add(at + property.Name, "is not a known field; send customerId, features and customerValue.");
+                    break;
+            }
+        }
+        if (values is null && !errors.Errors.Keys.Any(k => k.StartsWith(at + "features", StringComparison.Ordinal)))
+        {
+            errors.Add(at + "features", "is required.");
+        }
+        return values is null ? null : new CustomerInput(customerId, values, customerValue);
+    }
+
+    /// <summary>Reads a <c>{"feature": value}</c> object; every schema feature must be present, no other.</summary>
+    public static FeatureValue[]? ReadFeatures(JsonElement features, string path, DatasetSchema schema, FieldErrors errors)
+    {
+        if (features.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(path, "must be an object of feature values.");
+            return null;
+        }
+        return ReadColumns(features.EnumerateObject().Select(p => (p.Name, p.Value)), path, schema, errors);
+    }
+
+    /// <summary>Reads named values (object properties, or a data frame's columns zipped with one row).</summary>
+    public static FeatureValue[] ReadColumns(IEnumerable<(string Name, JsonElement Value)> columns, string path, DatasetSchema schema, FieldErrors errors, bool allowIdColumn = false)
+    {
+        var values = new FeatureValue[schema.Features.Count];
+        var seen = new bool[schema.Features.Count];
+        foreach (var (name, value) in columns)
+        {
+            var index = schema.IndexOf(name);
+            if (index < 0)
+            {
+                if (!(allowIdColumn && name == schema.IdColumn))
+                {
+                    errors.Add($"{path}.{name}", "is not a feature of this model.");
+                }
+                continue;
+            }
+            seen[index] = true;
+            values[index] = ReadValue(schema.Features[index], value, $"{path}.{name}", errors);
+        }
+        for (var f = 0; f < seen.Length; f++)
+        {
+            if (!seen[f])
+            {
+                errors.Add($"{path}.{schema.Features[f].Name}", "is required (send null when the value is unknown).");
+            }
+        }
+        return values;
+    }
+
+    /// <summary>Reads one value for <paramref name="spec"/>; records a problem and returns missing when it does not fit.</summary>
+    public static FeatureValue ReadValue(FeatureSpec spec, JsonElement value, string path, FieldErrors errors)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return FeatureValue.Missing;
+            case JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Undefined:
+                errors.Add(path, $"must be {Expected(spec.Kind)}, not an {(value.ValueKind == JsonValueKind.Array ? "array" : "object")}.");
+                return FeatureValue.Missing;
+        }
+        switch (spec.Kind)
+        {
+            case FeatureKind.Numeric:
+                if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var n) && double.IsFinite(n))
+                {
+                    return FeatureValue.Of(n);
+                }
+                if (value.ValueKind == JsonValueKind.String && value.GetString() is { } text && ValueParser.TryNumber(text, out var parsed))
+                {
+                    return double.IsNaN(parsed) ? FeatureValue.Missing : FeatureValue.Of(parsed);
+                }
+                errors.Add(path, value.ValueKind == JsonValueKind.Number
+                    ? "must be a finite number (this one is out of range)."
+                    : $"must be a finite number; got {Describe(value)}.");
+                return FeatureValue.Missing;
+            case FeatureKind.Boolean:
+                var candidate = value.ValueKind switch
+                {
+                    JsonValueKind.True => FeatureValue.Of(1),
+                    JsonValueKind.False => FeatureValue.Of(0),
+                    JsonValueKind.Number => value.TryGetDouble(out var d) ? FeatureValue.Of(d) : FeatureValue.Of(value.GetRawText()),
+                    _ => FeatureValue.Of(value.GetString()),
+                };
+                if (!ValueParser.TryBoolean(candidate, out _))
+                {
+                    errors.Add(path, $"must be true/false, yes/no or 1/0; got {Describe(value)}.");
+                    return FeatureValue.Missing;
+                }
+                return candidate;
+            default:
+                if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                {
+                    errors.Add(path, "must be a category name (a string).");
+                    return FeatureValue.Missing;
+                }
+                return FeatureValue.Of(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());
+        }
+    }
+
+    private static string Expected(FeatureKind kind) => kind switch
+    {
+        FeatureKind.Numeric => "a number",
+        FeatureKind.Boolean => "true/false",
+        _ => "a category name",
+    };
+
+    private static string Describe(JsonElement value)
+    {
+        var raw = value.GetRawText();
+        return raw.Length > 40 ? raw[..40] + "…" : raw;
+    }
+
+    private static string? Bad(FieldErrors errors, string path, string problem)
+    {
+        errors.Add(path, problem);
+        return null;
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Churn.Server.Errors;
+using Churn.Server.Hosting;
+using Churn.Server.Models;
+using Churn.Server.Security;
+using Churn.Server.Settings;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Predictions;
+
+/// <summary><c>POST /predict</c> and <c>POST /predict/batch</c>.</summary>
+public static class PredictApi
+{
+    public static IEndpointRouteBuilder MapPredictions(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/predict").WithTags("Predictions").RequireAuthorization(Policies.Predict);
+        group.MapPost("/", PredictAsync)
+            .Accepts<PredictRequest>("application/json")
+            .WithName("Predict")
+            .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons and value at risk.");
+        group.MapPost("/batch", PredictBatchAsync)
+            .Accepts<BatchPredictRequest>("application/json")
+            .WithName("PredictBatch")
+            .WithSummary("Scores up to api.max_batch_size customers with one model version.");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(
+        HttpRequest request, ModelHost host, Predictor predictor, IOptions<ServerOptions> options, CancellationToken ct)
+    {
+        using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
+        var model = host.Require();
+        var errors = new FieldErrors();
+        var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
+        if (errors.Any || input is null)
+        {
+            return JsonBody.Invalid(errors.Errors);
+        }
+        return TypedResults.Ok(predictor.Predict(model, input));
+    }
+
+    private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(
+        HttpRequest request, ModelHost host, Predictor predictor, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
+    {
+        using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
+        var model = host.Require();
+        var errors = new FieldErrors();
+        var root = body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("customers", out var customers))
+        {
+            errors.Add("customers", "is required: send {\"customers\": [ ... ]}.");
+            return JsonBody.Invalid(errors.Errors);
+        }
+        foreach (var property in root.EnumerateObject().Where(p => p.Name != "customers"))
+        {
+            errors.Add(property.Name, "is not a known field; send customers.");
+        }
+        if (customers.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add("customers", "must be an array of customers.");
+            return JsonBody.Invalid(errors.Errors);
+        }
+        var count = customers.GetArrayLength();
+        var limit = settings.Api.MaxBatchSize;
+        if (count == 0)
+        {
+            errors.Add("customers", "must hold at least one customer.");
+            return JsonBody.Invalid(errors.Errors);
+        }
+        if (count > limit)
+        {
+            // 413: the batch is larger than this server will process in one request (api.max_batch_size).
+            errors.Add("customers", $"holds {count} customers; at most {limit} are allowed per request (api.max_batch_size).");
+            return JsonBody.Invalid(errors.Errors, StatusCodes.Status413PayloadTooLarge, "The batch is larger than api.max_batch_size.");
+        }
+        var inputs = new List<CustomerInput>(count);
+        var i = 0;
+        foreach (var item in customers.EnumerateArray())
+        {
+            if (FeatureInput.ReadCustomer(item, $"customers[{i}]", model.Schema, errors) is { } input)
+            {
+                inputs.Add(input);
+            }
+            i++;
+        }
+        if (errors.Any)
+        {
+            return JsonBody.Invalid(errors.Errors);
+        }
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input))]));
+    }
+}

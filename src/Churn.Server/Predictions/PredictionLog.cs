@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Churn.Data.Predictions;
+using Churn.Server.Hosting;
+using Churn.Server.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Predictions;
+
+/// <summary>
+/// The bounded buffer between requests and the store. Appending never blocks a request: when the buffer is full
+/// (the store is slow) or closed (shutdown has begun) the entry goes straight to the spill file instead.
+/// </summary>
+public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpill spill)
+{
+    private readonly Channel<PredictionLogEntry> channel = Channel.CreateBounded<PredictionLogEntry>(
+        new BoundedChannelOptions(options.Value.PredictionLogCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    public ChannelReader<PredictionLogEntry> Reader => channel.Reader;
+
+    public void Append(PredictionLogEntry entry)
+    {
+        if (!channel.Writer.TryWrite(entry))
+        {
+            spill.Append([entry]);
+        }
+    }
+
+    /// <summary>No more entries will be buffered; the writer drains what is left and stops.</summary>
+    public void Complete() => channel.Writer.TryComplete();
+}
+
+/// <summary>
+/// The local JSON-lines file where predictions wait while the store is unavailable. Appends go to
+/// <c>spill/predictions.jsonl</c>; a replay first renames it, so new spills never mix with a file being replayed.
+/// </summary>
+public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetrics metrics)
+{
+    private readonly Lock gate = new();
+
+    public string Directory => Path.Combine(options.Value.DataDir, "spill");
+
+    private string Current => Path.Combine(Directory, "predictions.jsonl");
+
+    public bool HasPending => System.IO.Directory.Exists(Directory) && System.IO.Directory.EnumerateFiles(Directory, "*.jsonl").Any();
+
+    public void Append(IReadOnlyList<PredictionLogEntry> entries)
+    {
+        lock (gate)
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            using var file = new FileStream(Current, FileMode.Append, FileAccess.Write, FileShare.Read);
+            using var writer = new StreamWriter(file);
+            foreach (var entry in entries)
+            {
+                writer.WriteLine(JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+            }
+            writer.Flush();
+            file.Flush(flushToDisk: true);
+        }
+        metrics.Spilled(entries.Count);
+    }
+
+    /// <summary>Files ready to replay, oldest first; the current file is renamed aside to become one of them.</summary>
+    public IReadOnlyList<string> TakeForReplay()
+    {
+        lock (gate)
+        {
+            if (!System.IO.Directory.Exists(Directory))
+            {
+                return [];
+            }
+            if (File.Exists(Current))
+            {
+                File.Move(Current, Path.Combine(Directory, $"replay-{DateTime.UtcNow:yyyyMMddHHmmssfffffff}-{Guid.NewGuid():N}.jsonl"));
+            }
+            return [.. System.IO.Directory.EnumerateFiles(Directory, "replay-*.jsonl").Order(StringComparer.Ordinal)];
+        }
+    }
+
+    public static IEnumerable<PredictionLogEntry> Read(string file)
+    {
+        foreach (var line in File.ReadLines(file))
+        {
+            // A line cut short by a crash mid-write cannot be recovered; skipping it keeps the rest replayable.
+            PredictionLogEntry? entry = null;
+            try
+            {
+                entry = JsonSerializer.Deserialize<PredictionLogEntry>(line, JsonSerializerOptions.Web);
+            }
+            catch (JsonException)
+            {
+            }
+            if (entry is not null)
+            {
+                yield return entry;
+            }
+        }
+    }
+}

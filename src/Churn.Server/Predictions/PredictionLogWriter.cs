@@ -1,0 +1,128 @@
+using Churn.Data.Predictions;
+using Churn.Data.Store;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Predictions;
+
+/// <summary>Where the prediction log is written: the store, unless a test points it at another database.</summary>
+public sealed class PredictionLogTarget(StoreFactory store)
+{
+    public StoreFactory Store { get; } = store;
+}
+
+/// <summary>
+/// Drains the prediction buffer into the store in batches. A batch the store refuses is spilled to a local file
+/// and replayed when the store answers again; replay skips entries already stored, so it is safe to repeat.
+/// On shutdown the buffer is closed and drained before the host stops.
+/// </summary>
+public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, PredictionLogTarget target, ILogger<PredictionLogJob> logger) : BackgroundService
+{
+    private const int BatchSize = 500;
+    private static readonly TimeSpan ReplayEvery = TimeSpan.FromSeconds(2);
+
+    private DateTimeOffset nextReplay = DateTimeOffset.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The loop ignores stoppingToken on purpose: it ends when the buffer is completed and empty, so nothing is dropped.
+        var batch = new List<PredictionLogEntry>(BatchSize);
+        while (true)
+        {
+            bool more;
+            using (var wait = new CancellationTokenSource(ReplayEvery))
+            {
+                try
+                {
+                    more = await log.Reader.WaitToReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    await ReplayIfDueAsync();
+                    continue;
+                }
+            }
+            if (!more)
+            {
+                break;
+            }
+            while (batch.Count < BatchSize && log.Reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+            if (await WriteAsync(batch))
+            {
+                await ReplayIfDueAsync();
+            }
+            batch.Clear();
+        }
+        await ReplayIfDueAsync(force: true);
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        log.Complete();
+        return base.StopAsync(cancellationToken);
+    }
+
+    private async Task<bool> WriteAsync(List<PredictionLogEntry> batch)
+    {
+        try
+        {
+            await using var db = target.Store.CreateDbContext();
+            db.PredictionLog.AddRange(batch);
+            await db.SaveChangesAsync();
+            return true;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "The store refused {Count} logged predictions; spilling them to {Directory}.", batch.Count, spill.Directory);
+            spill.Append(batch);
+            nextReplay = DateTimeOffset.UtcNow + ReplayEvery;
+            return false;
+        }
+    }
+
+    private async Task ReplayIfDueAsync(bool force = false)
+    {
+        if ((!force && DateTimeOffset.UtcNow < nextReplay) || !spill.HasPending)
+        {
+            return;
+        }
+        nextReplay = DateTimeOffset.UtcNow + ReplayEvery;
+        foreach (var file in spill.TakeForReplay())
+        {
+            try
+            {
+                foreach (var chunk in PredictionSpill.Read(file).Chunk(BatchSize))
+                {
+                    await using var db = target.Store.CreateDbContext();
+                    var ids = chunk.Select(e => e.Id).ToList();
+                    var stored = (await db.PredictionLog.Where(p => ids.Contains(p.Id)).Select(p => p.Id).ToListAsync()).ToHashSet();
+                    db.PredictionLog.AddRange(chunk.Where(e => !stored.Contains(e.Id)));
+                    await db.SaveChangesAsync();
+                }
+                File.Delete(file);
+                logger.LogInformation("Replayed spilled predictions from {File}.", file);
+            }
+            catch (Exception ex)
+            {
+                // Still down: the file stays and is tried again later.
+                logger.LogWarning(ex, "The store is still unavailable; keeping {File} for a later replay.", file);
+                return;
+            }
+        }
+    }
+}
+
+public static class PredictionRegistration
+{
+    public static IHostApplicationBuilder AddPredictions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<PredictionSpill>();
+        builder.Services.AddSingleton<PredictionLog>();
+        builder.Services.AddSingleton<Predictor>();
+        builder.Services.AddSingleton(sp => new PredictionLogTarget(sp.GetRequiredService<StoreFactory>()));
+        builder.Services.AddHostedService<PredictionLogJob>();
+        return builder;
+    }
+}

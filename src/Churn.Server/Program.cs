@@ -1,0 +1,1 @@
+return await Churn.Server.ChurnServer.RunAsync(args);

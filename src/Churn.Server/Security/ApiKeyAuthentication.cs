@@ -1,0 +1,99 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Security;
+
+/// <summary>
+/// Authenticates <c>X-API-Key</c> (or <c>Authorization: Bearer</c>, which Prometheus scrapers can send) against the
+/// hashed keys. The secret itself is never logged.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyStore keys,
+    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string Header = "X-API-Key";
+    public const string KeyIdClaim = "churn:key-id";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? secret = Request.Headers[Header];
+        if (string.IsNullOrEmpty(secret) && Request.Headers.Authorization.ToString() is { } auth
+            && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            secret = auth["Bearer ".Length..].Trim();
+        }
+        if (string.IsNullOrEmpty(secret))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var key = await keys.FindAsync(secret, Context.RequestAborted);
+        if (key is null)
+        {
+            return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
+        }
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, key.Name), new Claim(ClaimTypes.Role, key.Role), new Claim(KeyIdClaim, key.Id.ToString())],
+            SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = $"{SchemeName} header=\"{Header}\"";
+        var failed = (await HandleAuthenticateOnceSafeAsync()).Failure is not null;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Title = "An API key is required.",
+                Detail = failed ? "The API key is not valid or has been revoked." : $"Send a key in the {Header} header.",
+            },
+        });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "This API key's role may not do that.",
+                Detail = $"The key '{Context.User.Identity?.Name}' has role '{Context.User.FindFirstValue(ClaimTypes.Role)}'.",
+            },
+        });
+    }
+}
+
+public static class SecurityRegistration
+{
+    public static IHostApplicationBuilder AddApiKeySecurity(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Predict, p => p.RequireRole(Roles.Admin, Roles.Analyst, Roles.Service))
+            .AddPolicy(Policies.Feedback, p => p.RequireRole(Roles.Admin, Roles.Service))
+            .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Admin, Roles.Analyst, Roles.Viewer))
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.AnyKey, p => p.RequireAuthenticatedUser())
+            // Everything needs a key unless it opts out explicitly (liveness, bare readiness, the API documents).
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.AddRequestLimits();
+        return builder;
+    }
+}

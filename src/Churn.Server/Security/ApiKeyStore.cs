@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Churn.Data.Security;
+using Churn.Data.Store;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Security;
+
+/// <summary>A key as seen by authentication: never the secret.</summary>
+public sealed record KeyIdentity(Guid Id, string Name, string Role);
+
+/// <summary>A freshly created key: the only time its secret exists outside the caller.</summary>
+public sealed record CreatedKey(Guid Id, string Name, string Role, string Key, DateTimeOffset CreatedAt);
+
+public sealed record KeyInfo(Guid Id, string Name, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>
+/// API keys: secrets are random, shown once and stored only as SHA-256 hashes (a fast hash is enough for 256-bit random
+/// secrets, which cannot be guessed, and keeps per-request checks cheap). Valid keys are cached briefly per process.
+/// </summary>
+public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
+{
+    // REVIEW: a key revoked on another replica stays usable here until the cache entry expires.
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    private readonly ConcurrentDictionary<string, (KeyIdentity Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
+
+    public const string AdminKeyName = "admin";
+
+    public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    public static string NewSecret() => "churn_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
+        .Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+    /// <summary>The identity of a presented secret, or null when it is unknown or revoked.</summary>
+    public async ValueTask<KeyIdentity?> FindAsync(string secret, CancellationToken cancellationToken)
+    {
+        var hash = Hash(secret);
+        var now = time.GetUtcNow();
+        if (cache.TryGetValue(hash, out var hit) && hit.Until > now)
+        {
+            return hit.Key;
+        }
+        await using var db = store.CreateDbContext();
+        var row = await db.ApiKeys.AsNoTracking().Where(k => k.Hash == hash && k.RevokedAt == null)
+            .Select(k => new KeyIdentity(k.Id, k.Name, k.Role)).SingleOrDefaultAsync(cancellationToken);
+        if (row is null)
+        {
+            cache.TryRemove(hash, out _);
+            return null;
+        }
+        cache[hash] = (row, now + CacheFor);
+        return row;
+    }
+
+    public async Task<CreatedKey> CreateAsync(string name, string role, CancellationToken cancellationToken, string? secret = null)
+    {
+        secret ??= NewSecret();
+        var row = new ApiKey { Id = Guid.CreateVersion7(time.GetUtcNow()), Name = name, Role = role, Hash = Hash(secret), CreatedAt = time.GetUtcNow() };
+        await using var db = store.CreateDbContext();
+        db.ApiKeys.Add(row);
+        await db.SaveChangesAsync(cancellationToken);
+        return new CreatedKey(row.Id, row.Name, row.Role, secret, row.CreatedAt);
+    }
+
+    public async Task<bool> NameExistsAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        return await db.ApiKeys.AnyAsync(k => k.Name == name, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<KeyInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        var rows = await db.ApiKeys.AsNoTracking().Select(k => new KeyInfo(k.Id, k.Name, k.Role, k.CreatedAt, k.RevokedAt)).ToListAsync(cancellationToken);
+        return [.. rows.OrderBy(k => k.CreatedAt)];
+    }
+
+    /// <summary>Revokes a key; false when there is no such key. Revoking twice keeps the first time.</summary>
+    public async Task<KeyInfo?> RevokeAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        var row = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == id, cancellationToken);
+        if (row is null)
+        {
+            return null;
+        }
+        row.RevokedAt ??= time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        cache.TryRemove(row.Hash, out _);
+        return new KeyInfo(row.Id, row.Name, row.Role, row.CreatedAt, row.RevokedAt);
+    }
+
+    /// <summary>
+    /// Makes sure an admin key exists. A configured key (CHURN_ADMIN_KEY) is stored as the "admin" key when no key
+    /// with its hash exists; with no configured key and no active admin, one is generated and returned to be shown once.
+    /// </summary>
+    public async Task<string?> EnsureAdminAsync(string? configuredKey, CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        if (configuredKey is not null)
+        {
+            var hash = Hash(configuredKey);
+            if (!await db.ApiKeys.AnyAsync(k => k.Hash == hash, cancellationToken))
+            {
+                var name = await db.ApiKeys.AnyAsync(k => k.Name == AdminKeyName, cancellationToken) ? $"admin-{time.GetUtcNow():yyyyMMddHHmmss}" : AdminKeyName;
+                await CreateAsync(name, Roles.Admin, cancellationToken, configuredKey);
+            }
+            return null;
+        }
+        if (await db.ApiKeys.AnyAsync(k => k.Role == Roles.Admin && k.RevokedAt == null, cancellationToken))
+        {
+            return null;
+        }
+        var fresh = await db.ApiKeys.AnyAsync(k => k.Name == AdminKeyName, cancellationToken) ? $"admin-{time.GetUtcNow():yyyyMMddHHmmss}" : AdminKeyName;
+        return (await CreateAsync(fresh, Roles.Admin, cancellationToken)).Key;
+    }
+}

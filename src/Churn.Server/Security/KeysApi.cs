@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Churn.Server.Security;
+
+public sealed record CreateKeyRequest(string? Name, string? Role);
+
+/// <summary>API keys and the audit log: admin only.</summary>
+public static class KeysApi
+{
+    public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder routes)
+    {
+        var keys = routes.MapGroup("/keys").WithTags("Security").RequireAuthorization(Policies.Admin);
+        keys.MapPost("/", CreateAsync).WithSummary("Creates an API key; the key is returned only in this response.");
+        keys.MapGet("/", ListAsync).WithSummary("Lists API keys (never their secrets).");
+        keys.MapDelete("/{id:guid}", RevokeAsync).WithSummary("Revokes an API key.");
+
+        routes.MapGet("/audit", async (AuditLog audit, int? limit, string? action, CancellationToken ct) =>
+                TypedResults.Ok(await audit.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), action, ct)))
+            .WithTags("Security").RequireAuthorization(Policies.Admin).WithSummary("The audit log, newest first.");
+        return routes;
+    }
+
+    private static async Task<Results<Created<CreatedKey>, ValidationProblem, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> CreateAsync(
+        CreateKeyRequest request, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        {
+            errors["name"] = ["is required (1 to 100 characters)."];
+        }
+        if (request.Role is null || !Roles.IsKnown(request.Role))
+        {
+            errors["role"] = [$"must be one of {string.Join(", ", Roles.All)}."];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The key request is not valid.");
+        }
+        if (await keys.NameExistsAsync(request.Name!, ct))
+        {
+            return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "A key with this name exists.",
+                Detail = $"Choose another name than '{request.Name}'.",
+            });
+        }
+        var created = await keys.CreateAsync(request.Name!, request.Role!, ct);
+        await audit.RecordAsync(context, "key.create", created.Id.ToString(), new { created.Name, created.Role });
+        return TypedResults.Created($"/keys/{created.Id}", created);
+    }
+
+    private static async Task<Ok<IReadOnlyList<KeyInfo>>> ListAsync(ApiKeyStore keys, CancellationToken ct) =>
+        TypedResults.Ok(await keys.ListAsync(ct));
+
+    private static async Task<Results<Ok<KeyInfo>, NotFound>> RevokeAsync(Guid id, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
+    {
+        var revoked = await keys.RevokeAsync(id, ct);
+        if (revoked is null)
+        {
+            return TypedResults.NotFound();
+        }
+        await audit.RecordAsync(context, "key.revoke", id.ToString(), new { revoked.Name });
+        return TypedResults.Ok(revoked);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Churn.Server.Security;
+
+/// <summary>The roles an API key can hold.</summary>
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string Analyst = "analyst";
+    public const string Service = "service";
+    public const string Viewer = "viewer";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Analyst, Service, Viewer];
+
+    public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
+}
+
+/// <summary>
+/// What each role may do, as authorization policies set once per endpoint group. Admin may do everything;
+/// analysts predict and read; services predict and send feedback; viewers only read.
+/// </summary>
+public static class Policies
+{
+    public const string Predict = "predict";
+    public const string Feedback = "feedback";
+    public const string Read = "read";
+    public const string Admin = "admin";
+
+    /// <summary>Any valid key: used for job status, which whoever started the job must be able to poll.</summary>
+    public const string AnyKey = "any-key";
+}

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Churn.Server.Errors;
+using Churn.Server.Hosting;
+using Churn.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Settings;
+
+/// <summary><c>GET /config</c> (read roles) and <c>PUT /config</c> (admin; validated, stored, audited, applied at once).</summary>
+public static class ConfigApi
+{
+    public static IEndpointRouteBuilder MapConfig(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/config").WithTags("Configuration");
+        group.MapGet("/", (RuntimeSettings settings) => TypedResults.Ok(settings.Current)).RequireAuthorization(Policies.Read)
+            .WithSummary("The settings in force.");
+        group.MapPut("/", UpdateAsync).RequireAuthorization(Policies.Admin)
+            .Accepts<SettingsSnapshot>("application/json")
+            .WithSummary("Changes settings (any subset, e.g. {\"api\": {\"rate_limit\": 50}}); applied without a restart.");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<SettingsSnapshot>, ProblemHttpResult>> UpdateAsync(
+        HttpRequest request, RuntimeSettings settings, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+    {
+        using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
+        var (updated, errors, changed) = await settings.UpdateAsync(body.RootElement, context.User.KeyName(), ct);
+        if (errors.Count > 0)
+        {
+            return JsonBody.Invalid(errors);
+        }
+        await audit.RecordAsync(context, "config.update", string.Join(",", changed), JsonSerializer.Deserialize<JsonElement>(body.RootElement.GetRawText()));
+        return TypedResults.Ok(updated);
+    }
+}

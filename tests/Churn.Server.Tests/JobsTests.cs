@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Churn.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class JobsTests(ServerFixture server)
+{
+    public static async Task<JsonObject> WaitForJobAsync(HttpClient client, string id)
+    {
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            var job = JsonNode.Parse(await client.GetStringAsync($"/jobs/{id}"))!.AsObject();
+            if (job["status"]!.GetValue<string>() is "Succeeded" or "Failed")
+            {
+                return job;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"Job {id} did not finish.");
+    }
+
+    [Fact]
+    public async Task AnUploadedCsvIsScoredInTheBackgroundAndItsResultMatchesPredict()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var csv = Bodies.Csv(400, seed: 5);
+
+        var started = await analyst.PostAsync("/jobs/score", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        var job = await WaitForJobAsync(analyst, id);
+        Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
+        Assert.Equal($"/jobs/{id}/result", job["resultUrl"]!.GetValue<string>());
+        var result = await analyst.GetAsync($"/jobs/{id}/result");
+        Assert.Equal("text/csv", result.Content.Headers.ContentType?.MediaType);
+        var lines = (await result.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(401, lines.Length);
+
+        var first = lines[1].Split(',');
+        var single = await (await analyst.PostAsync("/predict", Bodies.Json(Bodies.Customers(1, seed: 5)[0]))).ReadObjectAsync();
+        Assert.Equal(single["customerId"]!.GetValue<string>(), first[1]);
+        Assert.Equal(single["churnProbability"]!.GetValue<double>(), double.Parse(first[2], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task AMultipartUploadIsAcceptedAndAFileWithoutFeatureColumnsFailsItsJobWithAReason()
+    {
+        using var service = server.ClientFor("service");
+        using var form = new MultipartFormDataContent();
+        var file = new StringContent("customerId,colour\nA,blue\n", Encoding.UTF8);
+        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(file, "file", "customers.csv");
+
+        var started = await service.PostAsync("/jobs/score", form);
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = await WaitForJobAsync(service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        Assert.Equal("Failed", job["status"]!.GetValue<string>());
+        Assert.Contains("tenureMonths", job["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, (await service.GetAsync($"/jobs/{job["id"]}/result")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownJobIsNotFound()
+    {
+        using var viewer = server.ClientFor("viewer");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await viewer.GetAsync($"/jobs/{Guid.NewGuid()}")).StatusCode);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Churn.Server.Tests;
+
+/// <summary>The server as `churn serve` runs it: the same entry point, a real Kestrel on a loopback port.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class KestrelTests(ServerFixture server)
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task TheEntryPointServesPredictionsOverRealHttpOnLoopbackAndStopsCleanly()
+    {
+        var dataDir = server.CloneDataDir();
+        var port = FreePort();
+        var output = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            output, stop.Token);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await WaitForReadyAsync(http, run);
+            http.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
+
+            var response = await http.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
+            var key = await (await http.PostAsJsonAsync("/keys", new { name = "over-kestrel", role = "viewer" })).ReadObjectAsync();
+            var audit = JsonNode.Parse(await http.GetStringAsync("/audit?action=key.create"))!.AsArray();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.InRange((await response.ReadObjectAsync())["churnProbability"]!.GetValue<double>(), 0, 1);
+            Assert.Contains(audit, a => (string?)a!["target"] == key["id"]!.GetValue<string>() && (string?)a["clientAddress"] == "127.0.0.1");
+            var banner = output.ToString();
+            Assert.Contains($"http://127.0.0.1:{port}/scalar/v1", banner, StringComparison.Ordinal);
+            Assert.Contains("X-API-Key", banner, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run);
+            SqliteConnection.ClearAllPools();
+            ServerFixture.TryDelete(dataDir);
+        }
+    }
+
+    [Fact]
+    public async Task AFreshDataDirectoryGetsAStoreAFirstChampionAndAGeneratedAdminKeyShownOnce()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
+        var port = FreePort();
+        var output = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:SampleRows=1000", "--Churn:WarmUpRows=10", "--Logging:LogLevel:Default=Warning"],
+            output, stop.Token);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await WaitForReadyAsync(http, run);
+            var line = output.ToString().Split('\n').Single(l => l.Contains("admin key:", StringComparison.Ordinal) && l.Contains("churn_", StringComparison.Ordinal));
+            var key = line[(line.IndexOf("churn_", StringComparison.Ordinal))..].Trim();
+            http.DefaultRequestHeaders.Add("X-API-Key", key);
+
+            var models = JsonNode.Parse(await http.GetStringAsync("/models"))!.AsArray();
+
+            Assert.Single(models);
+            Assert.Contains("champion", models[0]!["aliases"]!.AsArray().Select(a => (string?)a));
+            Assert.True(File.Exists(Path.Combine(dataDir, "churn.db")));
+            var stored = File.ReadAllBytes(Path.Combine(dataDir, "churn.db"));
+            Assert.DoesNotContain(key, System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+            SqliteConnection.ClearAllPools();
+            ServerFixture.TryDelete(dataDir);
+        }
+    }
+
+    private static async Task WaitForReadyAsync(HttpClient http, Task run)
+    {
+        for (var attempt = 0; attempt < 1200; attempt++)
+        {
+            if (run.IsCompleted)
+            {
+                await run;
+                Assert.Fail("The server stopped before it was ready.");
+            }
+            try
+            {
+                if ((await http.GetAsync("/health/live")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet: the champion is still loading.
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("The server did not become ready within 120 s.");
+    }
+}

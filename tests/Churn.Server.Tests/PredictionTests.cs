@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Churn.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class PredictionTests(ServerFixture server)
+{
+    [Fact]
+    public async Task PredictingOneCustomerReturnsProbabilityDecisionTierReasonsAndValueAtRisk()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer();
+        body["customerValue"] = 1000;
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var prediction = await response.ReadObjectAsync();
+        var p = prediction["churnProbability"]!.GetValue<double>();
+        Assert.InRange(p, 0, 1);
+        Assert.Equal(p >= prediction["threshold"]!.GetValue<double>(), prediction["willChurn"]!.GetValue<bool>());
+        Assert.Contains(prediction["riskTier"]!.GetValue<string>(), new[] { "low", "medium", "high" });
+        Assert.Equal(Math.Round(p * 1000, 2), prediction["valueAtRisk"]!.GetValue<double>(), 6);
+        Assert.Equal(body["customerId"]!.GetValue<string>(), prediction["customerId"]!.GetValue<string>());
+        Assert.True(Guid.TryParse(prediction["predictionId"]!.GetValue<string>(), out _));
+        Assert.True(prediction["modelVersion"]!.GetValue<int>() >= 1);
+        var reasons = prediction["reasons"]!.AsArray();
+        Assert.InRange(reasons.Count, 1, 5);
+        Assert.All(reasons, r => Assert.NotNull(r!["feature"]));
+        Assert.Empty(prediction["unseenCategories"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task PredictingWithoutCustomerValueLeavesValueAtRiskNull()
+    {
+        using var client = server.ClientFor("analyst");
+
+        var prediction = await (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer(3)))).ReadObjectAsync();
+
+        Assert.Null(prediction["valueAtRisk"]);
+    }
+
+    [Fact]
+    public async Task AnUnseenCategoryIsScoredAndFlagged()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer();
+        body["features"]!["region"] = "Atlantis";
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var prediction = await response.ReadObjectAsync();
+        Assert.Equal(["region"], prediction["unseenCategories"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task NumbersSentAsTextAndNullsForUnknownValuesAreAccepted()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer();
+        body["features"]!["tenureMonths"] = "12";
+        body["features"]!["satisfactionScore"] = null;
+        body["features"]!["partner"] = "yes";
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ABatchReturnsOnePredictionPerCustomerInOrderWithTheSameProbabilitiesAsSinglePredictions()
+    {
+        using var client = server.ClientFor("service");
+        var customers = Bodies.Customers(5, seed: 11);
+
+        var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray();
+        Assert.Equal(5, predictions.Count);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(customers[i]["customerId"]!.GetValue<string>(), predictions[i]!["customerId"]!.GetValue<string>());
+            var single = await (await client.PostAsync("/predict", Bodies.Json(customers[i].DeepClone()))).ReadObjectAsync();
+            Assert.Equal(single["churnProbability"]!.GetValue<double>(), predictions[i]!["churnProbability"]!.GetValue<double>());
+        }
+    }
+
+    [Fact]
+    public async Task FeedbackByPredictionIdIsStoredAndJoinedToThatPrediction()
+    {
+        using var client = server.ClientFor("service");
+        var prediction = await (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer(21)))).ReadObjectAsync();
+        var id = prediction["predictionId"]!.GetValue<string>();
+
+        var response = await client.PostAsJsonAsync("/feedback", new { predictionId = id, churned = true, observedAt = "2026-01-31T00:00:00Z" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var feedback = await response.ReadObjectAsync();
+        Assert.Equal(id, feedback["predictionId"]!.GetValue<string>());
+        Assert.True(feedback["churned"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task FeedbackByCustomerIdJoinsTheCustomersLatestLoggedPrediction()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer(22);
+        var customerId = $"feedback-{Guid.NewGuid():N}";
+        body["customerId"] = customerId;
+        var prediction = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
+
+        // The log is written off the request path; feedback joins once the prediction is stored.
+        JsonObject feedback = null!;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            feedback = await (await client.PostAsJsonAsync("/feedback", new { customerId, churned = false })).ReadObjectAsync();
+            if (feedback["matchedPrediction"]!.GetValue<bool>())
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+
+        Assert.True(feedback["matchedPrediction"]!.GetValue<bool>());
+        Assert.Equal(prediction["predictionId"]!.GetValue<string>(), feedback["predictionId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task FeedbackWithoutPredictionIdOrCustomerIdIsRefusedNamingTheField()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsJsonAsync("/feedback", new { churned = "maybe" });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey("churned"));
+        Assert.True(errors.ContainsKey("predictionId"));
+    }
+}

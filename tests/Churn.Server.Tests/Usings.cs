@@ -1,0 +1,1 @@
+global using Churn.Server.Tests.Fixtures;

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Churn.Server.Tests;
+
+[Collection(ServerCollection.Name)]
+public sealed class ValidationTests(ServerFixture server)
+{
+    public static TheoryData<string, string, int, string> BadPredictions()
+    {
+        static string With(Action<JsonObject> change)
+        {
+            var body = Bodies.Customer();
+            change(body);
+            return body.ToJsonString();
+        }
+        return new TheoryData<string, string, int, string>
+        {
+            { "a missing feature", With(b => b["features"]!.AsObject().Remove("tenureMonths")), 422, "features.tenureMonths" },
+            { "an unknown feature", With(b => b["features"]!["shoeSize"] = 44), 422, "features.shoeSize" },
+            { "text for a number", With(b => b["features"]!["monthlyCharges"] = "lots"), 422, "features.monthlyCharges" },
+            { "NaN as text", With(b => b["features"]!["monthlyCharges"] = "NaN"), 422, "features.monthlyCharges" },
+            { "Infinity as text", With(b => b["features"]!["totalCharges"] = "Infinity"), 422, "features.totalCharges" },
+            { "a number too large for a double", With(b => b["features"]!["tenureMonths"] = JsonNode.Parse("1e400")), 422, "features.tenureMonths" },
+            { "an object for a number", With(b => b["features"]!["tenureMonths"] = new JsonObject()), 422, "features.tenureMonths" },
+            { "an array for a category", With(b => b["features"]!["contract"] = new JsonArray()), 422, "features.contract" },
+            { "a word that is not yes or no", With(b => b["features"]!["partner"] = "maybe"), 422, "features.partner" },
+            { "a boolean for a category", With(b => b["features"]!["region"] = true), 422, "features.region" },
+            { "a negative customer value", With(b => b["customerValue"] = -5), 422, "customerValue" },
+            { "an unknown top-level field", With(b => b["extra"] = 1), 422, "extra" },
+            { "features that are not an object", With(b => b["features"] = "none"), 422, "features" },
+            { "no features", With(b => b.Remove("features")), 422, "features" },
+            { "a body that is not an object", "[1, 2]", 422, "$" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadPredictions))]
+    public async Task APredictionWithABadFieldIsRefusedWithProblemDetailsNamingTheField(string problem, string body, int status, string field)
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.True(status == (int)response.StatusCode, $"{problem}: got {(int)response.StatusCode}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey(field), $"{problem}: errors were {errors.ToJsonString()}");
+    }
+
+    [Fact]
+    public async Task ABadFieldInABatchIsNamedWithItsIndex()
+    {
+        using var client = server.ClientFor("service");
+        var customers = Bodies.Customers(5);
+        customers[3]["features"]!["tenureMonths"] = "soon";
+
+        var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        Assert.Equal(["customers[3].features.tenureMonths"], errors.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task AnEmptyBatchIsRefusedWith422()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/predict/batch", Bodies.Json("""{"customers": []}"""));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+    }
+
+    [Fact]
+    public async Task ABatchOverTheLimitIsRefusedWith413()
+    {
+        using var client = server.ClientFor("service");
+        var customers = Bodies.Customers(101);
+
+        var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+    }
+
+    [Fact]
+    public async Task ABodyOverTheSizeLimitIsRefusedWith413()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer();
+        body["customerId"] = new string('x', 2 * 1024 * 1024);
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task AWrongContentTypeIsRefusedWith415()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/predict", new StringContent(Bodies.Customer().ToJsonString(), Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("{\"features\": ")]
+    [InlineData("{\"features\": {\"tenureMonths\": NaN}}")]
+    [InlineData("not json")]
+    [InlineData("")]
+    public async Task MalformedJsonIsRefusedWith400(string body)
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/predict", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task ThousandsOfMutatedRequestsNeverProduceAServerError()
+    {
+        using var client = server.ClientFor("service");
+        var random = new Random(1234);
+        var valid = Bodies.Customer().ToJsonString();
+        var junk = new[] { "null", "true", "\"\"", "-1e308", "1e309", "[]", "{}", "\"NaN\"", "\"\\u0000\"", "0.0000001", "\"Yes\"", "99999999999999999999" };
+        var failures = new List<string>();
+        for (var i = 0; i < 1500; i++)
+        {
+            var text = valid;
+            switch (random.Next(4))
+            {
+                case 0:
+                    // Cut the body anywhere.
+                    text = text[..random.Next(text.Length)];
+                    break;
+                case 1:
+                    // Replace one value by junk.
+                    var node = JsonNode.Parse(valid)!.AsObject();
+                    var features = node["features"]!.AsObject();
+                    var name = features.ElementAt(random.Next(features.Count)).Key;
+                    features[name] = JsonNode.Parse(junk[random.Next(junk.Length)]);
+                    text = node.ToJsonString();
+                    break;
+                case 2:
+                    // Flip one character.
+                    var chars = text.ToCharArray();
+                    chars[random.Next(chars.Length)] = (char)random.Next(32, 127);
+                    text = new string(chars);
+                    break;
+                default:
+                    var batch = new JsonObject { ["customers"] = new JsonArray([.. Enumerable.Range(0, random.Next(0, 3)).Select(_ => JsonNode.Parse(junk[random.Next(junk.Length)]))]) };
+                    text = batch.ToJsonString();
+                    break;
+            }
+            var path = random.Next(3) == 0 ? "/predict/batch" : "/predict";
+            var response = await client.PostAsync(path, Bodies.Json(text));
+            if ((int)response.StatusCode >= 500)
+            {
+                failures.Add($"{path} {text} -> {(int)response.StatusCode}");
+            }
+        }
+        Assert.Empty(failures);
+    }
+}
