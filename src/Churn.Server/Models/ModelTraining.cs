@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Generation;
-using Churn.Core.Models;
 using Churn.Core.Training;
 using Churn.Data.Registry;
 using Churn.Data.Tracking;
@@ -38,41 +36,13 @@ public sealed class ModelTraining(
             ["seed"] = request.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["drift"] = request.Drift.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        var runId = await runs.StartAsync(name, trigger, parameters, dataset.Fingerprint, cancellationToken: cancellationToken);
-        try
-        {
-            var trainingOptions = new TrainingOptions { ModelName = name, Seed = request.Seed, DataSource = Path.GetFileName(csv) };
-            var training = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.95));
-            var result = await Task.Run(() => ChurnTrainer.Train(dataset, trainingOptions, training, cancellationToken), cancellationToken);
-            var staging = Path.Combine(dataDir, "staging", $"{runId:N}.zip");
-            result.Model.Save(staging);
-            try
-            {
-                var card = result.Model.Card;
-                var version = await registry.RegisterAsync(name, runId, staging, JsonSerializer.Serialize(card, JsonDefaults.Options), createdBy, cancellationToken);
-                var metrics = new Dictionary<string, double>
-                {
-                    ["auc"] = card.Metrics.Auc ?? double.NaN,
-                    ["aucPr"] = card.Metrics.AucPr ?? double.NaN,
-                    ["logLoss"] = card.Metrics.LogLoss,
-                    ["brier"] = card.Metrics.Brier,
-                };
-                await runs.FinishAsync(runId, metrics, new Dictionary<string, string> { ["package"] = version.PackagePath }, CancellationToken.None);
-                log.LogInformation("Trained {Model} v{Version} on {Rows} rows (AUC {Auc:0.000}).", name, version.Version, request.Rows, card.Metrics.Auc);
-                progress?.Report(1);
-                return version;
-            }
-            finally
-            {
-                File.Delete(staging);
-            }
-        }
-        catch (Exception ex)
-        {
-            // The run must end either way; the failure itself is reported by the caller (job status, start-up error).
-            await runs.FailAsync(runId, ex.Message, CancellationToken.None);
-            throw;
-        }
+        var trainingOptions = new TrainingOptions { ModelName = name, Seed = request.Seed, DataSource = Path.GetFileName(csv) };
+        var training = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.95));
+        var outcome = await RecordedTraining.RunAsync(runs, registry, dataDir, name, trigger, createdBy, promote: false, parameters, dataset.Fingerprint,
+            token => ChurnTrainer.Train(dataset, trainingOptions, training, token).Model, cancellationToken);
+        log.LogInformation("Trained {Model} v{Version} on {Rows} rows (AUC {Auc:0.000}).", name, outcome.Version.Version, request.Rows, outcome.Model.Card.Metrics.Auc);
+        progress?.Report(1);
+        return outcome.Version;
     }
 
     private static void WriteSample(string path, TrainingRequest request)
