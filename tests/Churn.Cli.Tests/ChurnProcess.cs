@@ -5,10 +5,11 @@ namespace Churn.Cli.Tests;
 /// <summary>Runs the built <c>churn.dll</c> as a child process, the way a user or a script would.</summary>
 internal static class ChurnProcess
 {
-    public static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
