@@ -4,9 +4,9 @@
 # bench/results/README.md. Needs: hey (apt-get install -y hey) and Debian's python3-sklearn, python3-fastapi,
 # python3-uvicorn, python3-pandas (run by /usr/bin/python3). Data is read from ../shared/data, never copied.
 #
-#   bench/run.sh                      everything (about 10-14 minutes on 2 cores)
+#   bench/run.sh                      everything (about 8-12 minutes on 2 quiet cores; much longer when the machine is busy)
 #   BENCH_DURATION=10                 seconds per HTTP case (the 1-concurrent case runs half of it)
-#   BENCH_TRAIN_RUNS=3                Stopwatch runs of training on the 64k file
+#   BENCH_TRAIN_RUNS=2                Stopwatch runs of training on the 64k file
 #   BENCH_SKIP=bdn,train,http         skip parts (the README is written from whatever results exist)
 set -euo pipefail
 
@@ -16,7 +16,7 @@ data="${CHURN_BENCH_DATA:-$(cd "$root/.." && pwd)/shared/data}"
 work="${CHURN_BENCH_WORK:-/tmp/churn-bench}"
 results="$bench/results"
 duration="${BENCH_DURATION:-10}"
-train_runs="${BENCH_TRAIN_RUNS:-3}"
+train_runs="${BENCH_TRAIN_RUNS:-2}"
 skip="${BENCH_SKIP:-}"
 py=/usr/bin/python3
 telco="$data/WA_Fn-UseC_-Telco-Customer-Churn.csv"
@@ -95,14 +95,6 @@ json.dump(out, open(sys.argv[3], "w"), indent=1)
 EOF
 fi
 
-if [[ ",$skip," != *",train,"* ]]; then
-  say "training on the 64k-row file ($train_runs Stopwatch runs)"
-  l0=$(cut -d' ' -f1-3 /proc/loadavg)
-  dotnet "$work/benchbin/Churn.Benchmarks.dll" train "$work/training.json" "$train_runs"
-  "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); d['loadavg_before']=sys.argv[2]; d['loadavg_after']=open('/proc/loadavg').read().split()[:3]; d['loadavg_after']=' '.join(d['loadavg_after']); json.dump(d, open(sys.argv[3],'w'), indent=1)" \
-    "$work/training.json" "$l0" "$results/training.json"
-fi
-
 wait_http() { # url pid
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null "$1" && return 0
@@ -138,6 +130,15 @@ if [[ ",$skip," != *",http,"* ]]; then
     kill "$ppid_"; wait "$ppid_" 2>/dev/null || true
   done
   # Raw per-request CSVs are large; keep them out of git (bench/.gitignore), summaries are in the JSON.
+fi
+
+# Training last: LightGbm's threads suffer most from a busy machine, and it is the longest part.
+if [[ ",$skip," != *",train,"* ]]; then
+  say "training on the 64k-row file ($train_runs Stopwatch runs)"
+  l0=$(cut -d' ' -f1-3 /proc/loadavg)
+  dotnet "$work/benchbin/Churn.Benchmarks.dll" train "$work/training.json" "$train_runs"
+  "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); d['loadavg_before']=sys.argv[2]; d['loadavg_after']=open('/proc/loadavg').read().split()[:3]; d['loadavg_after']=' '.join(d['loadavg_after']); json.dump(d, open(sys.argv[3],'w'), indent=1)" \
+    "$work/training.json" "$l0" "$results/training.json"
 fi
 
 say "report"

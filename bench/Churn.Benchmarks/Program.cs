@@ -134,6 +134,7 @@ public class FileBenchmarks
 
     private string text = null!;
     private ChurnModel model = null!;
+    private float[] chunk = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -142,7 +143,34 @@ public class FileBenchmarks
         text = Inputs.TelcoText(Rows, out _);
         // Warm the bulk path once.
         FileScorer.Score(model, new CsvReader(new StringReader(text), "telco"), TextWriter.Null);
+        var data = Inputs.LoadTelco(model);
+        var index = Enumerable.Range(0, 8192).Select(i => i % data.RowCount).ToArray();
+        chunk = model.Encoder.EncodeAll(data.Select(index));
     }
+
+    [Benchmark(Description = "profile: parse + encode only (no scoring, no output), per row", OperationsPerInvoke = Rows)]
+    public int ParseAndEncode()
+    {
+        using var reader = new CsvReader(new StringReader(text), "telco");
+        var schema = model.Card.Schema;
+        var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
+        var values = new FeatureValue[columns.Length];
+        var slots = new float[model.Encoder.Width];
+        var n = 0;
+        while (reader.Read())
+        {
+            for (var f = 0; f < columns.Length; f++)
+            {
+                values[f] = FeatureValue.Of(reader.Current[columns[f]]);
+            }
+            model.Encoder.Encode(values, slots);
+            n++;
+        }
+        return n;
+    }
+
+    [Benchmark(Description = "profile: ChurnModel.ScoreMatrix on an encoded 8,192-row chunk (the model alone), per row", OperationsPerInvoke = 8192)]
+    public double ScoreMatrixOnly() => model.ScoreMatrix(chunk, 8192)[0];
 
     [Benchmark(Description = "CSV parsing (CsvReader), per row", OperationsPerInvoke = Rows)]
     public int ParseCsv()

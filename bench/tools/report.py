@@ -28,6 +28,8 @@ DESCRIPTIONS = {
     "Batch100NoReasons": "100-row batch, no reasons",
     "ParseCsv": "CSV parsing (CsvReader), per row",
     "ScoreFile": "file scoring (FileScorer: parse, encode, score, write), per row",
+    "ParseAndEncode": "profile: CSV parse + encode only, per row",
+    "ScoreMatrixOnly": "profile: ChurnModel.ScoreMatrix on an encoded 8,192-row chunk (model alone), per row",
     "Drift": "drift check over 1M rows (DriftDetector.Detect: 19 features + score)",
 }
 
@@ -205,7 +207,7 @@ if inproc:
     w("|---|---:|---:|---:|---:|")
     for b in inproc["benchmarks"]:
         per = 1e9 / b["median_ns"] if b["median_ns"] else None
-        unit = "rows/s" if b["name"] in ("ParseCsv", "ScoreFile") else "ops/s"
+        unit = "rows/s" if b["name"] in ("ParseCsv", "ScoreFile", "ParseAndEncode", "ScoreMatrixOnly") else "ops/s"
         alloc = b.get("allocated_bytes")
         w(f"| {DESCRIPTIONS.get(b['name'], b['name'])} | {fmt_ns(b['median_ns'])} | {fmt_ns(b['mean_ns'])} ± {fmt_ns(b['stddev_ns'])} | {num(per)} {unit} | {num(alloc) + ' B' if alloc is not None else 'n/a'} |")
 else:
