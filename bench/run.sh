@@ -7,7 +7,7 @@
 #   bench/run.sh                      everything (about 8-12 minutes on 2 quiet cores; much longer when the machine is busy)
 #   BENCH_DURATION=10                 seconds per HTTP case (the 1-concurrent case runs half of it)
 #   BENCH_TRAIN_RUNS=2                Stopwatch runs of training on the 64k file
-#   BENCH_SKIP=bdn,train,http         skip parts (the README is written from whatever results exist)
+#   BENCH_SKIP=bdn,train,http         skip parts (also churnhttp, peer1, peer2); the README is written from whatever results exist
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -107,8 +107,9 @@ wait_http() { # url pid
 if [[ ",$skip," != *",http,"* ]]; then
   say "HTTP: request bodies from real Telco rows"
   "$py" bench/tools/make_bodies.py "$telco" "$work/bodies" "$file_rows"
-  rm -rf "$results/raw"
-
+  [ -z "$skip" ] && rm -rf "$results/raw"
+fi
+if [[ ",$skip," != *",http,"* && ",$skip," != *",churnhttp,"* ]]; then
   say "HTTP: Churn server (Telco champion, prediction log on)"
   CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
     dotnet "$root/.build/cli/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
@@ -117,11 +118,14 @@ if [[ ",$skip," != *",http,"* ]]; then
   "$py" bench/tools/http_bench.py churn "http://127.0.0.1:$churn_port" "$cpid" "$work/bodies" "$results" "$duration" "$key"
   curl -fs "http://127.0.0.1:$churn_port/metrics" >"$work/churn-metrics.txt" 2>/dev/null || true
   kill "$cpid"; wait "$cpid" 2>/dev/null || true
+fi
+if [[ ",$skip," != *",http,"* ]]; then
 
   for workers in 1 2; do
     say "HTTP: peer, uvicorn with $workers worker(s)"
     threads=""; [ "$workers" = 2 ] && threads=1
-    (cd "$bench/peer" && PEER_DATA="$telco" ${threads:+OMP_NUM_THREADS=$threads} exec "$py" -m uvicorn app:app \
+    [[ ",$skip," == *",peer$workers,"* ]] && continue
+    (cd "$bench/peer" && { [ -n "$threads" ] && export OMP_NUM_THREADS="$threads"; true; } && PEER_DATA="$telco" exec "$py" -m uvicorn app:app \
       --host 127.0.0.1 --port "$peer_port" --workers "$workers" --log-level warning --no-access-log) >"$work/peer$workers.log" 2>&1 &
     ppid_=$!; pids+=("$ppid_")
     wait_http "http://127.0.0.1:$peer_port/health" "$ppid_" || { cat "$work/peer$workers.log" >&2; exit 1; }
