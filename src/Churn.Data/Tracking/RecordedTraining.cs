@@ -25,30 +25,45 @@ public static class RecordedTraining
         IReadOnlyDictionary<string, string> parameters,
         string? datasetFingerprint,
         Func<CancellationToken, ChurnModel> train,
+        CancellationToken cancellationToken = default) =>
+        await RunAsync(store.Runs, store.Registry, store.DataDir, modelName, trigger, actor, promote, parameters, datasetFingerprint, train, cancellationToken);
+
+    /// <summary>The same over the parts of a store a service container holds (the server has no <see cref="ChurnStore"/>).</summary>
+    public static async Task<TrainingOutcome> RunAsync(
+        RunTracker runs,
+        ModelRegistry registry,
+        string dataDir,
+        string modelName,
+        RunTrigger trigger,
+        string actor,
+        bool promote,
+        IReadOnlyDictionary<string, string> parameters,
+        string? datasetFingerprint,
+        Func<CancellationToken, ChurnModel> train,
         CancellationToken cancellationToken = default)
     {
-        var parent = await store.Registry.ResolveAliasAsync(modelName, ModelAliases.Champion, cancellationToken);
-        var runId = await store.Runs.StartAsync(modelName, trigger, parameters, datasetFingerprint, parent?.Version, cancellationToken);
-        var staging = Path.Combine(store.DataDir, "tmp", $"run-{runId:N}", "model.zip");
+        var parent = await registry.ResolveAliasAsync(modelName, ModelAliases.Champion, cancellationToken);
+        var runId = await runs.StartAsync(modelName, trigger, parameters, datasetFingerprint, parent?.Version, cancellationToken);
+        var staging = Path.Combine(dataDir, "tmp", $"run-{runId:N}", "model.zip");
         try
         {
             // Training is CPU-bound and synchronous; it runs off the caller's thread so a server stays responsive.
             var model = await Task.Run(() => train(cancellationToken), cancellationToken);
             model.Save(staging);
             var cardJson = JsonSerializer.Serialize(model.Card, JsonDefaults.Options);
-            var version = await store.Registry.RegisterAsync(modelName, runId, staging, cardJson, actor, cancellationToken);
-            await store.Runs.FinishAsync(runId, Metrics(model.Card), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
+            var version = await registry.RegisterAsync(modelName, runId, staging, cardJson, actor, cancellationToken);
+            await runs.FinishAsync(runId, Metrics(model.Card), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
             if (promote)
             {
-                await store.Registry.PromoteAsync(modelName, version.Version, ModelAliases.Champion, actor, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
-                version = await store.Registry.GetVersionAsync(modelName, version.Version, cancellationToken) ?? version;
+                await registry.PromoteAsync(modelName, version.Version, ModelAliases.Champion, actor, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
+                version = await registry.GetVersionAsync(modelName, version.Version, cancellationToken) ?? version;
             }
             return new TrainingOutcome(runId, version, model, promote);
         }
         catch (Exception ex)
         {
             // The run must not stay "running" forever; the error is recorded and the caller still sees it.
-            await store.Runs.FailAsync(runId, ex.Message, CancellationToken.None);
+            await runs.FailAsync(runId, ex.Message, CancellationToken.None);
             throw;
         }
         finally
