@@ -112,6 +112,8 @@ public static class MonitoringRegistration
         builder.Services.AddSingleton<AlertRaiser>();
         builder.Services.AddSingleton<MonitoringCheck>();
         builder.Services.AddHostedService<MonitoringJob>();
+        builder.Services.AddSingleton<RetentionPurge>();
+        builder.Services.AddHostedService<RetentionJob>();
         return builder;
     }
 }
