@@ -5,6 +5,7 @@ using Churn.Server.Hosting;
 using Churn.Server.Interop;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
+using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
 using Churn.Server.Settings;
@@ -43,6 +44,7 @@ public sealed class ChurnServer
         builder.AddModelHosting();
         builder.AddPredictions();
         builder.AddJobs();
+        builder.AddMonitoring();
         builder.AddApiDocumentation();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -72,6 +74,8 @@ public sealed class ChurnServer
         app.MapFeedback();
         app.MapModels();
         app.MapJobs();
+        app.MapMonitoring();
+        app.MapAlerts();
         app.MapConfig();
         app.MapKeys();
         app.MapMlflowScoring();

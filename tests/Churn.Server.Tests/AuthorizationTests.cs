@@ -18,6 +18,7 @@ public sealed class AuthorizationTests(ServerFixture server)
     private static readonly string[] Feedback = ["admin", "service"];
     private static readonly string[] Read = ["admin", "analyst", "viewer"];
     private static readonly string[] Admin = ["admin"];
+    private static readonly string[] Acknowledge = ["admin", "analyst"];
     private static readonly string[] AnyRole = ["admin", "analyst", "service", "viewer"];
     private static readonly string[] Public = [Anyone, "admin", "analyst", "service", "viewer"];
 
@@ -46,6 +47,13 @@ public sealed class AuthorizationTests(ServerFixture server)
         new("POST", "/keys", """{"name": "", "role": "nobody"}""", "application/json", Admin),
         new("DELETE", $"/keys/{Missing}", null, "", Admin),
         new("GET", "/audit", null, "", Admin),
+        new("GET", "/monitoring/drift", null, "", Read),
+        new("GET", "/monitoring/quality", null, "", Read),
+        new("GET", "/monitoring/performance", null, "", Read),
+        new("GET", "/monitoring/system", null, "", Read),
+        new("POST", "/monitoring/run?from=not-a-time", null, "", Admin),
+        new("GET", "/alerts", null, "", Read),
+        new("POST", $"/alerts/{Missing}/acknowledge", null, "", Acknowledge),
         new("POST", "/invocations", """{"dataframe_records": []}""", "application/json", Predict),
         new("GET", "/v2/health/live", null, "", AnyRole),
         new("GET", "/v2/health/ready", null, "", AnyRole),

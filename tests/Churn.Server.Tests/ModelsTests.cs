@@ -25,6 +25,8 @@ public sealed class ModelsTests(ServerFixture server)
     public async Task RetrainingRunsInTheBackgroundAndPromotionSwapsModelsUnderLoadWithoutAFailedRequest()
     {
         using var admin = server.ClientFor("admin");
+        // This test moves the champion by hand, so the retraining must not promote its challenger on its own.
+        (await admin.PutAsync("/config", Bodies.Json("""{"model": {"promotion_margin": 1}}"""))).EnsureSuccessStatusCode();
         var start = await admin.PostAsJsonAsync("/retrain", new { rows = 3000, seed = 99 });
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         var job = await start.ReadObjectAsync();
@@ -32,6 +34,7 @@ public sealed class ModelsTests(ServerFixture server)
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsJsonAsync("/retrain", new { rows = 3000 })).StatusCode);
 
         var finished = await JobsTests.WaitForJobAsync(admin, job["id"]!.GetValue<string>());
+        (await admin.PutAsync("/config", Bodies.Json("""{"model": {"promotion_margin": 0.005}}"""))).EnsureSuccessStatusCode();
         Assert.Equal("Succeeded", finished["status"]!.GetValue<string>());
         var newVersion = finished["modelVersion"]!.GetValue<int>();
         var oldVersion = (await (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).ReadObjectAsync())["modelVersion"]!.GetValue<int>();

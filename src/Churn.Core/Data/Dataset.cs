@@ -19,7 +19,7 @@ public sealed class FeatureColumn
         }
     }
 
-    private FeatureColumn(FeatureSpec spec, double[]? numbers, string?[]? categories)
+    internal FeatureColumn(FeatureSpec spec, double[]? numbers, string?[]? categories)
     {
         Spec = spec;
         Numbers = numbers;
@@ -109,6 +109,29 @@ public sealed class Dataset
         var labels = Labels is { } l ? rows.Select(r => l[r]).ToArray() : null;
         var lines = rows.Select(r => Lines[r]).ToArray();
         return new Dataset(Schema, columns, ids, labels, lines, Fingerprint);
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="first"/> followed by those of <paramref name="second"/>, which must share its features;
+    /// labels are kept only when both have them.
+    /// </summary>
+    public static Dataset Concat(Dataset first, Dataset second, string fingerprint)
+    {
+        if (!first.Schema.Features.SequenceEqual(second.Schema.Features))
+        {
+            throw new ArgumentException("The datasets do not have the same features.", nameof(second));
+        }
+        var columns = new FeatureColumn[first.Columns.Length];
+        for (var f = 0; f < columns.Length; f++)
+        {
+            var a = first.Columns[f];
+            var b = second.Columns[f];
+            columns[f] = a.Categories is { } ac
+                ? new FeatureColumn(a.Spec, null, [.. ac, .. b.Categories!])
+                : new FeatureColumn(a.Spec, [.. a.Numbers!, .. b.Numbers!], null);
+        }
+        bool[]? labels = first.Labels is { } la && second.Labels is { } lb ? [.. la, .. lb] : null;
+        return new Dataset(first.Schema, columns, [.. first.Ids, .. second.Ids], labels, [.. first.Lines, .. second.Lines], fingerprint);
     }
 
     /// <summary>SHA-256 of a file, lower-case hex.</summary>

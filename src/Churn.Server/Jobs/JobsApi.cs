@@ -9,7 +9,10 @@ using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 
-/// <summary>Optional body of <c>POST /retrain</c>: the generated data to train on.</summary>
+/// <summary>
+/// Optional body of <c>POST /retrain</c>. Without one the challenger trains on the reference data plus labelled feedback;
+/// <c>rows</c>/<c>drift</c> replace the reference data by a generated sample, <c>seed</c> seeds the training.
+/// </summary>
 public sealed record RetrainRequest(int? Rows, int? Seed, double? Drift);
 
 /// <summary><c>POST /retrain</c>, <c>POST /jobs/score</c> and job status and results.</summary>
@@ -83,9 +86,11 @@ public static class JobsApi
         }
         var actor = context.User.KeyName();
         var job = board.Create("retrain", actor);
-        // Without a seed each retraining draws a fresh sample, so a new version differs from the last.
-        var trainingRequest = new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
-        if (!queue.TryEnqueue(new RetrainOrder(job.Id, trainingRequest, actor)))
+        // rows and drift replace the reference data by a generated sample (demos, tests); held-out rows stay the reference's.
+        Models.TrainingRequest? generated = rows is null && drift is null ? null
+            : new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
+        var order = new RetrainOrder(job.Id, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed);
+        if (!queue.TryEnqueue(order))
         {
             board.Fail(job.Id, "Another retraining is under way.");
             return TypedResults.Conflict(new ProblemDetails
@@ -95,7 +100,7 @@ public static class JobsApi
                 Detail = "Only one retraining runs at a time; poll the running job and try again when it has finished.",
             });
         }
-        await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), trainingRequest);
+        await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), new { rows, seed, drift });
         return TypedResults.Accepted($"/jobs/{job.Id}", job);
     }
 
@@ -177,7 +182,10 @@ public static class JobsRegistration
     {
         builder.Services.AddSingleton<JobBoard>();
         builder.Services.AddSingleton<RetrainQueue>();
+        builder.Services.AddSingleton<Data.Settings.StoreLock>();
+        builder.Services.AddSingleton<ChallengerTraining>();
         builder.Services.AddHostedService<RetrainJob>();
+        builder.Services.AddHostedService<RetrainScheduleJob>();
         builder.Services.AddSingleton<ScoringJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ScoringJob>());
         return builder;

@@ -1,19 +1,21 @@
 using System.Threading.Channels;
-using Churn.Data;
-using Churn.Data.Registry;
 using Churn.Data.Tracking;
 using Churn.Server.Models;
+using Churn.Server.Settings;
 
 namespace Churn.Server.Jobs;
 
-/// <summary>A queued retraining: which job it is and what to train on.</summary>
-public sealed record RetrainOrder(Guid JobId, TrainingRequest Request, string RequestedBy);
+/// <summary>
+/// A queued retraining: its job, why it runs, and (for demos and tests) an optional generated sample that replaces
+/// the reference data in the training set; the held-out rows always come from the reference data and feedback.
+/// </summary>
+public sealed record RetrainOrder(Guid JobId, RunTrigger Trigger, string RequestedBy, string Reason, TrainingRequest? Generated = null, int? Seed = null);
 
 /// <summary>
-/// Accepts at most one retraining at a time (queued or running): a second request while one is under way is refused
-/// rather than queued, since it would train on the same data.
+/// Accepts at most one retraining at a time (queued or running) in this process: a second request while one is under
+/// way is refused rather than queued, since it would train on the same data. Across processes the store lock decides.
 /// </summary>
-public sealed class RetrainQueue
+public sealed class RetrainQueue(JobBoard board, ILogger<RetrainQueue> log)
 {
     private readonly Channel<RetrainOrder> channel = Channel.CreateBounded<RetrainOrder>(1);
     private int busy;
@@ -34,11 +36,25 @@ public sealed class RetrainQueue
         return true;
     }
 
+    /// <summary>A retraining asked for by monitoring or the schedule; null (and logged) when one is already under way.</summary>
+    public JobState? RequestAutomatic(RunTrigger trigger, string reason)
+    {
+        var job = board.Create("retrain", "monitoring");
+        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, "monitoring", reason)))
+        {
+            board.Fail(job.Id, "Another retraining is under way.");
+            log.LogInformation("Retraining ({Trigger}) not started: another one is under way.", trigger);
+            return null;
+        }
+        log.LogInformation("Retraining ({Trigger}) queued as job {Job}: {Reason}", trigger, job.Id, reason);
+        return job;
+    }
+
     public void Done() => Volatile.Write(ref busy, 0);
 }
 
-/// <summary>Runs retraining off the request path: trains, registers the new version and marks it challenger.</summary>
-public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ModelTraining training, ModelRegistry registry, ILogger<RetrainJob> log) : BackgroundService
+/// <summary>Runs retraining off the request path, one order at a time; a failed training fails its job and the next order runs.</summary>
+public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ChallengerTraining training, ILogger<RetrainJob> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,9 +64,8 @@ public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ModelTraining
             {
                 board.Start(order.JobId);
                 var progress = new Progress<double>(p => board.Progress(order.JobId, p));
-                var version = await training.TrainAndRegisterAsync(order.Request, RunTrigger.User, order.RequestedBy, progress, stoppingToken);
-                await registry.PromoteAsync(version.ModelName, version.Version, ModelAliases.Challenger, order.RequestedBy, "retrained", stoppingToken);
-                board.Succeed(order.JobId, $"Registered {version.ModelName} v{version.Version} as challenger; promote it with POST /models/{version.Version}/promote.", version.Version);
+                var outcome = await training.RunAsync(order, progress, stoppingToken);
+                board.Succeed(order.JobId, outcome.Message, outcome.Version);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -66,6 +81,31 @@ public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ModelTraining
             finally
             {
                 queue.Done();
+            }
+        }
+    }
+}
+
+/// <summary>Asks for a retraining every <c>model.retrain_interval</c> when that is set; checks the setting once a minute otherwise.</summary>
+public sealed class RetrainScheduleJob(RetrainQueue queue, RuntimeSettings settings, TimeProvider time, ILogger<RetrainScheduleJob> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var interval = settings.Model.RetrainInterval;
+            await Task.Delay(interval > TimeSpan.Zero ? interval : TimeSpan.FromMinutes(1), time, stoppingToken);
+            if (interval <= TimeSpan.Zero || settings.Model.RetrainInterval <= TimeSpan.Zero)
+            {
+                continue;
+            }
+            try
+            {
+                queue.RequestAutomatic(RunTrigger.Schedule, $"scheduled every {interval}");
+            }
+            catch (Exception ex)
+            {
+                log.LogError(ex, "Could not queue the scheduled retraining.");
             }
         }
     }

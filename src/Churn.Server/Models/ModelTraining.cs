@@ -27,8 +27,7 @@ public sealed class ModelTraining(
     {
         var name = options.Value.ModelName;
         var dataDir = options.Value.DataDir;
-        var csv = Path.Combine(dataDir, "data", $"customers-{request.Rows}-seed{request.Seed}-drift{request.Drift:0.###}.csv");
-        await Task.Run(() => WriteSample(csv, request), cancellationToken);
+        var csv = await EnsureSampleAsync(dataDir, request, cancellationToken);
         var dataset = DatasetLoader.Load(csv, CustomerGenerator.Schema);
         var parameters = new Dictionary<string, string>
         {
@@ -43,6 +42,18 @@ public sealed class ModelTraining(
         log.LogInformation("Trained {Model} v{Version} on {Rows} rows (AUC {Auc:0.000}).", name, outcome.Version.Version, request.Rows, outcome.Model.Card.Metrics.Auc);
         progress?.Report(1);
         return outcome.Version;
+    }
+
+    /// <summary>Where the generated sample for <paramref name="request"/> lives in the data directory.</summary>
+    public static string SamplePath(string dataDir, TrainingRequest request) =>
+        Path.Combine(dataDir, "data", $"customers-{request.Rows}-seed{request.Seed}-drift{request.Drift.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}.csv");
+
+    /// <summary>Writes the generated sample unless it already exists, and returns its path.</summary>
+    public static async Task<string> EnsureSampleAsync(string dataDir, TrainingRequest request, CancellationToken cancellationToken)
+    {
+        var csv = SamplePath(dataDir, request);
+        await Task.Run(() => WriteSample(csv, request), cancellationToken);
+        return csv;
     }
 
     private static void WriteSample(string path, TrainingRequest request)

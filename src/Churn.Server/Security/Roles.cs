@@ -24,6 +24,9 @@ public static class Policies
     public const string Read = "read";
     public const string Admin = "admin";
 
+    /// <summary>Acknowledging alerts: the people who watch monitoring (analysts) and admins.</summary>
+    public const string Acknowledge = "acknowledge";
+
     /// <summary>Any valid key: used for job status, which whoever started the job must be able to poll.</summary>
     public const string AnyKey = "any-key";
 }

@@ -9,31 +9,55 @@ namespace Churn.Server.Settings;
 /// <summary>The "model" settings: when to retrain and how large training and scoring batches are.</summary>
 public sealed class ModelSettings
 {
-    /// <summary>Drop in AUC against the training metrics that triggers retraining.</summary>
+    /// <summary>Drop of realised AUC below the champion's test AUC (from its card) that raises an alert and triggers retraining.</summary>
     [JsonPropertyName("retraining_threshold"), ConfigurationKeyName("retraining_threshold"), Range(0.0, 1.0)]
     public double RetrainingThreshold { get; set; } = 0.05;
 
-    /// <summary>Population stability index above which a feature counts as drifted.</summary>
-    [JsonPropertyName("drift_threshold"), ConfigurationKeyName("drift_threshold"), Range(0.0, 10.0)]
+    /// <summary>Share of drifted features above which a window counts as drifted: it raises an alert and triggers retraining.</summary>
+    [JsonPropertyName("drift_threshold"), ConfigurationKeyName("drift_threshold"), Range(0.0, 1.0)]
     public double DriftThreshold { get; set; } = 0.2;
 
     /// <summary>Rows scored per batch by file-scoring jobs.</summary>
     [JsonPropertyName("batch_size"), ConfigurationKeyName("batch_size"), Range(1, 1_000_000)]
     public int BatchSize { get; set; } = 10_000;
+
+    /// <summary>AUC by which a challenger must beat the champion on the same held-out rows to be promoted.</summary>
+    [JsonPropertyName("promotion_margin"), ConfigurationKeyName("promotion_margin"), Range(0.0, 1.0)]
+    public double PromotionMargin { get; set; } = 0.005;
+
+    /// <summary>Retrain on this schedule as well as on drift and performance; zero turns scheduled retraining off.</summary>
+    [JsonPropertyName("retrain_interval"), ConfigurationKeyName("retrain_interval"), Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan RetrainInterval { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>The "monitoring" settings.</summary>
 public sealed class MonitoringSettings
 {
     [JsonPropertyName("check_interval"), ConfigurationKeyName("check_interval"), Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
-    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(300);
 
-    /// <summary>Share of drifted features (or performance drop) that raises an alert.</summary>
+    /// <summary>How far back a check looks for logged predictions.</summary>
+    [JsonPropertyName("window"), ConfigurationKeyName("window"), Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Share above which a data-quality problem (missing, out of range, unseen categories in any column) or the server error rate raises an alert.</summary>
     [JsonPropertyName("alert_threshold"), ConfigurationKeyName("alert_threshold"), Range(0.0, 1.0)]
     public double AlertThreshold { get; set; } = 0.1;
 
     [JsonPropertyName("retention_days"), ConfigurationKeyName("retention_days"), Range(1, 3650)]
     public int RetentionDays { get; set; } = 90;
+
+    /// <summary>How long outcomes typically take to arrive; retention shorter than this loses predictions before their labels.</summary>
+    [JsonPropertyName("label_delay_days"), ConfigurationKeyName("label_delay_days"), Range(0, 3650)]
+    public int LabelDelayDays { get; set; } = 30;
+
+    /// <summary>99th percentile of scoring latency above which an alert is raised.</summary>
+    [JsonPropertyName("latency_p99_ms"), ConfigurationKeyName("latency_p99_ms"), Range(0.001, 600_000.0)]
+    public double LatencyP99Ms { get; set; } = 100;
+
+    /// <summary>An open alert of one kind is not raised again within this time.</summary>
+    [JsonPropertyName("alert_cooldown"), ConfigurationKeyName("alert_cooldown"), Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan AlertCooldown { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>The "api" settings.</summary>

@@ -16,6 +16,8 @@ public sealed class ServerMetrics
     private readonly Histogram<double> scoring;
     private readonly Counter<long> errors;
     private readonly Counter<long> spilled;
+    private long servedTotal;
+    private long serverErrorTotal;
 
     public ServerMetrics(IMeterFactory meters)
     {
@@ -32,10 +34,21 @@ public sealed class ServerMetrics
     {
         var tags = new TagList { { "model", model }, { "model_version", version } };
         predictions.Add(1, tags);
+        Interlocked.Increment(ref servedTotal);
         scoring.Record(seconds, tags);
     }
 
-    public void Error(int status) => errors.Add(1, new KeyValuePair<string, object?>("status", status));
+    public void Error(int status)
+    {
+        errors.Add(1, new KeyValuePair<string, object?>("status", status));
+        if (status >= 500)
+        {
+            Interlocked.Increment(ref serverErrorTotal);
+        }
+    }
+
+    /// <summary>Predictions served and server errors (5xx) since start, for the monitoring check's error rate.</summary>
+    public (long Served, long ServerErrors) Totals => (Interlocked.Read(ref servedTotal), Interlocked.Read(ref serverErrorTotal));
 
     public void Spilled(int count) => spilled.Add(count);
 }

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Churn.Data.Store;
+using Churn.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Monitoring;
+
+/// <summary>One stored check result of a time series.</summary>
+public sealed record MonitoringPoint(long Id, DateTimeOffset Time, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, JsonElement Result);
+
+/// <summary>
+/// <c>/monitoring/*</c>: the stored drift, quality and performance time series between <c>from</c> and <c>to</c>
+/// (the last 7 days by default, oldest first), and <c>POST /monitoring/run</c> to check now.
+/// </summary>
+public static class MonitoringApi
+{
+    public const int MaxPoints = 2000;
+
+    public static IEndpointRouteBuilder MapMonitoring(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/monitoring").WithTags("Monitoring").RequireAuthorization(Policies.Read);
+        group.MapGet("/drift", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Drift, from, to, store, time, ct)).WithSummary("Drift per feature, drifted share and score drift per check.");
+        group.MapGet("/quality", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Quality, from, to, store, time, ct)).WithSummary("Data quality of logged inputs against the reference per check.");
+        group.MapGet("/performance", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Performance, from, to, store, time, ct)).WithSummary("Realised (from feedback) and estimated performance per model version per check.");
+        group.MapGet("/system", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.System, from, to, store, time, ct)).WithSummary("Scoring latency percentiles and server error rate per check.");
+        group.MapPost("/run", RunAsync).RequireAuthorization(Policies.Admin)
+            .WithSummary("Runs a monitoring check now over the window (or from the given time) and returns what it found and the alerts it raised.");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<List<MonitoringPoint>>, ProblemHttpResult>> SeriesAsync(
+        string kind, DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct)
+    {
+        var end = to ?? time.GetUtcNow();
+        var start = from ?? end.AddDays(-7);
+        if (start > end)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "from is after to.");
+        }
+        await using var db = store.CreateDbContext();
+        var rows = await db.MonitoringResults.AsNoTracking()
+            .Where(m => m.Kind == kind && m.Time >= start && m.Time <= end)
+            .OrderByDescending(m => m.Time).Take(MaxPoints)
+            .ToListAsync(ct);
+        var points = rows.OrderBy(m => m.Time).ThenBy(m => m.Id)
+            .Select(m => new MonitoringPoint(m.Id, m.Time, m.WindowStart, m.WindowEnd, JsonDocument.Parse(m.ResultJson).RootElement.Clone()))
+            .ToList();
+        return TypedResults.Ok(points);
+    }
+
+    private static async Task<Ok<MonitoringSummary>> RunAsync(DateTimeOffset? from, MonitoringCheck check, CancellationToken ct) =>
+        TypedResults.Ok(await check.RunAsync(from, ct));
+}
+
+/// <summary><c>GET /alerts</c> and <c>POST /alerts/{id}/acknowledge</c>.</summary>
+public static class AlertsApi
+{
+    public static IEndpointRouteBuilder MapAlerts(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/alerts").WithTags("Monitoring");
+        group.MapGet("/", ListAsync).RequireAuthorization(Policies.Read).WithSummary("Alerts, newest first; ?open=true for unacknowledged ones only.");
+        group.MapPost("/{id:guid}/acknowledge", AcknowledgeAsync).RequireAuthorization(Policies.Acknowledge)
+            .WithSummary("Acknowledges an alert (audited); the condition may alert again at the next check.");
+        return routes;
+    }
+
+    private static async Task<Ok<List<AlertResponse>>> ListAsync(bool? open, int? limit, StoreFactory store, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var query = db.Alerts.AsNoTracking();
+        if (open == true)
+        {
+            query = query.Where(a => a.AcknowledgedAt == null);
+        }
+        var alerts = await query.OrderByDescending(a => a.RaisedAt).Take(Math.Clamp(limit ?? 100, 1, 1000)).ToListAsync(ct);
+        return TypedResults.Ok(alerts.Select(a => a.AsResponse()).ToList());
+    }
+
+    private static async Task<Results<Ok<AlertResponse>, NotFound>> AcknowledgeAsync(
+        Guid id, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var alert = await db.Alerts.SingleOrDefaultAsync(a => a.Id == id, ct);
+        if (alert is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (alert.AcknowledgedAt is null)
+        {
+            alert.AcknowledgedAt = time.GetUtcNow();
+            alert.AcknowledgedBy = context.User.KeyName();
+            await db.SaveChangesAsync(ct);
+            await audit.RecordAsync(context, "alert.acknowledge", id.ToString(), new { alert.Kind, alert.Message });
+        }
+        return TypedResults.Ok(alert.AsResponse());
+    }
+}
+
+public static class MonitoringRegistration
+{
+    public static IHostApplicationBuilder AddMonitoring(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WebhookOptions>().BindConfiguration("Churn:Monitoring").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient(nameof(AlertWebhook));
+        builder.Services.AddSingleton<AlertWebhook>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertWebhook>());
+        builder.Services.AddSingleton<AlertRaiser>();
+        builder.Services.AddSingleton<MonitoringCheck>();
+        builder.Services.AddHostedService<MonitoringJob>();
+        builder.Services.AddSingleton<RetentionPurge>();
+        builder.Services.AddHostedService<RetentionJob>();
+        return builder;
+    }
+}

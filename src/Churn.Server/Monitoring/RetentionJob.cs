@@ -1,0 +1,64 @@
+using Churn.Data.Store;
+using Churn.Server.Settings;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Monitoring;
+
+/// <summary>
+/// Purges raw prediction logs older than <c>monitoring.retention_days</c> in batches, so no single delete holds the
+/// store for long; monitoring results (the aggregates) and feedback stay. Warns when retention is shorter than the
+/// label delay, since predictions would then be gone before their outcomes arrive.
+/// </summary>
+public sealed class RetentionPurge(StoreFactory store, RuntimeSettings settings, TimeProvider time, ILogger<RetentionPurge> log)
+{
+    public const int BatchSize = 5000;
+
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var m = settings.Monitoring;
+        if (m.RetentionDays < m.LabelDelayDays)
+        {
+            log.LogWarning("monitoring.retention_days ({Retention}) is shorter than monitoring.label_delay_days ({Delay}): predictions are purged before their outcomes arrive, so realised performance and retraining lose them.",
+                m.RetentionDays, m.LabelDelayDays);
+        }
+        var cutoff = time.GetUtcNow().AddDays(-m.RetentionDays);
+        var purged = 0;
+        while (true)
+        {
+            await using var db = store.CreateDbContext();
+            var batch = await db.PredictionLog.Where(p => p.Time < cutoff).OrderBy(p => p.Time).Take(BatchSize).Select(p => p.Id).ToListAsync(ct);
+            if (batch.Count == 0)
+            {
+                break;
+            }
+            purged += await db.PredictionLog.Where(p => batch.Contains(p.Id)).ExecuteDeleteAsync(ct);
+        }
+        if (purged > 0)
+        {
+            log.LogInformation("Purged {Rows} logged predictions older than {Cutoff:u}.", purged, cutoff);
+        }
+        return purged;
+    }
+}
+
+/// <summary>Runs <see cref="RetentionPurge"/> every hour; a failed purge is logged and retried at the next hour.</summary>
+public sealed class RetentionJob(RetentionPurge purge, TimeProvider time, ILogger<RetentionJob> log) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(Interval, time, stoppingToken);
+            try
+            {
+                await purge.RunAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                log.LogError(ex, "Purging old prediction logs failed; retrying in {Interval}.", Interval);
+            }
+        }
+    }
+}
