@@ -163,6 +163,14 @@ public static class ChurnTrainer
         var steps = options.InnerFolds * Math.Max(1, candidates.Count) + 1.0;
         var done = 0;
 
+        var stages = new Dictionary<string, double>();
+        var stageClock = Stopwatch.StartNew();
+        void Stage(string name)
+        {
+            stages[name] = Math.Round(stageClock.Elapsed.TotalSeconds, 2);
+            stageClock.Restart();
+        }
+        Stage("encode");
         var oofLinear = new double[trainRows.Length];
         if (useLinear)
         {
@@ -173,6 +181,7 @@ public static class ChurnTrainer
             }
         }
 
+        Stage("linearFolds");
         // The small search: each candidate tree setting gets out-of-fold predictions (early-stopped
         // per fold for LightGBM); the best out-of-fold AUC wins. A later candidate must win outright.
         var oofTree = new double[trainRows.Length];
@@ -211,6 +220,7 @@ public static class ChurnTrainer
             }
         }
 
+        Stage("treeFolds");
         var weight = options.Trainer switch
         {
             TrainerKind.Logistic => 0.0,
@@ -269,6 +279,7 @@ public static class ChurnTrainer
             }
         }
 
+        Stage("refit");
         // Score the test rows once: metrics, importance and the score reference all come from them.
         var testMatrix = Gather(matrix, encoder.Width, testRows);
         var testLabels = testRows.Select(r => labels[r]).ToArray();
@@ -285,6 +296,8 @@ public static class ChurnTrainer
             importance = PermutationImportance(draft, testMatrix, testLabels, report.Auc ?? 0.5, options.Seed);
         }
 
+        Stage("evaluate");
+        parameters["stageSeconds"] = string.Join(", ", stages.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:0.##}")));
         var card = new ModelCard
         {
             ModelName = options.ModelName,
