@@ -42,10 +42,21 @@ public sealed record TreeSettings
 }
 
 /// <summary>Thin, seeded wrappers over the ML.NET trainers working on encoded matrices.</summary>
-internal sealed class Learners(int seed, int width)
+internal sealed class Learners
 {
-    private readonly MLContext _ml = new(seed);
-    private readonly SchemaDefinition _schema = CreateSchema(width);
+    private readonly MLContext _ml;
+    private readonly SchemaDefinition _schema;
+    private readonly int _seed;
+    private readonly int _width;
+
+    public Learners(int seed, int width)
+    {
+        NativeThreading.PreferPassiveWaiting();
+        _seed = seed;
+        _width = width;
+        _ml = new MLContext(seed);
+        _schema = CreateSchema(width);
+    }
 
     public MLContext Context => _ml;
 
@@ -62,7 +73,7 @@ internal sealed class Learners(int seed, int width)
         for (var i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
-            items[i] = new EncodedRow { Features = matrix.AsSpan(r * width, width).ToArray(), Label = labels[r] };
+            items[i] = new EncodedRow { Features = matrix.AsSpan(r * _width, _width).ToArray(), Label = labels[r] };
         }
         return _ml.Data.LoadFromEnumerable(items, _schema);
     }
@@ -88,7 +99,7 @@ internal sealed class Learners(int seed, int width)
                 NumberOfLeaves = s.Leaves,
                 MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
                 LearningRate = s.LearningRate,
-                Seed = seed,
+                Seed = _seed,
                 NumberOfThreads = Environment.ProcessorCount,
             }));
         return pipeline.Fit(train);
@@ -124,7 +135,7 @@ internal sealed class Learners(int seed, int width)
         MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
         EarlyStoppingRound = earlyStopping,
         Booster = new GradientBooster.Options { L2Regularization = s.L2 },
-        Seed = seed,
+        Seed = _seed,
         Deterministic = true,
         NumberOfThreads = Environment.ProcessorCount,
         Silent = true,
