@@ -147,7 +147,7 @@ public class DriftCommandTests(TrainedCliFixture fixture)
         Assert.True(run.ExitCode == 0, run.Stderr);
         using var json = System.Text.Json.JsonDocument.Parse(run.Stdout);
         var features = json.RootElement.GetProperty("features").EnumerateArray().ToList();
-        Assert.Contains(features, f => f.GetProperty("feature").GetString() == "paymentMethod" && f.GetProperty("drifted").GetBoolean());
+        Assert.Contains(features, f => f.GetProperty("name").GetString() == "paymentMethod" && f.GetProperty("drifted").GetBoolean());
         Assert.True(json.RootElement.GetProperty("score").GetProperty("drifted").GetBoolean());
         var html = File.ReadAllText(Path.Combine(fixture.Dir, "drift.html"));
         Assert.Contains("<svg", html, StringComparison.Ordinal);

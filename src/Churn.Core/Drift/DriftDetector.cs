@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Churn.Core.Data;
 using Churn.Core.Models;
 using Churn.Core.Schema;
@@ -26,6 +27,7 @@ public sealed record DriftOptions
 /// <summary>Drift of one feature (or of the score) between the reference and the current window.</summary>
 public sealed record FeatureDrift
 {
+    [JsonPropertyName("name")]
     public required string Feature { get; init; }
     public required FeatureKind Kind { get; init; }
 
@@ -49,6 +51,7 @@ public sealed record DriftReport
 {
     public required int CurrentRows { get; init; }
     public required IReadOnlyList<FeatureDrift> Features { get; init; }
+    [JsonPropertyName("driftShare")]
     public required double DriftedShare { get; init; }
     public required bool DatasetDrift { get; init; }
     public FeatureDrift? Score { get; init; }
