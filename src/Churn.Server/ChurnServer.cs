@@ -32,6 +32,13 @@ public sealed class ChurnServer
         // The application name is set rather than taken from the entry assembly, so the dashboard's static web assets
         // (found by this name) are served the same under `churn serve`, `dotnet Churn.Server.dll` and a test host.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ChurnServer).Assembly.GetName().Name });
+        // Outside Development, ASP.NET serves static web assets (blazor.web.js, MudBlazor's files) only from publish output.
+        // `churn serve` and the tests run build output, which carries a runtime manifest pointing at those files: use it.
+        if (!builder.Environment.IsDevelopment()
+            && File.Exists(Path.Combine(AppContext.BaseDirectory, $"{builder.Environment.ApplicationName}.staticwebassets.runtime.json")))
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
