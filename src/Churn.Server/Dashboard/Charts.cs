@@ -13,6 +13,9 @@ public static class Charts
     public static ChartSeries<double> Series(string name, IEnumerable<double> values) =>
         new() { Name = name, Data = new ChartData<double>([.. values.Select(v => Math.Round(v, 4))]) };
 
+    /// <summary>Rates and shares as percentages: chart axes tick in whole steps, so values between 0 and 1 would lie flat.</summary>
+    public static ChartSeries<double> Percent(string name, IEnumerable<double> values) => Series(name, values.Select(v => v * 100));
+
     /// <summary>Y of a curve (points sorted by X) read at X = 0, 0.05, ..., 1 by linear interpolation.</summary>
     public static IEnumerable<double> OnGrid(IReadOnlyList<CurvePoint> curve)
     {
