@@ -1,4 +1,5 @@
 using Churn.Server.ApiDocs;
+using Churn.Server.Dashboard;
 using Churn.Server.Errors;
 using Churn.Server.Health;
 using Churn.Server.Hosting;
@@ -29,7 +30,16 @@ public sealed class ChurnServer
     /// <summary>Builds the application from ASP.NET Core arguments (<c>--urls</c>, <c>--Churn:DataDir</c>, ...).</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The application name is set rather than taken from the entry assembly, so the dashboard's static web assets
+        // (found by this name) are served the same under `churn serve`, `dotnet Churn.Server.dll` and a test host.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ChurnServer).Assembly.GetName().Name });
+        // Outside Development, ASP.NET serves static web assets (blazor.web.js, MudBlazor's files) only from publish output.
+        // `churn serve` and the tests run build output, which carries a runtime manifest pointing at those files: use it.
+        if (!builder.Environment.IsDevelopment()
+            && File.Exists(Path.Combine(AppContext.BaseDirectory, $"{builder.Environment.ApplicationName}.staticwebassets.runtime.json")))
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -46,11 +56,13 @@ public sealed class ChurnServer
         builder.AddJobs();
         builder.AddMonitoring();
         builder.AddApiDocumentation();
+        builder.AddDashboard();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         var app = builder.Build();
+        app.UseRequestStats();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSecurityHeaders();
@@ -67,6 +79,7 @@ public sealed class ChurnServer
         app.UseRateLimiter();
         app.UseAuthorization();
         app.UseRuntimeRequestTimeout();
+        app.UseAntiforgery();
 
         app.MapHealth();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Read);
@@ -81,6 +94,7 @@ public sealed class ChurnServer
         app.MapMlflowScoring();
         app.MapInferenceV2();
         app.MapApiDocumentation();
+        app.MapDashboard();
         return app;
     }
 
@@ -105,6 +119,7 @@ public sealed class ChurnServer
         var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         output.WriteLine($"Churn is serving {model?.Name} v{model?.Version} on {url}");
         output.WriteLine($"  data directory: {options.DataDir}");
+        output.WriteLine($"  dashboard:      {url}/   (user {notes.DashboardAdminUser})");
         output.WriteLine($"  API docs:       {url}/scalar/v1   (OpenAPI: {url}/openapi/v1.json)");
         output.WriteLine($"  authenticate:   send header {ApiKeyAuthenticationHandler.Header}: <key>");
         if (notes.GeneratedAdminKey is { } key)
@@ -115,6 +130,11 @@ public sealed class ChurnServer
         else
         {
             output.WriteLine("  admin key:      as set by CHURN_ADMIN_KEY or printed at first start");
+        }
+        if (notes.GeneratedAdminPassword is { } password)
+        {
+            output.WriteLine($"  admin password: {password}");
+            output.WriteLine("                  (shown once: only its hash is stored; set CHURN_ADMIN_PASSWORD to choose your own)");
         }
         output.Flush();
     }

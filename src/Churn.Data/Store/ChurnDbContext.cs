@@ -25,6 +25,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<Alert> Alerts => Set<Alert>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<DashboardUser> Users => Set<DashboardUser>();
     public DbSet<Setting> Settings => Set<Setting>();
     public DbSet<MlflowOutboxEntry> MlflowOutbox => Set<MlflowOutboxEntry>();
 
@@ -132,6 +133,15 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.Property(k => k.Hash).HasMaxLength(128);
             entry.HasIndex(k => k.Name).IsUnique();
             entry.HasIndex(k => k.Hash).IsUnique();
+        });
+
+        modelBuilder.Entity<DashboardUser>(entry =>
+        {
+            entry.ToTable("dashboard_users");
+            entry.Property(u => u.UserName).HasMaxLength(100);
+            entry.Property(u => u.PasswordHash).HasMaxLength(256);
+            entry.Property(u => u.Role).HasMaxLength(32);
+            entry.HasIndex(u => u.UserName).IsUnique();
         });
 
         modelBuilder.Entity<Setting>(entry =>

@@ -105,7 +105,7 @@ public static class JobsApi
     }
 
     private static async Task<Results<Accepted<JobState>, ProblemHttpResult>> ScoreFileAsync(
-        HttpRequest request, ScoringJob scoring, JobBoard board, ModelHost host, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+        HttpRequest request, ScoringJob scoring, ModelHost host, HttpContext context, CancellationToken ct)
     {
         host.Require();
         Stream upload;
@@ -129,35 +129,19 @@ public static class JobsApi
             throw new BadHttpRequestException("Upload the CSV as text/csv or as a multipart/form-data file.", StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var job = board.Create("score", context.User.KeyName());
-        var dir = Path.Combine(options.Value.DataDir, "jobs", job.Id.ToString("N"));
-        Directory.CreateDirectory(dir);
-        var input = Path.Combine(dir, "input.csv");
-        await using (upload)
-        await using (var target = new FileStream(input, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        var submitted = await scoring.SubmitAsync(upload, context.User.KeyName(), ct);
+        return submitted.Error switch
         {
-            // Streamed to disk as it arrives: an upload of any size takes constant memory.
-            await upload.CopyToAsync(target, ct);
-        }
-        if (new FileInfo(input).Length == 0)
-        {
-            board.Fail(job.Id, "The upload is empty.");
-            File.Delete(input);
-            return JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest);
-        }
-        if (!scoring.TryEnqueue(new ScoringOrder(job.Id, input, Path.Combine(dir, "result.csv"))))
-        {
-            board.Fail(job.Id, "Too many scoring jobs are queued.");
-            File.Delete(input);
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many scoring jobs are queued.", detail: "Try again when some have finished.");
-        }
-        return TypedResults.Accepted($"/jobs/{job.Id}", job);
+            null => TypedResults.Accepted($"/jobs/{submitted.Job.Id}", submitted.Job),
+            ScoringJob.EmptyUpload => JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest),
+            _ => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: submitted.Error, detail: "Try again when some have finished."),
+        };
     }
 
     private static Results<Ok<JobState>, NotFound> Get(Guid id, JobBoard board) =>
         board.Get(id) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
 
-    private static Results<PhysicalFileHttpResult, NotFound, Conflict<ProblemDetails>> Result(Guid id, JobBoard board)
+    internal static Results<PhysicalFileHttpResult, NotFound, Conflict<ProblemDetails>> Result(Guid id, JobBoard board)
     {
         if (board.Get(id) is not { } job || job.Kind != "score")
         {

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Threading.Channels;
 using Churn.Core.Data;
+using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Settings;
+using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 
@@ -13,11 +15,41 @@ public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFil
 /// Scores uploaded CSV files of any size in constant memory: rows stream from the upload through the scorer into
 /// the result file. A row whose values do not fit is reported in the result's error column; the rest are scored.
 /// </summary>
-public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings settings, ILogger<ScoringJob> log) : BackgroundService
+public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings settings, IOptions<ServerOptions> options, ILogger<ScoringJob> log) : BackgroundService
 {
+    public const string EmptyUpload = "The upload is empty.";
+    public const string QueueFull = "Too many scoring jobs are queued.";
+
     private readonly Channel<ScoringOrder> orders = Channel.CreateBounded<ScoringOrder>(64);
 
     public bool TryEnqueue(ScoringOrder order) => orders.Writer.TryWrite(order);
+
+    /// <summary>
+    /// Streams an uploaded CSV to the job's folder and queues it (the API's upload and the dashboard's both come here).
+    /// Returns the job; <c>Error</c> is <see cref="EmptyUpload"/> or <see cref="QueueFull"/> when it was refused.
+    /// </summary>
+    public async Task<(JobState Job, string? Error)> SubmitAsync(Stream upload, string createdBy, CancellationToken ct)
+    {
+        var job = board.Create("score", createdBy);
+        var dir = Path.Combine(options.Value.DataDir, "jobs", job.Id.ToString("N"));
+        Directory.CreateDirectory(dir);
+        var input = Path.Combine(dir, "input.csv");
+        await using (upload)
+        await using (var target = new FileStream(input, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        {
+            // Streamed to disk as it arrives: an upload of any size takes constant memory.
+            await upload.CopyToAsync(target, ct);
+        }
+        var refusal = new FileInfo(input).Length == 0 ? EmptyUpload
+            : !TryEnqueue(new ScoringOrder(job.Id, input, Path.Combine(dir, "result.csv"))) ? QueueFull
+            : null;
+        if (refusal is not null)
+        {
+            board.Fail(job.Id, refusal);
+            File.Delete(input);
+        }
+        return (board.Get(job.Id) ?? job, refusal);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

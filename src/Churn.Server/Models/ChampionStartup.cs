@@ -16,6 +16,11 @@ public sealed class StartupNotes
     public string? GeneratedAdminKey { get; set; }
 
     public bool TrainedFirstModel { get; set; }
+
+    /// <summary>The dashboard admin's name and, when it was generated at this start, its password.</summary>
+    public string? DashboardAdminUser { get; set; }
+
+    public string? GeneratedAdminPassword { get; set; }
 }
 
 /// <summary>
@@ -86,6 +91,7 @@ public static class ModelHosting
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddSingleton<ModelLoader>();
         builder.Services.AddSingleton<ModelTraining>();
+        builder.Services.AddSingleton<ChampionMoves>();
         builder.Services.AddSingleton<StartupNotes>();
         builder.Services.AddHostedService<ChampionStartup>();
         builder.Services.AddHostedService<ChampionWatchJob>();

@@ -50,47 +50,30 @@ public static class ModelsApi
     }
 
     private static async Task<Results<Ok<ServingResponse>, NotFound>> PromoteAsync(
-        int version, PromoteRequest? request, ModelRegistry registry, ModelLoader loader, AuditLog audit, HttpContext context, CancellationToken ct)
+        int version, PromoteRequest? request, ChampionMoves moves, HttpContext context, CancellationToken ct)
     {
-        if (await registry.GetVersionAsync(loader.ModelName, version, ct) is null)
-        {
-            return TypedResults.NotFound();
-        }
-        var actor = context.User.KeyName();
-        var serving = await loader.MoveChampionAsync(version,
-            token => registry.PromoteAsync(loader.ModelName, version, ModelAliases.Champion, actor, request?.Reason ?? "promoted through the API", token), ct);
-        await audit.RecordAsync(context, "model.promote", $"{loader.ModelName}:v{version}", new { request?.Reason });
-        return TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt));
+        var moved = await moves.PromoteAsync(version, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
+        return moved.Serving is { } serving
+            ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))
+            : TypedResults.NotFound();
     }
 
     private static async Task<Results<Ok<ServingResponse>, NotFound, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> RollbackAsync(
-        RollbackRequest? request, ModelRegistry registry, ModelLoader loader, ModelHost host, AuditLog audit, HttpContext context, CancellationToken ct)
+        RollbackRequest? request, ChampionMoves moves, HttpContext context, CancellationToken ct)
     {
-        var target = request?.ToVersion;
-        if (target is null)
+        var moved = await moves.RollbackAsync(request?.ToVersion, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
+        if (moved.Conflict is not null)
         {
-            var current = host.Require().Version;
-            var history = await registry.HistoryAsync(loader.ModelName, ModelAliases.Champion, ct);
-            target = history.Where(h => h.ValidTo is not null && h.Version != current).Select(h => (int?)h.Version).LastOrDefault();
-            if (target is null)
+            return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
-                return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
-                {
-                    Status = StatusCodes.Status409Conflict,
-                    Title = "There is no previous champion.",
-                    Detail = $"{loader.ModelName} v{current} is the only version that has been champion.",
-                });
-            }
+                Status = StatusCodes.Status409Conflict,
+                Title = moved.Conflict,
+                Detail = moved.ConflictDetail,
+            });
         }
-        else if (await registry.GetVersionAsync(loader.ModelName, target.Value, ct) is null)
-        {
-            return TypedResults.NotFound();
-        }
-        var actor = context.User.KeyName();
-        var serving = await loader.MoveChampionAsync(target.Value,
-            token => registry.RollbackAsync(loader.ModelName, target, actor, request?.Reason ?? "rolled back through the API", token), ct);
-        await audit.RecordAsync(context, "model.rollback", $"{loader.ModelName}:v{target}", new { request?.Reason });
-        return TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt));
+        return moved.Serving is { } serving
+            ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))
+            : TypedResults.NotFound();
     }
 
     private static ModelVersionResponse AsResponse(ModelVersionInfo v, ModelHost host) =>

@@ -79,11 +79,21 @@ public sealed class ApiKeyAuthenticationHandler(
 
 public static class SecurityRegistration
 {
+    public const string SelectorScheme = "ApiKeyOrCookie";
+
     public static IHostApplicationBuilder AddApiKeySecurity(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<AuditLog>();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+        // API routes authenticate with a key; dashboard routes (no key sent) with the dashboard's cookie. Choosing by
+        // path keeps cookies away from the API (no cross-site requests riding on a browser session) and keeps the
+        // API's 401 ProblemDetails instead of a login redirect.
+        builder.Services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "API key or dashboard cookie", o => o.ForwardDefaultSelector = context =>
+                !context.Request.Headers.ContainsKey(ApiKeyAuthenticationHandler.Header) && !context.Request.Headers.ContainsKey("Authorization")
+                && Dashboard.DashboardPolicies.IsDashboardPath(context.Request.Path)
+                    ? Dashboard.DashboardPolicies.Scheme
+                    : ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policies.Predict, p => p.RequireRole(Roles.Admin, Roles.Analyst, Roles.Service))

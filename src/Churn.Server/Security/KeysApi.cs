@@ -23,15 +23,7 @@ public static class KeysApi
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> CreateAsync(
         CreateKeyRequest request, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
-        {
-            errors["name"] = ["is required (1 to 100 characters)."];
-        }
-        if (request.Role is null || !Roles.IsKnown(request.Role))
-        {
-            errors["role"] = [$"must be one of {string.Join(", ", Roles.All)}."];
-        }
+        var errors = Validate(request.Name, request.Role);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The key request is not valid.");
@@ -48,6 +40,21 @@ public static class KeysApi
         var created = await keys.CreateAsync(request.Name!, request.Role!, ct);
         await audit.RecordAsync(context, "key.create", created.Id.ToString(), new { created.Name, created.Role });
         return TypedResults.Created($"/keys/{created.Id}", created);
+    }
+
+    /// <summary>The problems with a key request, keyed by field; empty when it is valid. The dashboard's form uses it too.</summary>
+    public static Dictionary<string, string[]> Validate(string? name, string? role)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100)
+        {
+            errors["name"] = ["is required (1 to 100 characters)."];
+        }
+        if (role is null || !Roles.IsKnown(role))
+        {
+            errors["role"] = [$"must be one of {string.Join(", ", Roles.All)}."];
+        }
+        return errors;
     }
 
     private static async Task<Ok<IReadOnlyList<KeyInfo>>> ListAsync(ApiKeyStore keys, CancellationToken ct) =>

@@ -62,7 +62,10 @@ public static class RequestLimits
         headers["Referrer-Policy"] = "no-referrer";
         headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/scalar")
             ? "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; font-src 'self' data: https://fonts.gstatic.com https://cdn.jsdelivr.net; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
-            : "default-src 'none'; frame-ancestors 'none'";
+            : Dashboard.DashboardPolicies.IsDashboardPath(context.Request.Path)
+                // The dashboard's scripts are all served from here; MudBlazor sets inline styles; the circuit is a same-origin WebSocket.
+                ? "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+                : "default-src 'none'; frame-ancestors 'none'";
         return next(context);
     });
 
@@ -73,7 +76,9 @@ public static class RequestLimits
     /// </summary>
     public static IApplicationBuilder UseRuntimeRequestTimeout(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<DisableRequestTimeoutAttribute>() is not null)
+        // The dashboard's circuit is a long-lived WebSocket; a request timeout would cut it every api.timeout.
+        if (context.GetEndpoint()?.Metadata.GetMetadata<DisableRequestTimeoutAttribute>() is not null || context.WebSockets.IsWebSocketRequest
+            || context.Request.Path.StartsWithSegments("/_blazor"))
         {
             await next(context);
             return;

@@ -1,0 +1,121 @@
+using System.Security.Cryptography;
+using Churn.Data.Security;
+using Churn.Data.Store;
+using Churn.Server.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Dashboard;
+
+public sealed record DashboardUserInfo(Guid Id, string UserName, string Role, DateTimeOffset CreatedAt, DateTimeOffset? LastLoginAt);
+
+/// <summary>
+/// The people who sign in to the dashboard. Passwords are stored as PBKDF2-SHA256 hashes with a random salt
+/// (<c>pbkdf2-sha256$iterations$salt$hash</c>), so the iteration count can grow without breaking stored hashes.
+/// </summary>
+public sealed class DashboardUsers(StoreFactory store, TimeProvider time)
+{
+    public const int Iterations = 100_000;
+
+    /// <summary>Roles a dashboard user can hold: the API's roles without "service", which is for machines.</summary>
+    public static readonly IReadOnlyList<string> UserRoles = [Roles.Admin, Roles.Analyst, Roles.Viewer];
+
+    public static string HashPassword(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
+        return $"pbkdf2-sha256${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
+    }
+
+    public static bool VerifyPassword(string password, string stored)
+    {
+        var parts = stored.Split('$');
+        if (parts.Length != 4 || parts[0] != "pbkdf2-sha256" || !int.TryParse(parts[1], out var iterations))
+        {
+            return false;
+        }
+        var salt = Convert.FromBase64String(parts[2]);
+        var expected = Convert.FromBase64String(parts[3]);
+        var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, iterations, HashAlgorithmName.SHA256, expected.Length);
+        return CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    /// <summary>The user when the password matches, else null. Unknown users cost a hash too, so timing does not reveal who exists.</summary>
+    public async Task<DashboardUserInfo?> SignInAsync(string userName, string password, CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        var user = await db.Users.SingleOrDefaultAsync(u => u.UserName == userName, cancellationToken);
+        if (user is null)
+        {
+            VerifyPassword(password, DummyHash);
+            return null;
+        }
+        if (!VerifyPassword(password, user.PasswordHash))
+        {
+            return null;
+        }
+        user.LastLoginAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return AsInfo(user);
+    }
+
+    public async Task<DashboardUserInfo> CreateAsync(string userName, string password, string role, CancellationToken cancellationToken)
+    {
+        if (!UserRoles.Contains(role, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"The role must be one of {string.Join(", ", UserRoles)}.", nameof(role));
+        }
+        var user = new DashboardUser
+        {
+            Id = Guid.CreateVersion7(time.GetUtcNow()),
+            UserName = userName,
+            PasswordHash = HashPassword(password),
+            Role = role,
+            CreatedAt = time.GetUtcNow(),
+        };
+        await using var db = store.CreateDbContext();
+        db.Users.Add(user);
+        await db.SaveChangesAsync(cancellationToken);
+        return AsInfo(user);
+    }
+
+    public async Task<IReadOnlyList<DashboardUserInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        var users = await db.Users.AsNoTracking().ToListAsync(cancellationToken);
+        return [.. users.OrderBy(u => u.UserName, StringComparer.Ordinal).Select(AsInfo)];
+    }
+
+    /// <summary>
+    /// Makes sure a dashboard admin exists. With a configured password the admin user is created (or its password
+    /// reset to it); with none and no admin yet, a password is generated and returned to be shown once.
+    /// </summary>
+    public async Task<string?> EnsureAdminAsync(string userName, string? configuredPassword, CancellationToken cancellationToken)
+    {
+        await using var db = store.CreateDbContext();
+        var user = await db.Users.SingleOrDefaultAsync(u => u.UserName == userName, cancellationToken);
+        if (configuredPassword is not null)
+        {
+            if (user is null)
+            {
+                await CreateAsync(userName, configuredPassword, Roles.Admin, cancellationToken);
+            }
+            else if (!VerifyPassword(configuredPassword, user.PasswordHash))
+            {
+                user.PasswordHash = HashPassword(configuredPassword);
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            return null;
+        }
+        if (user is not null || await db.Users.AnyAsync(u => u.Role == Roles.Admin, cancellationToken))
+        {
+            return null;
+        }
+        var generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', '-').Replace('/', '_');
+        await CreateAsync(userName, generated, Roles.Admin, cancellationToken);
+        return generated;
+    }
+
+    private static readonly string DummyHash = HashPassword(Guid.NewGuid().ToString());
+
+    private static DashboardUserInfo AsInfo(DashboardUser u) => new(u.Id, u.UserName, u.Role, u.CreatedAt, u.LastLoginAt);
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using Churn.Server.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Churn.Browser.Tests;
+
+[Collection(DashboardCollection.Name)]
+public sealed class DashboardTests(DashboardFixture fixture)
+{
+    [Fact]
+    public async Task FrameworkScriptsAndStylesAreServed()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(fixture.BaseUrl) };
+        foreach (var path in new[] { "/_framework/blazor.web.js", "/_content/MudBlazor/MudBlazor.min.css", "/_content/MudBlazor/MudBlazor.min.js" })
+        {
+            var response = await http.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode}.");
+        }
+    }
+
+    [Fact]
+    public async Task ApiWithoutKeyStillAnswers401ProblemDetailsNotALoginRedirect()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(fixture.BaseUrl) };
+        var response = await http.GetAsync("/models");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var dashboard = await http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, dashboard.StatusCode);
+        Assert.StartsWith("/account/login", dashboard.Headers.Location?.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WrongPasswordIsRefusedWithAMessage()
+    {
+        await using var tab = await fixture.OpenAsync();
+        await tab.Page.GotoAsync(fixture.BaseUrl + "/account/login");
+        await tab.Page.FillAsync("#username", "admin");
+        await tab.Page.FillAsync("#password", "not-the-password");
+        await tab.Page.ClickAsync("#sign-in");
+        Assert.Contains("not right", await tab.Page.InnerTextAsync("#login-error"), StringComparison.Ordinal);
+        await tab.ScreenshotAsync("login");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Theory]
+    [InlineData("/", "overview", true)]
+    [InlineData("/dashboard/performance", "performance", true)]
+    [InlineData("/dashboard/monitoring", "monitoring", true)]
+    [InlineData("/dashboard/registry", "registry", true)]
+    [InlineData("/dashboard/config", "configuration", false)]
+    [InlineData("/dashboard/audit", "audit", false)]
+    [InlineData("/dashboard/keys", "keys", false)]
+    [InlineData("/dashboard/predict", "predict", false)]
+    public async Task AdminOpensEveryPageAndItsChartsAreDrawn(string path, string name, bool hasCharts)
+    {
+        await using var tab = await fixture.SignInAsync("admin");
+        await tab.GotoAsync(path);
+        if (hasCharts)
+        {
+            await tab.AssertChartsDrawnAsync();
+        }
+        await tab.ScreenshotAsync(name);
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task OverviewFitsAPhoneWidth()
+    {
+        await using var tab = await fixture.SignInAsync("admin", 390, 844);
+        await tab.GotoAsync("/");
+        await tab.AssertChartsDrawnAsync();
+        var overflow = await tab.Page.EvaluateAsync<bool>("document.documentElement.scrollWidth > window.innerWidth + 1");
+        Assert.False(overflow, "The overview scrolls sideways at phone width.");
+        await tab.ScreenshotAsync("overview-phone");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task AnalystScoresACustomerAndSeesTheReasonsChart()
+    {
+        await using var tab = await fixture.SignInAsync("ana");
+        await tab.GotoAsync("/dashboard/predict");
+        await tab.Page.ClickAsync("#score");
+        var probability = await tab.Page.WaitForSelectorAsync("#probability", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        Assert.Contains("Churn probability", await probability!.InnerTextAsync(), StringComparison.Ordinal);
+        await tab.AssertChartsDrawnAsync();
+        await tab.ScreenshotAsync("predict-result");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task AnalystUploadsACsvAndDownloadsTheScoredFile()
+    {
+        await using var tab = await fixture.SignInAsync("ana");
+        await tab.GotoAsync("/dashboard/predict");
+        await tab.Page.SetInputFilesAsync("#csv-file", new FilePayload { Name = "customers.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(DashboardFixture.Csv(50)) });
+        await tab.Page.WaitForSelectorAsync("#download-result", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        var download = await tab.Page.RunAndWaitForDownloadAsync(() => tab.Page.ClickAsync("#download-result"));
+        var file = Path.Combine(fixture.ScreenshotDir, "..", "downloaded-scores.csv");
+        await download.SaveAsAsync(file);
+        var lines = await File.ReadAllLinesAsync(file);
+        Assert.StartsWith("row,customerId,churnProbability", lines[0], StringComparison.Ordinal);
+        Assert.Equal(51, lines.Length);
+        await tab.ScreenshotAsync("predict-upload");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task AdminPromotesAVersionAfterConfirming()
+    {
+        var host = fixture.App.Services.GetRequiredService<ModelHost>();
+        var target = host.Require().Version == 1 ? 2 : 1;
+        await using var tab = await fixture.SignInAsync("admin");
+        await tab.GotoAsync("/dashboard/registry");
+        await tab.Page.ClickAsync($"#promote-{target}");
+        await tab.Page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Promote" }).ClickAsync();
+        await tab.Page.WaitForSelectorAsync($"text=v{target} is now the champion", new PageWaitForSelectorOptions { Timeout = 30_000 });
+        Assert.Equal(target, host.Require().Version);
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task ViewerIsRefusedAdminAndPredictPagesAndSeesNoPromoteButton()
+    {
+        await using var tab = await fixture.SignInAsync("vic");
+        foreach (var path in new[] { "/dashboard/config", "/dashboard/keys", "/dashboard/predict" })
+        {
+            await tab.Page.GotoAsync(fixture.BaseUrl + path);
+            Assert.Contains("/account/denied", tab.Page.Url, StringComparison.Ordinal);
+        }
+        await tab.ScreenshotAsync("denied");
+        await tab.GotoAsync("/dashboard/registry");
+        await tab.AssertChartsDrawnAsync();
+        Assert.Equal(0, await tab.Page.Locator("[id^=promote-]").CountAsync());
+        Assert.Equal(0, await tab.Page.Locator("#rollback").CountAsync());
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task LoggingOutEndsTheSession()
+    {
+        await using var tab = await fixture.SignInAsync("vic");
+        await tab.GotoAsync("/");
+        await tab.Page.ClickAsync("#logout");
+        await tab.Page.WaitForURLAsync(url => url.Contains("/account/login", StringComparison.Ordinal));
+        await tab.Page.GotoAsync(fixture.BaseUrl + "/dashboard/registry");
+        Assert.Contains("/account/login", tab.Page.Url, StringComparison.Ordinal);
+        tab.AssertNoConsoleErrors();
+    }
+}

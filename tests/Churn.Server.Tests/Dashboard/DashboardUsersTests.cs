@@ -1,0 +1,49 @@
+using System.Net;
+using Churn.Server.Dashboard;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Churn.Server.Tests.Dashboard;
+
+public sealed class PasswordHashTests
+{
+    [Fact]
+    public void AHashVerifiesItsPasswordAndNoOther()
+    {
+        var hash = DashboardUsers.HashPassword("s3cret-pass");
+        Assert.StartsWith("pbkdf2-sha256$", hash, StringComparison.Ordinal);
+        Assert.True(DashboardUsers.VerifyPassword("s3cret-pass", hash));
+        Assert.False(DashboardUsers.VerifyPassword("s3cret-Pass", hash));
+        Assert.False(DashboardUsers.VerifyPassword("s3cret-pass", "not a hash"));
+    }
+
+    [Fact]
+    public void TheSamePasswordHashesDifferentlyEachTime() =>
+        Assert.NotEqual(DashboardUsers.HashPassword("same"), DashboardUsers.HashPassword("same"));
+}
+
+[Collection(ServerCollection.Name)]
+public sealed class DashboardAuthTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task SignInChecksThePasswordAndTheGeneratedAdminExists()
+    {
+        var users = fixture.Factory.Services.GetRequiredService<DashboardUsers>();
+        await users.CreateAsync("tess", "tess-password", "viewer", CancellationToken.None);
+        Assert.Equal("viewer", (await users.SignInAsync("tess", "tess-password", CancellationToken.None))?.Role);
+        Assert.Null(await users.SignInAsync("tess", "wrong", CancellationToken.None));
+        Assert.Null(await users.SignInAsync("nobody", "tess-password", CancellationToken.None));
+        Assert.Contains(await users.ListAsync(CancellationToken.None), u => u.UserName == "admin" && u.Role == "admin");
+    }
+
+    [Fact]
+    public async Task DashboardPagesRedirectToLoginWhileTheApiAnswers401()
+    {
+        using var client = fixture.Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var page = await client.GetAsync("/dashboard/registry");
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Contains("/account/login", page.Headers.Location?.ToString(), StringComparison.Ordinal);
+        var api = await client.GetAsync("/models");
+        Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/account/login")).StatusCode);
+    }
+}
