@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Design;
 namespace Churn.Data.Store;
 
 // `dotnet ef migrations add X --context SqliteChurnDbContext -o Migrations/Sqlite` (and the Postgres twin) use these;
-// no database is opened to generate a migration, so the connection strings are placeholders.
+// no database is opened to generate a migration, so the connection strings below are never connected to.
 internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteChurnDbContext>
 {
     public SqliteChurnDbContext CreateDbContext(string[] args) =>
