@@ -1,4 +1,5 @@
 using System.Globalization;
+using Churn.Core.Data;
 using Churn.Core.Schema;
 
 namespace Churn.Core.Generation;

@@ -119,21 +119,3 @@ public static class FileScorer
 
     private sealed record PendingRow(long Line, string? Id, int Slot, string? Error, string? Unseen);
 }
-
-/// <summary>CSV output cells: quoted when needed, and guarded against spreadsheet formula injection.</summary>
-public static class CsvText
-{
-    public static string Cell(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-        // A leading =, +, - or @ makes spreadsheets evaluate the cell; a quote mark keeps it text.
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-        {
-            value = "'" + value;
-        }
-        return value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
-}

@@ -14,16 +14,7 @@ public static class DataSplits
         var random = new Random(seed);
         foreach (var cls in new[] { true, false })
         {
-            var rows = new List<int>();
-            for (var i = 0; i < labels.Length; i++)
-            {
-                if (labels[i] == cls)
-                {
-                    rows.Add(i);
-                }
-            }
-            var shuffled = rows.ToArray();
-            random.Shuffle(shuffled);
+            var shuffled = ShuffledRowsOf(labels, cls, random);
             // Dealing shuffled rows round-robin gives every fold the same class count to within one.
             for (var j = 0; j < shuffled.Length; j++)
             {
@@ -45,16 +36,7 @@ public static class DataSplits
         var test = new List<int>();
         foreach (var cls in new[] { true, false })
         {
-            var rows = new List<int>();
-            for (var i = 0; i < labels.Length; i++)
-            {
-                if (labels[i] == cls)
-                {
-                    rows.Add(i);
-                }
-            }
-            var shuffled = rows.ToArray();
-            random.Shuffle(shuffled);
+            var shuffled = ShuffledRowsOf(labels, cls, random);
             var testCount = (int)Math.Round(shuffled.Length * testFraction);
             test.AddRange(shuffled[..testCount]);
             train.AddRange(shuffled[testCount..]);
@@ -76,5 +58,20 @@ public static class DataSplits
             }
         }
         return [.. rows];
+    }
+
+    private static int[] ShuffledRowsOf(ReadOnlySpan<bool> labels, bool cls, Random random)
+    {
+        var rows = new List<int>();
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] == cls)
+            {
+                rows.Add(i);
+            }
+        }
+        var shuffled = rows.ToArray();
+        random.Shuffle(shuffled);
+        return shuffled;
     }
 }

@@ -1,9 +1,10 @@
 using System.Buffers;
+using System.Globalization;
 
-namespace Churn.Core.Generation;
+namespace Churn.Core.Data;
 
 /// <summary>Writes CSV rows as RFC 4180 asks, with LF line endings on every platform.</summary>
-internal static class CsvText
+public static class CsvText
 {
     private static readonly SearchValues<char> NeedsQuoting = SearchValues.Create(",\"\r\n");
 
@@ -33,5 +34,23 @@ internal static class CsvText
         writer.Write('"');
         writer.Write(cell.Replace("\"", "\"\"", StringComparison.Ordinal));
         writer.Write('"');
+    }
+
+    /// <summary>
+    /// A cell of a result file built from input the user supplied: quoted when needed, and guarded
+    /// against spreadsheet formula injection (a leading =, +, - or @ makes spreadsheets evaluate the
+    /// cell; a quote mark keeps it text). Numbers are left alone.
+    /// </summary>
+    public static string Cell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            value = "'" + value;
+        }
+        return value.AsSpan().IndexOfAny(NeedsQuoting) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
     }
 }

@@ -1,6 +1,6 @@
-using Churn.Core.Generation;
+using Churn.Core.Data;
 
-namespace Churn.Core.Tests.Generation;
+namespace Churn.Core.Tests.Data;
 
 public class CsvTextTests
 {
@@ -34,4 +34,17 @@ public class CsvTextTests
     {
         Assert.Equal("Month-to-month,,12.50\n", Write("Month-to-month", "", "12.50"));
     }
+
+    [Theory]
+    [InlineData("=SUM(A1:A9)", "'=SUM(A1:A9)")]
+    [InlineData("@cmd", "'@cmd")]
+    [InlineData("+1 555", "'+1 555")]
+    [InlineData("-12.5", "-12.5")]
+    [InlineData("a,b", "\"a,b\"")]
+    [InlineData("=x,\"y\"", "\"'=x,\"\"y\"\"\"")]
+    public void ResultCellsAreQuotedAndGuardedAgainstFormulas(string value, string expected)
+    {
+        Assert.Equal(expected, CsvText.Cell(value));
+    }
 }
+
