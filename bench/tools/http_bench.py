@@ -9,6 +9,7 @@ Cases (the same commands for every target):
   sat50      /predict at saturation, 50 concurrent                hey -z D -c 50
   batch100c1 /predict/batch with 100 real rows, 1 concurrent      hey -z D/2 -c 1
   batch100   /predict/batch with 100 real rows, 10 concurrent     hey -z D -c 10
+  floor50    GET of the liveness endpoint, 50 concurrent          hey -z D -c 50   (no model, no body: the HTTP floor)
   file       /jobs/score: one upload of BODIES_DIR/file.csv; Churn is polled until the job succeeds
 Resident memory: VmRSS of PID plus its child processes (uvicorn workers), sampled every 0.25 s during
 the cases; "after" is read 3 s after the last case. Load average (/proc/loadavg) is recorded with each case.
@@ -66,7 +67,9 @@ class Sampler(threading.Thread):
 
 def hey(name, url, body, duration, extra, key, raw_dir, rows_per_request=1):
     out = os.path.join(raw_dir, f"{name}.csv")
-    cmd = ["hey", "-z", f"{duration}s", *extra, "-m", "POST", "-T", "application/json", "-D", body]
+    cmd = ["hey", "-z", f"{duration}s", *extra]
+    # No body means a GET: the floor case, which measures the HTTP stack and hey themselves.
+    cmd += ["-m", "POST", "-T", "application/json", "-D", body] if body else ["-m", "GET"]
     if key:
         cmd += ["-H", f"X-API-Key: {key}"]
     cmd += ["-o", "csv", url]
@@ -138,6 +141,9 @@ def main():
     cases.append(hey(f"{target}-sat50", base + "/predict", single, duration, ["-c", "50"], key, raw))
     cases.append(hey(f"{target}-batch100c1", base + "/predict/batch", batch, half, ["-c", "1"], key, raw, rows_per_request=100))
     cases.append(hey(f"{target}-batch100", base + "/predict/batch", batch, duration, ["-c", "10"], key, raw, rows_per_request=100))
+    # The floor: what this machine's loopback HTTP stack and hey reach with no scoring, no body and no log.
+    live = base + ("/health/live" if target == "churn" else "/health")
+    cases.append(hey(f"{target}-floor50", live, None, duration, ["-c", "50"], key, raw))
     cases.append(file_case(target, base, bodies, key))
     sampler.stop.set()
     sampler.join()

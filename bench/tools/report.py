@@ -85,8 +85,10 @@ if f:
            "" if rate_ok else "the offered 1,000 req/s was not sustained")
 f = case("churn", "sat50")
 if f:
+    floor = case("churn", "floor50")
     target("single predictions/s with logging on", "≥ 10,000/s", f"{f['requests_per_second']:,.0f} req/s (p99 {f['latency_ms']['p99']} ms)",
-           f["requests_per_second"] >= 10000, f"hey -c 50 for {duration} s, loopback, one prediction per request")
+           f["requests_per_second"] >= 10000, f"hey -c 50 for {duration} s, loopback, one prediction per request",
+           f"HTTP floor on this machine (GET /health/live, same hey command, no scoring): {floor['requests_per_second']:,.0f} req/s" if floor else "")
 f, b = case("churn", "batch100c1"), bench("Batch100WithReasons")
 if f:
     target("100-row batch", "< 10 ms", f"HTTP p50 {f['latency_ms']['p50']} ms, p99 {f['latency_ms']['p99']} ms (1 concurrent); in process {fmt_ns(b['median_ns']) if b else 'n/a'}",
@@ -114,7 +116,8 @@ if h:
 peer_rows = []
 for label, name in [("/predict, 1 concurrent", "c1"), ("/predict, fixed 1,000 req/s offered (-c 10 -q 100)", "fixed1000"),
                     ("/predict, 50 concurrent", "sat50"), ("/predict/batch 100 rows, 1 concurrent", "batch100c1"),
-                    ("/predict/batch 100 rows, 10 concurrent", "batch100")]:
+                    ("/predict/batch 100 rows, 10 concurrent", "batch100"),
+                    ("floor: GET liveness, 50 concurrent (no scoring)", "floor50")]:
     c = case("churn", name)
     if not c:
         continue
