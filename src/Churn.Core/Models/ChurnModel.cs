@@ -36,6 +36,36 @@ public sealed class ChurnModel
     }
 
     internal MLContext Ml { get; }
+
+    /// <summary>The models read out for direct evaluation, or null when their shape is not one that compiles (see <see cref="Scoring.CompiledModel"/>).</summary>
+    internal Scoring.CompiledModel? Compiled
+    {
+        get
+        {
+            // Compiled on first use once the card (whose reference profile feeds the self-check) is known.
+            if (Volatile.Read(ref _compiledDone) || _card is null)
+            {
+                return _compiled;
+            }
+            lock (_compileGate)
+            {
+                if (!_compiledDone)
+                {
+                    _compiled = Scoring.CompiledModel.TryCompile(this, Scoring.CompiledModel.CheckRows(this, 256, Seed), out var whyNot);
+                    CompileFailure = whyNot;
+                    Volatile.Write(ref _compiledDone, true);
+                }
+            }
+            return _compiled;
+        }
+    }
+
+    /// <summary>Why <see cref="Compiled"/> is null, once it has been tried.</summary>
+    internal string? CompileFailure { get; private set; }
+
+    private readonly Lock _compileGate = new();
+    private Scoring.CompiledModel? _compiled;
+    private bool _compiledDone;
     public FeatureEncoder Encoder { get; }
     internal ITransformer? Trees { get; }
     internal ITransformer? Linear { get; }
@@ -87,7 +117,39 @@ public sealed class ChurnModel
     /// <summary>Calibrated churn probabilities for an encoded matrix.</summary>
     public double[] ScoreMatrix(float[] matrix, int rows)
     {
-        var raw = RawScores(matrix, rows);
+        var width = Encoder.Width;
+        var raw = new double[rows];
+        var compiled = Compiled;
+        // Rows with a missing value go through the engines in one bulk pass; the rest are evaluated directly.
+        var viaEngines = new List<int>();
+        for (var i = 0; i < rows; i++)
+        {
+            var slots = matrix.AsSpan(i * width, width);
+            if (compiled is not null && Scoring.CompiledModel.CanScore(slots))
+            {
+                raw[i] = compiled.RawScore(slots);
+            }
+            else
+            {
+                viaEngines.Add(i);
+            }
+        }
+        if (viaEngines.Count > 0)
+        {
+            var subset = viaEngines.Count == rows ? matrix : new float[viaEngines.Count * width];
+            if (viaEngines.Count != rows)
+            {
+                for (var k = 0; k < viaEngines.Count; k++)
+                {
+                    matrix.AsSpan(viaEngines[k] * width, width).CopyTo(subset.AsSpan(k * width, width));
+                }
+            }
+            var scores = RawScores(subset, viaEngines.Count);
+            for (var k = 0; k < viaEngines.Count; k++)
+            {
+                raw[viaEngines[k]] = scores[k];
+            }
+        }
         for (var i = 0; i < raw.Length; i++)
         {
             raw[i] = Calibration.Apply(raw[i]);

@@ -33,17 +33,27 @@ public sealed class ChurnScorer
 {
     private readonly ObjectPool<EngineSet> _pool;
     private readonly float[] _typical;
+    private readonly bool _typicalComplete;
+    private readonly CompiledModel? _compiled;
     private readonly RiskTiers _tiers;
 
     public ChurnScorer(ChurnModel model)
+        : this(model, useCompiled: true)
+    {
+    }
+
+    /// <summary>Tests compare the compiled path with the engines' by turning it off.</summary>
+    internal ChurnScorer(ChurnModel model, bool useCompiled)
     {
         Model = model;
+        _compiled = useCompiled ? model.Compiled : null;
         _tiers = model.Card.Tiers;
         Threshold = model.Card.Threshold;
         _pool = new DefaultObjectPool<EngineSet>(new EnginePolicy(model), Environment.ProcessorCount * 4);
         var typical = model.Card.Schema.Features.Select(f => TypicalValue(model.Card, f)).ToArray();
         _typical = new float[model.Encoder.Width];
         model.Encoder.Encode(typical, _typical);
+        _typicalComplete = CompiledModel.CanScore(_typical);
     }
 
     public ChurnModel Model { get; }
@@ -95,26 +105,69 @@ public sealed class ChurnScorer
         var slots = set.Row.Features;
         var original = set.Scratch;
         slots.CopyTo(original, 0);
-        var reasons = new List<Reason>(Model.Encoder.Features.Count);
-        for (var f = 0; f < Model.Encoder.Features.Count; f++)
+        var count = Model.Encoder.Features.Count;
+        var contributions = set.Contributions;
+        // Compiled occlusion re-walks only the trees that use each feature; rows with a missing value take the engines.
+        var occluded = _compiled is not null && _typicalComplete && CompiledModel.CanScore(slots);
+        if (occluded)
+        {
+            _compiled!.Occlude(slots, _typical, set.Without, set.TreeOutputs, set.Work);
+        }
+        for (var f = 0; f < count; f++)
         {
             var feature = Model.Encoder.Features[f];
             var block = new Range(feature.Offset, feature.Offset + feature.Width);
             if (_typical.AsSpan(block).SequenceEqual(original.AsSpan(block)))
             {
+                // At its typical value a feature explains nothing and is not listed.
+                contributions[f] = double.NaN;
                 continue;
             }
-            _typical.AsSpan(block).CopyTo(slots.AsSpan(block));
-            var without = Probability(set);
-            original.AsSpan(block).CopyTo(slots.AsSpan(block));
-            var value = values[f].IsMissing ? "(missing)" : values[f].ToString();
-            reasons.Add(new Reason(feature.Name, value, Math.Round(p - without, 6)));
+            double without;
+            if (occluded)
+            {
+                without = Model.Calibration.Apply(set.Without[f]);
+            }
+            else
+            {
+                _typical.AsSpan(block).CopyTo(slots.AsSpan(block));
+                without = Probability(set);
+                original.AsSpan(block).CopyTo(slots.AsSpan(block));
+            }
+            contributions[f] = Math.Round(p - without, 6);
         }
-        return [.. reasons.OrderByDescending(r => Math.Abs(r.Contribution)).Take(top)];
+        // The largest by magnitude, earlier features first on ties; only those chosen are formatted.
+        var reasons = new List<Reason>(Math.Min(top, count));
+        while (reasons.Count < top)
+        {
+            var best = -1;
+            for (var f = 0; f < count; f++)
+            {
+                if (!double.IsNaN(contributions[f]) && (best < 0 || Math.Abs(contributions[f]) > Math.Abs(contributions[best])))
+                {
+                    best = f;
+                }
+            }
+            if (best < 0)
+            {
+                break;
+            }
+            var value = values[best].IsMissing ? "(missing)" : values[best].ToString();
+            reasons.Add(new Reason(Model.Encoder.Features[best].Name, value, contributions[best]));
+            contributions[best] = double.NaN;
+        }
+        return reasons;
     }
+
+    /// <summary>True when this model's scoring runs compiled (see <see cref="CompiledModel"/>) for rows without missing values.</summary>
+    public bool IsCompiled => _compiled is not null;
 
     private double Probability(EngineSet set)
     {
+        if (_compiled is { } compiled && CompiledModel.CanScore(set.Row.Features))
+        {
+            return Model.Calibration.Apply(compiled.RawScore(set.Row.Features));
+        }
         var tree = set.Trees?.Predict(set.Row).Probability ?? 0;
         var linear = set.Linear?.Predict(set.Row).Probability ?? 0;
         return Model.Calibration.Apply(ChurnModel.RawScore(tree, linear, Model.TreeWeight));
@@ -135,6 +188,10 @@ public sealed class ChurnScorer
     {
         public required EncodedRow Row { get; init; }
         public required float[] Scratch { get; init; }
+        public required float[] Work { get; init; }
+        public required double[] Without { get; init; }
+        public required double[] Contributions { get; init; }
+        public required double[] TreeOutputs { get; init; }
         public PredictionEngine<EncodedRow, ScoredRow>? Trees { get; init; }
         public PredictionEngine<EncodedRow, ScoredRow>? Linear { get; init; }
     }
@@ -147,6 +204,10 @@ public sealed class ChurnScorer
         {
             Row = new EncodedRow { Features = new float[model.Encoder.Width] },
             Scratch = new float[model.Encoder.Width],
+            Work = new float[model.Encoder.Width],
+            Without = new double[model.Encoder.Features.Count],
+            Contributions = new double[model.Encoder.Features.Count],
+            TreeOutputs = new double[model.Compiled?.TreeCount ?? 0],
             Trees = model.Trees is null ? null : model.Ml.Model.CreatePredictionEngine<EncodedRow, ScoredRow>(model.Trees, inputSchemaDefinition: _schema),
             Linear = model.Linear is null ? null : model.Ml.Model.CreatePredictionEngine<EncodedRow, ScoredRow>(model.Linear, inputSchemaDefinition: _schema),
         };

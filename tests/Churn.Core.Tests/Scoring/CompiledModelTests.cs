@@ -1,0 +1,111 @@
+using Churn.Core.Data;
+using Churn.Core.Generation;
+using Churn.Core.Models;
+using Churn.Core.Scoring;
+using Churn.Core.Tests.Training;
+using Churn.Core.Training;
+
+namespace Churn.Core.Tests.Scoring;
+
+/// <summary>The compiled evaluation of the blend against ML.NET's own engines, row by row.</summary>
+public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixture<TrainedModelFixture>
+{
+    [Fact]
+    public void DefaultBlendCompilesAndMatchesTheEnginesOnEveryRow()
+    {
+        foreach (var model in new[] { fixture.Result.Model, ChurnModel.Load(fixture.PackagePath) })
+        {
+            Assert.True(model.Compiled is not null, model.CompileFailure);
+            AssertMatchesEngines(model, fixture.Data);
+        }
+    }
+
+    [Fact]
+    public void ShiftedAndUnseenValuesStillMatch()
+    {
+        // Drifted customers reach parts of the trees the training rows rarely did.
+        var drifted = DatasetLoader.Load(fixture.DriftPath, CustomerGenerator.Schema);
+        Assert.True(fixture.Result.Model.Compiled is not null, fixture.Result.Model.CompileFailure);
+        AssertMatchesEngines(fixture.Result.Model, drifted);
+    }
+
+    [Fact]
+    public void CompiledReasonsAreTheEnginesReasons()
+    {
+        var model = fixture.Result.Model;
+        var compiled = new ChurnScorer(model);
+        var engines = new ChurnScorer(model, useCompiled: false);
+        Assert.True(compiled.IsCompiled);
+        Assert.False(engines.IsCompiled);
+
+        for (var row = 0; row < 300; row++)
+        {
+            var a = compiled.Score(fixture.Data.Row(row), reasons: 6);
+            var b = engines.Score(fixture.Data.Row(row), reasons: 6);
+            Assert.Equal(b.Probability, a.Probability, 5);
+            Assert.Equal(b.Reasons.Count, a.Reasons.Count);
+            for (var i = 0; i < a.Reasons.Count; i++)
+            {
+                Assert.Equal(b.Reasons[i].Contribution, a.Reasons[i].Contribution, 4);
+                Assert.Equal(b.Reasons[i].Value, a.Reasons[i].Value);
+                // Two features within rounding of each other may trade places; the names must otherwise agree.
+                if (Math.Abs(Math.Abs(b.Reasons[i].Contribution) - Math.Abs(b.Reasons[Math.Min(i + 1, b.Reasons.Count - 1)].Contribution)) > 1e-4
+                    && (i == 0 || Math.Abs(Math.Abs(b.Reasons[i].Contribution) - Math.Abs(b.Reasons[i - 1].Contribution)) > 1e-4))
+                {
+                    Assert.Equal(b.Reasons[i].Feature, a.Reasons[i].Feature);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void RowsWithMissingValuesAreScoredByTheEngines()
+    {
+        var model = fixture.Result.Model;
+        var row = fixture.Data.Row(0);
+        row[CustomerGenerator.Schema.IndexOf("monthlyCharges")] = FeatureValue.Missing;
+        var slots = new float[model.Encoder.Width];
+        model.Encoder.Encode(row, slots);
+
+        Assert.False(CompiledModel.CanScore(slots));
+        var viaScorer = new ChurnScorer(model).Score(row, reasons: 0).Probability;
+        var viaEngines = model.Calibration.Apply(model.RawScores(slots, 1)[0]);
+        Assert.Equal(viaEngines, viaScorer, 12);
+    }
+
+    [Fact]
+    public void OtherTrainersFallBackToTheEngines()
+    {
+        var fastTree = ChurnTrainer.Train(fixture.Data, new TrainingOptions { Seed = 5, Trainer = TrainerKind.FastTree }).Model;
+
+        // A tree model inside a pipeline (FastTree imputes first) is not a shape that compiles; it is still served.
+        Assert.Null(fastTree.Compiled);
+        Assert.False(new ChurnScorer(fastTree).IsCompiled);
+        var bulk = fastTree.Score(fixture.Data);
+        var single = new ChurnScorer(fastTree).Score(fixture.Data.Row(3), reasons: 2).Probability;
+        Assert.Equal(bulk[3], single, 6);
+    }
+
+    private static void AssertMatchesEngines(ChurnModel model, Dataset data)
+    {
+        var width = model.Encoder.Width;
+        var matrix = model.Encoder.EncodeAll(data);
+        var engines = model.RawScores(matrix, data.RowCount);
+        var compared = 0;
+        var worst = 0.0;
+        for (var r = 0; r < data.RowCount; r++)
+        {
+            var slots = matrix.AsSpan(r * width, width);
+            if (!CompiledModel.CanScore(slots))
+            {
+                continue;
+            }
+            var expected = model.Calibration.Apply(engines[r]);
+            var actual = model.Calibration.Apply(model.Compiled!.RawScore(slots));
+            worst = Math.Max(worst, Math.Abs(expected - actual));
+            compared++;
+        }
+        Assert.True(compared > data.RowCount / 2, $"only {compared} of {data.RowCount} rows had no missing value");
+        Assert.True(worst <= CompiledModel.Tolerance, $"largest probability difference {worst:E2} over {compared} rows");
+    }
+}
