@@ -154,7 +154,10 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 {
                     TryDelete(segmentFile.Path);
                 }
-                TryDelete(currentPath);
+                if (currentPath.Length > 0)
+                {
+                    TryDelete(currentPath);
+                }
             }
             folderLock?.Dispose();
             folderLock = null;

@@ -6,7 +6,6 @@ using Churn.Server.Errors;
 using Churn.Server.Settings;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
-using StackExchange.Redis;
 
 namespace Churn.Server.Security;
 
@@ -25,7 +24,7 @@ public static class RequestLimits
                     ? $"key:{keyId}"
                     : $"ip:{context.Connection.RemoteIpAddress}";
                 // With replicas (Churn:Redis set) the window is counted in Redis, so the limit holds for the key across all of them.
-                if (context.RequestServices.GetService<IConnectionMultiplexer>() is { } redis)
+                if (context.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { } redis)
                 {
                     return RateLimitPartition.Get($"{who}:{limit}", partition => new RedisWindowLimiter(
                         redis, $"{RedisCoordinator.Prefix}rate:{partition}", limit, TimeSpan.FromMinutes(1),
