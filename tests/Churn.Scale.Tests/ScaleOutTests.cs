@@ -254,6 +254,36 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
         Assert.False(await IsLeaderAsync(restarted));
     }
 
+    [Fact]
+    public async Task WhileRedisIsDownReplicasKeepServingWithRateLimitsOpenAndCoordinateAgainOnceItIsBack()
+    {
+        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        var key = await ScaleFixture.CreateKeyAsync(adminA, $"outage-{Guid.NewGuid():N}", ServiceRole);
+        using var proxy = deployment.Proxy(key);
+        await deployment.RedisServer.StopAsync();
+        try
+        {
+            var instances = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < 20; i++)
+            {
+                var response = await proxy.PostAsync("/predict", ScaleFixture.PredictBody($"outage-{i}", i));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                instances.Add(ScaleFixture.InstanceOf(response));
+            }
+            Assert.Equal(2, instances.Count);
+            Assert.Contains("rate limits are not enforced", deployment.A.Output + deployment.B.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await deployment.RedisServer.StartAsync();
+        }
+
+        // Back (empty): the replicas reconnect by themselves and one of them takes the leader lease again.
+        await deployment.WaitUntilAsync(async () => await IsLeaderAsync(adminA) != await IsLeaderAsync(adminB), TimeSpan.FromSeconds(60), "one leader after Redis came back");
+        await deployment.WaitUntilAsync(async () => await deployment.Redis.GetDatabase().KeyExistsAsync("churn:lock:leader"), TimeSpan.FromSeconds(30), "the leader lease in Redis");
+    }
+
     private static StringContent Json(string raw) => new(raw, Encoding.UTF8, "application/json");
 
     private static async Task<int> ServingVersionAsync(HttpClient admin) =>

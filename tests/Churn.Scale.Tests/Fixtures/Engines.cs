@@ -180,7 +180,8 @@ internal sealed class TestRedis : IAsyncDisposable
         await Engines.WaitForPortAsync(Port, "redis-server");
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the server (an outage); <see cref="StartAsync"/> brings it back on the same port, empty.</summary>
+    public async Task StopAsync()
     {
         if (process is { HasExited: false })
         {
@@ -188,7 +189,10 @@ internal sealed class TestRedis : IAsyncDisposable
             await process.WaitForExitAsync();
         }
         process?.Dispose();
+        process = null;
     }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
 }
 
 /// <summary>nginx in the foreground (daemon off) with a generated configuration: one upstream of every replica.</summary>

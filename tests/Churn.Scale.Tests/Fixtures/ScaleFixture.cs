@@ -30,6 +30,8 @@ public sealed class ScaleFixture : IAsyncLifetime
 
     internal TestPostgres Postgres => postgres;
 
+    internal TestRedis RedisServer => redis;
+
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
     /// <summary>Registered versions right after both replicas started on the empty store.</summary>
