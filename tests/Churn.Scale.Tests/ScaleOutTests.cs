@@ -284,6 +284,46 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
         await deployment.WaitUntilAsync(async () => await deployment.Redis.GetDatabase().KeyExistsAsync("churn:lock:leader"), TimeSpan.FromSeconds(30), "the leader lease in Redis");
     }
 
+    [Fact]
+    public async Task ADashboardSignInStartedOnOneReplicaIsAcceptedByTheOther()
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() };
+        using var browser = new HttpClient(handler);
+        var page = await browser.GetStringAsync($"{deployment.A.Url}/account/login");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(token);
+
+        // The antiforgery token and cookie from A are checked by B, and B's sign-in cookie then opens A's dashboard.
+        var signIn = await browser.PostAsync($"{deployment.B.Url}/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "login",
+            ["__RequestVerificationToken"] = token,
+            ["Input.UserName"] = "admin",
+            ["Input.Password"] = ScaleFixture.DashboardPassword,
+        }));
+        Assert.True(signIn.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.Found or HttpStatusCode.SeeOther,
+            $"Signing in on replica-b answered {(int)signIn.StatusCode}: {await signIn.Content.ReadAsStringAsync()}");
+        var dashboard = await browser.GetAsync($"{deployment.A.Url}/");
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+    }
+
+    [Fact]
+    public async Task AKeyRevokedOnOneReplicaIsRefusedByTheOtherBeforeItsCacheExpires()
+    {
+        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        var name = $"revoked-{Guid.NewGuid():N}";
+        var key = await ScaleFixture.CreateKeyAsync(adminA, name, "viewer");
+        using var onB = deployment.B.Client(key);
+        Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/models")).StatusCode);
+        var id = (await adminA.GetFromJsonAsync<JsonArray>("/keys"))!.Single(k => k!["name"]!.GetValue<string>() == name)!["id"]!.GetValue<string>();
+
+        Assert.True((await adminA.DeleteAsync($"/keys/{id}")).IsSuccessStatusCode);
+
+        // B cached the key for 30 s when it was used; refusing it sooner than that means the revocation was announced.
+        await deployment.WaitUntilAsync(async () => (await onB.GetAsync("/models")).StatusCode == HttpStatusCode.Unauthorized,
+            TimeSpan.FromSeconds(15), "replica-b refusing the revoked key");
+    }
+
     private static StringContent Json(string raw) => new(raw, Encoding.UTF8, "application/json");
 
     private static async Task<int> ServingVersionAsync(HttpClient admin) =>

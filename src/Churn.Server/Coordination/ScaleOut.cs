@@ -3,6 +3,9 @@ using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Security;
 using Churn.Server.Settings;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -121,6 +124,13 @@ public static class ScaleOut
         builder.Services.AddSingleton<LeaderElection>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderElection>());
         builder.Services.AddHostedService<ClusterNotificationsJob>();
+        // Dashboard sign-in cookies and antiforgery tokens are encrypted with the data-protection key ring. Kept in the
+        // shared data directory, every replica reads what another issued; in a per-user folder (the default) a replica
+        // in another container would send the user back to the login page. REVIEW: the keys are stored unencrypted,
+        // beside the SQLite store and model files that the data directory already protects.
+        builder.Services.AddDataProtection().SetApplicationName("churn");
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, ILoggerFactory>((o, server, logs) =>
+            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(server.Value.DataDir, "keys")), logs));
         return builder;
     }
 

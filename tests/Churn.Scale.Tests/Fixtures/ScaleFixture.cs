@@ -18,6 +18,8 @@ public sealed class ScaleFixture : IAsyncLifetime
 {
     public const string AdminKey = "churn_scale-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
 
+    public const string DashboardPassword = "scale-test-password-0123";
+
     private readonly TestPostgres postgres = new();
     private readonly TestRedis redis = new();
     private readonly TestNginx nginx = new();
@@ -55,13 +57,14 @@ public sealed class ScaleFixture : IAsyncLifetime
             // Polling is the fallback; an hour means a promotion seen by the other replica within the test came by notification.
             ["Churn__ChampionPollInterval"] = "01:00:00",
             ["Churn__Api__rate_limit"] = "1000000",
-            ["CHURN_ADMIN_PASSWORD"] = "scale-test-password",
+            ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
         };
-        A = new Replica("replica-a", environment);
-        B = new Replica("replica-b", environment);
+        // Separate home folders, as separate containers would have: nothing per-user (such as a default key ring) is shared.
+        A = new Replica("replica-a", new Dictionary<string, string>(environment) { ["HOME"] = Path.Combine(DataDir, "..", $"{Path.GetFileName(DataDir)}-home-a") });
+        B = new Replica("replica-b", new Dictionary<string, string>(environment) { ["HOME"] = Path.Combine(DataDir, "..", $"{Path.GetFileName(DataDir)}-home-b") });
         A.Start();
         B.Start();
         await Task.WhenAll(A.WaitReadyAsync(TimeSpan.FromMinutes(3)), B.WaitReadyAsync(TimeSpan.FromMinutes(3)));
@@ -85,12 +88,16 @@ public sealed class ScaleFixture : IAsyncLifetime
         }
         await redis.DisposeAsync();
         await postgres.DisposeAsync();
-        try
+        foreach (var dir in new[] { DataDir, $"{DataDir}-home-a", $"{DataDir}-home-b" })
         {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Includes a folder that was never created (a replica that did not start).
+            }
         }
     }
 
