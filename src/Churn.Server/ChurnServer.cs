@@ -1,4 +1,5 @@
 using Churn.Server.ApiDocs;
+using Churn.Server.Coordination;
 using Churn.Server.Dashboard;
 using Churn.Server.Errors;
 using Churn.Server.Health;
@@ -52,6 +53,7 @@ public sealed class ChurnServer
         builder.AddTelemetry();
         builder.AddApiKeySecurity();
         builder.AddModelHosting();
+        builder.AddScaleOut();
         builder.AddPredictions();
         builder.AddJobs();
         builder.AddMonitoring();
@@ -62,6 +64,7 @@ public sealed class ChurnServer
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         var app = builder.Build();
+        app.UseInstanceHeader();
         app.UseRequestStats();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -269,9 +269,10 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         Assert.True(taken);
         try
         {
-            var job = await RetrainAsync(admin, null);
-            Assert.Equal("Failed", job["status"]!.GetValue<string>());
-            Assert.Contains("other-replica", job["error"]!.GetValue<string>(), StringComparison.Ordinal);
+            // The lock is taken before POST /retrain answers, so the refusal is immediate and names the holder.
+            var refused = await admin.PostAsync("/retrain", null);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains("other-replica", (await refused.ReadObjectAsync())["detail"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         finally
         {

@@ -83,13 +83,14 @@ public sealed class PredictionLogTests(ServerFixture server)
                 Directory.Move(logDir, away);
                 var during = await ServeAsync(client, "spill-b", 3);
                 var spillDir = Path.Combine(dataDir, "spill");
-                await WaitUntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl").Any()));
+                // Each replica spills into its own folder under spill/.
+                await WaitUntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
                 var health = JsonNode.Parse(await client.GetStringAsync("/health"))!;
                 Assert.True(health["predictionLogSpillPending"]!.GetValue<bool>());
 
                 Directory.Move(away, logDir);
                 await WaitUntilAsync(async () => await CountLoggedAsync(logStore, "spill-b") == during);
-                await WaitUntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl").Any()));
+                await WaitUntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
 
                 Assert.Equal(300, during);
                 Assert.Equal(before, await CountLoggedAsync(logStore, "spill-a"));

@@ -54,6 +54,24 @@ public sealed class StoreFactory : IDbContextFactory<ChurnDbContext>
     {
         Directory.CreateDirectory(DataDir);
         await using var db = CreateDbContext();
+        if (!Options.IsSqlite)
+        {
+            // Replicas starting together were seen to race EF's own migration lock on PostgreSQL (both creating the same
+            // table), so the whole migration runs under a session advisory lock: one replica migrates, the others wait
+            // and then find nothing pending.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(7264100515)", cancellationToken);
+            try
+            {
+                await db.Database.MigrateAsync(cancellationToken);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(7264100515)", CancellationToken.None);
+                await db.Database.CloseConnectionAsync();
+            }
+            return;
+        }
         await db.Database.MigrateAsync(cancellationToken);
         if (Options.IsSqlite)
         {

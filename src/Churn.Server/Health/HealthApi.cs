@@ -1,7 +1,10 @@
 using Churn.Data.Store;
+using Churn.Server.Coordination;
+using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Health;
 
@@ -9,7 +12,7 @@ public sealed record HealthStatus(string Status);
 
 public sealed record HealthDetails(
     string Status, bool ModelLoaded, string? ModelName, int? ModelVersion, DateTimeOffset? ModelLoadedAt,
-    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime);
+    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime, string Instance, bool Leader);
 
 /// <summary>
 /// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
@@ -26,7 +29,8 @@ public static class HealthApi
     }
 
     private static async Task<Results<Ok<HealthStatus>, Ok<HealthDetails>, JsonHttpResult<HealthStatus>, JsonHttpResult<HealthDetails>>> ReadyAsync(
-        HttpContext context, ModelHost host, StoreFactory store, PredictionSpill spill, TimeProvider time, CancellationToken ct)
+        HttpContext context, ModelHost host, StoreFactory store, PredictionSpill spill, LeaderElection leader, IOptions<ServerOptions> options, TimeProvider time,
+        CancellationToken ct)
     {
         string? storeError = null;
         try
@@ -50,7 +54,8 @@ public static class HealthApi
             return ready ? TypedResults.Ok(new HealthStatus(status)) : TypedResults.Json(new HealthStatus(status), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         var details = new HealthDetails(status, model is not null, model?.Name, model?.Version, model?.LoadedAt, storeError is null, storeError,
-            spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime());
+            spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(),
+            options.Value.InstanceId, leader.IsLeader);
         return ready ? TypedResults.Ok(details) : TypedResults.Json(details, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

@@ -39,6 +39,22 @@ public sealed class ServerOptions
     /// <summary>Predictions buffered in memory before the log writes straight to the spill file.</summary>
     [Range(16, 10_000_000)]
     public int PredictionLogCapacity { get; set; } = 100_000;
+
+    /// <summary>
+    /// A StackExchange.Redis configuration string (<c>redis:6379</c>, <c>host:port,password=...</c>) shared by every
+    /// replica: rate-limit counters, model and settings change notifications, the training lock and the leader lease
+    /// live there. Empty means one node: all of that stays in this process and the store (environment: <c>Churn__Redis</c>).
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>
+    /// This process's name among the replicas: it names the holder of locks and leases, the <c>X-Churn-Instance</c>
+    /// response header and the per-instance journal and spill folders under the data directory, so it must be stable
+    /// across restarts of the same replica and different for each replica (environment: <c>Churn__InstanceId</c>).
+    /// Defaults to the machine name plus the listening port.
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", ErrorMessage = "Churn:InstanceId may hold letters, digits, '.', '_' and '-' (at most 100, starting with a letter or digit).")]
+    public string InstanceId { get; set; } = "";
 }
 
 /// <summary>Fills the defaults that come from the environment rather than from the "Churn" section.</summary>
@@ -55,5 +71,28 @@ internal sealed class ServerOptionsDefaults(IConfiguration configuration) : IPos
         {
             options.AdminKey = key;
         }
+        if (string.IsNullOrWhiteSpace(options.InstanceId))
+        {
+            options.InstanceId = DefaultInstanceId(configuration["urls"] ?? configuration["ASPNETCORE_URLS"]);
+        }
+    }
+
+    /// <summary>
+    /// The machine name plus the first listening port: stable across restarts of the same replica, and distinct for
+    /// replicas on one host (they cannot share a port), which is what the per-instance journal needs.
+    /// </summary>
+    internal static string DefaultInstanceId(string? urls)
+    {
+        var name = new string([.. Environment.MachineName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '-')]).Trim('-', '.', '_');
+        if (name.Length == 0)
+        {
+            name = "churn";
+        }
+        var first = urls?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        var port = first is not null && Uri.TryCreate(first.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+            ? uri.Port
+            : new Uri(ChurnServer.DefaultUrl).Port;
+        var id = $"{name}-{port}";
+        return id.Length > 100 ? id[^100..].TrimStart('-', '.', '_') : id;
     }
 }

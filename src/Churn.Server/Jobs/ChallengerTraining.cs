@@ -6,9 +6,9 @@ using Churn.Core.Evaluation;
 using Churn.Core.Training;
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Data.Settings;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
+using Churn.Server.Coordination;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Monitoring;
@@ -29,7 +29,7 @@ public sealed class TrainingLockedException(string? holder)
 /// <summary>
 /// Trains a challenger on the reference data plus labelled feedback, registers it, and promotes it to champion only when
 /// it beats the champion on the same held-out rows by <c>model.promotion_margin</c>; otherwise the reason is audited and
-/// reported on the job. One training at a time across replicas, by a lock in the store.
+/// reported on the job. One training at a time across replicas, by <see cref="TrainingLock"/>.
 /// </summary>
 public sealed class ChallengerTraining(
     RunTracker runs,
@@ -37,35 +37,23 @@ public sealed class ChallengerTraining(
     ModelHost host,
     ModelLoader loader,
     StoreFactory store,
-    StoreLock locks,
+    TrainingLock trainingLock,
     RuntimeSettings settings,
     AuditLog audit,
     IOptions<ServerOptions> options,
     TimeProvider time,
     ILogger<ChallengerTraining> log)
 {
-    public const string LockName = "training";
-
-    /// <summary>A training that takes longer than this loses the lock; it is far above any training this server runs.</summary>
-    public static readonly TimeSpan LockTtl = TimeSpan.FromHours(2);
+    public const string LockName = CoordinationNames.TrainingLock;
 
     public const double HeldOutFraction = 0.2;
 
     public async Task<RetrainOutcome> RunAsync(RetrainOrder order, IProgress<double>? progress, CancellationToken ct)
     {
-        var holder = $"{Environment.MachineName}:{Environment.ProcessId}:{order.JobId:N}";
-        if (!await locks.TryAcquireAsync(LockName, holder, LockTtl, ct))
-        {
-            throw new TrainingLockedException(await locks.HolderAsync(LockName, ct));
-        }
-        try
-        {
-            return await TrainAndDecideAsync(order, progress, ct);
-        }
-        finally
-        {
-            await locks.ReleaseAsync(LockName, holder, CancellationToken.None);
-        }
+        // POST /retrain takes the lock before answering (so a second request is refused at once); other orders take it here.
+        await using var held = order.Lock ?? await trainingLock.TryTakeAsync($"job-{order.JobId:N}", ct)
+            ?? throw new TrainingLockedException(await trainingLock.HolderAsync(ct));
+        return await TrainAndDecideAsync(order, progress, ct);
     }
 
     private async Task<RetrainOutcome> TrainAndDecideAsync(RetrainOrder order, IProgress<double>? progress, CancellationToken ct)

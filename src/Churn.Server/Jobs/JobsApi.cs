@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Churn.Server.Coordination;
 using Churn.Server.Errors;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
@@ -36,7 +37,8 @@ public static class JobsApi
     }
 
     private static async Task<Results<Accepted<JobState>, ProblemHttpResult, Conflict<ProblemDetails>>> RetrainAsync(
-        HttpRequest request, RetrainQueue queue, JobBoard board, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+        HttpRequest request, RetrainQueue queue, JobBoard board, TrainingLock trainingLock, AuditLog audit, IOptions<ServerOptions> options, HttpContext context,
+        CancellationToken ct)
     {
         var o = options.Value;
         var errors = new Predictions.FieldErrors();
@@ -89,9 +91,23 @@ public static class JobsApi
         // rows and drift replace the reference data by a generated sample (demos, tests); held-out rows stay the reference's.
         Models.TrainingRequest? generated = rows is null && drift is null ? null
             : new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
-        var order = new RetrainOrder(job.Id, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed);
+        // The training lock is taken before answering, so of two requests to two replicas one is refused here, at once.
+        var held = await trainingLock.TryTakeAsync($"job-{job.Id:N}", ct);
+        if (held is null)
+        {
+            var holder = await trainingLock.HolderAsync(ct);
+            board.Fail(job.Id, "Another training is under way.");
+            return TypedResults.Conflict(new ProblemDetails
+            {
+                Status = StatusCodes.Status409Conflict,
+                Title = "A retraining is already under way.",
+                Detail = $"Only one training runs at a time across all replicas{(holder is null ? "" : $" (now: {holder})")}; try again when it has finished.",
+            });
+        }
+        var order = new RetrainOrder(job.Id, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed, held);
         if (!queue.TryEnqueue(order))
         {
+            await held.DisposeAsync();
             board.Fail(job.Id, "Another retraining is under way.");
             return TypedResults.Conflict(new ProblemDetails
             {
@@ -167,6 +183,7 @@ public static class JobsRegistration
         builder.Services.AddSingleton<JobBoard>();
         builder.Services.AddSingleton<RetrainQueue>();
         builder.Services.AddSingleton<Data.Settings.StoreLock>();
+        builder.Services.AddSingleton<TrainingLock>();
         builder.Services.AddSingleton<ChallengerTraining>();
         builder.Services.AddHostedService<RetrainJob>();
         builder.Services.AddHostedService<RetrainScheduleJob>();

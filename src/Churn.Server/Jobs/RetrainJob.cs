@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Churn.Data.Tracking;
+using Churn.Server.Coordination;
 using Churn.Server.Models;
 using Churn.Server.Settings;
 
@@ -8,8 +9,10 @@ namespace Churn.Server.Jobs;
 /// <summary>
 /// A queued retraining: its job, why it runs, and (for demos and tests) an optional generated sample that replaces
 /// the reference data in the training set; the held-out rows always come from the reference data and feedback.
+/// <paramref name="Lock"/> is the training lock when the caller already took it (the training releases it).
 /// </summary>
-public sealed record RetrainOrder(Guid JobId, RunTrigger Trigger, string RequestedBy, string Reason, TrainingRequest? Generated = null, int? Seed = null);
+public sealed record RetrainOrder(
+    Guid JobId, RunTrigger Trigger, string RequestedBy, string Reason, TrainingRequest? Generated = null, int? Seed = null, HeldLock? Lock = null);
 
 /// <summary>
 /// Accepts at most one retraining at a time (queued or running) in this process: a second request while one is under
@@ -87,7 +90,8 @@ public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ChallengerTra
 }
 
 /// <summary>Asks for a retraining every <c>model.retrain_interval</c> when that is set; checks the setting once a minute otherwise.</summary>
-public sealed class RetrainScheduleJob(RetrainQueue queue, RuntimeSettings settings, TimeProvider time, ILogger<RetrainScheduleJob> log) : BackgroundService
+public sealed class RetrainScheduleJob(RetrainQueue queue, LeaderElection leader, RuntimeSettings settings, TimeProvider time, ILogger<RetrainScheduleJob> log)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -95,7 +99,8 @@ public sealed class RetrainScheduleJob(RetrainQueue queue, RuntimeSettings setti
         {
             var interval = settings.Model.RetrainInterval;
             await Task.Delay(interval > TimeSpan.Zero ? interval : TimeSpan.FromMinutes(1), time, stoppingToken);
-            if (interval <= TimeSpan.Zero || settings.Model.RetrainInterval <= TimeSpan.Zero)
+            // One replica keeps the schedule; the others would only be refused by the training lock.
+            if (interval <= TimeSpan.Zero || settings.Model.RetrainInterval <= TimeSpan.Zero || !leader.IsLeader)
             {
                 continue;
             }

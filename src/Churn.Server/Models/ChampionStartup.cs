@@ -2,6 +2,7 @@ using Churn.Data;
 using Churn.Data.Registry;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
+using Churn.Server.Coordination;
 using Churn.Server.Hosting;
 using Churn.Server.Security;
 using Churn.Server.Settings;
@@ -32,6 +33,7 @@ public sealed class ChampionStartup(
     StoreFactory store,
     ModelRegistry registry,
     ModelTraining training,
+    TrainingLock trainingLock,
     ModelLoader loader,
     RuntimeSettings settings,
     ApiKeyStore keys,
@@ -44,8 +46,21 @@ public sealed class ChampionStartup(
         var o = options.Value;
         await store.MigrateAsync(cancellationToken);
         await settings.LoadStoredAsync(cancellationToken);
-        if (await registry.GetAliasAsync(o.ModelName, ModelAliases.Champion, cancellationToken) is null)
+        while (await registry.GetAliasAsync(o.ModelName, ModelAliases.Champion, cancellationToken) is null)
         {
+            // Replicas starting together on an empty store: the one holding the training lock trains the first model,
+            // the others wait for its champion instead of each promoting one of their own.
+            await using var held = await trainingLock.TryTakeAsync("first-model", cancellationToken);
+            if (held is null)
+            {
+                log.LogInformation("Waiting for the first model: {Holder} is training.", await trainingLock.HolderAsync(cancellationToken));
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                continue;
+            }
+            if (await registry.GetAliasAsync(o.ModelName, ModelAliases.Champion, cancellationToken) is not null)
+            {
+                break;
+            }
             log.LogInformation("No champion for {Model}: training a first model on {Rows} generated customers (seed {Seed}).", o.ModelName, o.SampleRows, o.SampleSeed);
             var version = await training.TrainAndRegisterAsync(new TrainingRequest(o.SampleRows, o.SampleSeed, 0), RunTrigger.User, "churn serve", null, cancellationToken);
             await registry.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, "churn serve", "first model", cancellationToken);

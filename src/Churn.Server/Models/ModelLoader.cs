@@ -19,6 +19,9 @@ public sealed class ModelLoader(
 
     public string ModelName => options.Value.ModelName;
 
+    /// <summary>Raised after this process moved the champion alias and serves the new version (promote, rollback, retraining).</summary>
+    public event Action<ServingModel>? ChampionMoved;
+
     /// <summary>Loads and warms a version without serving it; a corrupt or missing package throws and changes nothing.</summary>
     public async Task<ServingModel> LoadAsync(ModelVersionInfo version, CancellationToken cancellationToken)
     {
@@ -72,6 +75,7 @@ public sealed class ModelLoader(
             await move(cancellationToken);
             host.Swap(loaded);
             log.LogInformation("Champion of {Model} is now v{Version}.", loaded.Name, loaded.Version);
+            ChampionMoved?.Invoke(loaded);
             return loaded;
         }
         finally

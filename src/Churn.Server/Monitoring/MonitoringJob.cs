@@ -1,3 +1,4 @@
+using Churn.Server.Coordination;
 using Churn.Server.Models;
 using Churn.Server.Settings;
 
@@ -7,14 +8,16 @@ namespace Churn.Server.Monitoring;
 /// Runs the monitoring check every <c>monitoring.check_interval</c>, read again before each wait so a change through
 /// <c>PUT /config</c> applies from the next check. A failed check is logged and the next one runs on time.
 /// </summary>
-public sealed class MonitoringJob(MonitoringCheck check, ModelHost host, RuntimeSettings settings, TimeProvider time, ILogger<MonitoringJob> log) : BackgroundService
+public sealed class MonitoringJob(MonitoringCheck check, ModelHost host, LeaderElection leader, RuntimeSettings settings, TimeProvider time, ILogger<MonitoringJob> log)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(settings.Monitoring.CheckInterval, time, stoppingToken);
-            if (!host.IsReady)
+            // Replicas share the store, so one check per interval is enough: the leader runs it.
+            if (!host.IsReady || !leader.IsLeader)
             {
                 continue;
             }

@@ -1,4 +1,5 @@
 using Churn.Data.Store;
+using Churn.Server.Coordination;
 using Churn.Server.Settings;
 using Microsoft.EntityFrameworkCore;
 
@@ -42,7 +43,7 @@ public sealed class RetentionPurge(StoreFactory store, RuntimeSettings settings,
 }
 
 /// <summary>Runs <see cref="RetentionPurge"/> every hour; a failed purge is logged and retried at the next hour.</summary>
-public sealed class RetentionJob(RetentionPurge purge, TimeProvider time, ILogger<RetentionJob> log) : BackgroundService
+public sealed class RetentionJob(RetentionPurge purge, LeaderElection leader, TimeProvider time, ILogger<RetentionJob> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
@@ -51,6 +52,10 @@ public sealed class RetentionJob(RetentionPurge purge, TimeProvider time, ILogge
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(Interval, time, stoppingToken);
+            if (!leader.IsLeader)
+            {
+                continue;
+            }
             try
             {
                 await purge.RunAsync(stoppingToken);

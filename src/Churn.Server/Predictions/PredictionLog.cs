@@ -9,9 +9,10 @@ namespace Churn.Server.Predictions;
 
 /// <summary>
 /// The bounded buffer between requests and the store. Appending never blocks a request: when the buffer is full
-/// (the store is slow) or closed (shutdown has begun) the entry goes straight to the spill file instead.
+/// (the store is slow) or closed (shutdown has begun) the entry goes straight to the spill file instead. A buffered
+/// entry is journaled first (<see cref="PredictionJournal"/>), so it survives a killed process.
 /// </summary>
-public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpill spill)
+public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpill spill, PredictionJournal journal)
 {
     private readonly Channel<PredictionLogEntry> channel = Channel.CreateBounded<PredictionLogEntry>(
         new BoundedChannelOptions(options.Value.PredictionLogCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -20,7 +21,7 @@ public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpi
 
     public void Append(PredictionLogEntry entry)
     {
-        if (!channel.Writer.TryWrite(entry))
+        if (!journal.TryAppend(entry, channel.Writer.TryWrite))
         {
             spill.Append([entry]);
         }
@@ -32,17 +33,32 @@ public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpi
 
 /// <summary>
 /// The local JSON-lines file where predictions wait while the store is unavailable. Appends go to
-/// <c>spill/predictions.jsonl</c>; a replay first renames it, so new spills never mix with a file being replayed.
+/// <c>spill/&lt;instance&gt;/predictions.jsonl</c>, one folder per replica so replicas sharing a data directory never
+/// write or replay the same file; a replay first renames it, so new spills never mix with a file being replayed.
 /// </summary>
 public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetrics metrics)
 {
     private readonly Lock gate = new();
 
-    public string Directory => Path.Combine(options.Value.DataDir, "spill");
+    public string Directory => Path.Combine(options.Value.DataDir, "spill", options.Value.InstanceId);
+
+    /// <summary>Where single-node versions spilled; files found there are taken over by the first replica to replay.</summary>
+    private string SharedDirectory => Path.Combine(options.Value.DataDir, "spill");
 
     private string Current => Path.Combine(Directory, "predictions.jsonl");
 
-    public bool HasPending => System.IO.Directory.Exists(Directory) && System.IO.Directory.EnumerateFiles(Directory, "*.jsonl").Any();
+    public bool HasPending => (System.IO.Directory.Exists(Directory) && System.IO.Directory.EnumerateFiles(Directory, "*.jsonl").Any())
+        || (System.IO.Directory.Exists(SharedDirectory) && System.IO.Directory.EnumerateFiles(SharedDirectory, "*.jsonl").Any());
+
+    /// <summary>Moves <paramref name="file"/> (a journal segment left by a killed process) into this spill, to be replayed.</summary>
+    public void Adopt(string file)
+    {
+        lock (gate)
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            File.Move(file, Path.Combine(Directory, $"replay-{DateTime.UtcNow:yyyyMMddHHmmssfffffff}-{Path.GetFileNameWithoutExtension(file)}.jsonl"));
+        }
+    }
 
     public void Append(IReadOnlyList<PredictionLogEntry> entries)
     {
@@ -66,6 +82,7 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
     {
         lock (gate)
         {
+            TakeOverShared();
             if (!System.IO.Directory.Exists(Directory))
             {
                 return [];
@@ -75,6 +92,26 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
                 File.Move(Current, Path.Combine(Directory, $"replay-{DateTime.UtcNow:yyyyMMddHHmmssfffffff}-{Guid.NewGuid():N}.jsonl"));
             }
             return [.. System.IO.Directory.EnumerateFiles(Directory, "replay-*.jsonl").Order(StringComparer.Ordinal)];
+        }
+    }
+
+    private void TakeOverShared()
+    {
+        if (!System.IO.Directory.Exists(SharedDirectory))
+        {
+            return;
+        }
+        foreach (var file in System.IO.Directory.EnumerateFiles(SharedDirectory, "*.jsonl"))
+        {
+            try
+            {
+                System.IO.Directory.CreateDirectory(Directory);
+                File.Move(file, Path.Combine(Directory, $"replay-{DateTime.UtcNow:yyyyMMddHHmmssfffffff}-{Guid.NewGuid():N}.jsonl"));
+            }
+            catch (IOException)
+            {
+                // Another replica moved it first (or it is still being written by an older process); it is not ours to replay.
+            }
         }
     }
 

@@ -13,9 +13,10 @@ public sealed class PredictionLogTarget(StoreFactory store)
 /// <summary>
 /// Drains the prediction buffer into the store in batches. A batch the store refuses is spilled to a local file
 /// and replayed when the store answers again; replay skips entries already stored, so it is safe to repeat.
-/// On shutdown the buffer is closed and drained before the host stops.
+/// On shutdown the buffer is closed and drained before the host stops; what a killed process left in its journal is replayed.
 /// </summary>
-public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, PredictionLogTarget target, ILogger<PredictionLogJob> logger) : BackgroundService
+public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, PredictionJournal journal, PredictionLogTarget target, ILogger<PredictionLogJob> logger)
+    : BackgroundService
 {
     private const int BatchSize = 500;
     private static readonly TimeSpan ReplayEvery = TimeSpan.FromSeconds(2);
@@ -49,13 +50,27 @@ public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, P
             {
                 batch.Add(entry);
             }
-            if (await WriteAsync(batch))
+            var written = await WriteAsync(batch);
+            // Stored or spilled (fsynced) either way: the journal no longer needs these entries.
+            journal.Stored(batch.Count);
+            if (written)
             {
                 await ReplayIfDueAsync();
             }
             batch.Clear();
         }
         await ReplayIfDueAsync(force: true);
+        journal.Close();
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before Kestrel listens: what a killed predecessor journaled goes to the spill, replayed by the loop below.
+        if (journal.Open() > 0)
+        {
+            nextReplay = DateTimeOffset.MinValue;
+        }
+        return base.StartAsync(cancellationToken);
     }
 
     public override Task StopAsync(CancellationToken cancellationToken)
@@ -119,6 +134,7 @@ public static class PredictionRegistration
     public static IHostApplicationBuilder AddPredictions(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<PredictionSpill>();
+        builder.Services.AddSingleton<PredictionJournal>();
         builder.Services.AddSingleton<PredictionLog>();
         builder.Services.AddSingleton<Predictor>();
         builder.Services.AddSingleton(sp => new PredictionLogTarget(sp.GetRequiredService<StoreFactory>()));

@@ -21,7 +21,8 @@ public sealed record KeyInfo(Guid Id, string Name, string Role, DateTimeOffset C
 /// </summary>
 public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
 {
-    // REVIEW: a key revoked on another replica stays usable here until the cache entry expires.
+    // REVIEW: without Redis, a key revoked on another replica stays usable here until the cache entry expires; with it,
+    // the revocation is announced and every replica forgets the key at once.
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, (KeyIdentity Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
 
@@ -88,8 +89,15 @@ public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
         row.RevokedAt ??= time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         cache.TryRemove(row.Hash, out _);
+        Revoked?.Invoke(row.Hash);
         return new KeyInfo(row.Id, row.Name, row.Role, row.CreatedAt, row.RevokedAt);
     }
+
+    /// <summary>Raised with the key's hash after a revocation, so other replicas can be told to forget it.</summary>
+    public event Action<string>? Revoked;
+
+    /// <summary>Forgets a cached key (revoked on another replica); the next request checks the store.</summary>
+    public void Forget(string hash) => cache.TryRemove(hash, out _);
 
     /// <summary>
     /// Makes sure an admin key exists. A configured key (CHURN_ADMIN_KEY) is stored as the "admin" key when no key

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
+using Churn.Server.Coordination;
 using Churn.Server.Errors;
 using Churn.Server.Settings;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -22,6 +23,13 @@ public static class RequestLimits
                 var who = context.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) is { } keyId
                     ? $"key:{keyId}"
                     : $"ip:{context.Connection.RemoteIpAddress}";
+                // With replicas (Churn:Redis set) the window is counted in Redis, so the limit holds for the key across all of them.
+                if (context.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { } redis)
+                {
+                    return RateLimitPartition.Get($"{who}:{limit}", partition => new RedisWindowLimiter(
+                        redis, $"{RedisCoordinator.Prefix}rate:{partition}", limit, TimeSpan.FromMinutes(1),
+                        context.RequestServices.GetRequiredService<RedisLimiterWarnings>()));
+                }
                 return RateLimitPartition.GetFixedWindowLimiter($"{who}:{limit}", _ => new FixedWindowRateLimiterOptions
                 {
                     PermitLimit = limit,

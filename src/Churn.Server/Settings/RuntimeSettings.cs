@@ -42,6 +42,9 @@ public sealed class RuntimeSettings(
 
     public MonitoringSettings Monitoring => Current.Monitoring;
 
+    /// <summary>Raised after an update is stored and in force, so other replicas can be told to load it.</summary>
+    public event Action? Updated;
+
     /// <summary>Applies settings stored by earlier <c>PUT /config</c> calls; a stored value that no longer validates is skipped with a warning.</summary>
     public async Task LoadStoredAsync(CancellationToken cancellationToken)
     {
@@ -108,6 +111,7 @@ public sealed class RuntimeSettings(
             }
             await db.SaveChangesAsync(cancellationToken);
             Volatile.Write(ref current, next);
+            Updated?.Invoke();
             return (next, errors, changed);
         }
         finally

@@ -1,0 +1,20 @@
+using Churn.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Coordination;
+
+/// <summary>
+/// The one-training-at-a-time lock shared by every replica (Redis when configured, else the store). It is held for
+/// <see cref="Ttl"/> and renewed while the training runs, so a replica killed mid-training frees it within that time.
+/// </summary>
+public sealed class TrainingLock(ICoordinator coordinator, IOptions<ServerOptions> options, ILogger<TrainingLock> log)
+{
+    public static readonly TimeSpan Ttl = TimeSpan.FromMinutes(2);
+
+    /// <summary>The lock for <paramref name="purpose"/> (a job id, "first model"), or null when another training holds it.</summary>
+    public Task<HeldLock?> TryTakeAsync(string purpose, CancellationToken cancellationToken) =>
+        HeldLock.TryTakeAsync(coordinator, CoordinationNames.TrainingLock, $"{options.Value.InstanceId}/{purpose}", Ttl, log, cancellationToken);
+
+    /// <summary>Who holds the lock (instance id and what it trains), or null when it is free.</summary>
+    public Task<string?> HolderAsync(CancellationToken cancellationToken) => coordinator.HolderAsync(CoordinationNames.TrainingLock, cancellationToken);
+}

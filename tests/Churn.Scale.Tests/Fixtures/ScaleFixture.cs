@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Churn.Core.Generation;
+using Churn.Core.Schema;
+using StackExchange.Redis;
+
+namespace Churn.Scale.Tests.Fixtures;
+
+/// <summary>
+/// The scaled-out deployment, all real and on loopback: a PostgreSQL cluster (registry, logs), a Redis server (rate
+/// limits, notifications, locks, leader lease), two server processes sharing one data directory (model files), and
+/// nginx in front of both. The replicas start together on the empty store, so one of them trains the first model.
+/// </summary>
+public sealed class ScaleFixture : IAsyncLifetime
+{
+    public const string AdminKey = "churn_scale-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
+
+    public const string DashboardPassword = "scale-test-password-0123";
+
+    private readonly TestPostgres postgres = new();
+    private readonly TestRedis redis = new();
+    private readonly TestNginx nginx = new();
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), $"churn-scale-{Guid.NewGuid():N}");
+
+    internal Replica A { get; private set; } = null!;
+
+    internal Replica B { get; private set; } = null!;
+
+    internal TestPostgres Postgres => postgres;
+
+    internal TestRedis RedisServer => redis;
+
+    public ConnectionMultiplexer Redis { get; private set; } = null!;
+
+    /// <summary>Registered versions right after both replicas started on the empty store.</summary>
+    public int VersionsAfterStart { get; private set; }
+
+    public string ProxyUrl => $"http://127.0.0.1:{nginx.Port}";
+
+    public async Task InitializeAsync()
+    {
+        await Task.WhenAll(postgres.StartAsync(), redis.StartAsync());
+        Directory.CreateDirectory(DataDir);
+        var environment = new Dictionary<string, string>
+        {
+            ["Churn__DataDir"] = DataDir,
+            ["Churn__Store__Provider"] = "postgres",
+            ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
+            ["Churn__Redis"] = redis.Configuration,
+            ["Churn__AdminKey"] = AdminKey,
+            ["Churn__SampleRows"] = "800",
+            ["Churn__WarmUpRows"] = "20",
+            // Polling is the fallback; an hour means a promotion seen by the other replica within the test came by notification.
+            ["Churn__ChampionPollInterval"] = "01:00:00",
+            ["Churn__Api__rate_limit"] = "1000000",
+            ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
+            ["Logging__LogLevel__Default"] = "Information",
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+            ["Logging__Console__FormatterName"] = "simple",
+        };
+        // Separate home folders, as separate containers would have: nothing per-user (such as a default key ring) is shared.
+        A = new Replica("replica-a", new Dictionary<string, string>(environment) { ["HOME"] = Path.Combine(DataDir, "..", $"{Path.GetFileName(DataDir)}-home-a") });
+        B = new Replica("replica-b", new Dictionary<string, string>(environment) { ["HOME"] = Path.Combine(DataDir, "..", $"{Path.GetFileName(DataDir)}-home-b") });
+        A.Start();
+        B.Start();
+        await Task.WhenAll(A.WaitReadyAsync(TimeSpan.FromMinutes(3)), B.WaitReadyAsync(TimeSpan.FromMinutes(3)));
+        await nginx.StartAsync([A.Port, B.Port]);
+        Redis = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        using var admin = A.Client(AdminKey);
+        VersionsAfterStart = (await admin.GetFromJsonAsync<JsonArray>("/models"))!.Count;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Redis?.Dispose();
+        await nginx.DisposeAsync();
+        if (A is not null)
+        {
+            await A.DisposeAsync();
+        }
+        if (B is not null)
+        {
+            await B.DisposeAsync();
+        }
+        await redis.DisposeAsync();
+        await postgres.DisposeAsync();
+        foreach (var dir in new[] { DataDir, $"{DataDir}-home-a", $"{DataDir}-home-b" })
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Includes a folder that was never created (a replica that did not start).
+            }
+        }
+    }
+
+    public HttpClient Proxy(string? key = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(ProxyUrl), Timeout = TimeSpan.FromSeconds(60) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-API-Key", key);
+        }
+        return client;
+    }
+
+    /// <summary>Output of both replicas, for failure messages.</summary>
+    internal string Logs => $"{A.Output}\n{B.Output}\nnginx: {(File.Exists(nginx.ErrorLog) ? File.ReadAllText(nginx.ErrorLog) : "")}";
+
+    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role)
+    {
+        var response = await admin.PostAsJsonAsync("/keys", new { name, role });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+    }
+
+    /// <summary>A generated customer as a <c>POST /predict</c> body, its id prefixed so a test can count its own log rows.</summary>
+    public static StringContent PredictBody(string customerId, int seed)
+    {
+        var schema = CustomerGenerator.Schema;
+        var cells = new CustomerGenerator().Rows(new GeneratorOptions { Rows = 1, Seed = seed }).First();
+        var features = new JsonObject();
+        for (var f = 0; f < schema.Features.Count; f++)
+        {
+            var cell = cells[f + 1];
+            features[schema.Features[f].Name] = string.IsNullOrEmpty(cell) ? null : schema.Features[f].Kind switch
+            {
+                FeatureKind.Numeric => JsonValue.Create(double.Parse(cell, CultureInfo.InvariantCulture)),
+                FeatureKind.Boolean => JsonValue.Create(cell == "Yes"),
+                _ => JsonValue.Create(cell),
+            };
+        }
+        var body = new JsonObject { ["customerId"] = customerId, ["features"] = features };
+        return new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+    }
+
+    public static string InstanceOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Churn-Instance", out var values) ? values.Single() : "";
+
+    /// <summary>Polls <paramref name="condition"/> every 200 ms up to <paramref name="within"/>; a generous bound, not a timing assertion.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what)
+    {
+        var until = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition())
+            {
+                return;
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail($"{what} did not happen within {within}.\n{Logs}");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ScaleCollection : ICollectionFixture<ScaleFixture>
+{
+    public const string Name = "scale";
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics.Metrics;
+using Churn.Data.Predictions;
+using Churn.Server.Hosting;
+using Churn.Server.Predictions;
+using Churn.Server.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Churn.Server.Tests;
+
+/// <summary>The per-instance write-ahead journal of the prediction log, on real files (the multi-process kill is in Churn.Scale.Tests).</summary>
+public sealed class PredictionJournalTests : IDisposable
+{
+    private readonly string dataDir = Path.Combine(Path.GetTempPath(), "churn-journal-tests", Guid.NewGuid().ToString("N"));
+    private readonly IOptions<ServerOptions> options;
+    private readonly PredictionSpill spill;
+
+    public PredictionJournalTests()
+    {
+        options = Options.Create(new ServerOptions { DataDir = dataDir, InstanceId = "replica-1" });
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        spill = new PredictionSpill(options, new ServerMetrics(meters));
+    }
+
+    [Fact]
+    public void EntriesJournaledButNotYetStoredAreHandedToTheSpillAtTheNextStartWithTheSameInstanceId()
+    {
+        var stored = Entries(3);
+        var pending = Entries(2);
+        var first = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        first.Open();
+        Assert.All(stored, e => Assert.True(first.TryAppend(e, _ => true)));
+        first.Stored(3);
+        Assert.All(pending, e => Assert.True(first.TryAppend(e, _ => true)));
+        // What a killed process leaves: the folder lock goes with the process, the unstored entries stay on disk.
+        first.Close();
+
+        var next = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        Assert.Equal(1, next.Open());
+        var replayed = spill.TakeForReplay().SelectMany(PredictionSpill.Read).Select(e => e.Id).ToList();
+        Assert.Equal(pending.Select(e => e.Id), replayed);
+        next.Close();
+    }
+
+    [Fact]
+    public void AnEntryTheBufferRefusesIsNotJournaledAndACleanCloseLeavesNoSegment()
+    {
+        var journal = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        journal.Open();
+        Assert.False(journal.TryAppend(Entries(1)[0], _ => false));
+        Assert.True(journal.TryAppend(Entries(1)[0], _ => true));
+        journal.Stored(1);
+        journal.Close();
+
+        Assert.Empty(Directory.EnumerateFiles(journal.Directory, "segment-*"));
+        Assert.Equal(0, new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance).Open());
+    }
+
+    [Fact]
+    public void TwoLiveProcessesWithOneInstanceIdAreRefusedWithAMessageNamingTheSetting()
+    {
+        var first = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        first.Open();
+        try
+        {
+            var second = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+            var refused = Assert.Throws<InvalidOperationException>(() => second.Open());
+            Assert.Contains("Churn__InstanceId", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            first.Close();
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static List<PredictionLogEntry> Entries(int count) => [.. Enumerable.Range(0, count).Select(i => new PredictionLogEntry
+    {
+        Id = Guid.CreateVersion7(),
+        Time = DateTimeOffset.UtcNow,
+        ModelName = "churn",
+        ModelVersion = 1,
+        CustomerId = $"journal-{i}",
+        Probability = 0.5,
+    })];
+}
