@@ -11,6 +11,8 @@ declare -A needed=(
   [redis-server]=redis-server
   [nginx]=nginx
   [chromium]=chromium
+  [docker-compose]=docker-compose
+  [curl]=curl
 )
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -23,6 +25,20 @@ if [ ${#missing[@]} -gt 0 ]; then
       || echo "warning: could not install ${missing[*]}; tests that need them will fail or skip with a message" >&2
   else
     echo "warning: missing system packages (${missing[*]}); install them with apt as root. Tests that need them will say so." >&2
+  fi
+fi
+
+# The Dockerfile linter for the deployment tests: pinned, installed under .build/tools rather than globally.
+dockerfile_lint_version=0.16.3
+lint_manifest="$root/.build/tools/node_modules/dockerfile-utils/package.json"
+if ! grep -q "\"version\": \"$dockerfile_lint_version\"" "$lint_manifest" 2>/dev/null; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "Installing dockerfile-utils $dockerfile_lint_version into .build/tools"
+    mkdir -p "$root/.build/tools"
+    npm install --silent --no-audit --no-fund --prefix "$root/.build/tools" "dockerfile-utils@$dockerfile_lint_version" >/dev/null \
+      || echo "warning: could not install dockerfile-utils; the Dockerfile lint tests will fail and say so" >&2
+  else
+    echo "warning: npm is missing, so the Dockerfile linter cannot be installed; the Dockerfile lint tests will fail and say so" >&2
   fi
 fi
 

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Churn.Server.Tests.Deployment;
+
+/// <summary>
+/// deploy/nginx.conf run by the real nginx in front of a real server on loopback. Compose's service names do not resolve
+/// outside compose, so the test runs a copy in which churn-1 is this server and churn-2 a loopback port nobody listens
+/// on, standing for a replica that is down; the listen port and pid file move to free places too.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class NginxTests(ServerFixture server)
+{
+    [Fact]
+    public async Task NginxWithTheComposeConfigurationProxiesToAReadyReplicaPastOneThatIsDown()
+    {
+        var nginx = Tools.Require("nginx", "apt-get install nginx");
+        var dataDir = server.CloneDataDir();
+        var work = Directory.CreateTempSubdirectory("churn-nginx-").FullName;
+        var (replica, down, front) = (FreePort(), FreePort(), FreePort());
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            TextWriter.Null, stop.Token);
+        Process? proxy = null;
+        try
+        {
+            var config = Path.Combine(work, "nginx.conf");
+            await File.WriteAllTextAsync(config, LoopbackCopy(await File.ReadAllTextAsync(Path.Combine(Tools.DeployDir, "nginx.conf")), replica, down, front, work));
+            string[] paths = ["-c", config, "-p", work + "/", "-e", Path.Combine(work, "error.log")];
+            var (code, _, error) = await Tools.RunAsync(nginx, ["-t", .. paths]);
+            Assert.True(code == 0, $"nginx -t refused the configuration: {error}");
+
+            await WaitForAsync(replica, run);
+            proxy = StartNginx(nginx, [.. paths, "-g", "daemon off;"]);
+            await WaitForAsync(front, run);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{front}") };
+
+            var health = new List<(HttpStatusCode, string)>();
+            for (var i = 0; i < 6; i++)
+            {
+                using var response = await http.GetAsync("/health");
+                health.Add((response.StatusCode, await response.Content.ReadAsStringAsync()));
+            }
+            using var anonymousMetrics = await http.GetAsync("/metrics");
+            using var metricsRequest = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            metricsRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ServerFixture.AdminKey);
+            using var metrics = await http.SendAsync(metricsRequest);
+            using var login = await http.GetAsync("/account/login");
+            using var nginxHealth = await http.GetAsync("/nginx-health");
+
+            Assert.All(health, h => Assert.Equal((HttpStatusCode.OK, "ready"), (h.Item1, (string?)JsonNode.Parse(h.Item2)!["status"])));
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymousMetrics.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.Contains("# TYPE ", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+            Assert.Contains("blazor.web", await login.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, nginxHealth.StatusCode);
+        }
+        finally
+        {
+            if (proxy is not null)
+            {
+                proxy.Kill(entireProcessTree: true);
+                await proxy.WaitForExitAsync();
+                proxy.Dispose();
+            }
+            await stop.CancelAsync();
+            await run;
+            SqliteConnection.ClearAllPools();
+            ServerFixture.TryDelete(dataDir);
+            ServerFixture.TryDelete(work);
+        }
+    }
+
+    [Fact]
+    public async Task TheDockerfileHealthCheckPassesOnAReadyServerAndFailsWhereNoneListens()
+    {
+        Tools.Require("curl", "apt-get install curl");
+        var dataDir = server.CloneDataDir();
+        var (port, down) = (FreePort(), FreePort());
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            TextWriter.Null, stop.Token);
+        try
+        {
+            await WaitForAsync(port, run);
+
+            var (ready, _, readyError) = await Tools.RunAsync("/bin/sh", ["-c", DockerfileTests.HealthCheckCommand(port)]);
+            var (none, _, _) = await Tools.RunAsync("/bin/sh", ["-c", DockerfileTests.HealthCheckCommand(down)]);
+
+            Assert.True(ready == 0, $"The health check failed on a ready server: {readyError}");
+            Assert.NotEqual(0, none);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+            SqliteConnection.ClearAllPools();
+            ServerFixture.TryDelete(dataDir);
+        }
+    }
+
+    /// <summary>The committed configuration with compose's names and the container's paths swapped for loopback ones.</summary>
+    private static string LoopbackCopy(string config, int replica, int down, int front, string work) =>
+        Swap(Swap(Swap(Swap(config,
+            "listen 80;", $"listen 127.0.0.1:{front};"),
+            "server churn-1:8080 ", $"server 127.0.0.1:{replica} "),
+            "server churn-2:8080 ", $"server 127.0.0.1:{down} "),
+            "pid /tmp/nginx.pid;", $"pid {Path.Combine(work, "nginx.pid")};");
+
+    private static string Swap(string text, string from, string to)
+    {
+        Assert.True(text.Contains(from, StringComparison.Ordinal), $"deploy/nginx.conf no longer contains '{from}'; update this test's loopback copy.");
+        return text.Replace(from, to, StringComparison.Ordinal);
+    }
+
+    private static Process StartNginx(string nginx, string[] arguments)
+    {
+        var start = new ProcessStartInfo(nginx) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start nginx.");
+        // The access log goes to standard output: drain both streams so nginx never blocks on a full pipe.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitForAsync(int port, Task server)
+    {
+        for (var attempt = 0; attempt < 1200; attempt++)
+        {
+            if (server.IsCompleted)
+            {
+                await server;
+                Assert.Fail("The server stopped before it was ready.");
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail($"Nothing listened on port {port} within 120 s.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
