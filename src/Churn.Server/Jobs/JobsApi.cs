@@ -85,14 +85,11 @@ public static class JobsApi
             return JsonBody.Invalid(errors.Errors);
         }
         var actor = context.User.KeyName();
-        var job = board.Create("retrain", actor);
         // rows and drift replace the reference data by a generated sample (demos, tests); held-out rows stay the reference's.
         Models.TrainingRequest? generated = rows is null && drift is null ? null
             : new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
-        var order = new RetrainOrder(job.Id, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed);
-        if (!queue.TryEnqueue(order))
+        if (queue.Request(Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed) is not { } job)
         {
-            board.Fail(job.Id, "Another retraining is under way.");
             return TypedResults.Conflict(new ProblemDetails
             {
                 Status = StatusCodes.Status409Conflict,

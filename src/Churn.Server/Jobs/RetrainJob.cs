@@ -37,10 +37,16 @@ public sealed class RetrainQueue(JobBoard board, ILogger<RetrainQueue> log)
     }
 
     /// <summary>A retraining asked for by monitoring or the schedule; null (and logged) when one is already under way.</summary>
-    public JobState? RequestAutomatic(RunTrigger trigger, string reason)
+    public JobState? RequestAutomatic(RunTrigger trigger, string reason) => Request(trigger, "monitoring", reason);
+
+    /// <summary>
+    /// Queues a retraining as a new job on the board (what <c>POST /retrain</c> and the dashboard's "Retrain now" both do);
+    /// null when one is already under way, in which case the refused job is marked failed so the board says why.
+    /// </summary>
+    public JobState? Request(RunTrigger trigger, string requestedBy, string reason, TrainingRequest? generated = null, int? seed = null)
     {
-        var job = board.Create("retrain", "monitoring");
-        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, "monitoring", reason)))
+        var job = board.Create("retrain", requestedBy);
+        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, requestedBy, reason, generated, seed)))
         {
             board.Fail(job.Id, "Another retraining is under way.");
             log.LogInformation("Retraining ({Trigger}) not started: another one is under way.", trigger);
