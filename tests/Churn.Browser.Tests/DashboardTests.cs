@@ -76,6 +76,8 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [Fact]
     public async Task EveryPageFitsAPhoneWidthAndTheMenuOpensTheNavigation()
     {
+        // With monitoring results, so the widest tables (drift, quality) are on the page too.
+        await fixture.EnsureMonitoringDataAsync();
         await using var tab = await fixture.SignInAsync("admin", 390, 844);
         var pages = new[]
         {

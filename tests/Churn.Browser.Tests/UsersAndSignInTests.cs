@@ -87,12 +87,10 @@ public sealed class UsersAndSignInTests(DashboardFixture fixture)
         Assert.Equal("active", await status!.InnerTextAsync());
         await admin.ScreenshotAsync("users");
 
-        await using (var nina = await fixture.SignInAsync("nina"))
-        {
-            await nina.GotoAsync("/dashboard/predict");
-            Assert.Contains("nina (analyst)", await nina.Page.InnerTextAsync("#signed-in-as"), StringComparison.Ordinal);
-            nina.AssertNoConsoleErrors();
-        }
+        await using var nina = await fixture.SignInAsync("nina");
+        await nina.GotoAsync("/dashboard/predict");
+        Assert.Contains("nina (analyst)", await nina.Page.InnerTextAsync("#signed-in-as"), StringComparison.Ordinal);
+        nina.AssertNoConsoleErrors();
 
         await admin.Page.ClickAsync("#reset-nina");
         await admin.Page.FillAsync("#reset-password", "a-brand-new-password");
@@ -106,6 +104,9 @@ public sealed class UsersAndSignInTests(DashboardFixture fixture)
         await admin.Page.ClickAsync("#disable-nina");
         await admin.Page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Disable" }).ClickAsync();
         await admin.Page.WaitForSelectorAsync("#status-nina:text-is('disabled')");
+        // Her open session ends too: the next page load goes to the sign-in form.
+        await nina.Page.GotoAsync(fixture.BaseUrl + "/dashboard/registry");
+        Assert.Contains("/account/login", nina.Page.Url, StringComparison.Ordinal);
         await using (var refused = await fixture.OpenAsync())
         {
             Assert.Contains("not right", await TrySignInAsync(refused, "nina", "a-brand-new-password"), StringComparison.Ordinal);
