@@ -33,6 +33,9 @@ public sealed record SystemRow(DateTimeOffset WindowEnd, SystemWindow System);
 public sealed record ChartView(string[] Labels, List<ChartSeries<double>> Series)
 {
     public bool IsEmpty => Series.Count == 0 || Labels.Length == 0;
+
+    /// <summary>Lines over time; bars while there is a single check, since a line of one point draws nothing.</summary>
+    public ChartType Type => Labels.Length > 1 ? ChartType.Line : ChartType.Bar;
 }
 
 /// <summary>
