@@ -79,8 +79,8 @@ public static class DashboardRegistration
     {
         // Framework and MudBlazor scripts and styles: public, and never counted against the per-address rate limit.
         app.MapStaticAssets().AllowAnonymous().DisableRateLimiting();
-        // REVIEW: dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit; a lockout
-        // after repeated failed sign-ins would be the better guard against password guessing.
+        // Dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit: password guessing
+        // is guarded by SignInThrottle's lockout per user name and per address instead.
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode()
             .RequireAuthorization(DashboardPolicies.User)
