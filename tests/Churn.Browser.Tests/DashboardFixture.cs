@@ -1,11 +1,14 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Data.Tracking;
 using Churn.Server.Dashboard;
 using Churn.Server.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -20,6 +23,10 @@ public sealed class DashboardFixture : IAsyncLifetime
 {
     public const string Chromium = "/usr/bin/chromium";
     public const string Password = "correct-horse-battery";
+    public const string AdminKey = "churn_browser-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
+
+    /// <summary>Failed sign-ins from one address before it is locked out; above what the other tests fail together (6).</summary>
+    public const int FailuresPerAddress = 10;
 
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "churn-browser-tests", Guid.NewGuid().ToString("N"));
 
@@ -32,6 +39,8 @@ public sealed class DashboardFixture : IAsyncLifetime
     public string ScreenshotDir { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     private IPlaywright? playwright;
+    private readonly SemaphoreSlim monitoringGate = new(1, 1);
+    private bool monitoringReady;
 
     public async Task InitializeAsync()
     {
@@ -48,6 +57,13 @@ public sealed class DashboardFixture : IAsyncLifetime
             "--Churn:WarmUpRows=20",
             "--Churn:Api:rate_limit=1000000",
             $"--Dashboard:AdminPassword={Password}",
+            $"--Churn:AdminKey={AdminKey}",
+            $"--Dashboard:FailuresPerAddress={FailuresPerAddress}",
+            // Every check raises a latency alert (something to acknowledge); drift and performance never alert, so no
+            // automatic retraining starts behind the tests' backs.
+            "--Churn:Monitoring:latency_p99_ms=0.001",
+            "--Churn:Model:drift_threshold=1",
+            "--Churn:Model:retraining_threshold=1",
             "--Logging:LogLevel:Default=Warning",
         ]);
         await App.StartAsync();
@@ -134,6 +150,83 @@ public sealed class DashboardFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>An HTTP client for the API, authenticated with the admin key.</summary>
+    public HttpClient Api()
+    {
+        var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        client.DefaultRequestHeaders.Add("X-API-Key", AdminKey);
+        return client;
+    }
+
+    /// <summary>
+    /// Once per fixture: scores 150 generated customers through POST /predict/batch, reports their true outcomes through
+    /// POST /feedback, and runs a monitoring check through POST /monitoring/run, so the monitoring page has a drift,
+    /// quality, performance and latency point and an open latency alert.
+    /// </summary>
+    public async Task EnsureMonitoringDataAsync()
+    {
+        await monitoringGate.WaitAsync();
+        try
+        {
+            if (monitoringReady)
+            {
+                return;
+            }
+            using var api = Api();
+            var options = new GeneratorOptions { Rows = 150, Seed = 21 };
+            var generator = new CustomerGenerator();
+            var schema = CustomerGenerator.Schema;
+            var rows = generator.Rows(options).ToList();
+            var ids = new List<(string Id, bool Churned)>();
+            foreach (var chunk in rows.Chunk(75))
+            {
+                var customers = new JsonArray();
+                foreach (var cells in chunk)
+                {
+                    var features = new JsonObject();
+                    for (var f = 0; f < schema.Features.Count; f++)
+                    {
+                        var cell = cells[f + 1];
+                        features[schema.Features[f].Name] = string.IsNullOrEmpty(cell) ? null : schema.Features[f].Kind switch
+                        {
+                            Core.Schema.FeatureKind.Numeric => JsonValue.Create(double.Parse(cell, CultureInfo.InvariantCulture)),
+                            Core.Schema.FeatureKind.Boolean => JsonValue.Create(cell == "Yes"),
+                            _ => JsonValue.Create(cell),
+                        };
+                    }
+                    customers.Add(new JsonObject { ["customerId"] = cells[0], ["features"] = features });
+                }
+                var response = await api.PostAsync("/predict/batch", Json(new JsonObject { ["customers"] = customers }));
+                response.EnsureSuccessStatusCode();
+                var predictions = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["predictions"]!.AsArray();
+                ids.AddRange(predictions.Select((p, i) => (p!["predictionId"]!.GetValue<string>(), chunk[i][^1] == schema.PositiveLabel)));
+            }
+            // The log writer stores predictions in the background; feedback needs them stored to join on.
+            var last = Guid.Parse(ids[^1].Id);
+            for (var attempt = 0; attempt < 400; attempt++)
+            {
+                await using var db = App.Services.GetRequiredService<Data.Store.StoreFactory>().CreateDbContext();
+                if (await db.PredictionLog.AnyAsync(p => p.Id == last))
+                {
+                    break;
+                }
+                await Task.Delay(25);
+            }
+            foreach (var (id, churned) in ids)
+            {
+                (await api.PostAsync("/feedback", Json(new JsonObject { ["predictionId"] = id, ["churned"] = churned }))).EnsureSuccessStatusCode();
+            }
+            (await api.PostAsync("/monitoring/run", null)).EnsureSuccessStatusCode();
+            monitoringReady = true;
+        }
+        finally
+        {
+            monitoringGate.Release();
+        }
+    }
+
+    private static StringContent Json(JsonNode node) => new(node.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -174,10 +267,11 @@ public sealed class DashboardPage : IAsyncDisposable
         await Page.WaitForSelectorAsync("#interactive", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = 30_000 });
     }
 
-    public async Task ScreenshotAsync(string name)
+    /// <summary>Saves a screenshot of the viewport, or of the whole page when <paramref name="fullPage"/> is set (long pages).</summary>
+    public async Task ScreenshotAsync(string name, bool fullPage = false)
     {
         var file = Path.Combine(fixture.ScreenshotDir, $"{name}.png");
-        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = file });
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = file, FullPage = fullPage });
         fixture.PublishScreenshot(file);
     }
 

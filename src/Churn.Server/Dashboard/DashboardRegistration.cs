@@ -3,6 +3,8 @@ using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
@@ -36,11 +38,13 @@ public static class DashboardRegistration
                 }
             });
         builder.Services.AddSingleton<DashboardUsers>();
+        builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddSingleton<RequestStats>();
         builder.Services.AddSingleton<DashboardQueries>();
         builder.Services.AddHostedService<DashboardStartup>();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddScoped<AuthenticationStateProvider, DashboardSessionRevalidation>();
         builder.Services.AddMudServices();
         builder.Services.AddAuthentication().AddCookie(DashboardPolicies.Scheme, o =>
         {
@@ -54,6 +58,15 @@ public static class DashboardRegistration
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
+            // A user disabled, removed or given another role since signing in loses the session at the next page load.
+            o.Events.OnValidatePrincipal = async context =>
+            {
+                if (!await DashboardSessionRevalidation.IsCurrentAsync(context.Principal, context.HttpContext.RequestServices, context.HttpContext.RequestAborted))
+                {
+                    context.RejectPrincipal();
+                    await context.HttpContext.SignOutAsync(DashboardPolicies.Scheme);
+                }
+            };
         });
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(DashboardPolicies.User, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireRole(DashboardUsers.UserRoles))
@@ -66,8 +79,8 @@ public static class DashboardRegistration
     {
         // Framework and MudBlazor scripts and styles: public, and never counted against the per-address rate limit.
         app.MapStaticAssets().AllowAnonymous().DisableRateLimiting();
-        // REVIEW: dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit; a lockout
-        // after repeated failed sign-ins would be the better guard against password guessing.
+        // Dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit: password guessing
+        // is guarded by SignInThrottle's lockout per user name and per address instead.
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode()
             .RequireAuthorization(DashboardPolicies.User)
@@ -100,4 +113,31 @@ public sealed class DashboardStartup(DashboardUsers users, StartupNotes notes, I
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Re-checks a signed-in user every minute while a page's circuit stays open, so disabling a user or changing their
+/// role also ends sessions that never reload a page (the cookie check covers page loads).
+/// </summary>
+public sealed class DashboardSessionRevalidation(ILoggerFactory loggers, IServiceProvider services) : RevalidatingServerAuthenticationStateProvider(loggers)
+{
+    protected override TimeSpan RevalidationInterval => TimeSpan.FromMinutes(1);
+
+    protected override Task<bool> ValidateAuthenticationStateAsync(AuthenticationState authenticationState, CancellationToken cancellationToken) =>
+        IsCurrentAsync(authenticationState.User, services, cancellationToken);
+
+    /// <summary>True when the principal's user still exists, is enabled and holds the role in the cookie; anonymous principals pass.</summary>
+    public static async Task<bool> IsCurrentAsync(ClaimsPrincipal? principal, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (principal?.Identity?.IsAuthenticated != true)
+        {
+            return true;
+        }
+        if (!Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var id))
+        {
+            return false;
+        }
+        var user = await services.GetRequiredService<DashboardUsers>().FindAsync(id, cancellationToken);
+        return user is { Disabled: false } && user.Role == principal.FindFirstValue(ClaimTypes.Role);
+    }
 }

@@ -87,33 +87,18 @@ public static class JobsApi
             return JsonBody.Invalid(errors.Errors);
         }
         var actor = context.User.KeyName();
-        var job = board.Create("retrain", actor);
         // rows and drift replace the reference data by a generated sample (demos, tests); held-out rows stay the reference's.
         Models.TrainingRequest? generated = rows is null && drift is null ? null
             : new Models.TrainingRequest(rows ?? o.SampleRows, seed ?? (o.SampleSeed + 1 + board.All.Count(j => j.Kind == "retrain")), drift ?? 0);
         // The training lock is taken before answering, so of two requests to two replicas one is refused here, at once.
-        var held = await trainingLock.TryTakeAsync($"job-{job.Id:N}", ct);
-        if (held is null)
+        var (job, refusal) = await queue.RequestLockedAsync(trainingLock, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed, ct);
+        if (job is null)
         {
-            var holder = await trainingLock.HolderAsync(ct);
-            board.Fail(job.Id, "Another training is under way.");
             return TypedResults.Conflict(new ProblemDetails
             {
                 Status = StatusCodes.Status409Conflict,
                 Title = "A retraining is already under way.",
-                Detail = $"Only one training runs at a time across all replicas{(holder is null ? "" : $" (now: {holder})")}; try again when it has finished.",
-            });
-        }
-        var order = new RetrainOrder(job.Id, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed, held);
-        if (!queue.TryEnqueue(order))
-        {
-            await held.DisposeAsync();
-            board.Fail(job.Id, "Another retraining is under way.");
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "A retraining is already under way.",
-                Detail = "Only one retraining runs at a time; poll the running job and try again when it has finished.",
+                Detail = refusal,
             });
         }
         await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), new { rows, seed, drift });

@@ -40,10 +40,16 @@ public sealed class RetrainQueue(JobBoard board, ILogger<RetrainQueue> log)
     }
 
     /// <summary>A retraining asked for by monitoring or the schedule; null (and logged) when one is already under way.</summary>
-    public JobState? RequestAutomatic(RunTrigger trigger, string reason)
+    public JobState? RequestAutomatic(RunTrigger trigger, string reason) => Request(trigger, "monitoring", reason);
+
+    /// <summary>
+    /// Queues a retraining as a new job on the board (what <c>POST /retrain</c> and the dashboard's "Retrain now" both do);
+    /// null when one is already under way, in which case the refused job is marked failed so the board says why.
+    /// </summary>
+    public JobState? Request(RunTrigger trigger, string requestedBy, string reason, TrainingRequest? generated = null, int? seed = null)
     {
-        var job = board.Create("retrain", "monitoring");
-        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, "monitoring", reason)))
+        var job = board.Create("retrain", requestedBy);
+        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, requestedBy, reason, generated, seed)))
         {
             board.Fail(job.Id, "Another retraining is under way.");
             log.LogInformation("Retraining ({Trigger}) not started: another one is under way.", trigger);
@@ -51,6 +57,33 @@ public sealed class RetrainQueue(JobBoard board, ILogger<RetrainQueue> log)
         }
         log.LogInformation("Retraining ({Trigger}) queued as job {Job}: {Reason}", trigger, job.Id, reason);
         return job;
+    }
+
+    /// <summary>
+    /// Queues a retraining asked for by a user (<c>POST /retrain</c>, the dashboard's "Retrain now"), taking the training
+    /// lock first so that a request to another replica while this one trains is refused at once. Returns the job, or
+    /// null and the reason to give the user.
+    /// </summary>
+    public async Task<(JobState? Job, string? Refusal)> RequestLockedAsync(
+        TrainingLock trainingLock, RunTrigger trigger, string requestedBy, string reason, TrainingRequest? generated = null, int? seed = null,
+        CancellationToken cancellationToken = default)
+    {
+        var job = board.Create("retrain", requestedBy);
+        var held = await trainingLock.TryTakeAsync($"job-{job.Id:N}", cancellationToken);
+        if (held is null)
+        {
+            var holder = await trainingLock.HolderAsync(cancellationToken);
+            board.Fail(job.Id, "Another training is under way.");
+            return (null, $"Only one training runs at a time across all replicas{(holder is null ? "" : $" (now: {holder})")}; try again when it has finished.");
+        }
+        if (!TryEnqueue(new RetrainOrder(job.Id, trigger, requestedBy, reason, generated, seed, held)))
+        {
+            await held.DisposeAsync();
+            board.Fail(job.Id, "Another retraining is under way.");
+            return (null, "Only one retraining runs at a time; poll the running job and try again when it has finished.");
+        }
+        log.LogInformation("Retraining ({Trigger}) queued as job {Job}: {Reason}", trigger, job.Id, reason);
+        return (job, null);
     }
 
     public void Done() => Volatile.Write(ref busy, 0);

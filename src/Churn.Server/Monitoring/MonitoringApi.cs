@@ -42,15 +42,7 @@ public static class MonitoringApi
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "from is after to.");
         }
-        await using var db = store.CreateDbContext();
-        var rows = await db.MonitoringResults.AsNoTracking()
-            .Where(m => m.Kind == kind && m.Time >= start && m.Time <= end)
-            .OrderByDescending(m => m.Time).Take(MaxPoints)
-            .ToListAsync(ct);
-        var points = rows.OrderBy(m => m.Time).ThenBy(m => m.Id)
-            .Select(m => new MonitoringPoint(m.Id, m.Time, m.WindowStart, m.WindowEnd, JsonDocument.Parse(m.ResultJson).RootElement.Clone()))
-            .ToList();
-        return TypedResults.Ok(points);
+        return TypedResults.Ok(await MonitoringSeries.ReadAsync(store, kind, start, end, MaxPoints, ct));
     }
 
     private static async Task<Ok<MonitoringSummary>> RunAsync(DateTimeOffset? from, MonitoringCheck check, CancellationToken ct) =>
@@ -84,20 +76,8 @@ public static class AlertsApi
     private static async Task<Results<Ok<AlertResponse>, NotFound>> AcknowledgeAsync(
         Guid id, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
     {
-        await using var db = store.CreateDbContext();
-        var alert = await db.Alerts.SingleOrDefaultAsync(a => a.Id == id, ct);
-        if (alert is null)
-        {
-            return TypedResults.NotFound();
-        }
-        if (alert.AcknowledgedAt is null)
-        {
-            alert.AcknowledgedAt = time.GetUtcNow();
-            alert.AcknowledgedBy = context.User.KeyName();
-            await db.SaveChangesAsync(ct);
-            await audit.RecordAsync(context, "alert.acknowledge", id.ToString(), new { alert.Kind, alert.Message });
-        }
-        return TypedResults.Ok(alert.AsResponse());
+        var alert = await AlertAcknowledgement.AcknowledgeAsync(id, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), store, audit, time, ct);
+        return alert is null ? TypedResults.NotFound() : TypedResults.Ok(alert);
     }
 }
 

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Churn.Data.Store;
+using Churn.Server.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Server.Monitoring;
+
+/// <summary>Reads stored monitoring time series; the <c>/monitoring/*</c> endpoints and the dashboard's charts share it.</summary>
+public static class MonitoringSeries
+{
+    /// <summary>The newest <paramref name="limit"/> results of one kind between the two times, returned oldest first.</summary>
+    public static async Task<List<MonitoringPoint>> ReadAsync(StoreFactory store, string kind, DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var rows = await db.MonitoringResults.AsNoTracking()
+            .Where(m => m.Kind == kind && m.Time >= start && m.Time <= end)
+            .OrderByDescending(m => m.Time).Take(limit)
+            .ToListAsync(ct);
+        return [.. rows.OrderBy(m => m.Time).ThenBy(m => m.Id)
+            .Select(m => new MonitoringPoint(m.Id, m.Time, m.WindowStart, m.WindowEnd, JsonDocument.Parse(m.ResultJson).RootElement.Clone()))];
+    }
+}
+
+/// <summary>Acknowledging an alert, for <c>POST /alerts/{id}/acknowledge</c> and the dashboard's Acknowledge button alike.</summary>
+public static class AlertAcknowledgement
+{
+    /// <summary>
+    /// Marks the alert acknowledged by <paramref name="actor"/> and audits it; an alert already acknowledged is left as it
+    /// was (first acknowledgement wins). Null when there is no such alert.
+    /// </summary>
+    public static async Task<AlertResponse?> AcknowledgeAsync(
+        Guid id, string actor, string? clientAddress, StoreFactory store, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var alert = await db.Alerts.SingleOrDefaultAsync(a => a.Id == id, ct);
+        if (alert is null)
+        {
+            return null;
+        }
+        if (alert.AcknowledgedAt is null)
+        {
+            alert.AcknowledgedAt = time.GetUtcNow();
+            alert.AcknowledgedBy = actor;
+            await db.SaveChangesAsync(ct);
+            await audit.RecordAsync(actor, "alert.acknowledge", id.ToString(), new { alert.Kind, alert.Message }, clientAddress);
+        }
+        return alert.AsResponse();
+    }
+}
