@@ -8,6 +8,7 @@ using Churn.Data.Monitoring;
 using Churn.Data.Registry;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
+using Churn.Data.Predictions;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Churn.Server.Settings;

@@ -29,7 +29,7 @@ public sealed class ModelSettings
 
     /// <summary>AUC by which a challenger must beat the champion on the same held-out rows to be promoted.</summary>
     [JsonPropertyName("promotion_margin"), ConfigurationKeyName("promotion_margin"), Range(0.0, 1.0)]
-    public double PromotionMargin { get; set; } = 0.005;
+    public double PromotionMargin { get; set; } = Churn.Data.Retraining.ChallengerRetraining.DefaultPromotionMargin;
 
     /// <summary>Retrain on this schedule as well as on drift and performance; zero turns scheduled retraining off.</summary>
     [JsonPropertyName("retrain_interval"), ConfigurationKeyName("retrain_interval"), Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
