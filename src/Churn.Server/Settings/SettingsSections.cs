@@ -31,6 +31,13 @@ public sealed class ModelSettings
     [JsonPropertyName("promotion_margin"), ConfigurationKeyName("promotion_margin"), Range(0.0, 1.0)]
     public double PromotionMargin { get; set; } = Churn.Data.Retraining.ChallengerRetraining.DefaultPromotionMargin;
 
+    /// <summary>
+    /// Share of live predictions also scored by the challenger, off the request path, for <c>GET /monitoring/shadow</c>;
+    /// zero turns shadow scoring off.
+    /// </summary>
+    [JsonPropertyName("shadow_share"), ConfigurationKeyName("shadow_share"), Range(0.0, 1.0)]
+    public double ShadowShare { get; set; }
+
     /// <summary>Retrain on this schedule as well as on drift and performance; zero turns scheduled retraining off.</summary>
     [JsonPropertyName("retrain_interval"), ConfigurationKeyName("retrain_interval"), Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan RetrainInterval { get; set; } = TimeSpan.Zero;
