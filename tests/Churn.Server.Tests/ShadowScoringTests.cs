@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Xunit.Abstractions;
 
 namespace Churn.Server.Tests;
 
-public sealed class ShadowScoringTests(MonitoringServer server) : IClassFixture<MonitoringServer>
+public sealed class ShadowScoringTests(MonitoringServer server, ITestOutputHelper output) : IClassFixture<MonitoringServer>
 {
     [Fact]
     public async Task AChallengerShadowScoresLiveTrafficAndTheComparisonIsServed()
@@ -41,6 +42,7 @@ public sealed class ShadowScoringTests(MonitoringServer server) : IClassFixture<
             await Task.Delay(50);
         }
 
+        output.WriteLine(shadow.ToJsonString());
         Assert.Equal(predictions.Count, shadow["rows"]!.GetValue<int>());
         Assert.Equal(challenger, shadow["challengerVersion"]!.GetValue<int>());
         Assert.DoesNotContain(challenger, shadow["championVersions"]!.AsArray().Select(v => v!.GetValue<int>()));
