@@ -16,9 +16,9 @@ public sealed class ModelSettings
     /// <summary>
     /// Share of drifted features above which a window counts as drifted: it raises an alert and triggers retraining.
     /// Each feature is tested at the 5 % level and the features are linked (internet service moves charges and usage), so
-    /// chance flags several at once: over 840 same-distribution windows of 400 rows at most 5 of 16 features drifted
+    /// chance flags several at once: over 800 same-distribution windows of 400 rows at most 5 of 16 features drifted
     /// (4 or more in 1 %). 0.35 needs 6 of 16, which the generator's drift knob reaches in every window from d = 0.5 and
-    /// in most from d = 0.25; 0.5 missed a quarter of the d = 0.5 windows.
+    /// in about half from d = 0.25; 0.5 missed a quarter of the d = 0.5 windows.
     /// </summary>
     [JsonPropertyName("drift_threshold"), ConfigurationKeyName("drift_threshold"), Range(0.0, 1.0)]
     public double DriftThreshold { get; set; } = 0.35;
