@@ -18,6 +18,7 @@ internal static class Commands
         yield return ServeCommand.Create();
         yield return Registry.ModelsCommand.Create();
         yield return Registry.RunsCommand.Create();
+        yield return Registry.RetrainCommand.Create();
         yield return Registry.BackupCommand.Backup();
         yield return Registry.BackupCommand.Restore();
         yield return KeysCommand.Create();

@@ -18,7 +18,7 @@ namespace Churn.Server.Tests;
 /// A second server over a copy of the shared fixture's data directory, with a webhook pointing at a listener on
 /// 127.0.0.1 that records each delivery and whether its signature checks out.
 /// </summary>
-public sealed class MonitoringServer : IAsyncLifetime
+public class MonitoringServer : IAsyncLifetime
 {
     public const string Secret = "test-webhook-secret-0123456789";
 
@@ -40,7 +40,7 @@ public sealed class MonitoringServer : IAsyncLifetime
 
         // Its own data directory keeps this server's windows, alerts and champion to itself; the first start trains a champion.
         DataDir = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
-        Factory = new WebhookFactory(DataDir, $"http://127.0.0.1:{port}/hook");
+        Factory = new WebhookFactory(DataDir, $"http://127.0.0.1:{port}/hook", ConfigureServer);
         Factory.CreateClient().Dispose();
     }
 
@@ -54,6 +54,11 @@ public sealed class MonitoringServer : IAsyncLifetime
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         ServerFixture.TryDelete(DataDir);
+    }
+
+    /// <summary>Further host configuration of a derived fixture (a test clock, settings).</summary>
+    protected virtual void ConfigureServer(IWebHostBuilder builder)
+    {
     }
 
     public HttpClient Admin()
@@ -124,11 +129,12 @@ public sealed class MonitoringServer : IAsyncLifetime
         return port;
     }
 
-    private sealed class WebhookFactory(string dataDir, string url) : ChurnFactory(dataDir)
+    private sealed class WebhookFactory(string dataDir, string url, Action<IWebHostBuilder> configure) : ChurnFactory(dataDir)
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
+            configure(builder);
             builder.UseSetting("Churn:Monitoring:webhook_url", url);
             builder.UseSetting("Churn:Monitoring:webhook_secret", Secret);
             builder.UseSetting("Churn:Monitoring:webhook_backoff", "00:00:00.050");
@@ -148,8 +154,8 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         var summary = await (await admin.PostAsync($"/monitoring/run?from={Uri.EscapeDataString(from.ToString("O"))}", null)).ReadObjectAsync();
 
         Assert.Equal(400, summary["rows"]!.GetValue<int>());
-        // KS at p < 0.05 over 400 rows flags a few of 16 features by chance (0.25 seen once), so the bound is the dataset verdict's 0.5.
-        Assert.True(summary["driftedShare"]!.GetValue<double>() < 0.5, summary.ToJsonString());
+        // Each feature is tested at the 5 % level, so a feature or two may drift by chance; DriftFalseAlarmTests measures the rate.
+        Assert.True(summary["driftedShare"]!.GetValue<double>() <= 0.35, summary.ToJsonString());
         Assert.False(summary["datasetDrift"]!.GetValue<bool>());
         Assert.DoesNotContain(summary["alerts"]!.AsArray(), a => (string?)a!["kind"] == "drift");
     }
@@ -263,7 +269,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         var taken = false;
         for (var i = 0; i < 1200 && !taken; i++)
         {
-            taken = await locks.TryAcquireAsync(Jobs.ChallengerTraining.LockName, "other-replica", TimeSpan.FromMinutes(5));
+            taken = await locks.TryAcquireAsync(Churn.Data.Retraining.ChallengerRetraining.LockName, "other-replica", TimeSpan.FromMinutes(5));
             await Task.Delay(taken ? 0 : 100);
         }
         Assert.True(taken);
@@ -276,34 +282,12 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         }
         finally
         {
-            await locks.ReleaseAsync(Jobs.ChallengerTraining.LockName, "other-replica");
+            await locks.ReleaseAsync(Churn.Data.Retraining.ChallengerRetraining.LockName, "other-replica");
         }
     }
 
-    [Fact]
-    public async Task RetrainingKeepsAWorseChallengerBackWithItsReasonAndPromotesABetterOne()
-    {
-        using var admin = server.Admin();
-
-        // A challenger trained on 500 drifted customers loses to the champion on the reference's held-out rows.
-        var worse = await RetrainAsync(admin, """{"rows": 500, "drift": 1, "seed": 3}""");
-        Assert.Equal("Succeeded", worse["status"]!.GetValue<string>());
-        Assert.Contains("not promoted", worse["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        var weakVersion = worse["modelVersion"]!.GetValue<int>();
-        var refused = JsonNode.Parse(await admin.GetStringAsync("/audit?action=model.promotion_refused"))!.AsArray();
-        Assert.Contains(refused, a => (string?)a!["target"] == $"churn:v{weakVersion}" && a["details"]!.GetValue<string>().Contains("does not beat", StringComparison.Ordinal));
-
-        // With that weak model made champion by hand, retraining on the reference data beats it and is promoted.
-        (await admin.PostAsync($"/models/{weakVersion}/promote", null)).EnsureSuccessStatusCode();
-        var better = await RetrainAsync(admin, null);
-        Assert.Equal("Succeeded", better["status"]!.GetValue<string>());
-        Assert.StartsWith("Promoted", better["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        var served = await (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).ReadObjectAsync();
-        Assert.Equal(better["modelVersion"]!.GetValue<int>(), served["modelVersion"]!.GetValue<int>());
-    }
-
     /// <summary>Starts a retraining (waiting out one an alert may have started) and waits for its job to finish.</summary>
-    private static async Task<JsonObject> RetrainAsync(HttpClient admin, string? body)
+    internal static async Task<JsonObject> RetrainAsync(HttpClient admin, string? body)
     {
         for (var attempt = 0; ; attempt++)
         {

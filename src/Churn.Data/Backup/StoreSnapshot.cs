@@ -21,6 +21,7 @@ internal sealed class StoreSnapshot
     public List<FeedbackEntry> Feedback { get; set; } = [];
     public List<MonitoringResult> MonitoringResults { get; set; } = [];
     public List<Alert> Alerts { get; set; } = [];
+    public List<ShadowPrediction> ShadowPredictions { get; set; } = [];
     public List<AuditEntry> AuditLog { get; set; } = [];
     public List<ApiKey> ApiKeys { get; set; } = [];
     public List<Setting> Settings { get; set; } = [];
@@ -37,6 +38,7 @@ internal sealed class StoreSnapshot
         Feedback = await db.Feedback.AsNoTracking().ToListAsync(cancellationToken),
         MonitoringResults = await db.MonitoringResults.AsNoTracking().ToListAsync(cancellationToken),
         Alerts = await db.Alerts.AsNoTracking().ToListAsync(cancellationToken),
+        ShadowPredictions = await db.ShadowPredictions.AsNoTracking().ToListAsync(cancellationToken),
         AuditLog = await db.AuditLog.AsNoTracking().ToListAsync(cancellationToken),
         ApiKeys = await db.ApiKeys.AsNoTracking().ToListAsync(cancellationToken),
         Settings = await db.Settings.AsNoTracking().ToListAsync(cancellationToken),
@@ -44,7 +46,7 @@ internal sealed class StoreSnapshot
     };
 
     public int RowCount => Runs.Count + ModelVersions.Count + Aliases.Count + AliasHistory.Count + PredictionLog.Count + Feedback.Count
-        + MonitoringResults.Count + Alerts.Count + AuditLog.Count + ApiKeys.Count + Settings.Count + MlflowOutbox.Count;
+        + MonitoringResults.Count + Alerts.Count + ShadowPredictions.Count + AuditLog.Count + ApiKeys.Count + Settings.Count + MlflowOutbox.Count;
 
     /// <summary>Replaces the store's rows with the snapshot's in one transaction, keeping ids.</summary>
     public async Task WriteAsync(ChurnDbContext db, CancellationToken cancellationToken)
@@ -59,6 +61,7 @@ internal sealed class StoreSnapshot
         await db.Feedback.ExecuteDeleteAsync(cancellationToken);
         await db.MonitoringResults.ExecuteDeleteAsync(cancellationToken);
         await db.Alerts.ExecuteDeleteAsync(cancellationToken);
+        await db.ShadowPredictions.ExecuteDeleteAsync(cancellationToken);
         await db.AuditLog.ExecuteDeleteAsync(cancellationToken);
         await db.ApiKeys.ExecuteDeleteAsync(cancellationToken);
         await db.Settings.ExecuteDeleteAsync(cancellationToken);
@@ -74,6 +77,7 @@ internal sealed class StoreSnapshot
         db.Feedback.AddRange(Feedback);
         db.MonitoringResults.AddRange(MonitoringResults);
         db.Alerts.AddRange(Alerts);
+        db.ShadowPredictions.AddRange(ShadowPredictions);
         db.AuditLog.AddRange(AuditLog);
         db.ApiKeys.AddRange(ApiKeys);
         db.Settings.AddRange(Settings);
@@ -83,7 +87,7 @@ internal sealed class StoreSnapshot
         if (db is PostgresChurnDbContext)
         {
             // Rows were inserted with their ids, which identity columns do not notice; move each sequence past them.
-            foreach (var table in new[] { "model_versions", "alias_history", "feedback", "monitoring_results", "audit_log", "mlflow_outbox" })
+            foreach (var table in new[] { "model_versions", "alias_history", "feedback", "monitoring_results", "shadow_predictions", "audit_log", "mlflow_outbox" })
             {
 #pragma warning disable EF1002 // The table names are the constants above, not input.
                 await db.Database.ExecuteSqlRawAsync(

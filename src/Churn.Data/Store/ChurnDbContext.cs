@@ -23,6 +23,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<FeedbackEntry> Feedback => Set<FeedbackEntry>();
     public DbSet<MonitoringResult> MonitoringResults => Set<MonitoringResult>();
     public DbSet<Alert> Alerts => Set<Alert>();
+    public DbSet<ShadowPrediction> ShadowPredictions => Set<ShadowPrediction>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<DashboardUser> Users => Set<DashboardUser>();
@@ -89,6 +90,16 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.Property(p => p.CustomerId).HasMaxLength(200);
             entry.HasIndex(p => p.Time);
             entry.HasIndex(p => p.CustomerId);
+        });
+
+        modelBuilder.Entity<ShadowPrediction>(shadow =>
+        {
+            shadow.ToTable("shadow_predictions");
+            shadow.Property(s => s.ModelName).HasMaxLength(200);
+            shadow.Property(s => s.ChampionTier).HasMaxLength(20);
+            shadow.Property(s => s.ChallengerTier).HasMaxLength(20);
+            shadow.HasIndex(s => new { s.ModelName, s.ChallengerVersion, s.Time });
+            shadow.HasIndex(s => s.PredictionId);
         });
 
         modelBuilder.Entity<FeedbackEntry>(entry =>

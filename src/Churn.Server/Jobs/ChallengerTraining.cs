@@ -1,35 +1,23 @@
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using Churn.Core.Data;
-using Churn.Core.Evaluation;
-using Churn.Core.Training;
 using Churn.Data;
 using Churn.Data.Registry;
+using Churn.Data.Retraining;
+using Churn.Data.Settings;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
 using Churn.Server.Coordination;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
-using Churn.Server.Monitoring;
-using Churn.Server.Security;
 using Churn.Server.Settings;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 
-/// <summary>What a retraining produced and what was decided about it.</summary>
-public sealed record RetrainOutcome(int Version, bool Promoted, double ChampionAuc, double ChallengerAuc, int HeldOutRows, int FeedbackRows, string Message);
-
-/// <summary>Thrown when another process or replica holds the training lock.</summary>
-public sealed class TrainingLockedException(string? holder)
-    : Exception($"Another training is under way{(holder is null ? "" : $" ({holder})")}; only one runs at a time.");
-
 /// <summary>
-/// Trains a challenger on the reference data plus labelled feedback, registers it, and promotes it to champion only when
-/// it beats the champion on the same held-out rows by <c>model.promotion_margin</c>; otherwise the reason is audited and
-/// reported on the job. One training at a time across replicas, by <see cref="TrainingLock"/>.
+/// The server's side of a retraining (<see cref="ChallengerRetraining"/> does the training and the decision): it competes
+/// with the serving champion, reads the margin from the runtime settings, finds the reference data (the sample generated at
+/// first start, else the champion's own training file) and promotes by loading and warming the new version before the
+/// alias moves, so requests never wait for a cold model. One training at a time across replicas, by <see cref="TrainingLock"/>
+/// (Redis when configured, else the store lock that <c>churn retrain</c> also takes).
 /// </summary>
 public sealed class ChallengerTraining(
     RunTracker runs,
@@ -37,115 +25,36 @@ public sealed class ChallengerTraining(
     ModelHost host,
     ModelLoader loader,
     StoreFactory store,
+    StoreLock locks,
     TrainingLock trainingLock,
     RuntimeSettings settings,
-    AuditLog audit,
     IOptions<ServerOptions> options,
     TimeProvider time,
     ILogger<ChallengerTraining> log)
 {
-    public const string LockName = CoordinationNames.TrainingLock;
+    public const string LockName = ChallengerRetraining.LockName;
 
-    public const double HeldOutFraction = 0.2;
+    private readonly ChallengerRetraining retraining = new(runs, registry, store, locks, time);
 
     public async Task<RetrainOutcome> RunAsync(RetrainOrder order, IProgress<double>? progress, CancellationToken ct)
     {
         // POST /retrain takes the lock before answering (so a second request is refused at once); other orders take it here.
         await using var held = order.Lock ?? await trainingLock.TryTakeAsync($"job-{order.JobId:N}", ct)
             ?? throw new TrainingLockedException(await trainingLock.HolderAsync(ct));
-        return await TrainAndDecideAsync(order, progress, ct);
-    }
-
-    private async Task<RetrainOutcome> TrainAndDecideAsync(RetrainOrder order, IProgress<double>? progress, CancellationToken ct)
-    {
         var champion = host.Require();
         var o = options.Value;
-        var seed = order.Seed ?? (int)(time.GetUtcNow().ToUnixTimeSeconds() % int.MaxValue);
-        var referencePath = ReferencePath(champion);
-        var reference = DatasetLoader.Load(referencePath, champion.Schema);
-        var feedback = await FeedbackAsync(champion, ct);
-
-        // The held-out rows: when the champion was trained on the reference file, exactly its own test split (rows it
-        // never saw), so the comparison is fair to both; otherwise a seeded split of the reference.
-        var sameData = champion.Card.DataFingerprint == reference.Fingerprint;
-        var (referenceTrain, referenceTest) = DataSplits.StratifiedSplit(
-            reference.RequireLabels(), sameData ? (double)champion.Card.TestRows / (champion.Card.TestRows + champion.Card.TrainRows) : HeldOutFraction,
-            sameData ? champion.Card.Seed : seed);
-        int[] feedbackTrain = [.. Enumerable.Range(0, feedback.RowCount)], feedbackTest = [];
-        if (feedback.RowCount >= 20 && feedback.Labels!.Any(l => l) && !feedback.Labels!.All(l => l))
-        {
-            (feedbackTrain, feedbackTest) = DataSplits.StratifiedSplit(feedback.Labels, HeldOutFraction, seed);
-        }
-        var heldOut = Dataset.Concat(reference.Select(referenceTest), feedback.Select(feedbackTest), "held-out");
-        var trainingBase = order.Generated is { } generated
-            ? DatasetLoader.Load(await ModelTraining.EnsureSampleAsync(o.DataDir, generated, ct), champion.Schema)
-            : reference.Select(referenceTrain);
-        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{trainingBase.Fingerprint}|{string.Join(',', feedbackTrain.Select(r => feedback.Ids[r]))}|{feedback.Fingerprint}")));
-        var trainingData = Dataset.Concat(trainingBase, feedback.Select(feedbackTrain), fingerprint);
-
-        var trainingOptions = new TrainingOptions { ModelName = champion.Name, Seed = seed, DataSource = Path.GetFileName(referencePath) };
-        var parameters = RecordedTraining.Parameters(trainingOptions, Path.GetFileName(referencePath));
-        parameters["reason"] = order.Reason;
-        parameters["feedbackRows"] = feedback.RowCount.ToString(CultureInfo.InvariantCulture);
-        parameters["heldOutRows"] = heldOut.RowCount.ToString(CultureInfo.InvariantCulture);
-        parameters["generatedRows"] = order.Generated?.Rows.ToString(CultureInfo.InvariantCulture) ?? "";
-        var trainingProgress = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.9));
-        var outcome = await RecordedTraining.RunAsync(runs, registry, o.DataDir, champion.Name, order.Trigger, order.RequestedBy, promote: false,
-            parameters, fingerprint, token => ChurnTrainer.Train(trainingData, trainingOptions, trainingProgress, token).Model, ct);
-        var version = outcome.Version.Version;
-        await registry.PromoteAsync(champion.Name, version, ModelAliases.Challenger, order.RequestedBy, $"retrained ({order.Trigger.ToString().ToLowerInvariant()}): {order.Reason}", ct);
-
-        var labels = heldOut.RequireLabels();
-        var championAuc = BinaryMetrics.Auc(champion.Scorer.Model.Score(heldOut), labels);
-        var challengerAuc = BinaryMetrics.Auc(outcome.Model.Score(heldOut), labels);
-        var margin = settings.Model.PromotionMargin;
-        var details = new { championVersion = champion.Version, challengerVersion = version, championAuc, challengerAuc, margin, heldOutRows = heldOut.RowCount, trigger = order.Trigger.ToString() };
-        progress?.Report(0.95);
-        if (challengerAuc >= championAuc + margin)
-        {
-            var reason = $"challenger v{version} AUC {challengerAuc:0.0000} beats champion v{champion.Version} AUC {championAuc:0.0000} by at least {margin:0.0000} on {heldOut.RowCount} held-out rows";
-            await loader.MoveChampionAsync(version, token => registry.PromoteAsync(champion.Name, version, ModelAliases.Champion, order.RequestedBy, reason, token), ct);
-            await audit.RecordAsync(order.RequestedBy, "model.promote", $"{champion.Name}:v{version}", details, "local");
-            log.LogInformation("Promoted {Model} v{Version}: {Reason}.", champion.Name, version, reason);
-            return new RetrainOutcome(version, true, championAuc, challengerAuc, heldOut.RowCount, feedback.RowCount, $"Promoted v{version} to champion: {reason}.");
-        }
-        var why = $"challenger v{version} AUC {challengerAuc:0.0000} does not beat champion v{champion.Version} AUC {championAuc:0.0000} by the margin {margin:0.0000} on {heldOut.RowCount} held-out rows";
-        await audit.RecordAsync(order.RequestedBy, "model.promotion_refused", $"{champion.Name}:v{version}", new { details, reason = why }, "local");
-        log.LogInformation("Kept {Model} v{Version} as challenger: {Reason}.", champion.Name, version, why);
-        return new RetrainOutcome(version, false, championAuc, challengerAuc, heldOut.RowCount, feedback.RowCount, $"Registered v{version} as challenger, not promoted: {why}.");
-    }
-
-    /// <summary>The sample generated at first start, else the champion's own training file from the data directory.</summary>
-    private string ReferencePath(ServingModel champion)
-    {
-        var o = options.Value;
         var sample = ModelTraining.SamplePath(o.DataDir, new TrainingRequest(o.SampleRows, o.SampleSeed, 0));
-        if (File.Exists(sample))
-        {
-            return sample;
-        }
-        if (champion.Card.DataSource is { Length: > 0 } source && File.Exists(Path.Combine(o.DataDir, "data", Path.GetFileName(source))))
-        {
-            return Path.Combine(o.DataDir, "data", Path.GetFileName(source));
-        }
-        throw new FileNotFoundException($"No reference data to retrain on: neither {sample} nor the champion's training file is in the data directory.");
-    }
-
-    /// <summary>Labelled feedback joined to the logged inputs of its predictions (the latest outcome per prediction).</summary>
-    private async Task<Dataset> FeedbackAsync(ServingModel champion, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var joined = await (from f in db.Feedback.AsNoTracking()
-                            join p in db.PredictionLog.AsNoTracking() on f.PredictionId equals p.Id
-                            where p.ModelName == champion.Name
-                            orderby f.Id
-                            select new { p.Id, p.CustomerId, p.InputsJson, f.Churned }).ToListAsync(ct);
-        var latest = joined.GroupBy(j => j.Id).Select(g => g.Last()).OrderBy(j => j.Id).ToList();
-        return LoggedInputs.ToDataset(
-            champion.Schema,
-            [.. latest.Select(j => (j.CustomerId, j.InputsJson))],
-            [.. latest.Select(j => j.Churned)],
-            "feedback-" + latest.Count.ToString(CultureInfo.InvariantCulture));
+        var reference = ChallengerRetraining.FindReference(o.DataDir, champion.Card, sample)
+            ?? throw new FileNotFoundException($"No reference data to retrain on: neither {sample} nor the champion's training file is in the data directory.");
+        var trainingBase = order.Generated is { } generated ? await ModelTraining.EnsureSampleAsync(o.DataDir, generated, ct) : null;
+        var outcome = await retraining.TrainAndDecideAsync(
+            new RetrainChampion(champion.Name, champion.Version, champion.Scorer.Model),
+            new ChallengerOrder(order.Trigger, order.RequestedBy, order.Reason, reference, trainingBase, order.Seed),
+            settings.Model.PromotionMargin,
+            (version, reason, token) => loader.MoveChampionAsync(version, t => registry.PromoteAsync(champion.Name, version, ModelAliases.Champion, order.RequestedBy, reason, t), token),
+            progress,
+            ct);
+        log.LogInformation("Retraining of {Model} ({Trigger}): {Message}", champion.Name, order.Trigger, outcome.Message);
+        return outcome;
     }
 }

@@ -28,6 +28,8 @@ public static class MonitoringApi
             SeriesAsync(MonitoringKinds.Performance, from, to, store, time, ct)).WithSummary("Realised (from feedback) and estimated performance per model version per check.");
         group.MapGet("/system", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
             SeriesAsync(MonitoringKinds.System, from, to, store, time, ct)).WithSummary("Scoring latency percentiles and server error rate per check.");
+        group.MapGet("/shadow", ShadowComparison.GetAsync)
+            .WithSummary("The challenger against the champion on the same shadow-scored live predictions: differences, agreement and AUC on labelled rows.");
         group.MapPost("/run", RunAsync).RequireAuthorization(Policies.Admin)
             .WithSummary("Runs a monitoring check now over the window (or from the given time) and returns what it found and the alerts it raised.");
         return routes;

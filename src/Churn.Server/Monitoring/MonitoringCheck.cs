@@ -5,6 +5,7 @@ using Churn.Core.Evaluation;
 using Churn.Core.Models;
 using Churn.Core.Quality;
 using Churn.Data.Monitoring;
+using Churn.Data.Predictions;
 using Churn.Data.Registry;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
@@ -117,6 +118,8 @@ public sealed class MonitoringCheck(
             var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
             drift = DriftDetector.Detect(model.Card, dataset, championScores);
+            // The window's verdict is the operator's drift_threshold, so the stored series, the summary and the alert agree.
+            drift = drift with { DatasetDrift = drift.DriftedShare > thresholds.DriftThreshold };
             var quality = DataQualityAnalyzer.Analyze(dataset, new LoadReport([], []), model.Card.Reference);
             results.Add(Result(MonitoringKinds.Drift, drift));
             results.Add(Result(MonitoringKinds.Quality, quality));
@@ -150,7 +153,7 @@ public sealed class MonitoringCheck(
             }
         }
 
-        if (drift is not null && drift.DriftedShare > thresholds.DriftThreshold)
+        if (drift is { DatasetDrift: true })
         {
             await Raise(AlertKinds.Drift, "warning",
                 $"{drift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {rows.Count} predictions; most important: {string.Join(", ", drift.DriftedByImportance.Take(5))}.",

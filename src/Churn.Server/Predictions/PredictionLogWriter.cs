@@ -137,6 +137,8 @@ public static class PredictionRegistration
         builder.Services.AddSingleton<PredictionJournal>();
         builder.Services.AddSingleton<PredictionLog>();
         builder.Services.AddSingleton<Predictor>();
+        builder.Services.AddSingleton<ShadowQueue>();
+        builder.Services.AddHostedService<ShadowScoringJob>();
         builder.Services.AddSingleton(sp => new PredictionLogTarget(sp.GetRequiredService<StoreFactory>()));
         builder.Services.AddHostedService<PredictionLogJob>();
         return builder;

@@ -13,7 +13,7 @@ namespace Churn.Server.Predictions;
 /// Scores validated customers with a model snapshot, then logs and counts each prediction. Every protocol
 /// (/predict, /invocations, /v2 infer, file jobs excepted) goes through here, so they return the same probabilities.
 /// </summary>
-public sealed class Predictor(PredictionLog log, ServerMetrics metrics, TimeProvider time)
+public sealed class Predictor(PredictionLog log, ShadowQueue shadow, ServerMetrics metrics, TimeProvider time)
 {
     public const int DefaultReasons = 5;
 
@@ -48,6 +48,7 @@ public sealed class Predictor(PredictionLog log, ServerMetrics metrics, TimeProv
             LatencyMicroseconds = (long)elapsed.TotalMicroseconds,
         });
         metrics.Predicted(model.Name, model.Version, elapsed.TotalSeconds);
+        shadow.Offer(model, input, response, now);
         return response;
     }
 

@@ -131,6 +131,62 @@ namespace Churn.Data.Migrations.Postgres
                     b.ToTable("monitoring_results", (string)null);
                 });
 
+            modelBuilder.Entity("Churn.Data.Monitoring.ShadowPrediction", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<double>("ChallengerProbability")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("ChallengerTier")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<int>("ChallengerVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("ChallengerWillChurn")
+                        .HasColumnType("boolean");
+
+                    b.Property<double>("ChampionProbability")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("ChampionTier")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<int>("ChampionVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("ChampionWillChurn")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid>("PredictionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("Time")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PredictionId");
+
+                    b.HasIndex("ModelName", "ChallengerVersion", "Time");
+
+                    b.ToTable("shadow_predictions", (string)null);
+                });
+
             modelBuilder.Entity("Churn.Data.Predictions.FeedbackEntry", b =>
                 {
                     b.Property<long>("Id")

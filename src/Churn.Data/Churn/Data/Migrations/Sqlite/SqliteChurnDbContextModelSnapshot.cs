@@ -122,6 +122,60 @@ namespace Churn.Data.Migrations.Sqlite
                     b.ToTable("monitoring_results", (string)null);
                 });
 
+            modelBuilder.Entity("Churn.Data.Monitoring.ShadowPrediction", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("ChallengerProbability")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("ChallengerTier")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ChallengerVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("ChallengerWillChurn")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("ChampionProbability")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("ChampionTier")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ChampionVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("ChampionWillChurn")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("PredictionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Time")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("PredictionId");
+
+                    b.HasIndex("ModelName", "ChallengerVersion", "Time");
+
+                    b.ToTable("shadow_predictions", (string)null);
+                });
+
             modelBuilder.Entity("Churn.Data.Predictions.FeedbackEntry", b =>
                 {
                     b.Property<long>("Id")

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 
-namespace Churn.Server.Monitoring;
+namespace Churn.Data.Predictions;
 
 /// <summary>Reads the inputs of logged predictions (the JSON objects the predictor logs) back into datasets.</summary>
 public static class LoggedInputs
