@@ -168,6 +168,6 @@ public sealed class ValidationTests(ServerFixture server)
                 failures.Add($"{path} {text} -> {(int)response.StatusCode}");
             }
         }
-        Assert.Empty(failures);
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(3)));
     }
 }

@@ -78,12 +78,15 @@ internal sealed class CompiledModel
     public double RawScore(ReadOnlySpan<float> slots) =>
         ChurnModel.RawScore(_trees?.Probability(slots) ?? 0, _linear?.Probability(slots) ?? 0, _treeWeight);
 
-    /// <summary>True when every slot has a value; rows with NaN must be scored by the engines.</summary>
+    /// <summary>
+    /// True when every slot holds a finite value. Rows with NaN (missing) or an infinity (a number beyond float range,
+    /// such as -1e308) are scored by the engines, whose handling of them is the reference.
+    /// </summary>
     public static bool CanScore(ReadOnlySpan<float> slots)
     {
         foreach (var v in slots)
         {
-            if (float.IsNaN(v))
+            if (!float.IsFinite(v))
             {
                 return false;
             }

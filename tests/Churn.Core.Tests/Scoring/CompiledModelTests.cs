@@ -58,18 +58,22 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
         }
     }
 
-    [Fact]
-    public void RowsWithMissingValuesAreScoredByTheEngines()
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(-1e308)]
+    [InlineData(1e300)]
+    public void RowsWithMissingOrOutOfFloatRangeValuesAreScoredByTheEngines(double charges)
     {
         var model = fixture.Result.Model;
         var row = fixture.Data.Row(0);
-        row[CustomerGenerator.Schema.IndexOf("monthlyCharges")] = FeatureValue.Missing;
+        row[CustomerGenerator.Schema.IndexOf("monthlyCharges")] = double.IsNaN(charges) ? FeatureValue.Missing : FeatureValue.Of(charges);
         var slots = new float[model.Encoder.Width];
         model.Encoder.Encode(row, slots);
 
         Assert.False(CompiledModel.CanScore(slots));
         var viaScorer = new ChurnScorer(model).Score(row, reasons: 0).Probability;
         var viaEngines = model.Calibration.Apply(model.RawScores(slots, 1)[0]);
+        Assert.True(double.IsFinite(viaScorer));
         Assert.Equal(viaEngines, viaScorer, 12);
     }
 
