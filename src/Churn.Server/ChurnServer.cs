@@ -59,6 +59,9 @@ public sealed class ChurnServer
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (a query value that is not a number, a body of the wrong shape) throw, so the one exception
+        // handler answers them with ProblemDetails naming the parameter instead of a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         var app = builder.Build();

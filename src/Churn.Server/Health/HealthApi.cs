@@ -9,7 +9,7 @@ public sealed record HealthStatus(string Status);
 
 public sealed record HealthDetails(
     string Status, bool ModelLoaded, string? ModelName, int? ModelVersion, DateTimeOffset? ModelLoadedAt,
-    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime);
+    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime, string? PredictionLogSpillError = null);
 
 /// <summary>
 /// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
@@ -50,7 +50,7 @@ public static class HealthApi
             return ready ? TypedResults.Ok(new HealthStatus(status)) : TypedResults.Json(new HealthStatus(status), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         var details = new HealthDetails(status, model is not null, model?.Name, model?.Version, model?.LoadedAt, storeError is null, storeError,
-            spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime());
+            spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(), spill.Failure);
         return ready ? TypedResults.Ok(details) : TypedResults.Json(details, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

@@ -35,7 +35,7 @@ public static class JobsApi
         return routes;
     }
 
-    private static async Task<Results<Accepted<JobState>, ProblemHttpResult, Conflict<ProblemDetails>>> RetrainAsync(
+    private static async Task<Results<Accepted<JobState>, ProblemHttpResult>> RetrainAsync(
         HttpRequest request, RetrainQueue queue, JobBoard board, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
         var o = options.Value;
@@ -93,12 +93,8 @@ public static class JobsApi
         if (!queue.TryEnqueue(order))
         {
             board.Fail(job.Id, "Another retraining is under way.");
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "A retraining is already under way.",
-                Detail = "Only one retraining runs at a time; poll the running job and try again when it has finished.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A retraining is already under way.",
+                detail: "Only one retraining runs at a time; poll the running job and try again when it has finished.");
         }
         await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), new { rows, seed, drift });
         return TypedResults.Accepted($"/jobs/{job.Id}", job);
@@ -130,18 +126,23 @@ public static class JobsApi
         }
 
         var submitted = await scoring.SubmitAsync(upload, context.User.KeyName(), ct);
+        if (submitted.Error == ScoringJob.QueueFull)
+        {
+            // The server is healthy, only busy: 429 with a time to come back, as for the rate limit.
+            context.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: submitted.Error, detail: "Try again when some have finished.");
+        }
         return submitted.Error switch
         {
             null => TypedResults.Accepted($"/jobs/{submitted.Job.Id}", submitted.Job),
-            ScoringJob.EmptyUpload => JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest),
-            _ => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: submitted.Error, detail: "Try again when some have finished."),
+            _ => JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest),
         };
     }
 
     private static Results<Ok<JobState>, NotFound> Get(Guid id, JobBoard board) =>
         board.Get(id) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
 
-    internal static Results<PhysicalFileHttpResult, NotFound, Conflict<ProblemDetails>> Result(Guid id, JobBoard board)
+    internal static Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult> Result(Guid id, JobBoard board)
     {
         if (board.Get(id) is not { } job || job.Kind != "score")
         {
@@ -149,12 +150,8 @@ public static class JobsApi
         }
         if (job.Status != JobStatus.Succeeded || job.ResultFile is null)
         {
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "The result is not ready.",
-                Detail = $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The result is not ready.",
+                detail: $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.");
         }
         return TypedResults.PhysicalFile(job.ResultFile, "text/csv", $"churn-scores-{id:N}.csv");
     }
