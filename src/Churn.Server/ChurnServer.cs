@@ -44,6 +44,10 @@ public sealed class ChurnServer
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // Every request body is limited to the JSON limit unless its endpoint sets its own (the CSV upload); Kestrel's
+        // default of 30 MB is far more than any JSON request needs.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue<long?>($"{ServerOptions.Section}:{nameof(ServerOptions.MaxJsonBodyBytes)}") ?? new ServerOptions().MaxJsonBodyBytes);
         // Per-request framework logs drown the server's own messages; configuration can still turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);

@@ -40,6 +40,8 @@ public static class DashboardRegistration
         builder.Services.AddSingleton<DashboardQueries>();
         builder.Services.AddHostedService<DashboardStartup>();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        // The security headers already say DENY; antiforgery's own SAMEORIGIN would make two conflicting values on forms.
+        builder.Services.AddAntiforgery(o => o.SuppressXFrameOptionsHeader = true);
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddMudServices();
         builder.Services.AddAuthentication().AddCookie(DashboardPolicies.Scheme, o =>

@@ -27,7 +27,8 @@ public static class JobsApi
         var jobs = routes.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/score", ScoreFileAsync).RequireAuthorization(Policies.Predict)
             .Accepts<IFormFile>("text/csv", "multipart/form-data")
-            .WithMetadata(new DisableRequestSizeLimitAttribute())
+            // Files of any realistic size, but not unbounded: the limit is Churn:MaxUploadBytes.
+            .WithMetadata(new RequestSizeLimitAttribute(routes.ServiceProvider.GetRequiredService<IOptions<ServerOptions>>().Value.MaxUploadBytes))
             .DisableRequestTimeout()
             .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result.");
         jobs.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress.");

@@ -12,8 +12,8 @@ namespace Churn.Reliability.Tests.Fixtures;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
-    public const string AdminKey = "churn_reliability-admin-0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
-    public const string AdminPassword = "reliability-dashboard-password-0123";
+    public const string AdminKey = "churn_test-reliability-admin-0123456789abcdefghijklmnopqrstuvwxyz";
+    public const string AdminPassword = "test-only-dashboard-password-0123";
 
     private readonly Process process;
     private readonly StringBuilder output = new();

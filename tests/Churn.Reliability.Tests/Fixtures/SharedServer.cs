@@ -9,6 +9,8 @@ namespace Churn.Reliability.Tests.Fixtures;
 /// </summary>
 public sealed class SharedServer : IAsyncLifetime
 {
+    public const long UploadLimit = 2 * 1024 * 1024;
+
     public ServerProcess Server { get; private set; } = null!;
 
     public IReadOnlyList<Operation> Operations { get; private set; } = [];
@@ -21,7 +23,8 @@ public sealed class SharedServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var dir = await DataDirs.CloneTrainedAsync();
-        Server = await ServerProcess.StartAsync(dir);
+        // A small upload limit, so the security suite can show the 413 without sending a gigabyte.
+        Server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:MaxUploadBytes"] = UploadLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         using var admin = Server.Client();
         Keys["admin"] = ServerProcess.AdminKey;
         foreach (var role in new[] { "analyst", "service", "viewer" })
