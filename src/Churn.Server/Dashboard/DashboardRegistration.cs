@@ -71,7 +71,8 @@ public static class DashboardRegistration
         // REVIEW: dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit; a lockout
         // after repeated failed sign-ins would be the better guard against password guessing.
         app.MapRazorComponents<App>()
-            .AddInteractiveServerRenderMode()
+            // The security headers' CSP already forbids framing ('none'); Blazor's own "frame-ancestors 'self'" would be a second policy.
+            .AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null)
             .RequireAuthorization(DashboardPolicies.User)
             .DisableRateLimiting();
         app.MapPost("/account/logout", async (HttpContext context, [FromForm(Name = "returnUrl")] string? returnUrl) =>

@@ -103,6 +103,9 @@ public sealed partial class WebSurfaceTests(SharedServer shared)
             {
                 Content = new StringContent(body, Encoding.UTF8, csv ? "text/csv" : "application/json"),
             };
+            // The client waits for the server's go-ahead, so a refusal arrives as a response instead of a connection
+            // closed under a half-sent body.
+            request.Headers.ExpectContinue = true;
             var response = await admin.SendAsync(request);
             if ((int)response.StatusCode != 413 || response.Content.Headers.ContentType?.MediaType != "application/problem+json")
             {
