@@ -18,6 +18,9 @@ public sealed record BadRequest(string Method, string Path, byte[]? Body, string
                 content.Headers.TryAddWithoutValidation("Content-Type", ContentType);
             }
             message.Content = content;
+            // Large bodies wait for the server's go-ahead: a body over the limit is then refused with a response
+            // rather than by closing the connection under a half-sent body.
+            message.Headers.ExpectContinue = Body.Length > 64 * 1024;
         }
         return message;
     }
