@@ -45,6 +45,10 @@ public sealed class ChurnServer
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+        // Every request body is limited to the JSON limit unless its endpoint sets its own (the CSV upload); Kestrel's
+        // default of 30 MB is far more than any JSON request needs.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue<long?>($"{ServerOptions.Section}:{nameof(ServerOptions.MaxJsonBodyBytes)}") ?? new ServerOptions().MaxJsonBodyBytes);
         // Per-request framework logs drown the server's own messages; configuration can still turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
@@ -61,6 +65,9 @@ public sealed class ChurnServer
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (a query value that is not a number, a body of the wrong shape) throw, so the one exception
+        // handler answers them with ProblemDetails naming the parameter instead of a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         var app = builder.Build();

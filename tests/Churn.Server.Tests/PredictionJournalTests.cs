@@ -20,7 +20,7 @@ public sealed class PredictionJournalTests : IDisposable
     {
         options = Options.Create(new ServerOptions { DataDir = dataDir, InstanceId = "replica-1" });
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-        spill = new PredictionSpill(options, new ServerMetrics(meters));
+        spill = new PredictionSpill(options, new ServerMetrics(meters), Microsoft.Extensions.Logging.Abstractions.NullLogger<PredictionSpill>.Instance);
     }
 
     [Fact]

@@ -45,6 +45,9 @@ public static class RecordedTraining
         var parent = await registry.ResolveAliasAsync(modelName, ModelAliases.Champion, cancellationToken);
         var runId = await runs.StartAsync(modelName, trigger, parameters, datasetFingerprint, parent?.Version, cancellationToken);
         var staging = Path.Combine(dataDir, "tmp", $"run-{runId:N}", "model.zip");
+        // The run's folder holds an OS lock for as long as this process works on it; the kernel drops the lock when the
+        // process dies, which is how a later start tells a run that was killed from one still running (RunTracker.FailAbandonedAsync).
+        var running = RunTracker.HoldRunLock(dataDir, runId);
         try
         {
             // Training is CPU-bound and synchronous; it runs off the caller's thread so a server stays responsive.
@@ -68,6 +71,7 @@ public static class RecordedTraining
         }
         finally
         {
+            await running.DisposeAsync();
             if (Directory.Exists(Path.GetDirectoryName(staging)))
             {
                 Directory.Delete(Path.GetDirectoryName(staging)!, recursive: true);

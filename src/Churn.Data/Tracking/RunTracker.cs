@@ -72,6 +72,61 @@ public sealed class RunTracker(IDbContextFactory<ChurnDbContext> contexts, Mlflo
             run.Error = error;
         }, cancellationToken);
 
+    /// <summary>
+    /// Marks failed the runs left "running" by a process that died (killed, out of memory, power cut): a run whose folder
+    /// under <c>tmp/</c> is still there but whose lock no live process holds. Runs without a folder are left alone, since
+    /// they may belong to another machine sharing the store. Returns how many were marked.
+    /// </summary>
+    public async Task<int> FailAbandonedAsync(string dataDir, CancellationToken cancellationToken = default)
+    {
+        List<Guid> running;
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            running = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).ToListAsync(cancellationToken);
+        }
+        var failed = 0;
+        foreach (var id in running)
+        {
+            var folder = RunFolder(dataDir, id);
+            if (!Directory.Exists(folder))
+            {
+                continue;
+            }
+            FileStream held;
+            try
+            {
+                held = HoldRunLock(dataDir, id);
+            }
+            catch (IOException)
+            {
+                // A live process holds it: the run is really running.
+                continue;
+            }
+            await held.DisposeAsync();
+            try
+            {
+                await FailAsync(id, "abandoned: the process running it stopped before it finished", cancellationToken);
+                failed++;
+            }
+            catch (RegistryException)
+            {
+                // It ended meanwhile.
+            }
+            Directory.Delete(folder, recursive: true);
+        }
+        return failed;
+    }
+
+    /// <summary>Takes the exclusive OS lock of a run's folder (creating it); throws <see cref="IOException"/> when another process holds it.</summary>
+    public static FileStream HoldRunLock(string dataDir, Guid runId)
+    {
+        var folder = RunFolder(dataDir, runId);
+        Directory.CreateDirectory(folder);
+        return new FileStream(Path.Combine(folder, ".running"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+    }
+
+    private static string RunFolder(string dataDir, Guid runId) => Path.Combine(dataDir, "tmp", $"run-{runId:N}");
+
     public async Task<RunInfo?> GetAsync(Guid runId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

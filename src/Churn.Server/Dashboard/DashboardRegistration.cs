@@ -43,6 +43,8 @@ public static class DashboardRegistration
         builder.Services.AddSingleton<DashboardQueries>();
         builder.Services.AddHostedService<DashboardStartup>();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        // The security headers already say DENY; antiforgery's own SAMEORIGIN would make two conflicting values on forms.
+        builder.Services.AddAntiforgery(o => o.SuppressXFrameOptionsHeader = true);
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddScoped<AuthenticationStateProvider, DashboardSessionRevalidation>();
         builder.Services.AddMudServices();
@@ -82,7 +84,8 @@ public static class DashboardRegistration
         // Dashboard traffic (the sign-in form included) is exempt from the per-key API rate limit: password guessing
         // is guarded by SignInThrottle's lockout per user name and per address instead.
         app.MapRazorComponents<App>()
-            .AddInteractiveServerRenderMode()
+            // The security headers' CSP already forbids framing ('none'); Blazor's own "frame-ancestors 'self'" would be a second policy.
+            .AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null)
             .RequireAuthorization(DashboardPolicies.User)
             .DisableRateLimiting();
         app.MapPost("/account/logout", async (HttpContext context, [FromForm(Name = "returnUrl")] string? returnUrl) =>

@@ -21,8 +21,66 @@ public static class JsonBody
                 $"Send the body as application/json (it was {(string.IsNullOrEmpty(request.ContentType) ? "not labelled" : request.ContentType)}).",
                 StatusCodes.Status415UnsupportedMediaType);
         }
-        return JsonDocument.Parse(await ReadBytesAsync(request, maxBytes, cancellationToken), Options);
+        var document = JsonDocument.Parse(await ReadBytesAsync(request, maxBytes, cancellationToken), Options);
+        try
+        {
+            EnsureReadableText(document.RootElement, "$");
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+        return document;
     }
+
+    /// <summary>
+    /// The parser accepts bytes that are not UTF-8 and escapes of half a surrogate pair inside strings; reading such a
+    /// string later throws deep inside an endpoint. Every name and string is decoded once here instead, so the request
+    /// is refused naming the field.
+    /// </summary>
+    private static void EnsureReadableText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new InvalidBodyException(FieldName(path), "has a property name that is not valid UTF-8 text.");
+                    }
+                    EnsureReadableText(property.Value, $"{path}.{name}");
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    EnsureReadableText(item, $"{path}[{i++}]");
+                }
+                break;
+            case JsonValueKind.String:
+                try
+                {
+                    _ = element.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new InvalidBodyException(FieldName(path), "is not valid text (invalid UTF-8 or half of a surrogate pair).");
+                }
+                break;
+        }
+    }
+
+    /// <summary>A JSON path as the errors name fields: <c>$.customers[3].tenure</c> becomes <c>customers[3].tenure</c>; the root stays <c>$</c>.</summary>
+    public static string FieldName(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
 
     /// <summary>Reads the whole body, refusing more than <paramref name="maxBytes"/> whether or not Content-Length was sent.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadBytesAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
@@ -48,7 +106,7 @@ public static class JsonBody
         }
         if (buffer.WrittenCount == 0)
         {
-            throw new BadHttpRequestException("The body is empty.", StatusCodes.Status400BadRequest);
+            throw new InvalidBodyException("$", "The body is empty.");
         }
         return buffer.WrittenMemory;
     }
@@ -64,4 +122,12 @@ public static class JsonBody
 
     private static BadHttpRequestException TooLarge(long maxBytes) =>
         new($"The body is larger than {maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
+}
+
+/// <summary>A body that cannot be read as sent; <see cref="ProblemExceptionHandler"/> answers 400 naming <see cref="Field"/>.</summary>
+public sealed class InvalidBodyException(string field, string problem) : Exception($"{field}: {problem}")
+{
+    public string Field { get; } = field;
+
+    public string Problem { get; } = problem;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Churn.Core.Data;
 using Churn.Core.Models;
 using Churn.Core.Scoring;
 using Churn.Data;
@@ -29,8 +30,12 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
         }
         var problem = exception switch
         {
+            BadHttpRequestException { InnerException: JsonException json } => NotJson(json),
+            BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad => Validation(StatusCodes.Status400BadRequest, BoundField(bad.Message), bad.Message),
             BadHttpRequestException bad => Problem(bad.StatusCode, Title(bad.StatusCode), bad.Message),
-            JsonException json => Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON.", json.Message),
+            JsonException json => NotJson(json),
+            InvalidBodyException body => Validation(StatusCodes.Status400BadRequest, body.Field, body.Problem),
+            CsvFormatException csv => Validation(StatusCodes.Status400BadRequest, $"line {csv.Line}", $"column {csv.Column}: {csv.Problem}"),
             FeatureValueException value => Validation(StatusCodes.Status422UnprocessableEntity, $"features.{value.Feature}", $"{value.Problem}."),
             ModelNotReadyException notReady => Problem(StatusCodes.Status503ServiceUnavailable, "Not ready.", notReady.Message),
             ModelPackageException package => Problem(StatusCodes.Status422UnprocessableEntity, "The model package cannot be loaded.", package.Message),
@@ -51,6 +56,24 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
     }
 
     private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+
+    /// <summary>Malformed JSON, named by where the parser stopped (the path when it knows it, else the body, <c>$</c>).</summary>
+    private static HttpValidationProblemDetails NotJson(JsonException json)
+    {
+        var problem = Validation(StatusCodes.Status400BadRequest, JsonBody.FieldName(json.Path), $"is not valid JSON: {json.Message}");
+        problem.Title = "The body is not valid JSON.";
+        return problem;
+    }
+
+    /// <summary>
+    /// The parameter a minimal-API binding failure names (<c>Failed to bind parameter "int? limit" from "abc".</c> names
+    /// <c>limit</c>); a failure that names none is about the body as a whole.
+    /// </summary>
+    private static string BoundField(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "parameter \"(?:[^\"]* )?(?<name>[^\" ]+)\"", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(100));
+        return match.Success ? match.Groups["name"].Value : "$";
+    }
 
     private static HttpValidationProblemDetails Validation(int status, string field, string message) =>
         new(new Dictionary<string, string[]> { [field] = [message] }) { Status = status, Title = "The request is not valid." };

@@ -12,7 +12,8 @@ public sealed record HealthStatus(string Status);
 
 public sealed record HealthDetails(
     string Status, bool ModelLoaded, string? ModelName, int? ModelVersion, DateTimeOffset? ModelLoadedAt,
-    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime, string Instance, bool Leader);
+    bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime, string Instance, bool Leader,
+    string? PredictionLogSpillError = null);
 
 /// <summary>
 /// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
@@ -55,7 +56,7 @@ public static class HealthApi
         }
         var details = new HealthDetails(status, model is not null, model?.Name, model?.Version, model?.LoadedAt, storeError is null, storeError,
             spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(),
-            options.Value.InstanceId, leader.IsLeader);
+            options.Value.InstanceId, leader.IsLeader, spill.Failure);
         return ready ? TypedResults.Ok(details) : TypedResults.Json(details, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

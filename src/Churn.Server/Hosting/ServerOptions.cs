@@ -36,6 +36,10 @@ public sealed class ServerOptions
     [Range(1024, 64 * 1024 * 1024)]
     public long MaxJsonBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Largest CSV upload accepted by <c>POST /jobs/score</c> (1 GiB by default); larger uploads get 413.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 1024L * 1024 * 1024;
+
     /// <summary>Predictions buffered in memory before the log writes straight to the spill file.</summary>
     [Range(16, 10_000_000)]
     public int PredictionLogCapacity { get; set; } = 100_000;

@@ -36,6 +36,43 @@ public sealed class ChallengerTraining(
 
     private readonly ChallengerRetraining retraining = new(runs, registry, store, locks, time);
 
+    /// <summary>
+    /// Frees the training lock when its holder was a process of this machine that no longer runs (killed mid-training),
+    /// so a restarted server does not wait out the lock's two-hour expiry. Holders on other machines are left to expire.
+    /// </summary>
+    public async Task ReleaseAbandonedLockAsync(CancellationToken ct)
+    {
+        if (await locks.HolderAsync(LockName, ct) is not { } holder)
+        {
+            return;
+        }
+        var parts = holder.Split(':');
+        if (parts.Length < 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid))
+        {
+            return;
+        }
+        // This process has not started a training yet, so a holder with its own id is a previous life of it (a container's pid 1).
+        var alive = pid != Environment.ProcessId && ProcessExists(pid);
+        if (!alive)
+        {
+            await locks.ReleaseAsync(LockName, holder, ct);
+            log.LogWarning("Released the training lock held by {Holder}: that process is gone.", holder);
+        }
+    }
+
+    private static bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public async Task<RetrainOutcome> RunAsync(RetrainOrder order, IProgress<double>? progress, CancellationToken ct)
     {
         // POST /retrain takes the lock before answering (so a second request is refused at once); other orders take it here.

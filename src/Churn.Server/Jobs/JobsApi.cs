@@ -28,7 +28,8 @@ public static class JobsApi
         var jobs = routes.MapGroup("/jobs").WithTags("Jobs");
         jobs.MapPost("/score", ScoreFileAsync).RequireAuthorization(Policies.Predict)
             .Accepts<IFormFile>("text/csv", "multipart/form-data")
-            .WithMetadata(new DisableRequestSizeLimitAttribute())
+            // Files of any realistic size, but not unbounded: the limit is Churn:MaxUploadBytes.
+            .WithMetadata(new RequestSizeLimitAttribute(routes.ServiceProvider.GetRequiredService<IOptions<ServerOptions>>().Value.MaxUploadBytes))
             .DisableRequestTimeout()
             .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result.");
         jobs.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress.");
@@ -36,7 +37,7 @@ public static class JobsApi
         return routes;
     }
 
-    private static async Task<Results<Accepted<JobState>, ProblemHttpResult, Conflict<ProblemDetails>>> RetrainAsync(
+    private static async Task<Results<Accepted<JobState>, ProblemHttpResult>> RetrainAsync(
         HttpRequest request, RetrainQueue queue, JobBoard board, TrainingLock trainingLock, AuditLog audit, IOptions<ServerOptions> options, HttpContext context,
         CancellationToken ct)
     {
@@ -94,12 +95,8 @@ public static class JobsApi
         var (job, refusal) = await queue.RequestLockedAsync(trainingLock, Data.Tracking.RunTrigger.User, actor, $"requested by {actor}", generated, seed, ct);
         if (job is null)
         {
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "A retraining is already under way.",
-                Detail = refusal,
-            });
+            // ProblemDetails as application/problem+json, like every other refusal.
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A retraining is already under way.", detail: refusal);
         }
         await audit.RecordAsync(context, "model.retrain", job.Id.ToString(), new { rows, seed, drift });
         return TypedResults.Accepted($"/jobs/{job.Id}", job);
@@ -131,18 +128,23 @@ public static class JobsApi
         }
 
         var submitted = await scoring.SubmitAsync(upload, context.User.KeyName(), ct);
+        if (submitted.Error == ScoringJob.QueueFull)
+        {
+            // The server is healthy, only busy: 429 with a time to come back, as for the rate limit.
+            context.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: submitted.Error, detail: "Try again when some have finished.");
+        }
         return submitted.Error switch
         {
             null => TypedResults.Accepted($"/jobs/{submitted.Job.Id}", submitted.Job),
-            ScoringJob.EmptyUpload => JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest),
-            _ => TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: submitted.Error, detail: "Try again when some have finished."),
+            _ => JsonBody.Invalid(new() { ["file"] = ["is empty."] }, StatusCodes.Status400BadRequest),
         };
     }
 
     private static Results<Ok<JobState>, NotFound> Get(Guid id, JobBoard board) =>
         board.Get(id) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
 
-    internal static Results<PhysicalFileHttpResult, NotFound, Conflict<ProblemDetails>> Result(Guid id, JobBoard board)
+    internal static Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult> Result(Guid id, JobBoard board)
     {
         if (board.Get(id) is not { } job || job.Kind != "score")
         {
@@ -150,12 +152,8 @@ public static class JobsApi
         }
         if (job.Status != JobStatus.Succeeded || job.ResultFile is null)
         {
-            return TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "The result is not ready.",
-                Detail = $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The result is not ready.",
+                detail: $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.");
         }
         return TypedResults.PhysicalFile(job.ResultFile, "text/csv", $"churn-scores-{id:N}.csv");
     }

@@ -94,6 +94,14 @@ public sealed class RetrainJob(RetrainQueue queue, JobBoard board, ChallengerTra
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await training.ReleaseAbandonedLockAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning(ex, "Could not check the training lock for an abandoned holder.");
+        }
         await foreach (var order in queue.Reader.ReadAllAsync(stoppingToken))
         {
             try

@@ -31,6 +31,7 @@ public sealed class StartupNotes
 /// </summary>
 public sealed class ChampionStartup(
     StoreFactory store,
+    RunTracker runs,
     ModelRegistry registry,
     ModelTraining training,
     TrainingLock trainingLock,
@@ -45,6 +46,12 @@ public sealed class ChampionStartup(
     {
         var o = options.Value;
         await store.MigrateAsync(cancellationToken);
+        // A process killed mid-training leaves its run "running" and perhaps a half-registered folder: settle both first.
+        if (await runs.FailAbandonedAsync(o.DataDir, cancellationToken) is > 0 and var abandoned)
+        {
+            log.LogWarning("Marked {Count} training run(s) failed: the process running them stopped before they finished.", abandoned);
+        }
+        await registry.CleanOrphansAsync(cancellationToken);
         await settings.LoadStoredAsync(cancellationToken);
         while (await registry.GetAliasAsync(o.ModelName, ModelAliases.Champion, cancellationToken) is null)
         {

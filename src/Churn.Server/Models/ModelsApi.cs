@@ -58,18 +58,13 @@ public static class ModelsApi
             : TypedResults.NotFound();
     }
 
-    private static async Task<Results<Ok<ServingResponse>, NotFound, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> RollbackAsync(
+    private static async Task<Results<Ok<ServingResponse>, NotFound, ProblemHttpResult>> RollbackAsync(
         RollbackRequest? request, ChampionMoves moves, HttpContext context, CancellationToken ct)
     {
         var moved = await moves.RollbackAsync(request?.ToVersion, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
         if (moved.Conflict is not null)
         {
-            return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = moved.Conflict,
-                Detail = moved.ConflictDetail,
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: moved.Conflict, detail: moved.ConflictDetail);
         }
         return moved.Serving is { } serving
             ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))

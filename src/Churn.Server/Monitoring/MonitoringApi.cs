@@ -42,7 +42,7 @@ public static class MonitoringApi
         var start = from ?? end.AddDays(-7);
         if (start > end)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "from is after to.");
+            return Errors.JsonBody.Invalid(new() { ["from"] = [$"is after to ({end:O})."] }, StatusCodes.Status400BadRequest);
         }
         return TypedResults.Ok(await MonitoringSeries.ReadAsync(store, kind, start, end, MaxPoints, ct));
     }

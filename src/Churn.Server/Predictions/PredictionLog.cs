@@ -23,6 +23,8 @@ public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpi
     {
         if (!journal.TryAppend(entry, channel.Writer.TryWrite))
         {
+            // When the spill file cannot be written either (disk full) the entry is lost; the spill has counted and
+            // reported it, and the request is still answered.
             spill.Append([entry]);
         }
     }
@@ -36,9 +38,14 @@ public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpi
 /// <c>spill/&lt;instance&gt;/predictions.jsonl</c>, one folder per replica so replicas sharing a data directory never
 /// write or replay the same file; a replay first renames it, so new spills never mix with a file being replayed.
 /// </summary>
-public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetrics metrics)
+public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetrics metrics, ILogger<PredictionSpill> log)
 {
     private readonly Lock gate = new();
+    private string? failure;
+    private int failureReported;
+
+    /// <summary>Why the last spill failed (disk full, no permission), or null while spilling works.</summary>
+    public string? Failure => Volatile.Read(ref failure);
 
     public string Directory => Path.Combine(options.Value.DataDir, "spill", options.Value.InstanceId);
 
@@ -60,21 +67,43 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
         }
     }
 
-    public void Append(IReadOnlyList<PredictionLogEntry> entries)
+    /// <summary>Appends entries to the spill file; false (logged, counted, reported on health) when the disk refuses them.</summary>
+    public bool Append(IReadOnlyList<PredictionLogEntry> entries)
     {
-        lock (gate)
+        try
         {
-            System.IO.Directory.CreateDirectory(Directory);
-            using var file = new FileStream(Current, FileMode.Append, FileAccess.Write, FileShare.Read);
-            using var writer = new StreamWriter(file);
-            foreach (var entry in entries)
+            lock (gate)
             {
-                writer.WriteLine(JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+                System.IO.Directory.CreateDirectory(Directory);
+                using var file = new FileStream(Current, FileMode.Append, FileAccess.Write, FileShare.Read);
+                using var writer = new StreamWriter(file);
+                foreach (var entry in entries)
+                {
+                    writer.WriteLine(JsonSerializer.Serialize(entry, JsonSerializerOptions.Web));
+                }
+                writer.Flush();
+                file.Flush(flushToDisk: true);
             }
-            writer.Flush();
-            file.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not take the server down with it: say so loudly once, keep serving, keep counting.
+            Volatile.Write(ref failure, $"Cannot write the prediction spill file {Current}: {ex.Message}");
+            metrics.SpillFailed(entries.Count);
+            if (Interlocked.Exchange(ref failureReported, 1) == 0)
+            {
+                log.LogCritical(ex, "Cannot write the prediction spill file {File}: {Problem}. Predictions are still served; those the store cannot take are kept in memory while there is room.", Current, ex.Message);
+            }
+            return false;
+        }
+        if (Volatile.Read(ref failure) is not null)
+        {
+            Volatile.Write(ref failure, null);
+            Volatile.Write(ref failureReported, 0);
+            log.LogInformation("The prediction spill file can be written again.");
         }
         metrics.Spilled(entries.Count);
+        return true;
     }
 
     /// <summary>Files ready to replay, oldest first; the current file is renamed aside to become one of them.</summary>
@@ -87,7 +116,8 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
             {
                 return [];
             }
-            if (File.Exists(Current))
+            // Only a regular file is replayed: anything else in its place (a link to a device) is not ours to read.
+            if (File.Exists(Current) && new FileInfo(Current).LinkTarget is null)
             {
                 File.Move(Current, Path.Combine(Directory, $"replay-{DateTime.UtcNow:yyyyMMddHHmmssfffffff}-{Guid.NewGuid():N}.jsonl"));
             }

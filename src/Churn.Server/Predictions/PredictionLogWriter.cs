@@ -15,7 +15,8 @@ public sealed class PredictionLogTarget(StoreFactory store)
 /// and replayed when the store answers again; replay skips entries already stored, so it is safe to repeat.
 /// On shutdown the buffer is closed and drained before the host stops; what a killed process left in its journal is replayed.
 /// </summary>
-public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, PredictionJournal journal, PredictionLogTarget target, ILogger<PredictionLogJob> logger)
+public sealed class PredictionLogJob(
+    PredictionLog log, PredictionSpill spill, PredictionJournal journal, PredictionLogTarget target, IServiceProvider services, ILogger<PredictionLogJob> logger)
     : BackgroundService
 {
     private const int BatchSize = 500;
@@ -38,6 +39,7 @@ public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, P
                 }
                 catch (OperationCanceledException)
                 {
+                    await ReportSpillFailureAsync();
                     await ReplayIfDueAsync();
                     continue;
                 }
@@ -50,14 +52,26 @@ public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, P
             {
                 batch.Add(entry);
             }
-            var written = await WriteAsync(batch);
+            var outcome = await WriteAsync(batch);
+            if (outcome == Written.Nowhere)
+            {
+                // Neither the store nor the disk took the batch: keep it (and its journal entries) and try again shortly,
+                // while the buffer holds the rest.
+                await ReportSpillFailureAsync();
+                await Task.Delay(ReplayEvery, CancellationToken.None);
+                continue;
+            }
             // Stored or spilled (fsynced) either way: the journal no longer needs these entries.
             journal.Stored(batch.Count);
-            if (written)
+            if (outcome == Written.Stored)
             {
                 await ReplayIfDueAsync();
             }
             batch.Clear();
+        }
+        if (batch.Count > 0 && await WriteAsync(batch) != Written.Nowhere)
+        {
+            journal.Stored(batch.Count);
         }
         await ReplayIfDueAsync(force: true);
         journal.Close();
@@ -73,27 +87,56 @@ public sealed class PredictionLogJob(PredictionLog log, PredictionSpill spill, P
         return base.StartAsync(cancellationToken);
     }
 
+    private enum Written
+    {
+        Stored,
+        Spilled,
+        Nowhere,
+    }
+
+    /// <summary>Raises the spill failure as an alert once per failure (the store may take it even when the disk does not).</summary>
+    private async Task ReportSpillFailureAsync()
+    {
+        if (spill.Failure is not { } failure || failure == reportedFailure)
+        {
+            return;
+        }
+        reportedFailure = failure;
+        try
+        {
+            await services.GetRequiredService<Monitoring.AlertRaiser>().RaiseAsync(PredictionLogAlert, "critical", failure, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Could not store the alert about the spill file; it is in this log: {Failure}", failure);
+        }
+    }
+
+    /// <summary>The alert kind raised when predictions can be neither stored nor spilled.</summary>
+    public const string PredictionLogAlert = "prediction_log";
+
+    private string? reportedFailure;
+
     public override Task StopAsync(CancellationToken cancellationToken)
     {
         log.Complete();
         return base.StopAsync(cancellationToken);
     }
 
-    private async Task<bool> WriteAsync(List<PredictionLogEntry> batch)
+    private async Task<Written> WriteAsync(List<PredictionLogEntry> batch)
     {
         try
         {
             await using var db = target.Store.CreateDbContext();
             db.PredictionLog.AddRange(batch);
             await db.SaveChangesAsync();
-            return true;
+            return Written.Stored;
         }
         catch (Exception ex)
         {
             logger.LogWarning(ex, "The store refused {Count} logged predictions; spilling them to {Directory}.", batch.Count, spill.Directory);
-            spill.Append(batch);
             nextReplay = DateTimeOffset.UtcNow + ReplayEvery;
-            return false;
+            return spill.Append(batch) ? Written.Spilled : Written.Nowhere;
         }
     }
 

@@ -20,7 +20,7 @@ public static class KeysApi
         return routes;
     }
 
-    private static async Task<Results<Created<CreatedKey>, ValidationProblem, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> CreateAsync(
+    private static async Task<Results<Created<CreatedKey>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         CreateKeyRequest request, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
     {
         var errors = Validate(request.Name, request.Role);
@@ -28,16 +28,21 @@ public static class KeysApi
         {
             return TypedResults.ValidationProblem(errors, title: "The key request is not valid.");
         }
+        var taken = TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A key with this name exists.", detail: $"Choose another name than '{request.Name}'.");
         if (await keys.NameExistsAsync(request.Name!, ct))
         {
-            return TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "A key with this name exists.",
-                Detail = $"Choose another name than '{request.Name}'.",
-            });
+            return taken;
         }
-        var created = await keys.CreateAsync(request.Name!, request.Role!, ct);
+        CreatedKey created;
+        try
+        {
+            created = await keys.CreateAsync(request.Name!, request.Role!, ct);
+        }
+        catch (Microsoft.EntityFrameworkCore.DbUpdateException)
+        {
+            // Two requests for the same name at once: the unique index lets one win; the other is told as above.
+            return taken;
+        }
         await audit.RecordAsync(context, "key.create", created.Id.ToString(), new { created.Name, created.Role });
         return TypedResults.Created($"/keys/{created.Id}", created);
     }

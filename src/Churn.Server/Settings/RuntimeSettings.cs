@@ -83,7 +83,7 @@ public sealed class RuntimeSettings(
             var node = patch.ValueKind == JsonValueKind.Object ? JsonObject.Create(patch)! : null;
             if (node is null)
             {
-                return (Current, new() { [""] = ["The body must be a JSON object such as {\"api\": {\"rate_limit\": 50}}."] }, []);
+                return (Current, new() { ["$"] = ["The body must be a JSON object such as {\"api\": {\"rate_limit\": 50}}."] }, []);
             }
             var (next, errors) = Apply(Current, node);
             if (errors.Count > 0)

@@ -16,6 +16,7 @@ public sealed class ServerMetrics
     private readonly Histogram<double> scoring;
     private readonly Counter<long> errors;
     private readonly Counter<long> spilled;
+    private readonly Counter<long> spillFailed;
     private long servedTotal;
     private long serverErrorTotal;
 
@@ -28,6 +29,7 @@ public sealed class ServerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1] });
         errors = meter.CreateCounter<long>("churn.errors", "{error}", "Error responses, by status code.");
         spilled = meter.CreateCounter<long>("churn.prediction_log.spilled", "{prediction}", "Predictions written to the local spill file because the store was unavailable.");
+        spillFailed = meter.CreateCounter<long>("churn.prediction_log.spill_failed", "{prediction}", "Predictions the spill file refused (disk full or not writable).");
     }
 
     public void Predicted(string model, int version, double seconds)
@@ -51,6 +53,8 @@ public sealed class ServerMetrics
     public (long Served, long ServerErrors) Totals => (Interlocked.Read(ref servedTotal), Interlocked.Read(ref serverErrorTotal));
 
     public void Spilled(int count) => spilled.Add(count);
+
+    public void SpillFailed(int count) => spillFailed.Add(count);
 }
 
 public static class TelemetryRegistration

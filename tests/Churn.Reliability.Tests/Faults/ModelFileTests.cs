@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net;
+using Churn.Reliability.Tests.Fixtures;
+using Microsoft.EntityFrameworkCore;
+
+namespace Churn.Reliability.Tests.Faults;
+
+/// <summary>Damaged model packages: refused with a clear problem, and the champion keeps serving.</summary>
+[Collection(ReliabilityCollection.Name)]
+public sealed class ModelFileTests
+{
+    [Fact]
+    public async Task PromotingAVersionWhoseFileWasTruncatedOnDiskIsRefusedAndTheChampionKeepsServing()
+    {
+        var dir = await DataDirs.CloneTrainedAsync();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(dir);
+            using var admin = server.Client();
+            var champion = await ProcessKillTests.ChampionAsync(admin);
+            var other = champion == 1 ? 2 : 1;
+            await using (var db = StoreCheck.Open(dir).CreateDbContext())
+            {
+                var package = Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == other)).PackagePath);
+                await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
+                file.SetLength(file.Length / 2);
+            }
+
+            var response = await admin.PostAsync($"/models/{other}/promote", null);
+
+            await AssertRefusedAsync(response, "SHA-256");
+            await AssertStillServingAsync(admin, champion);
+        }
+        finally
+        {
+            DataDirs.TryDelete(dir);
+        }
+    }
+
+    [Fact]
+    public async Task ATruncatedPackageRegisteredThroughTheCliIsRefusedAtPromotionAndTheChampionKeepsServing()
+    {
+        var dir = await DataDirs.CloneTrainedAsync();
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(dir);
+            using var admin = server.Client();
+            var champion = await ProcessKillTests.ChampionAsync(admin);
+            string truncated = Path.Combine(dir, "truncated.zip");
+            await using (var db = StoreCheck.Open(dir).CreateDbContext())
+            {
+                var bytes = await File.ReadAllBytesAsync(Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath));
+                await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
+            }
+            // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
+            var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir, "--json");
+            Assert.True(registered.ExitCode == 0, registered.Output);
+
+            var response = await admin.PostAsync("/models/3/promote", null);
+
+            await AssertRefusedAsync(response, "corrupt or truncated");
+            await AssertStillServingAsync(admin, champion);
+        }
+        finally
+        {
+            DataDirs.TryDelete(dir);
+        }
+    }
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string explanation)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(explanation, body, StringComparison.Ordinal);
+    }
+
+    private static async Task AssertStillServingAsync(HttpClient admin, int champion)
+    {
+        Assert.Equal(champion, await ProcessKillTests.ChampionAsync(admin));
+        var prediction = await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
+        Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
+        Assert.Equal(champion, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(limit.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Churn.Reliability.Tests.Fixtures;
+
+/// <summary>
+/// Data directories for the suites. The first use trains a template once (a champion on 1,000 generated rows and a
+/// second version from a retraining, so promotions have somewhere to go); each test then works on its own copy.
+/// </summary>
+public static class DataDirs
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static string? template;
+
+    public static string Root { get; } = Path.Combine(Path.GetTempPath(), "churn-reliability-tests");
+
+    public static string NewEmpty()
+    {
+        var dir = Path.Combine(Root, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>A copy of the trained template: store, model files and sample data, no spill or job files.</summary>
+    public static async Task<string> CloneTrainedAsync()
+    {
+        var source = await TemplateAsync();
+        var target = NewEmpty();
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith("spill", StringComparison.Ordinal) || relative.StartsWith("jobs", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var to = Path.Combine(target, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+        return target;
+    }
+
+    public static void TryDelete(string dir)
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A killed child may hold a file a moment longer; the temp folder is cleaned by the OS later.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static async Task<string> TemplateAsync()
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            if (template is not null)
+            {
+                return template;
+            }
+            var dir = NewEmpty();
+            await using (var server = await ServerProcess.StartAsync(dir))
+            {
+                using var admin = server.Client();
+                var accepted = await admin.PostAsJsonAsync("/retrain", new { rows = 1000, seed = 11 });
+                accepted.EnsureSuccessStatusCode();
+                var job = (await accepted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+                await Wait.UntilAsync(async () =>
+                {
+                    var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}");
+                    var status = state!["status"]!.GetValue<string>();
+                    return status == "Failed" ? throw new InvalidOperationException($"The template's retraining failed: {state}") : status == "Succeeded";
+                }, TimeSpan.FromMinutes(4), "the template's retraining to finish");
+                await server.StopAsync();
+            }
+            template = dir;
+            return dir;
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+}
+
+public static class Wait
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> when it does not within <paramref name="limit"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            if (await condition())
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Gave up waiting for {what} after {limit.TotalSeconds:0} s.");
+            }
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Churn.Reliability.Tests.Fixtures;
+
+/// <summary>
+/// The server as an operator runs it: <c>churn serve</c> in a child process on a free loopback port, over a data
+/// directory of the test's own. Its stdout and stderr are captured whole, so tests can read the log (and scan it for
+/// secrets); <see cref="Kill"/> is a SIGKILL, the fault the suites inject.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    public const string AdminKey = "churn_test-reliability-admin-0123456789abcdefghijklmnopqrstuvwxyz";
+    public const string AdminPassword = "test-only-dashboard-password-0123";
+
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+    private readonly Lock outputGate = new();
+
+    private ServerProcess(Process process, string dataDir, int port)
+    {
+        this.process = process;
+        DataDir = dataDir;
+        Port = port;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string DataDir { get; }
+
+    public int Port { get; }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Everything the process has written to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (outputGate)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>churn serve</c> on <paramref name="dataDir"/> and waits until it answers liveness (it listens only once
+    /// its champion is loaded and warm). <paramref name="settings"/> are configuration keys such as <c>Churn:Api:rate_limit</c>.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? settings = null, int? port = null)
+    {
+        var chosenPort = port ?? FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataDir,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
+        start.ArgumentList.Add("serve");
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{chosenPort}");
+        start.ArgumentList.Add("--data-dir");
+        start.ArgumentList.Add(dataDir);
+        start.Environment.Remove("CHURN_DATA_DIR");
+        start.Environment["CHURN_ADMIN_KEY"] = AdminKey;
+        start.Environment["CHURN_ADMIN_PASSWORD"] = AdminPassword;
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var defaults = new Dictionary<string, string>
+        {
+            ["Churn:SampleRows"] = "1000",
+            ["Churn:WarmUpRows"] = "10",
+            ["Churn:Api:rate_limit"] = "1000000",
+            ["Logging:LogLevel:Default"] = "Information",
+            // The rate-limit and store-outage suites count on a short poll so a restarted server catches up quickly.
+            ["Churn:ChampionPollInterval"] = "00:00:02",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            defaults[key] = value;
+        }
+        foreach (var (key, value) in defaults)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        var server = new ServerProcess(Process.Start(start)!, dataDir, chosenPort);
+        await server.WaitUntilLiveAsync();
+        return server;
+    }
+
+    public HttpClient Client(string? key = AdminKey, TimeSpan? timeout = null)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = timeout ?? TimeSpan.FromSeconds(100),
+        };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-API-Key", key);
+        }
+        return client;
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing, exactly what a crash or an OOM kill does.</summary>
+    public void Kill()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+        }
+        process.WaitForExit(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>SIGTERM, as an orchestrator stops a container: the server drains and flushes before exiting.</summary>
+    public async Task StopAsync()
+    {
+        if (process.HasExited)
+        {
+            return;
+        }
+        using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+        {
+            await term.WaitForExitAsync();
+        }
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+        }
+    }
+
+    /// <summary>Resident memory (VmRSS) and open file descriptors of the child, read from /proc.</summary>
+    public (long RssBytes, int OpenFds) Resources()
+    {
+        long rss = 0;
+        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return (rss, Directory.GetFileSystemEntries($"/proc/{process.Id}/fd").Length);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await Task.Yield();
+        process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (outputGate)
+        {
+            output.AppendLine(line);
+        }
+    }
+
+    private async Task WaitUntilLiveAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"churn serve exited with {process.ExitCode} before it was ready:\n{Output}");
+            }
+            try
+            {
+                if ((await http.GetAsync("/health/live")).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet: the champion is still loading or training.
+            }
+            await Task.Delay(100);
+        }
+        Kill();
+        throw new TimeoutException($"churn serve did not become ready within 4 minutes:\n{Output}");
+    }
+}
