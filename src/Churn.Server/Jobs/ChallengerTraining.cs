@@ -37,11 +37,14 @@ public sealed class ChallengerTraining(
     private readonly ChallengerRetraining retraining = new(runs, registry, store, locks, time);
 
     /// <summary>
-    /// Frees the training lock when its holder was a process of this machine that no longer runs (killed mid-training),
-    /// so a restarted server does not wait out the lock's two-hour expiry. Holders on other machines are left to expire.
+    /// Frees the training lock when its holder was a process that no longer runs (killed mid-training): an earlier run of
+    /// this replica, or a `churn retrain` process of this machine that is gone. Holders elsewhere are left to expire.
     /// </summary>
     public async Task ReleaseAbandonedLockAsync(CancellationToken ct)
     {
+        // The replicas' lock (Redis or the store), as held by a killed earlier run of this same replica.
+        await trainingLock.ReleaseIfLeftByThisInstanceAsync(ct);
+        // The store lock as held by `churn retrain` (machine:pid:...), when that process is gone.
         if (await locks.HolderAsync(LockName, ct) is not { } holder)
         {
             return;

@@ -59,8 +59,9 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         try
         {
             // Every write to /dev/full fails with ENOSPC, as on a full disk.
-            Directory.CreateDirectory(Path.Combine(dir, "spill"));
-            File.CreateSymbolicLink(Path.Combine(dir, "spill", "predictions.jsonl"), "/dev/full");
+            // Each replica spills to its own folder, named by its instance id.
+            Directory.CreateDirectory(Path.Combine(dir, "spill", ServerProcess.InstanceId));
+            File.CreateSymbolicLink(Path.Combine(dir, "spill", ServerProcess.InstanceId, "predictions.jsonl"), "/dev/full");
             // A tiny buffer, so a burst overflows it into the (full) spill file at once.
             await using var server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
             using var admin = server.Client();

@@ -13,6 +13,10 @@ namespace Churn.Reliability.Tests.Fixtures;
 public sealed class ServerProcess : IAsyncDisposable
 {
     public const string AdminKey = "churn_test-reliability-admin-0123456789abcdefghijklmnopqrstuvwxyz";
+
+    /// <summary>The instance id every server of these suites runs as (one at a time per data directory).</summary>
+    public const string InstanceId = "reliability";
+
     public const string AdminPassword = "test-only-dashboard-password-0123";
 
     private readonly Process process;
@@ -86,6 +90,9 @@ public sealed class ServerProcess : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Information",
             // The rate-limit and store-outage suites count on a short poll so a restarted server catches up quickly.
             ["Churn:ChampionPollInterval"] = "00:00:02",
+            // A stable instance id, as operators are told to give each replica: a server restarted on another port is
+            // the same replica, so it replays its own prediction journal and frees locks its killed predecessor held.
+            ["Churn:InstanceId"] = InstanceId,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

@@ -37,6 +37,7 @@ public sealed class AccessTests(SharedServer shared)
         ["GET /jobs/{id}/result"] = AnyRole,
         ["GET /monitoring/drift"] = Read,
         ["GET /monitoring/quality"] = Read,
+        ["GET /monitoring/shadow"] = Read,
         ["GET /monitoring/performance"] = Read,
         ["GET /monitoring/system"] = Read,
         ["POST /monitoring/run"] = Admin,
