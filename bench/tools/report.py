@@ -133,9 +133,9 @@ L = []
 w = L.append
 w("# Churn benchmarks: results")
 w("")
-w(f"Written by `bench/run.sh` in {elapsed} s. **The machine was shared** with two other engineers' builds and tests "
-  "during the run: the load average is recorded with every figure and the absolute numbers are noisy. The peer ran "
-  "in the same run on the same machine, so the ratios are the steadier comparison.")
+w(f"Written by `bench/run.sh` in {elapsed} s. The load average is recorded beside every figure: other work on this "
+  "2-core machine during a run lowers the absolute numbers. The peer ran on the same machine with the same commands, "
+  "so the ratios are the steadier comparison. How each file was produced is in [../NOTES.md](../NOTES.md).")
 w("")
 w("## Machine")
 w("")
