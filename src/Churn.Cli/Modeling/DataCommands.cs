@@ -16,15 +16,19 @@ internal static class DataCommands
     {
         var data = new Option<string>("--data") { Description = "CSV file to read.", Required = true };
         var label = new Option<string>("--label") { Description = "Label column.", Required = true };
-        var positive = new Option<string>("--positive") { Description = "Label value meaning 'churned'.", Required = true };
+        var positive = LabelValues.Option("--positive", "Label value(s) meaning 'churned'; repeat the option or separate values with commas.", required: true);
+        var negative = LabelValues.Option("--negative", "Label value(s) meaning 'stayed' (default: the one other value in the label column).");
+        var dialect = new DialectOptions();
         var id = new Option<string?>("--id") { Description = "Customer id column (guessed when omitted)." };
         var drop = new Option<string?>("--drop") { Description = "Comma-separated columns to ignore." };
         var output = new Option<string?>("--out") { Description = "Write the schema here instead of stdout." };
-        var infer = new Command("infer", "Propose a schema from a CSV file, for review.") { data, label, positive, id, drop, output };
+        var infer = new Command("infer", "Propose a schema from a CSV file, for review.") { data, label, positive, negative, id, drop, output };
+        dialect.AddTo(infer);
         infer.SetAction(parse =>
         {
             var dropped = parse.GetValue(drop)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-            var result = SchemaInference.Infer(parse.GetRequiredValue(data), parse.GetRequiredValue(label), parse.GetRequiredValue(positive), parse.GetValue(id), dropped);
+            var result = SchemaInference.Infer(parse.GetRequiredValue(data), parse.GetRequiredValue(label), LabelValues.Read(parse, positive),
+                LabelValues.Read(parse, negative), parse.GetValue(id), dropped, dialect.Resolve(parse));
             if (parse.GetValue(output) is { } file)
             {
                 result.Schema.Save(file);
@@ -90,6 +94,8 @@ internal static class DataCommands
         var model = new Option<string?>("--model") { Description = "Model package: its schema and reference profile are used." };
         var json = CommonOptions.Json();
         var command = new Command("quality", "Data-quality report for a file: missing, unparseable, out-of-range, unseen categories, duplicates, label balance.") { data, schemaFile, model, json };
+        var dialect = new DialectOptions();
+        dialect.AddTo(command);
         command.SetAction(parse =>
         {
             DatasetSchema schema;
@@ -108,7 +114,7 @@ internal static class DataCommands
             {
                 throw new CliException("give --schema FILE or --model PACKAGE.");
             }
-            var report = DataQualityAnalyzer.Analyze(parse.GetRequiredValue(data), schema, reference);
+            var report = DataQualityAnalyzer.Analyze(parse.GetRequiredValue(data), schema, reference, dialect.Resolve(parse));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));

@@ -19,10 +19,13 @@ internal static class ScoringCommands
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
         var command = new Command("evaluate", "Evaluate a model on a labelled file.") { model, data, threshold, dataDir, json };
+        var dialect = new DialectOptions();
+        dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
-            var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema);
+            var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema, LabelRequirement.Required, dialect.Resolve(parse));
+            DialectNote.Write(parse.GetRequiredValue(data), dataset.ReadAs);
             var t = parse.GetValue(threshold) ?? loaded.Card.Threshold;
             if (t is < 0 or > 1)
             {
@@ -49,15 +52,18 @@ internal static class ScoringCommands
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
         var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, dataDir, json };
+        var dialect = new DialectOptions();
+        dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
             var outPath = Path.GetFullPath(parse.GetRequiredValue(output));
             var temp = outPath + ".partial";
             FileScoringSummary summary;
-            using (var reader = CsvReader.Open(parse.GetRequiredValue(data)))
+            using (var reader = CsvReader.Open(parse.GetRequiredValue(data), DatasetLoader.DialectFor(loaded.Card.Schema, dialect.Resolve(parse))))
             using (var writer = new StreamWriter(temp))
             {
+                DialectNote.Write(parse.GetRequiredValue(data), reader.Dialect);
                 summary = FileScorer.Score(loaded, reader, writer);
             }
             // The result appears complete or not at all.

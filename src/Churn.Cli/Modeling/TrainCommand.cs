@@ -33,9 +33,11 @@ internal static class TrainCommand
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
 
+        var dialect = new DialectOptions();
         var command = new Command("train", "Train a churn model on a CSV file and write its package and card.");
         command.Add(data);
         schema.AddTo(command);
+        dialect.AddTo(command);
         foreach (var o in new Option[] { trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json })
         {
             command.Add(o);
@@ -43,7 +45,8 @@ internal static class TrainCommand
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var file = parse.GetRequiredValue(data);
-            var (datasetSchema, notes) = schema.Resolve(parse, file);
+            var csv = dialect.Resolve(parse);
+            var (datasetSchema, notes) = schema.Resolve(parse, file, csv);
             var asJson = parse.GetValue(json);
             BusinessValue? business = null;
             if (parse.GetValue(value) is { } v)
@@ -70,7 +73,11 @@ internal static class TrainCommand
                 throw new CliException("--cv must be between 2 and 20.");
             }
 
-            var dataset = DatasetLoader.Load(file, datasetSchema);
+            var dataset = DatasetLoader.Load(file, datasetSchema, LabelRequirement.Required, csv);
+            if (notes.Count == 0)
+            {
+                DialectNote.Write(file, dataset.ReadAs);
+            }
             using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var outcome = await RecordedTraining.RunAsync(store, options.ModelName, RunTrigger.User, Environment.UserName, parse.GetValue(promote),
                 RecordedTraining.Parameters(options, options.DataSource), dataset.Fingerprint, token =>

@@ -1,4 +1,5 @@
 using System.Text;
+using Sylvan.Data.Csv;
 
 namespace Churn.Core.Data;
 
@@ -13,252 +14,402 @@ public sealed class CsvFormatException(string source, long line, int column, str
 }
 
 /// <summary>
-/// A streaming RFC 4180 reader: quoted fields (with embedded commas, quotes and newlines), UTF-8 with
-/// or without BOM, LF or CRLF. Blank and whitespace-only cells read as missing (null). Every
-/// malformed record is an error naming its line and column; nothing is skipped except empty lines.
+/// A streaming CSV reader over <c>Sylvan.Data.Csv</c>: RFC 4180 quoting (embedded delimiters, quotes and newlines),
+/// UTF-8 with or without a byte-order mark, LF or CRLF, and the dialects spreadsheets save: fields separated by a comma,
+/// semicolon, tab or pipe (detected from the header line unless given) and decimal commas. Header names are trimmed and
+/// put in Unicode form C, so they match however the file was normalised. Blank and whitespace-only cells read as missing
+/// (null). Every malformed record is an error naming its line and column; nothing is skipped except empty lines.
 /// </summary>
 public sealed class CsvReader : IDisposable
 {
-    private readonly TextReader _reader;
-    private readonly char[] _buffer = new char[1 << 16];
-    private readonly StringBuilder _field = new();
-    private readonly List<string?> _fields = [];
-    private int _pos;
-    private int _len;
-    private long _line = 1;
+    /// <summary>The longest record accepted, in characters; longer ones are an error (usually a quote never closed).</summary>
+    public const int MaxRecordChars = 16 << 20;
 
-    /// <summary>Opens a reader over text; reads the header at once.</summary>
-    public CsvReader(TextReader reader, string source)
+    private readonly CsvDataReader _csv;
+    private readonly Dictionary<string, int> _columns = new(StringComparer.Ordinal);
+    private long _nextLine;
+
+    /// <summary>
+    /// Opens a reader over text and reads the header at once. Throws <see cref="CsvFormatException"/> for an empty input,
+    /// a blank or repeated column name, or text that is not valid in the reader's encoding.
+    /// </summary>
+    /// <param name="reader">The text; disposed with this reader.</param>
+    /// <param name="source">Name of the file or stream in error messages.</param>
+    /// <param name="dialect">Delimiter and decimal mark; parts left null are detected.</param>
+    public CsvReader(TextReader reader, string source, CsvDialect? dialect = null)
     {
-        _reader = reader;
         SourceName = source;
-        if (!ReadRecord(allowRagged: true))
+        dialect ??= CsvDialect.Detect;
+        var (prefix, header, headerLine) = ReadHeaderLine(reader, source);
+        if (header is null)
         {
+            reader.Dispose();
             throw new CsvFormatException(source, 1, 1, "the file is empty: a header line is expected.");
         }
-        var header = new string[_fields.Count];
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < header.Length; i++)
+        DetectedDelimiter = Detect(header);
+        Delimiter = dialect.Delimiter ?? DetectedDelimiter;
+        DecimalComma = (dialect.Decimal ?? (Delimiter == ',' ? '.' : ',')) == ',';
+        try
         {
-            var name = _fields[i]?.Trim() ?? "";
+            _csv = CsvDataReader.Create(new PrefixedReader(prefix, reader), new CsvDataReaderOptions
+            {
+                Delimiter = Delimiter,
+                HasHeaders = true,
+                CsvStyle = CsvStyle.Standard,
+                // '#' opens a comment line by default; in churn data it is just a character.
+                Comment = '\0',
+                BufferSize = 1 << 16,
+                MaxBufferSize = MaxRecordChars,
+            });
+        }
+        catch (Sylvan.Data.Csv.CsvFormatException ex)
+        {
+            throw new CsvFormatException(source, headerLine, ex.FieldOrdinal + 1, Describe(ex));
+        }
+        var names = new string[_csv.FieldCount];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var name = ValueParser.Canonical(_csv.GetName(i));
             if (name.Length == 0)
             {
-                throw new CsvFormatException(source, RecordLine, i + 1, "the header has an empty column name.");
+                throw new CsvFormatException(source, headerLine, i + 1, "the header has an empty column name.");
             }
-            if (!seen.TryAdd(name, i))
+            if (!_columns.TryAdd(name, i))
             {
-                throw new CsvFormatException(source, RecordLine, i + 1, $"the header repeats column '{name}' (first at column {seen[name] + 1}).");
+                throw new CsvFormatException(source, headerLine, i + 1, $"the header repeats column '{name}' (first at column {_columns[name] + 1}).");
             }
-            header[i] = name;
+            names[i] = name;
         }
-        Header = header;
-        Current = new string?[header.Length];
+        Header = names;
+        Current = new string?[names.Length];
+        RecordLine = headerLine;
+        _nextLine = headerLine + 1 + header.AsSpan().Count('\n');
     }
 
-    /// <summary>Opens a file; a BOM is detected and stripped.</summary>
-    public static CsvReader Open(string path)
+    /// <summary>
+    /// Opens a file; a byte-order mark is detected and skipped. Throws <see cref="FileNotFoundException"/> when the file
+    /// does not exist and <see cref="CsvFormatException"/> as the constructor does.
+    /// </summary>
+    public static CsvReader Open(string path, CsvDialect? dialect = null)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         }
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return new CsvReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), path);
+        return new CsvReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), path, dialect);
     }
 
     /// <summary>Name of the file or stream in error messages.</summary>
     public string SourceName { get; }
 
-    /// <summary>Column names, trimmed, unique.</summary>
+    /// <summary>Column names, trimmed and in Unicode form C, unique.</summary>
     public IReadOnlyList<string> Header { get; }
+
+    /// <summary>The field separator in use.</summary>
+    public char Delimiter { get; }
+
+    /// <summary>The separator the header line looks to use (the one that splits it most), whatever was asked for.</summary>
+    public char DetectedDelimiter { get; }
+
+    /// <summary>Whether numbers written with a decimal comma (<c>82,5</c>, <c>1.234,5</c>) are read as <c>82.5</c>, <c>1234.5</c>.</summary>
+    public bool DecimalComma { get; }
+
+    /// <summary>The dialect the file is read in, whether given or detected.</summary>
+    public CsvDialect Dialect => new(Delimiter, DecimalComma ? ',' : '.');
 
     /// <summary>Cells of the current record (null = blank), aligned with <see cref="Header"/>.</summary>
     public string?[] Current { get; }
 
-    /// <summary>The line on which the current record starts (1 = header).</summary>
+    /// <summary>The line on which the current record starts (1 = header, unless blank lines precede it).</summary>
     public long RecordLine { get; private set; }
 
-    /// <summary>Index of a header column, or -1.</summary>
-    public int ColumnIndex(string name)
+    /// <summary>Index of a header column (the name compared trimmed and in Unicode form C), or -1.</summary>
+    public int ColumnIndex(string name) => _columns.TryGetValue(ValueParser.Canonical(name), out var i) ? i : -1;
+
+    /// <summary>
+    /// The sentence for a column the header lacks, with what explains it when something does: a header that reads as
+    /// one column holding another delimiter, or a column whose name differs only in case.
+    /// </summary>
+    /// <param name="name">The column looked for.</param>
+    /// <param name="role">What the column is, e.g. "which the schema lists as a feature".</param>
+    public string MissingColumn(string name, string? role = null)
     {
-        for (var i = 0; i < Header.Count; i++)
+        var message = $"the header has no column '{name}'{(role is null ? "" : ", " + role)}";
+        if (Header.Count == 1 && DetectedDelimiter != Delimiter)
         {
-            if (Header[i] == name)
-            {
-                return i;
-            }
+            var shown = Header[0].Length > 60 ? Header[0][..60] + "..." : Header[0];
+            return $"{message}: line 1 holds one column '{shown}', and the file looks {CsvDialect.Name(DetectedDelimiter)}-separated; " +
+                $"read it with --delimiter '{(DetectedDelimiter == '\t' ? "tab" : DetectedDelimiter)}' (or leave the delimiter out to detect it).";
         }
-        return -1;
+        var near = Header.FirstOrDefault(h => string.Equals(h, ValueParser.Canonical(name), StringComparison.OrdinalIgnoreCase));
+        return near is null
+            ? $"{message} (columns: {string.Join(", ", Header.Take(30))}{(Header.Count > 30 ? ", ..." : "")})."
+            : $"{message}; it has '{near}' (names are compared exactly, case included).";
     }
 
-    /// <summary>Advances to the next record; false at the end of the file.</summary>
+    /// <summary>Advances to the next record; false at the end of the input. Throws <see cref="CsvFormatException"/> for a malformed record.</summary>
     public bool Read()
-    {
-        if (!ReadRecord(allowRagged: false))
-        {
-            return false;
-        }
-        for (var i = 0; i < Current.Length; i++)
-        {
-            Current[i] = _fields[i];
-        }
-        return true;
-    }
-
-    private bool ReadRecord(bool allowRagged)
     {
         while (true)
         {
-            _fields.Clear();
-            RecordLine = _line;
-            var c = Peek();
-            if (c < 0)
+            bool more;
+            try
+            {
+                more = _csv.Read();
+            }
+            catch (Sylvan.Data.Csv.CsvFormatException ex)
+            {
+                throw new CsvFormatException(SourceName, _nextLine, ex.FieldOrdinal + 1, Describe(ex));
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new CsvFormatException(SourceName, _nextLine, 1, "the file is not valid UTF-8 text.");
+            }
+            if (!more)
             {
                 return false;
             }
-            if (c is '\n' or '\r')
+            RecordLine = _nextLine;
+            var raw = _csv.GetRawRecordSpan();
+            _nextLine += LineBreaks(raw);
+            var fields = _csv.RowFieldCount;
+            if (fields == 1 && raw.TrimEnd("\r\n").IsEmpty)
             {
                 // An empty line holds no data; skipping it loses nothing.
-                ConsumeNewline();
                 continue;
             }
-            ParseFields();
-            if (!allowRagged && _fields.Count != Header.Count)
+            if (fields != Header.Count)
             {
-                throw new CsvFormatException(SourceName, RecordLine, Math.Min(_fields.Count, Header.Count) + 1,
-                    $"expected {Header.Count} fields as in the header, found {_fields.Count}.");
+                throw new CsvFormatException(SourceName, RecordLine, Math.Min(fields, Header.Count) + 1,
+                    $"expected {Header.Count} fields as in the header, found {fields}" +
+                    (fields == 1 && Delimiter != ',' && raw.Contains(',') ? $" (the line has commas: is the file {CsvDialect.Name(Delimiter)}-separated?)." : "."));
+            }
+            for (var i = 0; i < fields; i++)
+            {
+                Current[i] = Cell(i, raw);
             }
             return true;
         }
     }
 
-    private void ParseFields()
+    private string? Cell(int i, ReadOnlySpan<char> raw)
     {
-        var column = 1;
-        while (true)
-        {
-            _field.Clear();
-            var c = Peek();
-            var quoted = false;
-            if (c == '"')
-            {
-                quoted = true;
-                Next();
-                var startLine = _line;
-                while (true)
-                {
-                    var q = Next();
-                    if (q < 0)
-                    {
-                        throw new CsvFormatException(SourceName, startLine, column, "a quoted field is never closed.");
-                    }
-                    if (q == '"')
-                    {
-                        if (Peek() == '"')
-                        {
-                            Next();
-                            _field.Append('"');
-                            continue;
-                        }
-                        break;
-                    }
-                    if (q == '\n')
-                    {
-                        _line++;
-                    }
-                    _field.Append((char)q);
-                }
-                c = Peek();
-                if (c is not (',' or '\n' or '\r' or -1))
-                {
-                    throw new CsvFormatException(SourceName, _line, column, $"unexpected character '{(char)c}' after a closing quote.");
-                }
-            }
-            else
-            {
-                while (c is not (',' or '\n' or '\r' or -1))
-                {
-                    if (c == '"')
-                    {
-                        throw new CsvFormatException(SourceName, _line, column, "a quote inside an unquoted field (quote the whole field and double the quote).");
-                    }
-                    _field.Append((char)Next());
-                    c = Peek();
-                }
-            }
-            _fields.Add(ToCell(quoted));
-            if (c == ',')
-            {
-                Next();
-                column++;
-                continue;
-            }
-            ConsumeNewline();
-            return;
-        }
-    }
-
-    private string? ToCell(bool quoted)
-    {
-        if (_field.Length == 0)
+        var span = _csv.GetFieldSpan(i);
+        // Whitespace-only cells are blanks in real exports (Telco's TotalCharges is " " for new customers).
+        if (span.IsWhiteSpace())
         {
             return null;
         }
-        var text = _field.ToString();
-        // Whitespace-only cells are blanks in real exports (Telco's TotalCharges is " " for new customers).
-        return !quoted && string.IsNullOrWhiteSpace(text) ? null : text;
+        if (span.Contains('"') && !IsQuoted(raw, i))
+        {
+            throw new CsvFormatException(SourceName, RecordLine, i + 1, "a quote inside an unquoted field (quote the whole field and double the quote).");
+        }
+        if (DecimalComma && span.Contains(',') && DecimalCommaNumber(span.Trim()) is { } number)
+        {
+            return number;
+        }
+        return span.ToString();
     }
 
-    private void ConsumeNewline()
+    /// <summary>
+    /// A decimal-comma number rewritten with a dot: <c>-82,5</c> is <c>-82.5</c>, <c>1.234,5</c> is <c>1234.5</c>; null
+    /// for anything else, which stays as written.
+    /// </summary>
+    internal static string? DecimalCommaNumber(ReadOnlySpan<char> text)
     {
-        var c = Peek();
-        if (c == '\r')
+        var start = text.Length > 0 && text[0] is '+' or '-' ? 1 : 0;
+        var comma = text.IndexOf(',');
+        if (comma <= start || comma == text.Length - 1 || text[(comma + 1)..].ContainsAnyExcept("0123456789"))
         {
-            Next();
-            if (Peek() == '\n')
+            return null;
+        }
+        var whole = text[start..comma];
+        if (whole.Contains('.'))
+        {
+            // Dots before a decimal comma group thousands: 1.234.567,8. Anything else is not a number.
+            var groups = whole.ToString().Split('.');
+            if (groups[0].Length is < 1 or > 3 || groups.Skip(1).Any(g => g.Length != 3) || groups.Any(g => g.AsSpan().ContainsAnyExcept("0123456789")))
             {
-                Next();
+                return null;
             }
-            _line++;
+            return string.Concat(text[..start], string.Concat(groups), ".", text[(comma + 1)..]);
         }
-        else if (c == '\n')
+        if (whole.ContainsAnyExcept("0123456789"))
         {
-            Next();
-            _line++;
+            return null;
         }
+        return string.Concat(text[..comma], ".", text[(comma + 1)..]);
     }
 
-    private int Peek()
+    /// <summary>Whether field <paramref name="index"/> of a raw record starts with a quote (only asked for the rare field holding one).</summary>
+    private bool IsQuoted(ReadOnlySpan<char> raw, int index)
     {
-        if (_pos >= _len && !Fill())
+        var field = 0;
+        var p = 0;
+        while (p < raw.Length)
         {
-            return -1;
+            var quoted = raw[p] == '"';
+            if (field == index)
+            {
+                return quoted;
+            }
+            if (quoted)
+            {
+                p++;
+                while (p < raw.Length && !(raw[p] == '"' && (p + 1 >= raw.Length || raw[p + 1] != '"')))
+                {
+                    p += raw[p] == '"' ? 2 : 1;
+                }
+                p++;
+            }
+            while (p < raw.Length && raw[p] != Delimiter)
+            {
+                p++;
+            }
+            p++;
+            field++;
         }
-        return _buffer[_pos];
+        return false;
     }
 
-    private int Next()
+    private static long LineBreaks(ReadOnlySpan<char> raw)
     {
-        if (_pos >= _len && !Fill())
-        {
-            return -1;
-        }
-        return _buffer[_pos++];
+        var lf = raw.Count('\n');
+        // Old Mac files end lines with a lone CR.
+        return lf > 0 ? lf : raw.Count('\r');
     }
 
-    private bool Fill()
+    private static string Describe(Sylvan.Data.Csv.CsvFormatException ex) => ex switch
     {
+        CsvRecordTooLargeException => $"a record is longer than {MaxRecordChars:N0} characters (a quoted field is probably never closed).",
+        _ when ex.Message.Contains("closing quote", StringComparison.OrdinalIgnoreCase) && ex.Message.Contains("without", StringComparison.OrdinalIgnoreCase)
+            => "a quoted field is never closed.",
+        _ when ex.Message.Contains("after a closing quote", StringComparison.OrdinalIgnoreCase)
+            => "unexpected character after a closing quote (a quote inside a field must be doubled).",
+        _ => ex.Message,
+    };
+
+    /// <summary>The delimiter that splits the header line into the most fields (quotes respected); a comma when none does.</summary>
+    private static char Detect(string header)
+    {
+        Span<int> counts = stackalloc int[CsvDialect.Delimiters.Length];
+        var quoted = false;
+        foreach (var c in header)
+        {
+            if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (!quoted && Array.IndexOf(CsvDialect.Delimiters, c) is var d and >= 0)
+            {
+                counts[d]++;
+            }
+        }
+        var best = 0;
+        for (var d = 1; d < counts.Length; d++)
+        {
+            if (counts[d] > counts[best])
+            {
+                best = d;
+            }
+        }
+        return CsvDialect.Delimiters[best];
+    }
+
+    /// <summary>
+    /// Reads up to the end of the first non-empty line (a line break inside quotes does not end it). Returns the text to
+    /// hand on (that line and its break), the line itself without a byte-order mark, and its line number.
+    /// </summary>
+    private static (string Prefix, string? Header, long Line) ReadHeaderLine(TextReader reader, string source)
+    {
+        var text = new StringBuilder();
+        var line = 1L;
+        var quoted = false;
         try
         {
-            _len = _reader.Read(_buffer, 0, _buffer.Length);
+            while (true)
+            {
+                var c = reader.Read();
+                if (c < 0)
+                {
+                    break;
+                }
+                if (c == '\uFEFF' && text.Length == 0)
+                {
+                    continue;
+                }
+                if (c == '"')
+                {
+                    quoted = !quoted;
+                }
+                if (!quoted && c is '\n' or '\r')
+                {
+                    if (text.Length == 0 || text.ToString().AsSpan().IsWhiteSpace())
+                    {
+                        // Blank lines before the header hold nothing.
+                        if (c == '\n' || reader.Peek() != '\n')
+                        {
+                            line++;
+                        }
+                        text.Clear();
+                        continue;
+                    }
+                    var header = text.ToString();
+                    text.Append((char)c);
+                    if (c == '\r' && reader.Peek() == '\n')
+                    {
+                        text.Append((char)reader.Read());
+                    }
+                    return (text.ToString(), header, line);
+                }
+                text.Append((char)c);
+                if (text.Length > MaxRecordChars)
+                {
+                    throw new CsvFormatException(source, line, 1, $"the header line is longer than {MaxRecordChars:N0} characters.");
+                }
+            }
         }
         catch (DecoderFallbackException)
         {
-            throw new CsvFormatException(SourceName, _line, 1, "the file is not valid UTF-8 text.");
+            throw new CsvFormatException(source, line, 1, "the file is not valid UTF-8 text.");
         }
-        _pos = 0;
-        return _len > 0;
+        var last = text.ToString();
+        return string.IsNullOrWhiteSpace(last) ? ("", null, line) : (last, last, line);
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose() => _csv.Dispose();
+
+    /// <summary>Replays the header line already read for detection, then the rest of the input.</summary>
+    private sealed class PrefixedReader(string prefix, TextReader inner) : TextReader
+    {
+        private int _pos;
+
+        public override int Peek() => _pos < prefix.Length ? prefix[_pos] : inner.Peek();
+
+        public override int Read() => _pos < prefix.Length ? prefix[_pos++] : inner.Read();
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+        public override int Read(Span<char> buffer)
+        {
+            if (_pos < prefix.Length)
+            {
+                var n = Math.Min(buffer.Length, prefix.Length - _pos);
+                prefix.AsSpan(_pos, n).CopyTo(buffer);
+                _pos += n;
+                return n;
+            }
+            return inner.Read(buffer);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
 }

@@ -86,6 +86,9 @@ public sealed class Dataset
 
     public int RowCount => Ids.Length;
 
+    /// <summary>The delimiter and decimal mark the source file was read with, when it came from a file.</summary>
+    public CsvDialect? ReadAs { get; init; }
+
     /// <summary>Labels, or an error saying the data has none.</summary>
     public bool[] RequireLabels() =>
         Labels ?? throw new InvalidDataException($"The data has no label column '{Schema.LabelColumn}'.");

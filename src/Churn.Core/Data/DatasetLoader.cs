@@ -24,21 +24,33 @@ public static class DatasetLoader
     /// Loads a file strictly: the first cell that does not fit its kind is an error naming line and
     /// column. Columns that are neither features, id, label nor listed to drop are reported, not used.
     /// </summary>
-    public static Dataset Load(string path, DatasetSchema schema, LabelRequirement labels = LabelRequirement.Required) =>
-        Load(path, schema, labels, lenient: false, out _);
+    /// <param name="path">The CSV file.</param>
+    /// <param name="schema">How to read it; its <see cref="DatasetSchema.Csv"/> dialect applies unless <paramref name="dialect"/> says otherwise.</param>
+    /// <param name="labels">Whether the label column must be present.</param>
+    /// <param name="dialect">Delimiter and decimal mark given by the user (e.g. on the command line); null parts fall back to the schema's, then to detection.</param>
+    /// <exception cref="CsvFormatException">A malformed file, a missing column or a cell that does not fit its kind.</exception>
+    /// <exception cref="InvalidDataException">The label column does not hold exactly the two classes the schema names.</exception>
+    public static Dataset Load(string path, DatasetSchema schema, LabelRequirement labels = LabelRequirement.Required, CsvDialect? dialect = null) =>
+        Load(path, schema, labels, lenient: false, out _, dialect);
 
     /// <summary>
     /// Loads a file; with <paramref name="lenient"/> bad cells become missing values and are listed in
     /// the report instead of stopping the load (used by the data-quality report).
     /// </summary>
-    public static Dataset Load(string path, DatasetSchema schema, LabelRequirement labels, bool lenient, out LoadReport report)
+    public static Dataset Load(string path, DatasetSchema schema, LabelRequirement labels, bool lenient, out LoadReport report, CsvDialect? dialect = null)
     {
         var fingerprint = Dataset.FingerprintFile(path);
-        using var reader = CsvReader.Open(path);
+        using var reader = CsvReader.Open(path, DialectFor(schema, dialect));
         return Read(reader, schema, labels, lenient, fingerprint, out report);
     }
 
-    /// <summary>Reads from an open reader (streams, uploads).</summary>
+    /// <summary>The dialect to read a file with: the user's choice, then the schema's, then detection.</summary>
+    public static CsvDialect DialectFor(DatasetSchema schema, CsvDialect? given) => (schema.Csv ?? CsvDialect.Detect).Over(given);
+
+    /// <summary>
+    /// Reads from an open reader (streams, uploads). With <paramref name="lenient"/>, bad cells and a label column that
+    /// does not resolve to two classes are listed in the report (the labels are then left out) instead of stopping the load.
+    /// </summary>
     public static Dataset Read(CsvReader reader, DatasetSchema schema, LabelRequirement labels, bool lenient, string fingerprint, out LoadReport report)
     {
         var featureIndex = new int[schema.Features.Count];
@@ -48,7 +60,7 @@ public static class DatasetLoader
             if (featureIndex[f] < 0)
             {
                 throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1,
-                    $"the header has no column '{schema.Features[f].Name}', which the schema lists as a feature.");
+                    reader.MissingColumn(schema.Features[f].Name, "which the schema lists as a feature"));
             }
         }
         var idIndex = schema.IdColumn is { } idCol ? reader.ColumnIndex(idCol) : -1;
@@ -56,21 +68,22 @@ public static class DatasetLoader
         if (labelIndex < 0 && labels == LabelRequirement.Required)
         {
             throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1,
-                $"the header has no label column '{schema.LabelColumn}'.");
+                reader.MissingColumn(schema.LabelColumn, "the label column"));
         }
-        var known = new HashSet<string>(schema.Features.Select(f => f.Name)) { schema.LabelColumn };
+        var known = new HashSet<string>(schema.Features.Select(f => ValueParser.Canonical(f.Name))) { ValueParser.Canonical(schema.LabelColumn) };
         if (schema.IdColumn is not null)
         {
-            known.Add(schema.IdColumn);
+            known.Add(ValueParser.Canonical(schema.IdColumn));
         }
-        known.UnionWith(schema.Drop);
+        known.UnionWith(schema.Drop.Select(ValueParser.Canonical));
         var ignored = reader.Header.Where(h => !known.Contains(h)).ToList();
 
         var issues = new List<CellIssue>();
         var numbers = schema.Features.Select(f => f.Kind == FeatureKind.Categorical ? null : new List<double>()).ToArray();
         var texts = schema.Features.Select(f => f.Kind == FeatureKind.Categorical ? new List<string?>() : null).ToArray();
         var ids = new List<string?>();
-        var labelList = labelIndex >= 0 ? new List<bool>() : null;
+        var labelIds = labelIndex >= 0 ? new List<int>() : null;
+        var tally = new LabelTally();
         var lines = new List<long>();
         var interned = schema.Features.Select(_ => new Dictionary<string, string>(StringComparer.Ordinal)).ToArray();
 
@@ -85,16 +98,13 @@ public static class DatasetLoader
                 switch (spec.Kind)
                 {
                     case FeatureKind.Categorical:
-                        // Interning keeps one string per distinct category instead of one per row.
+                        // Interning keeps one string per distinct category instead of one per row, and normalises each
+                        // spelling once (form C, so categories match however the file was normalised).
                         string? value = null;
-                        if (cell is not null)
+                        if (cell is not null && !ValueParser.IsMissingMarker(cell) && !interned[f].TryGetValue(cell, out value))
                         {
-                            var trimmed = cell.Trim();
-                            if (!interned[f].TryGetValue(trimmed, out value))
-                            {
-                                value = trimmed;
-                                interned[f][trimmed] = trimmed;
-                            }
+                            value = ValueParser.Canonical(cell);
+                            interned[f][cell] = value;
                         }
                         texts[f]!.Add(value);
                         break;
@@ -109,7 +119,7 @@ public static class DatasetLoader
                     case FeatureKind.Boolean:
                         if (!ValueParser.TryBoolean(cell, out var b))
                         {
-                            Bad(reader, col, cell, "is not a yes/no value (yes/no, true/false, 1/0)", lenient, issues);
+                            Bad(reader, col, cell, "is not a yes/no value (yes/no, true/false, y/n, 1/0)", lenient, issues);
                             b = double.NaN;
                         }
                         numbers[f]!.Add(b);
@@ -117,20 +127,20 @@ public static class DatasetLoader
                 }
             }
             ids.Add(idIndex >= 0 ? cells[idIndex]?.Trim() : null);
-            if (labelList is not null)
+            if (labelIds is not null)
             {
                 var label = cells[labelIndex];
-                if (label is null)
+                if (label is null || ValueParser.IsMissingMarker(label))
                 {
                     if (labels == LabelRequirement.Required || !lenient)
                     {
                         Bad(reader, labelIndex, label, "the label is blank", lenient, issues);
                     }
-                    labelList.Add(false);
+                    labelIds.Add(-1);
                 }
                 else
                 {
-                    labelList.Add(schema.IsPositive(label));
+                    labelIds.Add(tally.Add(label));
                 }
             }
             lines.Add(reader.RecordLine);
@@ -151,8 +161,36 @@ public static class DatasetLoader
             }
             columns[f] = column;
         }
+        var labelled = labelIds is null ? null : ResolveLabels(schema, labelIndex + 1, labelIds, tally, reader.SourceName, lenient, labels == LabelRequirement.Optional, issues);
         report = new LoadReport(ignored, issues);
-        return new Dataset(schema, columns, [.. ids], labelList?.ToArray(), [.. lines], fingerprint);
+        return new Dataset(schema, columns, [.. ids], labelled, [.. lines], fingerprint) { ReadAs = reader.Dialect };
+    }
+
+    // Where labels are optional (scoring, drift), a label column that does not resolve leaves the data unlabelled instead
+    // of stopping a load that does not need it; the quality report still lists why.
+    private static bool[]? ResolveLabels(DatasetSchema schema, int labelColumn, List<int> labelIds, LabelTally tally, string source, bool lenient, bool optional, List<CellIssue> issues)
+    {
+        IReadOnlyDictionary<string, bool> classes;
+        try
+        {
+            classes = LabelRule.For(schema).Resolve(tally.Counts, source, requirePositive: false);
+        }
+        catch (InvalidDataException ex) when (lenient)
+        {
+            issues.Add(new CellIssue(1, labelColumn, schema.LabelColumn, null, ex.Message));
+            return null;
+        }
+        catch (InvalidDataException) when (optional)
+        {
+            return null;
+        }
+        var positive = new bool[tally.Counts.Count];
+        for (var id = 0; id < positive.Length; id++)
+        {
+            positive[id] = classes[tally[id]];
+        }
+        // A blank label (id -1) only survives a lenient load, where it counts as "stayed" as before.
+        return [.. labelIds.Select(id => id >= 0 && positive[id])];
     }
 
     private static void Bad(CsvReader reader, int col, string? cell, string problem, bool lenient, List<CellIssue> issues)

@@ -18,9 +18,12 @@ public readonly record struct FeatureValue
     /// <summary>A number.</summary>
     public static FeatureValue Of(double number) => new(number, null, true);
 
-    /// <summary>A text (category, boolean word or a number still in text form).</summary>
+    /// <summary>
+    /// A text (category, yes/no word or a number still in text form); blank text and missing markers such as NA
+    /// (<see cref="ValueParser.IsMissingMarker"/>) are the missing value.
+    /// </summary>
     public static FeatureValue Of(string? text) =>
-        string.IsNullOrWhiteSpace(text) ? Missing : new(double.NaN, text, true);
+        text is null || ValueParser.IsMissingMarker(text) ? Missing : new(double.NaN, text, true);
 
     public double Number { get; }
     public string? Text { get; }
@@ -32,10 +35,58 @@ public readonly record struct FeatureValue
         IsMissing ? "" : Text ?? Number.ToString("R", CultureInfo.InvariantCulture);
 }
 
-/// <summary>Reads raw values as numbers and booleans the same way everywhere (files, API, dashboard).</summary>
+/// <summary>
+/// The one parser for raw values, used by every path that reads them: files, CSV bodies and uploads, JSON
+/// bodies, the dashboard and the logged inputs. What it accepts is listed in docs/inputs.md.
+/// </summary>
+/// <remarks>
+/// Missing: a blank cell, or one of the markers other tools write for a missing value (<see cref="IsMissingMarker"/>).
+/// Numbers: invariant culture (a dot as the decimal mark, an optional exponent); NaN and infinities are not numbers.
+/// Yes/no: yes/no, true/false, y/n, t/f in any case, and any number equal to 1 or 0 (so <c>1.0</c> and <c>0.0</c>
+/// as pandas writes them).
+/// </remarks>
 public static class ValueParser
 {
-    /// <summary>Parses a numeric cell (invariant culture); false when it is not a finite number.</summary>
+    // R and pandas write NA, SQL exports NULL, Excel #N/A, pandas <NA> and NaN. "None" is left out on purpose:
+    // it is a real category in churn data ("no add-on service"), and treating it as missing would lose it.
+    private static readonly string[] MissingMarkers = ["NA", "N/A", "#N/A", "<NA>", "NULL", "NaN"];
+
+    /// <summary>
+    /// Whether a text means "no value": blank, or (trimmed, any case) NA, N/A, #N/A, &lt;NA&gt;, NULL or NaN.
+    /// </summary>
+    public static bool IsMissingMarker(ReadOnlySpan<char> text)
+    {
+        text = text.Trim();
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+        if (text.Length > 4)
+        {
+            return false;
+        }
+        foreach (var marker in MissingMarkers)
+        {
+            if (text.Equals(marker, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A column name or category value in the form it is compared in: trimmed and in Unicode normalisation form C,
+    /// so a name saved decomposed (NFD, as macOS file names and some exports do) matches its composed spelling.
+    /// </summary>
+    public static string Canonical(string text)
+    {
+        var trimmed = text.Trim();
+        // IsNormalized is a fast scan for the usual ASCII text; only other text pays for Normalize.
+        return trimmed.IsNormalized(System.Text.NormalizationForm.FormC) ? trimmed : trimmed.Normalize(System.Text.NormalizationForm.FormC);
+    }
+
+    /// <summary>Parses a numeric value (invariant culture); false when it is not a finite number. Missing reads as NaN (true).</summary>
     public static bool TryNumber(FeatureValue value, out double number)
     {
         if (value.IsMissing)
@@ -51,11 +102,14 @@ public static class ValueParser
         return TryNumber(value.Text, out number);
     }
 
-    /// <summary>Parses numeric text; blank is missing (NaN, true); NaN/Infinity text is refused.</summary>
+    /// <summary>
+    /// Parses numeric text (invariant culture, exponent allowed); a blank or missing marker reads as NaN (true);
+    /// anything else that is not a finite number (including Infinity) is refused.
+    /// </summary>
     public static bool TryNumber(ReadOnlySpan<char> text, out double number)
     {
         text = text.Trim();
-        if (text.IsEmpty)
+        if (IsMissingMarker(text))
         {
             number = double.NaN;
             return true;
@@ -63,7 +117,7 @@ public static class ValueParser
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);
     }
 
-    /// <summary>Parses a yes/no cell to 1/0 (NaN when missing); false when it is not a boolean word.</summary>
+    /// <summary>Parses a yes/no value to 1/0 (NaN when missing); false when it is not a yes/no value.</summary>
     public static bool TryBoolean(FeatureValue value, out double number)
     {
         if (value.IsMissing)
@@ -79,30 +133,38 @@ public static class ValueParser
         return TryBoolean(value.Text, out number);
     }
 
-    /// <summary>Boolean words: yes/no, true/false, y/n, t/f, 1/0 (case-insensitive).</summary>
+    /// <summary>
+    /// Yes/no text: yes/no, true/false, y/n, t/f (any case), or numeric text equal to 1 or 0 (<c>1</c>, <c>1.0</c>,
+    /// <c>1e0</c>, <c>0.00</c>). A blank or missing marker reads as NaN (true).
+    /// </summary>
     public static bool TryBoolean(ReadOnlySpan<char> text, out double number)
     {
         text = text.Trim();
         number = double.NaN;
-        if (text.IsEmpty)
+        if (IsMissingMarker(text))
         {
             return true;
         }
         if (text.Equals("yes", StringComparison.OrdinalIgnoreCase) || text.Equals("true", StringComparison.OrdinalIgnoreCase)
-            || text.Equals("y", StringComparison.OrdinalIgnoreCase) || text.Equals("t", StringComparison.OrdinalIgnoreCase) || text is "1")
+            || text.Equals("y", StringComparison.OrdinalIgnoreCase) || text.Equals("t", StringComparison.OrdinalIgnoreCase))
         {
             number = 1;
             return true;
         }
         if (text.Equals("no", StringComparison.OrdinalIgnoreCase) || text.Equals("false", StringComparison.OrdinalIgnoreCase)
-            || text.Equals("n", StringComparison.OrdinalIgnoreCase) || text.Equals("f", StringComparison.OrdinalIgnoreCase) || text is "0")
+            || text.Equals("n", StringComparison.OrdinalIgnoreCase) || text.Equals("f", StringComparison.OrdinalIgnoreCase))
         {
             number = 0;
+            return true;
+        }
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n is 0 or 1)
+        {
+            number = n;
             return true;
         }
         return false;
     }
 
-    /// <summary>True for words the boolean parser accepts.</summary>
+    /// <summary>True for present values the yes/no parser accepts (not for blanks or missing markers).</summary>
     public static bool IsBooleanWord(string text) => TryBoolean(text, out var n) && !double.IsNaN(n);
 }

@@ -42,7 +42,17 @@ public sealed class FeatureEncoder
     {
         Features = features;
         Width = features.Count == 0 ? 0 : features[^1].Offset + features[^1].Width;
-        _lookup = [.. features.Select(f => f.Categories.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal))];
+        // Keys in Unicode form C: values arrive normalised (ValueParser.Canonical), and a model trained before categories
+        // were normalised may hold a decomposed spelling. The first slot of two spellings that meet wins.
+        _lookup = [.. features.Select(f =>
+        {
+            var lookup = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < f.Categories.Count; i++)
+            {
+                lookup.TryAdd(ValueParser.Canonical(f.Categories[i]), i);
+            }
+            return lookup;
+        })];
     }
 
     private readonly Dictionary<string, int>[] _lookup;
@@ -121,7 +131,7 @@ public sealed class FeatureEncoder
             switch (feature.Kind)
             {
                 case FeatureKind.Categorical:
-                    var text = value.IsMissing ? null : value.ToString().Trim();
+                    var text = value.IsMissing ? null : ValueParser.Canonical(value.ToString());
                     if (!EncodeCategory(f, text, slots) && f < 63)
                     {
                         unseen |= 1L << f;
@@ -137,7 +147,7 @@ public sealed class FeatureEncoder
                 default:
                     if (!ValueParser.TryBoolean(value, out var b))
                     {
-                        return new EncodeOutcome(unseen, "must be a yes/no value (true/false, yes/no, 1/0)", f);
+                        return new EncodeOutcome(unseen, "must be a yes/no value (true/false, yes/no, y/n, 1/0)", f);
                     }
                     slots[feature.Offset] = (float)b;
                     break;
@@ -147,7 +157,7 @@ public sealed class FeatureEncoder
     }
 
     /// <summary>Whether a category is in the vocabulary of feature <paramref name="f"/>.</summary>
-    public bool IsKnownCategory(int f, string category) => _lookup[f].ContainsKey(category);
+    public bool IsKnownCategory(int f, string category) => _lookup[f].ContainsKey(ValueParser.Canonical(category));
 
     private bool EncodeCategory(int f, string? value, Span<float> slots)
     {

@@ -45,10 +45,10 @@ public sealed record DataQualityReport
 /// <summary>Builds <see cref="DataQualityReport"/>s.</summary>
 public static class DataQualityAnalyzer
 {
-    /// <summary>Reads a file leniently (bad cells are counted, not fatal) and reports on it.</summary>
-    public static DataQualityReport Analyze(string path, DatasetSchema schema, IReadOnlyList<FeatureProfile>? reference = null)
+    /// <summary>Reads a file leniently (bad cells are counted, not fatal) and reports on it; <paramref name="dialect"/> as in <see cref="DatasetLoader.Load(string, DatasetSchema, LabelRequirement, CsvDialect?)"/>.</summary>
+    public static DataQualityReport Analyze(string path, DatasetSchema schema, IReadOnlyList<FeatureProfile>? reference = null, CsvDialect? dialect = null)
     {
-        var data = DatasetLoader.Load(path, schema, LabelRequirement.Optional, lenient: true, out var load);
+        var data = DatasetLoader.Load(path, schema, LabelRequirement.Optional, lenient: true, out var load, dialect);
         return Analyze(data, load, reference);
     }
 

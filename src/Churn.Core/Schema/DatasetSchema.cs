@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Churn.Core.Data;
 
 namespace Churn.Core.Schema;
 
@@ -36,8 +37,45 @@ public sealed record DatasetSchema
     /// <summary>Column holding the churn label.</summary>
     public required string LabelColumn { get; init; }
 
-    /// <summary>The label value that means "churned" (compared case-insensitively, trimmed).</summary>
-    public required string PositiveLabel { get; init; }
+    /// <summary>
+    /// The label values that mean "churned" (at least one). Compared by <see cref="LabelRule"/>: numbers by value, text
+    /// trimmed and case-insensitively. Schema files written before several values were allowed give one value as
+    /// <c>positiveLabel</c>, which is read into this list.
+    /// </summary>
+    public IReadOnlyList<string> PositiveLabels { get; init; } = [];
+
+    /// <summary>
+    /// The label values that mean "stayed". Empty means the single class in the data besides the positive one; a file
+    /// whose label has more classes is then refused rather than read with the extra classes as "stayed".
+    /// </summary>
+    public IReadOnlyList<string> NegativeLabels { get; init; } = [];
+
+    /// <summary>
+    /// The first positive label value; setting it sets <see cref="PositiveLabels"/> to that one value. The JSON field
+    /// <c>positiveLabel</c> of older schema files and model cards is read through it.
+    /// </summary>
+    [JsonIgnore]
+    public string PositiveLabel
+    {
+        get => PositiveLabels.Count > 0 ? PositiveLabels[0] : "";
+        init => PositiveLabels = [value];
+    }
+
+    // Older files name one positive value. When a file has both fields, the list wins whatever the order of the fields.
+    [JsonInclude]
+    [JsonPropertyName("positiveLabel")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private string? LegacyPositiveLabel
+    {
+        get => null;
+        init
+        {
+            if (value is not null && !PositiveLabels.Contains(value))
+            {
+                PositiveLabels = [value, .. PositiveLabels];
+            }
+        }
+    }
 
     /// <summary>Feature columns in model order.</summary>
     public required IReadOnlyList<FeatureSpec> Features { get; init; }
@@ -45,12 +83,16 @@ public sealed record DatasetSchema
     /// <summary>Columns present in files but deliberately ignored.</summary>
     public IReadOnlyList<string> Drop { get; init; } = [];
 
-    /// <summary>Index of a feature by name, or -1.</summary>
+    /// <summary>How files of this data separate fields and write decimals; null (or null parts) to detect them.</summary>
+    public CsvDialect? Csv { get; init; }
+
+    /// <summary>Index of a feature by name (compared trimmed and in Unicode form C), or -1.</summary>
     public int IndexOf(string feature)
     {
+        var name = ValueParser.Canonical(feature);
         for (var i = 0; i < Features.Count; i++)
         {
-            if (string.Equals(Features[i].Name, feature, StringComparison.Ordinal))
+            if (string.Equals(ValueParser.Canonical(Features[i].Name), name, StringComparison.Ordinal))
             {
                 return i;
             }
@@ -58,9 +100,8 @@ public sealed record DatasetSchema
         return -1;
     }
 
-    /// <summary>Whether a label cell means "churned".</summary>
-    public bool IsPositive(string label) =>
-        string.Equals(label.Trim(), PositiveLabel.Trim(), StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether a label value is one of the positive values (see <see cref="LabelRule"/>).</summary>
+    public bool IsPositive(string label) => LabelRule.For(this).IsPositive(label);
 
     /// <summary>Checks the schema is internally consistent; returns the problems, empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -70,9 +111,25 @@ public sealed record DatasetSchema
         {
             problems.Add("labelColumn is empty.");
         }
-        if (string.IsNullOrWhiteSpace(PositiveLabel))
+        if (PositiveLabels.Count == 0 || PositiveLabels.Any(string.IsNullOrWhiteSpace))
         {
-            problems.Add("positiveLabel is empty.");
+            problems.Add("positiveLabels is empty: give the label value(s) meaning 'churned'.");
+        }
+        else
+        {
+            var keys = PositiveLabels.Select(LabelRule.Key).ToHashSet(StringComparer.Ordinal);
+            if (NegativeLabels.FirstOrDefault(n => keys.Contains(LabelRule.Key(n))) is { } both)
+            {
+                problems.Add($"'{both}' is in both positiveLabels and negativeLabels.");
+            }
+        }
+        if (Csv?.Decimal is { } mark && mark is not ('.' or ','))
+        {
+            problems.Add($"csv.decimal must be '.' or ',', not '{mark}'.");
+        }
+        if (Csv?.Decimal == ',' && Csv.Delimiter == ',')
+        {
+            problems.Add("csv.decimal and csv.delimiter are both ','.");
         }
         if (Features.Count == 0)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Churn.Core.Data;
 
 namespace Churn.Core.Schema;
@@ -11,31 +12,59 @@ public static class SchemaInference
     /// <summary>Categorical columns with more distinct values than this (and over 5 % of rows) are dropped as free text.</summary>
     public const int MaxCategories = 100;
 
-    /// <summary>Reads the file once and proposes a schema for review.</summary>
-    public static InferredSchema Infer(string path, string labelColumn, string positiveLabel, string? idColumn = null, IReadOnlyCollection<string>? drop = null)
+    /// <summary>Reads the file once and proposes a schema for review (one positive label value, dialect detected).</summary>
+    public static InferredSchema Infer(string path, string labelColumn, string positiveLabel, string? idColumn = null, IReadOnlyCollection<string>? drop = null) =>
+        Infer(path, labelColumn, [positiveLabel], null, idColumn, drop);
+
+    /// <summary>
+    /// Reads the file once and proposes a schema for review. The label column must hold exactly two classes under
+    /// <see cref="LabelRule"/>; the negative values found are recorded when none are given.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="labelColumn">The label column.</param>
+    /// <param name="positiveLabels">Values meaning "churned" (at least one).</param>
+    /// <param name="negativeLabels">Values meaning "stayed"; null or empty for the one other class in the file.</param>
+    /// <param name="idColumn">The id column, or null to propose one.</param>
+    /// <param name="drop">Columns to leave out.</param>
+    /// <param name="dialect">Delimiter and decimal mark given by the user (recorded in the schema); null parts are detected.</param>
+    /// <exception cref="SchemaException">A named column is missing, or the label values given are contradictory.</exception>
+    /// <exception cref="InvalidDataException">The label column does not hold exactly two classes as given.</exception>
+    /// <exception cref="CsvFormatException">The file is malformed.</exception>
+    public static InferredSchema Infer(string path, string labelColumn, IReadOnlyList<string> positiveLabels, IReadOnlyList<string>? negativeLabels,
+        string? idColumn = null, IReadOnlyCollection<string>? drop = null, CsvDialect? dialect = null)
     {
-        using var reader = CsvReader.Open(path);
-        if (reader.ColumnIndex(labelColumn) < 0)
+        LabelRule rule;
+        try
         {
-            throw new SchemaException($"{path}: the header has no column '{labelColumn}' (columns: {string.Join(", ", reader.Header)}).");
+            rule = new LabelRule(labelColumn, positiveLabels, negativeLabels ?? []);
         }
-        if (idColumn is not null && reader.ColumnIndex(idColumn) < 0)
+        catch (ArgumentException ex)
         {
-            throw new SchemaException($"{path}: the header has no id column '{idColumn}'.");
+            throw new SchemaException($"{path}: {ex.Message}");
         }
-        var dropped = new HashSet<string>(drop ?? [], StringComparer.Ordinal);
-        foreach (var d in dropped)
+        using var reader = CsvReader.Open(path, dialect);
+        var labelIndex = reader.ColumnIndex(labelColumn);
+        if (labelIndex < 0)
         {
-            if (reader.ColumnIndex(d) < 0)
-            {
-                throw new SchemaException($"{path}: the header has no column '{d}' to drop.");
-            }
+            throw new SchemaException($"{path}: {reader.MissingColumn(labelColumn, "the label column")}");
+        }
+        labelColumn = reader.Header[labelIndex];
+        if (idColumn is not null)
+        {
+            var idIndex = reader.ColumnIndex(idColumn);
+            idColumn = idIndex >= 0 ? reader.Header[idIndex] : throw new SchemaException($"{path}: {reader.MissingColumn(idColumn, "the id column")}");
+        }
+        var dropped = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in drop ?? [])
+        {
+            var i = reader.ColumnIndex(d);
+            dropped.Add(i >= 0 ? reader.Header[i] : throw new SchemaException($"{path}: {reader.MissingColumn(d, "to drop")}"));
         }
         var n = reader.Header.Count;
         var stats = Enumerable.Range(0, n).Select(_ => new ColumnStats()).ToArray();
-        var labelIndex = reader.ColumnIndex(labelColumn);
+        var tally = new LabelTally();
         var rows = 0;
-        var positives = 0;
+        var blankLabels = 0;
         while (reader.Read())
         {
             rows++;
@@ -43,15 +72,19 @@ public static class SchemaInference
             {
                 stats[c].Add(reader.Current[c]);
             }
-            if (reader.Current[labelIndex] is { } l && string.Equals(l.Trim(), positiveLabel.Trim(), StringComparison.OrdinalIgnoreCase))
+            if (reader.Current[labelIndex] is { } l && !ValueParser.IsMissingMarker(l))
             {
-                positives++;
+                tally.Add(l);
+            }
+            else
+            {
+                blankLabels++;
             }
         }
-        if (positives == 0)
-        {
-            throw new SchemaException($"{path}: no row has '{positiveLabel}' in column '{labelColumn}'; check the positive label value.");
-        }
+        var counts = tally.Counts;
+        var classes = rule.Resolve(counts, path);
+        var positives = counts.Where(c => classes[c.Key]).Sum(c => c.Value);
+        var negatives = counts.Where(c => !classes[c.Key]).ToList();
 
         var notes = new List<string>();
         var features = new List<FeatureSpec>();
@@ -75,6 +108,12 @@ public static class SchemaInference
                 {
                     idColumn = name;
                     notes.Add($"'{name}' taken as the id column: every value is distinct text.");
+                }
+                else if (idColumn is null && s.AllDigits && NamesAnIdentifier(name) && !s.Running)
+                {
+                    idColumn = name;
+                    notes.Add($"'{name}' taken as the id column: every value is distinct and its name says it identifies customers; " +
+                        "its values are kept as text, leading zeros included.");
                 }
                 else
                 {
@@ -112,17 +151,85 @@ public static class SchemaInference
             }
             features.Add(new FeatureSpec(name, kind));
         }
-        notes.Add($"{rows} rows, {positives} labelled '{positiveLabel}' ({100.0 * positives / Math.Max(1, rows):F1} %).");
+        notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"{rows} rows; label '{labelColumn}': {positives:N0} churned ({100.0 * positives / Math.Max(1, rows):F1} %) as {Spellings(counts.Where(c => classes[c.Key]))}; " +
+            $"{negatives.Sum(c => c.Value):N0} stayed as {(negatives.Count == 0 ? "(none)" : Spellings(negatives))}."));
+        if (!reader.Dialect.IsPlain)
+        {
+            notes.Add($"the file is read as {reader.Dialect.Describe()} ({(dialect is null ? "detected from its header line" : "as given")}); " +
+                "--delimiter and --decimal set it otherwise.");
+        }
+        if (blankLabels > 0)
+        {
+            notes.Add($"{blankLabels} rows have a blank label; training refuses them until they are filled or removed.");
+        }
         var schema = new DatasetSchema
         {
             IdColumn = idColumn,
             LabelColumn = labelColumn,
-            PositiveLabel = positiveLabel,
+            PositiveLabels = positiveLabels,
+            // With no negative value given, the one other class is written down, so the schema says what "stayed" is.
+            NegativeLabels = negativeLabels is { Count: > 0 } given ? given : [.. negatives.OrderByDescending(c => c.Value).Take(1).Select(c => c.Key)],
             Features = features,
             Drop = [.. reader.Header.Where(dropped.Contains)],
+            Csv = dialect is { Delimiter: null, Decimal: null } ? null : dialect,
         };
         return new InferredSchema(schema, notes);
     }
+
+    // Words that say a column identifies a customer or account. Short ones must be a whole word of the name
+    // ("no" in "CustomerNo", not in "Phone"); long ones may be part of one ("CLIENTNUM").
+    private static readonly string[] IdWords = ["id", "ids", "no", "nr", "num", "number", "key", "code"];
+    private static readonly string[] IdStems = ["customer", "cust", "account", "acct", "client", "member", "user", "subscriber", "msisdn", "contract"];
+    private static readonly string[] RunningWords = ["row", "index", "idx", "line", "seq", "sequence", "unnamed"];
+
+    /// <summary>Whether a column name says it identifies customers (CustomerId, customer_id, CLIENTNUM, account no), not rows (RowNumber, index).</summary>
+    internal static bool NamesAnIdentifier(string name)
+    {
+        var words = Words(name);
+        if (words.Count == 0 || words.Any(w => RunningWords.Contains(w)))
+        {
+            return false;
+        }
+        return words.Any(w => IdWords.Contains(w) || IdStems.Any(stem => w.Contains(stem, StringComparison.Ordinal)));
+    }
+
+    // Splits camelCase, PascalCase, snake_case, kebab-case and spaced names into lower-case words: "customerID" -> customer, id.
+    private static List<string> Words(string name)
+    {
+        var words = new List<string>();
+        var current = new System.Text.StringBuilder();
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (!char.IsLetterOrDigit(c))
+            {
+                Flush();
+                continue;
+            }
+            var boundary = current.Length > 0 && char.IsUpper(c)
+                && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1]) && char.IsUpper(name[i - 1])));
+            if (boundary || (current.Length > 0 && char.IsDigit(c) != char.IsDigit(name[i - 1])))
+            {
+                Flush();
+            }
+            current.Append(char.ToLowerInvariant(c));
+        }
+        Flush();
+        return words;
+
+        void Flush()
+        {
+            if (current.Length > 0)
+            {
+                words.Add(current.ToString());
+                current.Clear();
+            }
+        }
+    }
+
+    private static string Spellings(IEnumerable<KeyValuePair<string, int>> values) =>
+        string.Join(", ", values.OrderByDescending(v => v.Value).Take(10).Select(v => string.Create(CultureInfo.InvariantCulture, $"'{v.Key}' ({v.Value:N0})")));
 
     private sealed class ColumnStats
     {
@@ -136,17 +243,31 @@ public static class SchemaInference
         public bool AllNumbers { get; private set; } = true;
         public bool AllIntegers { get; private set; } = true;
         public bool AllBooleans { get; private set; } = true;
+
+        /// <summary>Every value is a string of ASCII digits (so an id written 00042 keeps its zeros as text).</summary>
+        public bool AllDigits { get; private set; } = true;
+
+        /// <summary>Each value is the one before plus one: a running row number, not an identifier.</summary>
+        public bool Running { get; private set; } = true;
+
         private bool _overflow;
+        private decimal? _previous;
 
         public void Add(string? cell)
         {
-            if (cell is null)
+            if (cell is null || ValueParser.IsMissingMarker(cell))
             {
                 Blank++;
                 return;
             }
             NonBlank++;
-            var v = cell.Trim();
+            var v = ValueParser.Canonical(cell);
+            AllDigits &= v.Length > 0 && !v.AsSpan().ContainsAnyExceptInRange('0', '9');
+            if (Running)
+            {
+                Running = decimal.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) && (_previous is null || d == _previous + 1);
+                _previous = d;
+            }
             if (!_overflow)
             {
                 Distinct.Add(v);

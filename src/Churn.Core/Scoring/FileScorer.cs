@@ -27,7 +27,7 @@ public static class FileScorer
             featureIndex[f] = reader.ColumnIndex(schema.Features[f].Name);
             if (featureIndex[f] < 0)
             {
-                throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1, $"the header has no column '{schema.Features[f].Name}', which the model needs.");
+                throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1, reader.MissingColumn(schema.Features[f].Name, "which the model needs"));
             }
         }
         var idIndex = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;

@@ -80,7 +80,7 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
         var schema = model.Schema;
         using var input = new FileStream(order.InputFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var length = Math.Max(1, input.Length);
-        using var reader = new CsvReader(new StreamReader(input), "upload");
+        using var reader = new CsvReader(new StreamReader(input, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), "upload");
         var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
         var missing = schema.Features.Where((f, i) => columns[i] < 0).Select(f => f.Name).ToList();
         if (missing.Count > 0)
