@@ -82,9 +82,12 @@ public static class ValueParser
     public static string Canonical(string text)
     {
         var trimmed = text.Trim();
-        // IsNormalized is a fast scan for the usual ASCII text; only other text pays for Normalize.
-        return trimmed.IsNormalized(System.Text.NormalizationForm.FormC) ? trimmed : trimmed.Normalize(System.Text.NormalizationForm.FormC);
+        // ASCII text is already in every normalisation form; only other text pays for the check. The runtime's own
+        // string.Normalize does nothing under invariant globalization, hence ICU4N.
+        return System.Text.Ascii.IsValid(trimmed) || Nfc.IsNormalized(trimmed) ? trimmed : Nfc.Normalize(trimmed);
     }
+
+    private static readonly ICU4N.Text.Normalizer2 Nfc = ICU4N.Text.Normalizer2.NFCInstance;
 
     /// <summary>Parses a numeric value (invariant culture); false when it is not a finite number. Missing reads as NaN (true).</summary>
     public static bool TryNumber(FeatureValue value, out double number)

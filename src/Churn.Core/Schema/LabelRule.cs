@@ -103,9 +103,9 @@ public sealed class LabelRule
         }
         if (requirePositive && !result.ContainsValue(true))
         {
-            throw new InvalidDataException($"{source}: no row has the positive value {Quoted(Positive)} in column '{Column}'; check the positive label value. Values: {Describe(counts)}.");
+            throw new InvalidDataException($"{source}: no row has {Quoted(Positive)} in column '{Column}'; check the positive label value. Values: {Describe(counts)}.");
         }
-        if (otherClasses.Count > 1)
+        if (_negative.Count == 0 && otherClasses.Count > 1)
         {
             throw new InvalidDataException($"{source}: column '{Column}' has {otherClasses.Count} classes besides the positive {Quoted(Positive)}, so which mean 'stayed' is unclear. " +
                 $"Values: {Describe(counts)}. Give the other values with --negative (several allowed; or negativeLabels in the schema), " +

@@ -27,8 +27,8 @@ public static class SchemaInference
     /// <param name="idColumn">The id column, or null to propose one.</param>
     /// <param name="drop">Columns to leave out.</param>
     /// <param name="dialect">Delimiter and decimal mark given by the user (recorded in the schema); null parts are detected.</param>
-    /// <exception cref="SchemaException">A named column is missing, or the label values given are contradictory.</exception>
-    /// <exception cref="InvalidDataException">The label column does not hold exactly two classes as given.</exception>
+    /// <exception cref="SchemaException">A named column is missing, the label values given are contradictory, or the label
+    /// column does not hold exactly two classes as given (the message lists every distinct value and its count).</exception>
     /// <exception cref="CsvFormatException">The file is malformed.</exception>
     public static InferredSchema Infer(string path, string labelColumn, IReadOnlyList<string> positiveLabels, IReadOnlyList<string>? negativeLabels,
         string? idColumn = null, IReadOnlyCollection<string>? drop = null, CsvDialect? dialect = null)
@@ -82,7 +82,16 @@ public static class SchemaInference
             }
         }
         var counts = tally.Counts;
-        var classes = rule.Resolve(counts, path);
+        IReadOnlyDictionary<string, bool> classes;
+        try
+        {
+            classes = rule.Resolve(counts, path);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The label values given do not fit the file: the proposed schema is what is wrong.
+            throw new SchemaException(ex.Message);
+        }
         var positives = counts.Where(c => classes[c.Key]).Sum(c => c.Value);
         var negatives = counts.Where(c => !classes[c.Key]).ToList();
 
@@ -109,7 +118,7 @@ public static class SchemaInference
                     idColumn = name;
                     notes.Add($"'{name}' taken as the id column: every value is distinct text.");
                 }
-                else if (idColumn is null && s.AllDigits && NamesAnIdentifier(name) && !s.Running)
+                else if (idColumn is null && s.AllDigits && NamesAnIdentifier(name))
                 {
                     idColumn = name;
                     notes.Add($"'{name}' taken as the id column: every value is distinct and its name says it identifies customers; " +
@@ -247,11 +256,7 @@ public static class SchemaInference
         /// <summary>Every value is a string of ASCII digits (so an id written 00042 keeps its zeros as text).</summary>
         public bool AllDigits { get; private set; } = true;
 
-        /// <summary>Each value is the one before plus one: a running row number, not an identifier.</summary>
-        public bool Running { get; private set; } = true;
-
         private bool _overflow;
-        private decimal? _previous;
 
         public void Add(string? cell)
         {
@@ -263,11 +268,6 @@ public static class SchemaInference
             NonBlank++;
             var v = ValueParser.Canonical(cell);
             AllDigits &= v.Length > 0 && !v.AsSpan().ContainsAnyExceptInRange('0', '9');
-            if (Running)
-            {
-                Running = decimal.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) && (_previous is null || d == _previous + 1);
-                _previous = d;
-            }
             if (!_overflow)
             {
                 Distinct.Add(v);

@@ -34,6 +34,51 @@ public class ReferenceDatasetTests
     }
 
     [SharedDataFact]
+    public void BankFileWithPandasLabelsKeepsItsTrueChurnRate()
+    {
+        // The last 3,000 rows as a pandas round-trip leaves them: Exited written 1.0 / 0.0.
+        var lines = System.IO.File.ReadAllLines(File("Churn_Modelling.csv"));
+        for (var i = lines.Length - 3000; i < lines.Length; i++)
+        {
+            lines[i] += ".0";
+        }
+        var path = TestFiles.Temp(string.Join("\n", lines) + "\n");
+
+        var inferred = SchemaInference.Infer(path, "Exited", "1");
+        var data = DatasetLoader.Load(path, inferred.Schema);
+
+        Assert.Equal(2037, data.Labels!.Count(l => l));
+        Assert.Contains(inferred.Notes, n => n.Contains("2,037 churned (20.4 %)", StringComparison.Ordinal) && n.Contains("'1.0'", StringComparison.Ordinal));
+        Assert.Equal("CustomerId", inferred.Schema.IdColumn);
+        Assert.Contains("RowNumber", inferred.Schema.Drop);
+    }
+
+    [SharedDataFact]
+    public void DigitIdsOfTheReferenceFilesAreProposedAsTheId()
+    {
+        Assert.Equal("CLIENTNUM", SchemaInference.Infer(File(Datasets[2].File), "Attrition_Flag", "Attrited Customer").Schema.IdColumn);
+        Assert.Equal("CustomerID", SchemaInference.Infer(File(Datasets[3].File), "Churn", "1").Schema.IdColumn);
+    }
+
+    [SharedDataFact]
+    public void TelcoSavedBySemicolonSpreadsheetLoadsLikeTheOriginal()
+    {
+        var original = File(Datasets[0].File);
+        var schema = SchemaInference.Infer(original, "Churn", "Yes").Schema;
+        var semicolon = TestFiles.Temp(string.Join("\n", System.IO.File.ReadLines(original).Select(ToSemicolons)) + "\n");
+
+        var a = DatasetLoader.Load(original, schema);
+        var b = DatasetLoader.Load(semicolon, schema);
+
+        Assert.Equal(a.Labels!, b.Labels!);
+        var charges = schema.IndexOf("MonthlyCharges");
+        Assert.Equal(a.Columns[charges].Numbers!, b.Columns[charges].Numbers!);
+    }
+
+    // The Telco file has no quoted fields, so its commas are all separators; its decimal points become commas.
+    private static string ToSemicolons(string line) => string.Join(';', line.Split(',').Select(c => c.Replace('.', ',')));
+
+    [SharedDataFact]
     public void TelcoQuirksAreReadAsDocumented()
     {
         var schema = SchemaInference.Infer(File(Datasets[0].File), "Churn", "Yes").Schema;
