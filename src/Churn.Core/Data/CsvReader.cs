@@ -27,6 +27,7 @@ public sealed class CsvReader : IDisposable
 
     private readonly CsvDataReader _csv;
     private readonly Dictionary<string, int> _columns = new(StringComparer.Ordinal);
+    private readonly string? _path;
     private long _nextLine;
 
     /// <summary>
@@ -37,10 +38,16 @@ public sealed class CsvReader : IDisposable
     /// <param name="source">Name of the file or stream in error messages.</param>
     /// <param name="dialect">Delimiter and decimal mark; parts left null are detected.</param>
     public CsvReader(TextReader reader, string source, CsvDialect? dialect = null)
+        : this(reader, source, dialect, path: null)
+    {
+    }
+
+    private CsvReader(TextReader reader, string source, CsvDialect? dialect, string? path)
     {
         SourceName = source;
+        _path = path;
         dialect ??= CsvDialect.Detect;
-        var (prefix, header, headerLine) = ReadHeaderLine(reader, source);
+        var (prefix, header, headerLine) = ReadHeaderLine(reader, source, path, dialect.Delimiter ?? ',');
         if (header is null)
         {
             reader.Dispose();
@@ -97,7 +104,7 @@ public sealed class CsvReader : IDisposable
             throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         }
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return new CsvReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), path, dialect);
+        return new CsvReader(new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), path, dialect, path);
     }
 
     /// <summary>Name of the file or stream in error messages.</summary>
@@ -164,7 +171,7 @@ public sealed class CsvReader : IDisposable
             }
             catch (DecoderFallbackException)
             {
-                throw new CsvFormatException(SourceName, _nextLine, 1, "the file is not valid UTF-8 text.");
+                throw InvalidUtf8(SourceName, _path, Delimiter, _nextLine);
             }
             if (!more)
             {
@@ -321,7 +328,7 @@ public sealed class CsvReader : IDisposable
     /// Reads up to the end of the first non-empty line (a line break inside quotes does not end it). Returns the text to
     /// hand on (that line and its break), the line itself without a byte-order mark, and its line number.
     /// </summary>
-    private static (string Prefix, string? Header, long Line) ReadHeaderLine(TextReader reader, string source)
+    private static (string Prefix, string? Header, long Line) ReadHeaderLine(TextReader reader, string source, string? path, char delimiter)
     {
         var text = new StringBuilder();
         var line = 1L;
@@ -372,10 +379,39 @@ public sealed class CsvReader : IDisposable
         }
         catch (DecoderFallbackException)
         {
-            throw new CsvFormatException(source, line, 1, "the file is not valid UTF-8 text.");
+            throw InvalidUtf8(source, path, delimiter, line);
         }
         var last = text.ToString();
         return string.IsNullOrWhiteSpace(last) ? ("", null, line) : (last, last, line);
+    }
+
+    /// <summary>
+    /// The error for bytes that are not UTF-8. The decoder reads ahead in blocks, so for a file the bytes are scanned
+    /// again to name the line and column that hold the first bad sequence; for a stream the record being read is named.
+    /// </summary>
+    private static CsvFormatException InvalidUtf8(string source, string? path, char delimiter, long line)
+    {
+        const string Problem = "the file is not valid UTF-8 text.";
+        if (path is null)
+        {
+            return new CsvFormatException(source, line, 1, Problem);
+        }
+        var bytes = File.ReadAllBytes(path);
+        var start = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? 3 : 0;
+        var valid = bytes.AsSpan(start);
+        var bad = 0;
+        while (bad < valid.Length)
+        {
+            var status = System.Text.Unicode.Utf8.ToUtf16(valid[bad..], new char[4096], out var read, out _, replaceInvalidSequences: false);
+            bad += read;
+            if (status == System.Buffers.OperationStatus.InvalidData || status == System.Buffers.OperationStatus.NeedMoreData)
+            {
+                break;
+            }
+        }
+        var before = valid[..bad];
+        var lineStart = before.LastIndexOf((byte)'\n') + 1;
+        return new CsvFormatException(source, 1 + before.Count((byte)'\n'), 1 + before[lineStart..].Count((byte)delimiter), Problem);
     }
 
     public void Dispose() => _csv.Dispose();
