@@ -174,7 +174,9 @@ public sealed class JsonBodyTests(ServerFixture server)
             _ => Tensors(),
         };
         var at = text.LastIndexOf("\"region\"", StringComparison.Ordinal);
-        var quote = text.IndexOf("\"", text.IndexOf(path.StartsWith("/v2", StringComparison.Ordinal) ? "\"data\"" : ":", at, StringComparison.Ordinal) + 6, StringComparison.Ordinal);
+        // The opening quote of the region value: the first after the colon, or after "data" in a tensor.
+        var valueStart = path.StartsWith("/v2", StringComparison.Ordinal) ? text.IndexOf("\"data\"", at, StringComparison.Ordinal) + 6 : text.IndexOf(':', at);
+        var quote = text.IndexOf('"', valueStart);
         var bytes = Encoding.UTF8.GetBytes(text[..(quote + 1)]).Concat(new byte[] { 0xC3, 0x28 }).Concat(Encoding.UTF8.GetBytes(text[(quote + 1)..])).ToArray();
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

@@ -114,10 +114,7 @@ public static class MlflowApi
             errors.Add("$", $"must hold one of {ShapeList} (or send text/csv).");
             return [];
         }
-        if (errors.Any)
-        {
-            return [];
-        }
+        // The rows are read even after a problem above, so one answer names every problem of the body.
         return (input.Name, input.Value.ValueKind) switch
         {
             ("dataframe_split", _) => ReadSplit(input.Value, schema, errors),
