@@ -139,7 +139,7 @@ public static class InferenceV2Api
                     break;
             }
         }
-        var tensors = ReadTensors(inputs, model.Schema, errors);
+        var tensors = ReadTensors(inputs, model.Name, model.Schema, errors);
         if (errors.Any)
         {
             return JsonBody.Invalid(errors.Errors);
@@ -197,7 +197,7 @@ public static class InferenceV2Api
     /// Checks every tensor against the specification and the model's schema, recording problems by tensor
     /// (<c>inputs[3]</c>) rather than by row, and returns the tensors to read.
     /// </summary>
-    private static List<Tensor> ReadTensors(JsonElement inputs, DatasetSchema schema, FieldErrors errors)
+    private static List<Tensor> ReadTensors(JsonElement inputs, string model, DatasetSchema schema, FieldErrors errors)
     {
         var tensors = new List<Tensor>();
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -283,7 +283,7 @@ public static class InferenceV2Api
         {
             // One matrix tensor of every feature (as sklearn servers take) or tensors named otherwise: one message says what this model takes.
             var sent = string.Join(", ", strangers.Select(s => $"\"{s.Name}\" {s.Shape}"));
-            errors.Add("inputs", $"this model takes one tensor per feature, each of shape [n] or [n, 1]: {features}; {sent} {(strangers.Count == 1 ? "is not one of them" : "are not among them")} (GET /v2/models/{{name}} lists them).");
+            errors.Add("inputs", $"this model takes one tensor per feature, each of shape [n] or [n, 1]: {features}; {sent} {(strangers.Count == 1 ? "is not one of them" : "are not among them")} (GET /v2/models/{model} lists them).");
             return tensors;
         }
         foreach (var (path, name, _) in strangers)
