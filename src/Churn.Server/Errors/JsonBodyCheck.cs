@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Churn.Server.Errors;
 
@@ -47,7 +48,8 @@ internal static class JsonBodyCheck
                         break;
                     case JsonTokenType.String:
                         var path = TakeValuePath(frames);
-                        if (Text(ref reader) is null)
+                        // An unescaped string is checked in place; only escapes (which may hold half a surrogate pair) need decoding.
+                        if (reader.ValueIsEscaped ? Text(ref reader) is null : !Utf8.IsValid(reader.ValueSpan))
                         {
                             throw new InvalidBodyException(JsonBody.FieldName(path), "is not valid text (invalid UTF-8 or half of a surrogate pair).");
                         }
