@@ -98,6 +98,22 @@ public sealed class MlflowProtocolTests(ServerFixture server)
         Assert.Equal(one["churnProbability"]!.GetValue<double>(), scored[0]);
     }
 
+    [Fact]
+    public async Task NaNAfterAnEscapedQuoteInsideAStringIsLeftAlone()
+    {
+        using var client = server.ClientFor("service");
+        var features = Records(46)[0];
+        features.Remove("region");
+        // Written by hand so the string holds a backslash-escaped quote followed by the tokens.
+        var raw = features.ToJsonString()[..^1] + ",\"region\":\"say \\\" NaN, -Infinity \\\\\"}";
+
+        var scored = await InvokeAsync(client, "{\"dataframe_records\": [" + raw + "]}");
+        var response = await client.PostAsync("/predict", Bodies.Json("{\"features\": " + raw + "}"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((await response.ReadObjectAsync())["churnProbability"]!.GetValue<double>(), scored[0]);
+    }
+
     public static TheoryData<string, string> BadBodies()
     {
         var records = Records(44);
