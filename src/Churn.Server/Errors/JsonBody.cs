@@ -5,15 +5,22 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Churn.Server.Errors;
 
 /// <summary>
-/// Reads a JSON body as a document so the endpoint can validate it against the model's schema field by field.
-/// Wrong content type, an oversized body and malformed JSON throw (415, 413, 400) and become ProblemDetails in
-/// <see cref="ProblemExceptionHandler"/>.
+/// Reads every JSON body of the API as a document so the endpoint can validate it against the model's schema field by
+/// field. Wrong content type, an oversized body, malformed JSON and a field given twice throw (415, 413, 400, 422) and
+/// become ProblemDetails in <see cref="ProblemExceptionHandler"/>.
 /// </summary>
 public static class JsonBody
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 32 };
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = JsonBodyCheck.MaxDepth };
 
-    public static async Task<JsonDocument> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and checks a JSON body: a UTF-8 byte-order mark is skipped; a field named twice in one object is a 422, and
+    /// a bare <c>NaN</c>/<c>Infinity</c>, text that is not UTF-8 and any other syntax error a 400, each naming the field
+    /// (<see cref="InvalidBodyException"/>). With <paramref name="nonFiniteAsNull"/> (the MLflow protocol, whose clients
+    /// are Python programs) those bare tokens are read as null instead.
+    /// </summary>
+    /// <exception cref="BadHttpRequestException">The body is not labelled as JSON (415) or is larger than <paramref name="maxBytes"/> (413).</exception>
+    public static async Task<JsonDocument> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken, bool nonFiniteAsNull = false)
     {
         if (!request.HasJsonContentType())
         {
@@ -21,61 +28,48 @@ public static class JsonBody
                 $"Send the body as application/json (it was {(string.IsNullOrEmpty(request.ContentType) ? "not labelled" : request.ContentType)}).",
                 StatusCodes.Status415UnsupportedMediaType);
         }
-        var document = JsonDocument.Parse(await ReadBytesAsync(request, maxBytes, cancellationToken), Options);
-        try
+        var bytes = Utf8Body(await ReadBytesAsync(request, maxBytes, cancellationToken));
+        if (nonFiniteAsNull && JsonBodyCheck.NonFiniteTokensAsNull(bytes.Span) is { } rewritten)
         {
-            EnsureReadableText(document.RootElement, "$");
+            bytes = rewritten;
         }
-        catch
-        {
-            document.Dispose();
-            throw;
-        }
-        return document;
+        JsonBodyCheck.Check(bytes.Span);
+        return JsonDocument.Parse(bytes, Options);
     }
 
     /// <summary>
-    /// The parser accepts bytes that are not UTF-8 and escapes of half a surrogate pair inside strings; reading such a
-    /// string later throws deep inside an endpoint. Every name and string is decoded once here instead, so the request
-    /// is refused naming the field.
+    /// Reads a JSON body as <typeparamref name="T"/> after the same checks as <see cref="ReadAsync"/>; null when no body
+    /// was sent and <paramref name="optional"/>.
     /// </summary>
-    private static void EnsureReadableText(JsonElement element, string path)
+    public static async Task<T?> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken cancellationToken, bool optional = false)
+        where T : class
     {
-        switch (element.ValueKind)
+        if (optional && request.ContentLength is null or 0 && !request.HasJsonContentType())
         {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    string name;
-                    try
-                    {
-                        name = property.Name;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        throw new InvalidBodyException(FieldName(path), "has a property name that is not valid UTF-8 text.");
-                    }
-                    EnsureReadableText(property.Value, $"{path}.{name}");
-                }
-                break;
-            case JsonValueKind.Array:
-                var i = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    EnsureReadableText(item, $"{path}[{i++}]");
-                }
-                break;
-            case JsonValueKind.String:
-                try
-                {
-                    _ = element.GetString();
-                }
-                catch (InvalidOperationException)
-                {
-                    throw new InvalidBodyException(FieldName(path), "is not valid text (invalid UTF-8 or half of a surrogate pair).");
-                }
-                break;
+            return null;
         }
+        using var document = await ReadAsync(request, maxBytes, cancellationToken);
+        return document.RootElement.Deserialize<T>(JsonSerializerOptions.Web);
+    }
+
+    /// <summary>
+    /// The body as UTF-8 JSON text: a byte-order mark (which editors and Windows tools write) is skipped; a UTF-16 or
+    /// UTF-32 body, which JSON over HTTP may not be, is refused by name rather than as a stray byte.
+    /// </summary>
+    private static ReadOnlyMemory<byte> Utf8Body(ReadOnlyMemory<byte> bytes)
+    {
+        var span = bytes.Span;
+        ReadOnlySpan<byte> byteOrderMark = [0xEF, 0xBB, 0xBF];
+        if (span.StartsWith(byteOrderMark))
+        {
+            return bytes[3..];
+        }
+        // JSON starts with an ASCII character, so a zero among the first two bytes or a UTF-16 mark means 16 or 32 bits per unit.
+        if (span.Length >= 2 && (span[0] == 0 || span[1] == 0 || (span[0] == 0xFF && span[1] == 0xFE) || (span[0] == 0xFE && span[1] == 0xFF)))
+        {
+            throw new InvalidBodyException("$", "is UTF-16 or UTF-32 text; send JSON as UTF-8.");
+        }
+        return bytes;
     }
 
     /// <summary>A JSON path as the errors name fields: <c>$.customers[3].tenure</c> becomes <c>customers[3].tenure</c>; the root stays <c>$</c>.</summary>
@@ -124,10 +118,15 @@ public static class JsonBody
         new($"The body is larger than {maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
 }
 
-/// <summary>A body that cannot be read as sent; <see cref="ProblemExceptionHandler"/> answers 400 naming <see cref="Field"/>.</summary>
-public sealed class InvalidBodyException(string field, string problem) : Exception($"{field}: {problem}")
+/// <summary>
+/// A body that cannot be read as sent; <see cref="ProblemExceptionHandler"/> answers <see cref="Status"/> (400 unless
+/// given) naming <see cref="Field"/>.
+/// </summary>
+public sealed class InvalidBodyException(string field, string problem, int status = StatusCodes.Status400BadRequest) : Exception($"{field}: {problem}")
 {
     public string Field { get; } = field;
 
     public string Problem { get; } = problem;
+
+    public int Status { get; } = status;
 }

@@ -34,7 +34,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
             BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } bad => Validation(StatusCodes.Status400BadRequest, BoundField(bad.Message), bad.Message),
             BadHttpRequestException bad => Problem(bad.StatusCode, Title(bad.StatusCode), bad.Message),
             JsonException json => NotJson(json),
-            InvalidBodyException body => Validation(StatusCodes.Status400BadRequest, body.Field, body.Problem),
+            InvalidBodyException body => Validation(body.Status, body.Field, body.Problem),
             CsvFormatException csv => Validation(StatusCodes.Status400BadRequest, $"line {csv.Line}", $"column {csv.Column}: {csv.Problem}"),
             FeatureValueException value => Validation(StatusCodes.Status422UnprocessableEntity, $"features.{value.Feature}", $"{value.Problem}."),
             ModelNotReadyException notReady => Problem(StatusCodes.Status503ServiceUnavailable, "Not ready.", notReady.Message),

@@ -1,8 +1,11 @@
 using System.Text.Json;
 using Churn.Data;
 using Churn.Data.Registry;
+using Churn.Server.Errors;
+using Churn.Server.Hosting;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 
@@ -26,8 +29,10 @@ public static class ModelsApi
         group.MapGet("/", ListAsync).RequireAuthorization(Policies.Read).WithSummary("Registered versions, oldest first, with their aliases.");
         group.MapGet("/{version:int}", GetAsync).RequireAuthorization(Policies.Read).WithSummary("One version with its model card.");
         group.MapPost("/{version:int}/promote", PromoteAsync).RequireAuthorization(Policies.Admin)
+            .Accepts<PromoteRequest>(isOptional: true, "application/json")
             .WithSummary("Makes a version the champion; the serving model is swapped without dropping a request.");
         group.MapPost("/rollback", RollbackAsync).RequireAuthorization(Policies.Admin)
+            .Accepts<RollbackRequest>(isOptional: true, "application/json")
             .WithSummary("Moves the champion back to the previous champion (or to toVersion).");
         return routes;
     }
@@ -50,8 +55,9 @@ public static class ModelsApi
     }
 
     private static async Task<Results<Ok<ServingResponse>, NotFound>> PromoteAsync(
-        int version, PromoteRequest? request, ChampionMoves moves, HttpContext context, CancellationToken ct)
+        int version, HttpRequest http, ChampionMoves moves, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
+        var request = await JsonBody.ReadAsync<PromoteRequest>(http, options.Value.MaxJsonBodyBytes, ct, optional: true);
         var moved = await moves.PromoteAsync(version, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
         return moved.Serving is { } serving
             ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))
@@ -59,8 +65,9 @@ public static class ModelsApi
     }
 
     private static async Task<Results<Ok<ServingResponse>, NotFound, ProblemHttpResult>> RollbackAsync(
-        RollbackRequest? request, ChampionMoves moves, HttpContext context, CancellationToken ct)
+        HttpRequest http, ChampionMoves moves, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
+        var request = await JsonBody.ReadAsync<RollbackRequest>(http, options.Value.MaxJsonBodyBytes, ct, optional: true);
         var moved = await moves.RollbackAsync(request?.ToVersion, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
         if (moved.Conflict is not null)
         {

@@ -7,15 +7,37 @@ namespace Churn.Server.Predictions;
 /// <summary>One customer to score, validated and in schema order.</summary>
 public sealed record CustomerInput(string? CustomerId, FeatureValue[] Values, double? CustomerValue);
 
-/// <summary>Collects validation problems keyed by field path (<c>customers[3].features.tenureMonths</c>).</summary>
-public sealed class FieldErrors
+/// <summary>
+/// Collects validation problems keyed by field path (<c>customers[3].features.tenureMonths</c>), and the unknown fields
+/// a request carried: problems too, unless <paramref name="ignoreUnknownFields"/> (<c>api.unknown_fields</c> = ignore),
+/// when they are listed in <see cref="Ignored"/> for the response to report.
+/// </summary>
+public sealed class FieldErrors(bool ignoreUnknownFields = false)
 {
+    private readonly List<string> ignored = [];
+
     public Dictionary<string, string[]> Errors { get; } = new(StringComparer.Ordinal);
 
     public bool Any => Errors.Count > 0;
 
+    /// <summary>The unknown fields skipped, by path, in the order met; empty when unknown fields are refused.</summary>
+    public IReadOnlyList<string> Ignored => ignored;
+
     public void Add(string path, string problem) =>
         Errors[path] = Errors.TryGetValue(path, out var existing) ? [.. existing, problem] : [problem];
+
+    /// <summary>A field the request may not carry: a problem, or under <c>api.unknown_fields</c> = ignore a field skipped.</summary>
+    public void Unknown(string path, string problem)
+    {
+        if (ignoreUnknownFields)
+        {
+            ignored.Add(path);
+        }
+        else
+        {
+            Add(path, problem);
+        }
+    }
 }
 
 /// <summary>
@@ -66,7 +88,7 @@ public static class FeatureInput
                     values = ReadFeatures(property.Value, at + "features", schema, errors);
                     break;
                 default:
-                    errors.Add(at + property.Name, "is not a known field; send customerId, features and customerValue.");
+                    errors.Unknown(at + property.Name, "is not a known field; send customerId, features and customerValue.");
                     break;
             }
         }
@@ -100,8 +122,14 @@ public static class FeatureInput
             {
                 if (!(allowIdColumn && name == schema.IdColumn))
                 {
-                    errors.Add($"{path}.{name}", "is not a feature of this model.");
+                    errors.Unknown($"{path}.{name}", "is not a feature of this model.");
                 }
+                continue;
+            }
+            if (seen[index])
+            {
+                // Two names for one feature (the same name, or one written in another Unicode form): neither value wins.
+                errors.Add($"{path}.{name}", $"gives feature {schema.Features[index].Name} a second time; send each feature once.");
                 continue;
             }
             seen[index] = true;

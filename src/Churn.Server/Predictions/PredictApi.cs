@@ -27,17 +27,18 @@ public static class PredictApi
     }
 
     private static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, ModelHost host, Predictor predictor, IOptions<ServerOptions> options, CancellationToken ct)
+        HttpRequest request, ModelHost host, Predictor predictor, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
-        var errors = new FieldErrors();
+        var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
         var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
         if (errors.Any || input is null)
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(predictor.Predict(model, input));
+        var prediction = predictor.Predict(model, input);
+        return TypedResults.Ok(errors.Ignored.Count == 0 ? prediction : prediction with { IgnoredFields = errors.Ignored });
     }
 
     private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(
@@ -45,7 +46,7 @@ public static class PredictApi
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
-        var errors = new FieldErrors();
+        var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("customers", out var customers))
         {
@@ -54,7 +55,7 @@ public static class PredictApi
         }
         foreach (var property in root.EnumerateObject().Where(p => p.Name != "customers"))
         {
-            errors.Add(property.Name, "is not a known field; send customers.");
+            errors.Unknown(property.Name, "is not a known field; send customers.");
         }
         if (customers.ValueKind != JsonValueKind.Array)
         {
@@ -88,6 +89,6 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input))]));
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input))], errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Churn.Server.Predictions;
 
@@ -21,6 +22,14 @@ public sealed record PredictionResponse(
     IReadOnlyList<string> UnseenCategories,
     double? ValueAtRisk,
     string ModelName,
-    int ModelVersion);
+    int ModelVersion)
+{
+    /// <summary>Fields of the request that were skipped because <c>api.unknown_fields</c> is <c>ignore</c>; absent when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? IgnoredFields { get; init; }
+}
 
-public sealed record BatchPredictionResponse(IReadOnlyList<PredictionResponse> Predictions);
+/// <summary>The answer of <c>POST /predict/batch</c>; <see cref="IgnoredFields"/> lists skipped unknown fields (by path) when there were any.</summary>
+public sealed record BatchPredictionResponse(
+    IReadOnlyList<PredictionResponse> Predictions,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? IgnoredFields = null);

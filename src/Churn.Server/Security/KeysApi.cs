@@ -1,4 +1,7 @@
+using Churn.Server.Errors;
+using Churn.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Security;
 
@@ -10,7 +13,7 @@ public static class KeysApi
     public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder routes)
     {
         var keys = routes.MapGroup("/keys").WithTags("Security").RequireAuthorization(Policies.Admin);
-        keys.MapPost("/", CreateAsync).WithSummary("Creates an API key; the key is returned only in this response.");
+        keys.MapPost("/", CreateAsync).Accepts<CreateKeyRequest>("application/json").WithSummary("Creates an API key; the key is returned only in this response.");
         keys.MapGet("/", ListAsync).WithSummary("Lists API keys (never their secrets).");
         keys.MapDelete("/{id:guid}", RevokeAsync).WithSummary("Revokes an API key.");
 
@@ -21,8 +24,10 @@ public static class KeysApi
     }
 
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        CreateKeyRequest request, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
+        HttpRequest http, ApiKeyStore keys, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
+        // Read through JsonBody like every JSON body: a field given twice is refused by name instead of the last one winning.
+        var request = await JsonBody.ReadAsync<CreateKeyRequest>(http, options.Value.MaxJsonBodyBytes, ct) ?? new CreateKeyRequest(null, null);
         var errors = Validate(request.Name, request.Role);
         if (errors.Count > 0)
         {

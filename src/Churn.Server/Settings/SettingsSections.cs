@@ -85,6 +85,24 @@ public sealed class ApiSettings
 
     [JsonPropertyName("max_batch_size"), ConfigurationKeyName("max_batch_size"), Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// What a scoring request (<c>/predict</c>, <c>/predict/batch</c>, <c>/invocations</c>, <c>/v2/.../infer</c>) may do
+    /// with a field or column the model does not know: <c>reject</c> it (422 naming it) or <c>ignore</c> it (scored
+    /// without it; the response lists what was ignored).
+    /// </summary>
+    [JsonPropertyName("unknown_fields"), ConfigurationKeyName("unknown_fields"), Required]
+    [AllowedValues(UnknownFieldsReject, UnknownFieldsIgnore, ErrorMessage = "The field UnknownFields must be reject or ignore.")]
+    public string UnknownFields { get; set; } = UnknownFieldsReject;
+
+    /// <summary>The value of <see cref="UnknownFields"/> that refuses unknown fields (the default).</summary>
+    public const string UnknownFieldsReject = "reject";
+
+    /// <summary>The value of <see cref="UnknownFields"/> that scores without unknown fields and lists them.</summary>
+    public const string UnknownFieldsIgnore = "ignore";
+
+    /// <summary>True when <see cref="UnknownFields"/> is <c>ignore</c>.</summary>
+    public bool IgnoresUnknownFields() => UnknownFields == UnknownFieldsIgnore;
 }
 
 /// <summary>One consistent view of every runtime setting; replaced as a whole when settings change.</summary>

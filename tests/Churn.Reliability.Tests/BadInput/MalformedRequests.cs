@@ -35,8 +35,10 @@ public sealed record BadRequest(string Method, string Path, byte[]? Body, string
 /// <summary>
 /// A seeded generator of malformed requests for every operation of the API: broken and hostile JSON (wrong types, huge
 /// numbers, NaN and Infinity, deep nesting, long and odd unicode strings, missing and extra fields, duplicate keys,
-/// invalid UTF-8), empty and oversized batches, wrong content types, bad path and query values, and CSV uploads with
-/// ragged rows, broken quoting, bad encodings and formula-injection cells.
+/// invalid UTF-8, byte-order marks), empty and oversized batches, wrong content types, bad path and query values, CSV
+/// uploads with ragged rows, broken quoting, bad encodings and formula-injection cells, and for the scoring protocols
+/// their own faults: repeated features and columns, every MLflow input shape with junk and Python's NaN tokens, V2
+/// tensors whose shape, nesting or datatype does not fit, matrix tensors and unknown outputs.
 /// </summary>
 public sealed class MalformedRequests(IReadOnlyList<Operation> operations, int seed)
 {
@@ -72,6 +74,9 @@ public sealed class MalformedRequests(IReadOnlyList<Operation> operations, int s
         "%00", "%F0%9F%92%A5", "%3Cscript%3E", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
     ];
 
+    /// <summary>Extra requests per scoring operation, built from that protocol's own faults.</summary>
+    public const int PerProtocolOperation = 60;
+
     public IEnumerable<BadRequest> Generate(int perOperation)
     {
         foreach (var operation in operations)
@@ -79,6 +84,13 @@ public sealed class MalformedRequests(IReadOnlyList<Operation> operations, int s
             for (var i = 0; i < perOperation; i++)
             {
                 yield return One(operation);
+            }
+            if (operation.Key is "POST /predict" or "POST /predict/batch" or "POST /invocations" or "POST /v2/models/{name}/infer")
+            {
+                for (var i = 0; i < PerProtocolOperation; i++)
+                {
+                    yield return Protocol(operation);
+                }
             }
         }
     }
@@ -127,7 +139,14 @@ public sealed class MalformedRequests(IReadOnlyList<Operation> operations, int s
     {
         var seed = JsonNode.Parse(ValidBody(operation))!;
         var text = seed.ToJsonString();
-        var kinds = safeOnly ? 9 : 16;
+        if (random.Next(8) == 0)
+        {
+            // Never valid, so safe everywhere: a byte-order mark before a junk body, or a key repeated in the innermost object.
+            return random.Next(2) == 0
+                ? new BadRequest(operation.Method, path, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(InsertAtRandomValue(text, Pick(JunkJson))[..^1] + ",\"zzUnknownField\":1}")], "application/json", "bom-junk")
+                : Raw(operation, path, RepeatInnermostKey(text), "duplicate-inner-key");
+        }
+        var kinds = safeOnly ? 9 : 17;
         switch (random.Next(kinds))
         {
             case 0:
@@ -170,9 +189,122 @@ public sealed class MalformedRequests(IReadOnlyList<Operation> operations, int s
                 return Batch(operation, path, seed);
             case 14:
                 return new BadRequest(operation.Method, path, random.Next(2) == 0 ? [] : null, Pick(["application/json", null]), "empty");
+            case 15:
+                // A byte-order mark before a mutated body: the mark is skipped, so the mutation is what gets judged.
+                return new BadRequest(operation.Method, path, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(InsertAtRandomValue(text, Pick(JunkJson)))], "application/json", "bom");
             default:
                 return new BadRequest(operation.Method, path, Encoding.Unicode.GetPreamble().Concat(Encoding.Unicode.GetBytes(text)).ToArray(),
                     Pick(["application/json", "application/json; charset=utf-16"]), "utf16");
+        }
+    }
+
+    /// <summary>The last key before the last closing brace, written once more with another value.</summary>
+    private string RepeatInnermostKey(string text)
+    {
+        var close = text.LastIndexOf('}');
+        var colon = text.LastIndexOf(':', close);
+        if (colon < 0)
+        {
+            return "{\"a\":1,\"a\":2}";
+        }
+        var keyEnd = text.LastIndexOf('"', colon);
+        var keyStart = text.LastIndexOf('"', keyEnd - 1);
+        return text[..close] + "," + text[keyStart..(keyEnd + 1)] + ":" + Pick(JunkJson) + text[close..];
+    }
+
+    /// <summary>A request with a fault of the operation's own protocol: /predict, MLflow's /invocations or a V2 inference.</summary>
+    private BadRequest Protocol(Operation operation)
+    {
+        var path = ApiSurface.Fill(operation, p => p.Name == "name" ? "churn" : "x");
+        var customers = Bodies.Customers(random.Next(1, 4), seed: random.Next(1000));
+        var records = customers.Select(c => c["features"]!.AsObject()).ToList();
+        var names = records[0].Select(f => f.Key).ToList();
+        var victim = Pick(names);
+        switch (operation.Template)
+        {
+            case "/predict" or "/predict/batch":
+                {
+                    var features = records[0].ToJsonString();
+                    var repeated = features[..^1] + $",\"{victim}\":{Pick(JunkJson)}}}";
+                    var one = $"{{\"features\":{(random.Next(2) == 0 ? repeated : InsertAtRandomValue(features, Pick(["NaN", "Infinity", "-Infinity"])))}}}";
+                    return Raw(operation, path, operation.Template == "/predict" ? one : $"{{\"customers\":[{one}]}}", "protocol-predict");
+                }
+            case "/invocations":
+                {
+                    var columns = new JsonObject([.. names.Select(n => KeyValuePair.Create(n, (JsonNode?)new JsonArray([.. records.Select(r => r[n]?.DeepClone())])))]);
+                    var split = new JsonObject
+                    {
+                        ["columns"] = new JsonArray([.. names.Select(n => JsonValue.Create(n))]),
+                        ["data"] = new JsonArray([.. records.Select(r => new JsonArray([.. names.Select(n => r[n]?.DeepClone())]))]),
+                    };
+                    switch (random.Next(7))
+                    {
+                        case 0:
+                            split["columns"]!.AsArray().Add(victim);
+                            return Raw(operation, path, new JsonObject { ["dataframe_split"] = split }.ToJsonString(), "mlflow-repeated-column");
+                        case 1:
+                            columns[victim]!.AsArray().Add(JsonNode.Parse(Pick(JunkJson.Where(j => !j.Contains("\\ud", StringComparison.Ordinal)).ToList())));
+                            return Raw(operation, path, new JsonObject { [Pick(["inputs", "instances"])] = columns }.ToJsonString(), "mlflow-ragged-columns");
+                        case 2:
+                            return Raw(operation, path, new JsonObject { ["instances"] = new JsonArray([.. records.Select(r => r.DeepClone())]), ["inputs"] = columns }.ToJsonString(), "mlflow-two-shapes");
+                        case 3:
+                            return Raw(operation, path, "{\"" + Pick(["inputs", "instances", "dataframe_records", "dataframe_split"]) + "\":" + Pick(JunkJson) + "}", "mlflow-junk-shape");
+                        case 4:
+                            return Raw(operation, path, InsertAtRandomValue(new JsonObject { ["inputs"] = new JsonArray([.. records.Select(r => r.DeepClone())]), ["params"] = new JsonObject { ["k"] = 1 } }.ToJsonString(), Pick(["NaN", "Infinity", "-Infinity", "nan", "Inf", "NaNa", "\"NaN\""])), "mlflow-non-finite");
+                        case 5:
+                            return Raw(operation, path, InsertAtRandomValue(new JsonObject { ["dataframe_split"] = split }.ToJsonString(), Pick(JunkJson)), "mlflow-split-junk");
+                        default:
+                            return Raw(operation, path, new JsonObject { ["instances"] = new JsonArray([.. records.Select(r => r.DeepClone())]), ["params"] = JsonNode.Parse(Pick(JunkJson.Where(j => !j.Contains("\\ud", StringComparison.Ordinal)).ToList())) }.ToJsonString(), "mlflow-params");
+                    }
+                }
+            default:
+                {
+                    var request = JsonNode.Parse(ValidBody(operation))!.AsObject();
+                    var tensors = request["inputs"]!.AsArray();
+                    var tensor = tensors[random.Next(tensors.Count)]!.AsObject();
+                    string kind;
+                    switch (random.Next(9))
+                    {
+                        case 0:
+                            tensor["shape"] = new JsonArray([.. Enumerable.Range(0, random.Next(0, 4)).Select(_ => JsonValue.Create(random.Next(-2, 5)))]);
+                            kind = "v2-shape";
+                            break;
+                        case 1:
+                            tensor["data"] = new JsonArray(new JsonArray(tensor["data"]![0]?.DeepClone(), 1), new JsonArray(2));
+                            kind = "v2-nesting";
+                            break;
+                        case 2:
+                            tensor["datatype"] = Pick(["BOOL", "BYTES", "INT8", "UINT64", "FP16", "FLOAT", "", "fp64"]);
+                            kind = "v2-datatype";
+                            break;
+                        case 3:
+                            var rows = new JsonArray([.. records.Select(r => new JsonArray([.. names.Select(n => JsonValue.Create(r[n]?.ToString()))]))]);
+                            request["inputs"] = new JsonArray(new JsonObject { ["name"] = "input-0", ["shape"] = new JsonArray(records.Count, names.Count), ["datatype"] = "BYTES", ["data"] = rows });
+                            kind = "v2-matrix";
+                            break;
+                        case 4:
+                            tensor["shape"] = new JsonArray(1, 3);
+                            tensor["data"] = new JsonArray(tensor["data"]![0]?.DeepClone(), tensor["data"]![0]?.DeepClone(), null);
+                            kind = "v2-several-per-row";
+                            break;
+                        case 5:
+                            tensors.Add(tensor.DeepClone());
+                            kind = "v2-repeated-tensor";
+                            break;
+                        case 6:
+                            request["outputs"] = new JsonArray(new JsonObject { ["name"] = Pick(["shoe_size", "churn_probability", "", "will_churn"]), ["parameters"] = JsonNode.Parse(Pick(JunkJson.Where(j => !j.Contains("\\ud", StringComparison.Ordinal)).ToList())) }, new JsonObject { ["name"] = "churn_probability" });
+                            kind = "v2-outputs";
+                            break;
+                        case 7:
+                            tensor["parameters"] = JsonNode.Parse(Pick(JunkJson.Where(j => !j.Contains("\\ud", StringComparison.Ordinal)).ToList()));
+                            request["parameters"] = JsonNode.Parse(Pick(JunkJson.Where(j => !j.Contains("\\ud", StringComparison.Ordinal)).ToList()));
+                            kind = "v2-parameters";
+                            break;
+                        default:
+                            return Raw(operation, path, InsertAtRandomValue(request.ToJsonString(), Pick(["NaN", "Infinity", "-Infinity"])), "v2-non-finite");
+                    }
+                    return Raw(operation, path, request.ToJsonString(), kind);
+                }
         }
     }
 
