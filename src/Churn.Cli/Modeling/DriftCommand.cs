@@ -88,7 +88,9 @@ internal static class DriftCommand
                 Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));
                 return;
             }
-            var table = new Table().AddColumns("feature", "test", "statistic", "p-value", "PSI", "missing", "verdict");
+            // Feature names and verdicts stay whole (people search for them); the numbers wrap in a narrow console.
+            var table = new Table().AddColumn(new TableColumn("feature").NoWrap()).AddColumns("test", "statistic", "p-value", "PSI", "missing")
+                .AddColumn(new TableColumn("verdict").NoWrap());
             foreach (var f in report.Features)
             {
                 table.AddRow(Markup.Escape(f.Feature), f.Test, Number(f.Statistic, "0.####"), Number(f.PValue, "0.####"), Number(f.Psi, "0.###"),
@@ -122,9 +124,8 @@ internal static class DriftCommand
 
     private static string Number(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "";
 
-    private static string Missing(FeatureDrift f) => f.CurrentMissingShare == 0 && f.ReferenceMissingShare == 0
-        ? "0 %"
-        : string.Create(CultureInfo.InvariantCulture, $"{f.CurrentMissingShare * 100:0.#} % (ref {f.ReferenceMissingShare * 100:0.#} %)");
+    /// <summary>The current missing share; the reference's share is in the summary line, the JSON and the HTML.</summary>
+    private static string Missing(FeatureDrift f) => string.Create(CultureInfo.InvariantCulture, $"{f.CurrentMissingShare * 100:0.#} %");
 
     private static string Verdict(FeatureDrift f) => f.Verdict switch
     {
