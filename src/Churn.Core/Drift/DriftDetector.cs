@@ -70,7 +70,7 @@ public static class DriftDetector
         Array.Sort(current);
         var test = current.Length <= options.SmallSampleMax ? "ks" : "wasserstein";
         var threshold = test == "ks" ? options.PValue : options.WassersteinThreshold;
-        if (Unjudged(reference, values.Length, current.Length, options.MinKsValues, "KS", test, threshold) is { } none)
+        if (Unjudged(reference, values.Length, current.Length, options.MinKsValues, test == "ks" ? "KS" : "Wasserstein", test, threshold) is { } none)
         {
             return none;
         }
@@ -103,7 +103,7 @@ public static class DriftDetector
         }
         var test = n <= options.SmallSampleMax ? "chi2" : "jensen-shannon";
         var threshold = test == "chi2" ? options.PValue : options.JensenShannonThreshold;
-        if (Unjudged(reference, rows, n, options.MinChiSquaredValues, "chi-squared", test, threshold) is { } none)
+        if (Unjudged(reference, rows, n, options.MinChiSquaredValues, test == "chi2" ? "chi-squared" : "Jensen-Shannon", test, threshold) is { } none)
         {
             return none;
         }

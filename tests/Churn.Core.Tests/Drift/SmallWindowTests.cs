@@ -86,6 +86,17 @@ public class SmallWindowTests
     }
 
     [Fact]
+    public void AMinimumAboveTheSmallSampleLimitNamesTheDistanceTheWindowWouldUse()
+    {
+        var options = new DriftOptions { MinKsValues = 2000, MinChiSquaredValues = 2000 };
+
+        var report = DriftDetector.Detect(Profile, Window(1500, seed: 9), options: options);
+
+        Assert.Equal("1500 values: at least 2000 are needed for a Wasserstein verdict", report.Features.Single(f => f.Feature == "tenureMonths").Reason);
+        Assert.Equal("1500 values: at least 2000 are needed for a Jensen-Shannon verdict", report.Features.Single(f => f.Feature == "region").Reason);
+    }
+
+    [Fact]
     public void AWindowOfThirtyIsJudged()
     {
         var report = DriftDetector.Detect(Profile, Window(30, seed: 5));
