@@ -119,7 +119,7 @@ internal static class DriftCommand
             Options.Create(new ModelSettings()), Options.Create(new MonitoringSettings()), Options.Create(new ApiSettings()),
             store.Contexts, TimeProvider.System, NullLogger<RuntimeSettings>.Instance);
         await settings.LoadStoredAsync(ct);
-        return MonitoringCheck.DriftOptions(settings.Model);
+        return MonitoringCheck.DriftOptionsFor(settings.Model);
     }
 
     private static string Number(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "";

@@ -120,7 +120,7 @@ public sealed class MonitoringCheck(
         {
             var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
-            drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptions(thresholds));
+            drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
             results.Add(Result(MonitoringKinds.Drift, drift));
             if (rows.Count >= MinRows)
             {
@@ -190,7 +190,7 @@ public sealed class MonitoringCheck(
     }
 
     /// <summary>The drift options the operator's settings give; <c>churn drift</c> builds the same from the same settings.</summary>
-    public static DriftOptions DriftOptions(ModelSettings settings) => new()
+    public static DriftOptions DriftOptionsFor(ModelSettings settings) => new()
     {
         DatasetDriftShare = settings.DriftThreshold,
         MinKsValues = settings.DriftMinValuesKs,
