@@ -87,6 +87,9 @@ internal static class DataCommands
         return command;
     }
 
+    /// <summary>Exit code of <c>churn quality</c> when the report was written but some column has no values at all.</summary>
+    public const int EmptyColumnsExitCode = 2;
+
     public static Command Quality()
     {
         var data = new Option<string>("--data") { Description = "CSV file to check.", Required = true };
@@ -115,16 +118,23 @@ internal static class DataCommands
                 throw new CliException("give --schema FILE or --model PACKAGE.");
             }
             var report = DataQualityAnalyzer.Analyze(parse.GetRequiredValue(data), schema, reference, dialect.Resolve(parse));
+            // A column with no value at all is a broken feed or export, not a share of missing values: it fails the check.
+            var exitCode = report.EmptyColumns.Count > 0 ? EmptyColumnsExitCode : 0;
+            if (report.EmptyColumns.Count > 0)
+            {
+                Console.Error.WriteLine($"churn: {string.Join(", ", report.EmptyColumns)} {(report.EmptyColumns.Count == 1 ? "has" : "have")} no values in any of the {report.Rows} rows.");
+            }
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));
-                return 0;
+                return exitCode;
             }
             AnsiConsole.MarkupLine($"{report.Rows} rows; {report.DuplicateIds} duplicate ids; label churn share {(report.LabelPositiveShare is { } p ? p.ToString("P1", CultureInfo.InvariantCulture) : "n/a")}");
             var table = new Table().AddColumns("column", "kind", "missing", "unparseable", "out of range", "unseen categories");
             foreach (var c in report.Columns)
             {
-                table.AddRow(Markup.Escape(c.Column), c.Kind.ToString(), c.MissingShare.ToString("P1", CultureInfo.InvariantCulture), c.Unparseable.ToString(CultureInfo.InvariantCulture),
+                var missing = c.MissingShare.ToString("P1", CultureInfo.InvariantCulture);
+                table.AddRow(Markup.Escape(c.Column), c.Kind.ToString(), report.EmptyColumns.Contains(c.Column) ? $"[red]{missing} (no values)[/]" : missing, c.Unparseable.ToString(CultureInfo.InvariantCulture),
                     c.OutOfRangeShare?.ToString("P1", CultureInfo.InvariantCulture) ?? "", Markup.Escape(string.Join(", ", c.UnseenCategories.Select(u => $"{u.Key} ({u.Value})"))));
             }
             AnsiConsole.Write(table);
@@ -136,7 +146,7 @@ internal static class DataCommands
             {
                 AnsiConsole.MarkupLine(Markup.Escape($"Columns not in the schema (ignored): {string.Join(", ", report.IgnoredColumns)}"));
             }
-            return 0;
+            return exitCode;
         });
         return command;
     }

@@ -6,6 +6,10 @@ using Churn.Core.Data;
 using Churn.Core.Drift;
 using Churn.Core.Models;
 using Churn.Core.Schema;
+using Churn.Server.Monitoring;
+using Churn.Server.Settings;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
@@ -20,28 +24,56 @@ internal static class DriftCommand
         var reference = new Option<string?>("--reference") { Description = "Reference CSV file (instead of --model); needs --schema." };
         var schemaFile = new Option<string?>("--schema") { Description = "Schema JSON for --reference." };
         var html = new Option<string?>("--html") { Description = "Also write an HTML report here." };
+        var threshold = new Option<double>("--drift-threshold")
+        {
+            Description = "Share of features with a verdict (0 to 1) above which the dataset counts as drifted. Default: the store's model.drift_threshold with --data-dir or a registered --model, else 0.35.",
+            DefaultValueFactory = _ => DriftOptions.DefaultDatasetDriftShare,
+        };
+        var minKs = new Option<int>("--min-values-ks")
+        {
+            Description = "Fewer current values than this give a numeric feature no verdict. Default: the store's model.drift_min_values_ks, else 30.",
+            DefaultValueFactory = _ => DriftOptions.DefaultMinKsValues,
+        };
+        var minChi2 = new Option<int>("--min-values-chi2")
+        {
+            Description = "Fewer current values than this give a categorical feature no verdict. Default: the store's model.drift_min_values_chi2, else 30.",
+            DefaultValueFactory = _ => DriftOptions.DefaultMinChiSquaredValues,
+        };
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("drift", "Compare current data with a reference: a test per feature, the share drifted, score drift.") { current, model, reference, schemaFile, html, dataDir, json };
+        var command = new Command("drift", "Compare current data with a reference: a test per feature, the share drifted, score drift.")
+        {
+            current, model, reference, schemaFile, html, threshold, minKs, minChi2, dataDir, json,
+        };
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             IReadOnlyList<FeatureProfile> profile;
             DriftReport report;
             Dataset data;
             var currentPath = parse.GetRequiredValue(current);
-            if (parse.GetValue(model) is { } modelPath)
+            var modelPath = parse.GetValue(model);
+            // The server's settings apply when the command works on a store: the same stored values, the same verdict.
+            var fromStore = parse.GetValue(dataDir) is not null || (modelPath is not null && ModelLocator.IsRegistryReference(modelPath));
+            var stored = fromStore ? await StoredOptionsAsync(parse.GetValue(dataDir), ct) : new DriftOptions();
+            var options = stored with
+            {
+                DatasetDriftShare = Explicit(parse, threshold) ?? stored.DatasetDriftShare,
+                MinKsValues = Explicit(parse, minKs) ?? stored.MinKsValues,
+                MinChiSquaredValues = Explicit(parse, minChi2) ?? stored.MinChiSquaredValues,
+            };
+            if (modelPath is not null)
             {
                 var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(modelPath, parse.GetValue(dataDir), ct));
                 data = DatasetLoader.Load(currentPath, loaded.Card.Schema, LabelRequirement.Optional);
                 profile = loaded.Card.Reference;
-                report = DriftDetector.Detect(loaded.Card, data, loaded.Score(data));
+                report = DriftDetector.Detect(loaded.Card, data, loaded.Score(data), options);
             }
             else if (parse.GetValue(reference) is { } referencePath)
             {
                 var schema = DatasetSchema.Load(parse.GetValue(schemaFile) ?? throw new CliException("--reference needs --schema FILE."));
                 profile = ReferenceProfiler.Profile(DatasetLoader.Load(referencePath, schema, LabelRequirement.Optional));
                 data = DatasetLoader.Load(currentPath, schema, LabelRequirement.Optional);
-                report = DriftDetector.Detect(profile, data);
+                report = DriftDetector.Detect(profile, data, options: options);
             }
             else
             {
@@ -56,20 +88,50 @@ internal static class DriftCommand
                 Console.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Options));
                 return;
             }
-            var table = new Table().AddColumns("feature", "test", "statistic", "p-value", "PSI", "verdict");
+            // Feature names and verdicts stay whole (people search for them); the numbers wrap in a narrow console.
+            var table = new Table().AddColumn(new TableColumn("feature").NoWrap()).AddColumns("test", "statistic", "p-value", "PSI", "missing")
+                .AddColumn(new TableColumn("verdict").NoWrap());
             foreach (var f in report.Features)
             {
-                table.AddRow(Markup.Escape(f.Feature), f.Test, f.Statistic.ToString("0.####", CultureInfo.InvariantCulture),
-                    f.PValue?.ToString("0.####", CultureInfo.InvariantCulture) ?? "", f.Psi.ToString("0.###", CultureInfo.InvariantCulture),
-                    f.Drifted ? "[red]drifted[/]" : "[green]stable[/]");
+                table.AddRow(Markup.Escape(f.Feature), f.Test, Number(f.Statistic, "0.####"), Number(f.PValue, "0.####"), Number(f.Psi, "0.###"),
+                    Markup.Escape(Missing(f)), Verdict(f));
             }
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"{report.Features.Count(f => f.Drifted)} of {report.Features.Count} features drifted ({report.DriftedShare:P0}): {(report.DatasetDrift ? "[red]dataset drift[/]" : "[green]no dataset drift[/]")}");
+            AnsiConsole.MarkupLine(Markup.Escape(report.Summary()));
             if (report.Score is { } score)
             {
-                AnsiConsole.MarkupLine($"Score distribution: {score.Test} {score.Statistic:0.####} ({(score.Drifted ? "drifted" : "stable")})");
+                AnsiConsole.MarkupLine(Markup.Escape($"Score distribution: {score.Test} {Number(score.Statistic, "0.####")} ({score.Reason ?? (score.Drifted ? "drifted" : "stable")})"));
             }
         }));
         return command;
     }
+
+    /// <summary>The value of an option the user gave; null when it was left at its default.</summary>
+    private static T? Explicit<T>(ParseResult parse, Option<T> option)
+        where T : struct =>
+        parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
+
+    /// <summary>The drift settings in force on the data directory's server: the stored <c>model.*</c> values over the defaults.</summary>
+    private static async Task<DriftOptions> StoredOptionsAsync(string? dataDir, CancellationToken ct)
+    {
+        using var store = await StoreAccess.OpenAsync(dataDir, ct);
+        var settings = new RuntimeSettings(
+            Options.Create(new ModelSettings()), Options.Create(new MonitoringSettings()), Options.Create(new ApiSettings()),
+            store.Contexts, TimeProvider.System, NullLogger<RuntimeSettings>.Instance);
+        await settings.LoadStoredAsync(ct);
+        return MonitoringCheck.DriftOptionsFor(settings.Model);
+    }
+
+    private static string Number(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>The current missing share; the reference's share is in the summary line, the JSON and the HTML.</summary>
+    private static string Missing(FeatureDrift f) => string.Create(CultureInfo.InvariantCulture, $"{f.CurrentMissingShare * 100:0.#} %");
+
+    private static string Verdict(FeatureDrift f) => f.Verdict switch
+    {
+        FeatureVerdict.Drifted => "[red]drifted[/]",
+        FeatureVerdict.Stable => "[green]stable[/]",
+        FeatureVerdict.NoValues => "[yellow]no values[/]",
+        _ => "[yellow]too few values[/]",
+    };
 }

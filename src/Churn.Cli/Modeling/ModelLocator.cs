@@ -11,9 +11,13 @@ namespace Churn.Cli.Modeling;
 /// </summary>
 internal static class ModelLocator
 {
+    /// <summary>True when <paramref name="reference"/> names a registered version rather than a package file.</summary>
+    public static bool IsRegistryReference(string reference) =>
+        !(File.Exists(reference) || reference.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || reference.Contains('/', StringComparison.Ordinal));
+
     public static async Task<string> ResolveAsync(string reference, string? dataDir, CancellationToken ct)
     {
-        if (File.Exists(reference) || reference.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || reference.Contains('/', StringComparison.Ordinal))
+        if (!IsRegistryReference(reference))
         {
             return reference;
         }

@@ -1,64 +1,8 @@
-using System.Text.Json.Serialization;
 using Churn.Core.Data;
 using Churn.Core.Models;
 using Churn.Core.Schema;
 
 namespace Churn.Core.Drift;
-
-/// <summary>Thresholds of the drift tests. Defaults follow common practice for tabular monitoring.</summary>
-public sealed record DriftOptions
-{
-    /// <summary>At or below this many current values, the statistical tests (KS, chi-squared) are used; above it, distances.</summary>
-    public int SmallSampleMax { get; init; } = 1000;
-
-    /// <summary>A test p-value below this means drift.</summary>
-    public double PValue { get; init; } = 0.05;
-
-    /// <summary>Wasserstein distance in reference standard deviations above which a numeric feature drifted.</summary>
-    public double WassersteinThreshold { get; init; } = 0.1;
-
-    /// <summary>Jensen-Shannon distance above which a categorical feature drifted.</summary>
-    public double JensenShannonThreshold { get; init; } = 0.1;
-
-    /// <summary>Share of drifted features at or above which the whole dataset counts as drifted.</summary>
-    public double DatasetDriftShare { get; init; } = 0.5;
-}
-
-/// <summary>Drift of one feature (or of the score) between the reference and the current window.</summary>
-public sealed record FeatureDrift
-{
-    [JsonPropertyName("name")]
-    public required string Feature { get; init; }
-    public required FeatureKind Kind { get; init; }
-
-    /// <summary>"ks", "wasserstein", "chi2" or "jensen-shannon".</summary>
-    public required string Test { get; init; }
-    public required double Statistic { get; init; }
-    public double? PValue { get; init; }
-
-    /// <summary>The threshold the verdict used: a p-value for tests, a distance otherwise.</summary>
-    public required double Threshold { get; init; }
-    public required bool Drifted { get; init; }
-    public required double Psi { get; init; }
-    public required int CurrentCount { get; init; }
-
-    /// <summary>The feature's permutation importance in the model (AUC drop), 0 for the score.</summary>
-    public double Importance { get; init; }
-}
-
-/// <summary>The drift of a window against a model's reference profile.</summary>
-public sealed record DriftReport
-{
-    public required int CurrentRows { get; init; }
-    public required IReadOnlyList<FeatureDrift> Features { get; init; }
-    [JsonPropertyName("driftShare")]
-    public required double DriftedShare { get; init; }
-    public required bool DatasetDrift { get; init; }
-    public FeatureDrift? Score { get; init; }
-
-    /// <summary>Drifted features, most important to the model first: where drift hurts most.</summary>
-    public required IReadOnlyList<string> DriftedByImportance { get; init; }
-}
 
 /// <summary>
 /// Compares current data with the reference profile stored in a model card. The test depends on the
@@ -77,7 +21,7 @@ public static class DriftDetector
         IReadOnlyList<FeatureProfile> reference, Dataset current, IReadOnlyDictionary<string, double>? importance = null,
         ScoreProfile? scoreReference = null, IReadOnlyList<double>? currentScores = null, DriftOptions? options = null)
     {
-        options ??= new DriftOptions();
+        options = (options ?? new DriftOptions()).Validate();
         importance ??= new Dictionary<string, double>();
         var features = new List<FeatureDrift>();
         foreach (var column in current.Columns)
@@ -107,13 +51,14 @@ public static class DriftDetector
             score = Numeric(scoreProfile, [.. currentScores], options);
         }
         var drifted = features.Count(f => f.Drifted);
-        var share = features.Count == 0 ? 0 : (double)drifted / features.Count;
+        var judged = features.Count(f => f.Judged);
         return new DriftReport
         {
             CurrentRows = current.RowCount,
             Features = features,
-            DriftedShare = share,
-            DatasetDrift = features.Count > 0 && share >= options.DatasetDriftShare,
+            DriftedShare = judged == 0 ? 0 : (double)drifted / judged,
+            DatasetDrift = options.IsDatasetDrift(drifted, judged),
+            DatasetDriftShare = options.DatasetDriftShare,
             Score = score,
             DriftedByImportance = [.. features.Where(f => f.Drifted).OrderByDescending(f => f.Importance).Select(f => f.Feature)],
         };
@@ -123,36 +68,21 @@ public static class DriftDetector
     {
         var current = values.Where(v => !double.IsNaN(v)).ToArray();
         Array.Sort(current);
+        var test = current.Length <= options.SmallSampleMax ? "ks" : "wasserstein";
+        var threshold = test == "ks" ? options.PValue : options.WassersteinThreshold;
+        if (Unjudged(reference, values.Length, current.Length, options.MinKsValues, test == "ks" ? "KS" : "Wasserstein", test, threshold) is { } none)
+        {
+            return none;
+        }
         var psi = reference.BinEdges.Count == 11 ? DriftStatistics.Psi(reference.BinShares, Bins(reference.BinEdges, current)) : 0;
-        if (current.Length <= options.SmallSampleMax)
+        if (test == "ks")
         {
             var (d, p) = DriftStatistics.KolmogorovSmirnov(reference.Sample, current);
-            return new FeatureDrift
-            {
-                Feature = reference.Name,
-                Kind = reference.Kind,
-                Test = "ks",
-                Statistic = d,
-                PValue = p,
-                Threshold = options.PValue,
-                Drifted = current.Length > 0 && p < options.PValue,
-                Psi = psi,
-                CurrentCount = current.Length,
-            };
+            return Judged(reference, values.Length, current.Length, test, threshold, d, p, p < options.PValue, psi);
         }
         var sd = reference.StandardDeviation is { } s and > 0 ? s : 1;
         var distance = DriftStatistics.Wasserstein(reference.Sample, current) / sd;
-        return new FeatureDrift
-        {
-            Feature = reference.Name,
-            Kind = reference.Kind,
-            Test = "wasserstein",
-            Statistic = distance,
-            Threshold = options.WassersteinThreshold,
-            Drifted = distance > options.WassersteinThreshold,
-            Psi = psi,
-            CurrentCount = current.Length,
-        };
+        return Judged(reference, values.Length, current.Length, test, threshold, distance, null, distance > options.WassersteinThreshold, psi);
     }
 
     private static FeatureDrift Categorical(FeatureProfile reference, FeatureColumn column, DriftOptions options)
@@ -160,7 +90,8 @@ public static class DriftDetector
         // Booleans are profiled as "true"/"false" frequencies; categories by their text.
         var currentCounts = new Dictionary<string, double>(StringComparer.Ordinal);
         var n = 0;
-        for (var r = 0; r < (column.Categories?.Length ?? column.Numbers!.Length); r++)
+        var rows = column.Categories?.Length ?? column.Numbers!.Length;
+        for (var r = 0; r < rows; r++)
         {
             string? key = column.Categories is { } c ? c[r] : double.IsNaN(column.Numbers![r]) ? null : column.Numbers[r] == 1 ? "true" : "false";
             if (key is null)
@@ -170,40 +101,77 @@ public static class DriftDetector
             currentCounts[key] = currentCounts.GetValueOrDefault(key) + 1;
             n++;
         }
+        var test = n <= options.SmallSampleMax ? "chi2" : "jensen-shannon";
+        var threshold = test == "chi2" ? options.PValue : options.JensenShannonThreshold;
+        if (Unjudged(reference, rows, n, options.MinChiSquaredValues, test == "chi2" ? "chi-squared" : "Jensen-Shannon", test, threshold) is { } none)
+        {
+            return none;
+        }
         var keys = reference.Frequencies.Keys.Union(currentCounts.Keys).ToList();
         var present = reference.Count * (1 - reference.MissingShare);
         var refCounts = keys.Select(k => reference.Frequencies.GetValueOrDefault(k) * present).ToList();
         var curCounts = keys.Select(k => currentCounts.GetValueOrDefault(k)).ToList();
         var psi = DriftStatistics.Psi(refCounts, curCounts);
-        if (n <= options.SmallSampleMax)
+        if (test == "chi2")
         {
-            var (chi, p) = DriftStatistics.ChiSquared(refCounts, curCounts);
-            return new FeatureDrift
+            if (DriftStatistics.PoolForChiSquared(refCounts, curCounts) is not { } pooled)
             {
-                Feature = reference.Name,
-                Kind = reference.Kind,
-                Test = "chi2",
-                Statistic = chi,
-                PValue = p,
-                Threshold = options.PValue,
-                Drifted = n > 0 && p < options.PValue,
-                Psi = psi,
-                CurrentCount = n,
-            };
+                return NoVerdict(reference, rows, n, FeatureVerdict.TooFewValues, test, threshold,
+                    FormattableString.Invariant($"{n} values: too few expected in each category for chi-squared (Cochran's rule: none below 1, at most 20 % below 5)"));
+            }
+            var (chi, p) = DriftStatistics.ChiSquared(pooled.Reference, pooled.Current);
+            return Judged(reference, rows, n, test, threshold, chi, p, p < options.PValue, psi);
         }
         var js = DriftStatistics.JensenShannon(refCounts, curCounts);
-        return new FeatureDrift
+        return Judged(reference, rows, n, test, threshold, js, null, js > options.JensenShannonThreshold, psi);
+    }
+
+    /// <summary>The no-verdict result when a feature has no current values or fewer than the test's minimum; null when it can be judged.</summary>
+    private static FeatureDrift? Unjudged(FeatureProfile reference, int rows, int present, int minimum, string testName, string test, double threshold)
+    {
+        if (present == 0)
+        {
+            return NoVerdict(reference, rows, present, FeatureVerdict.NoValues, test, threshold,
+                FormattableString.Invariant($"no values in {rows} rows: missing {MissingShare(rows, present):P0} (reference {reference.MissingShare:P0})"));
+        }
+        return present < minimum
+            ? NoVerdict(reference, rows, present, FeatureVerdict.TooFewValues, test, threshold,
+                FormattableString.Invariant($"{present} values: at least {minimum} are needed for a {testName} verdict"))
+            : null;
+    }
+
+    private static FeatureDrift NoVerdict(FeatureProfile reference, int rows, int present, FeatureVerdict verdict, string test, double threshold, string reason) => new()
+    {
+        Feature = reference.Name,
+        Kind = reference.Kind,
+        Test = test,
+        Threshold = threshold,
+        Drifted = false,
+        Verdict = verdict,
+        Reason = reason,
+        CurrentCount = present,
+        CurrentMissingShare = MissingShare(rows, present),
+        ReferenceMissingShare = reference.MissingShare,
+    };
+
+    private static FeatureDrift Judged(
+        FeatureProfile reference, int rows, int present, string test, double threshold, double statistic, double? pValue, bool drifted, double psi) => new()
         {
             Feature = reference.Name,
             Kind = reference.Kind,
-            Test = "jensen-shannon",
-            Statistic = js,
-            Threshold = options.JensenShannonThreshold,
-            Drifted = js > options.JensenShannonThreshold,
+            Test = test,
+            Statistic = statistic,
+            PValue = pValue,
+            Threshold = threshold,
+            Drifted = drifted,
+            Verdict = drifted ? FeatureVerdict.Drifted : FeatureVerdict.Stable,
             Psi = psi,
-            CurrentCount = n,
+            CurrentCount = present,
+            CurrentMissingShare = MissingShare(rows, present),
+            ReferenceMissingShare = reference.MissingShare,
         };
-    }
+
+    private static double MissingShare(int rows, int present) => rows == 0 ? 1 : (double)(rows - present) / rows;
 
     private static double[] Bins(IReadOnlyList<double> edges, double[] values)
     {

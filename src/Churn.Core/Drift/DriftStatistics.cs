@@ -115,6 +115,73 @@ public static class DriftStatistics
         return dof <= 0 ? (chi, 1) : (chi, SpecialFunctions.GammaUpperRegularized(dof / 2.0, chi / 2.0));
     }
 
+    /// <summary>
+    /// Cochran's rule for Pearson's chi-squared on a 2 × k table of reference and current counts: no expected count below 1
+    /// and at most 20 % of them below 5 (W. G. Cochran, 1954, "Some methods for strengthening the common χ² tests",
+    /// Biometrics 10(4):417-451). Below that the chi-squared distribution is a poor approximation of the statistic and its
+    /// p-values are too small, so a handful of rows looks like drift. Categories empty on both sides are not cells.
+    /// </summary>
+    public static bool MeetsCochranRule(IReadOnlyList<double> referenceCounts, IReadOnlyList<double> currentCounts)
+    {
+        var refTotal = referenceCounts.Sum();
+        var curTotal = currentCounts.Sum();
+        if (refTotal <= 0 || curTotal <= 0)
+        {
+            return false;
+        }
+        var total = refTotal + curTotal;
+        int cells = 0, small = 0;
+        for (var k = 0; k < referenceCounts.Count; k++)
+        {
+            var column = referenceCounts[k] + currentCounts[k];
+            if (column <= 0)
+            {
+                continue;
+            }
+            foreach (var expected in new[] { column * refTotal / total, column * curTotal / total })
+            {
+                cells++;
+                if (expected < 1)
+                {
+                    return false;
+                }
+                small += expected < 5 ? 1 : 0;
+            }
+        }
+        return cells >= 4 && small <= 0.2 * cells;
+    }
+
+    /// <summary>
+    /// Counts fit for chi-squared: the categories as they are when they meet <see cref="MeetsCochranRule"/>, otherwise with
+    /// the two rarest categories merged, again and again, as Cochran advises for sparse classes; null when even two
+    /// categories do not meet it (the window is too small for the test). A category new in the current window is merged,
+    /// not dropped, so it still weighs on the statistic.
+    /// </summary>
+    public static (double[] Reference, double[] Current)? PoolForChiSquared(IReadOnlyList<double> referenceCounts, IReadOnlyList<double> currentCounts)
+    {
+        var bins = Enumerable.Range(0, referenceCounts.Count)
+            .Select(k => (Reference: referenceCounts[k], Current: currentCounts[k]))
+            .Where(b => b.Reference + b.Current > 0)
+            .ToList();
+        while (bins.Count >= 2)
+        {
+            var reference = bins.Select(b => b.Reference).ToArray();
+            var current = bins.Select(b => b.Current).ToArray();
+            if (MeetsCochranRule(reference, current))
+            {
+                return (reference, current);
+            }
+            if (bins.Count == 2)
+            {
+                break;
+            }
+            bins.Sort((a, b) => (a.Reference + a.Current).CompareTo(b.Reference + b.Current));
+            bins[1] = (bins[0].Reference + bins[1].Reference, bins[0].Current + bins[1].Current);
+            bins.RemoveAt(0);
+        }
+        return null;
+    }
+
     /// <summary>Jensen-Shannon distance (square root of the divergence, base 2), in [0, 1].</summary>
     public static double JensenShannon(IReadOnlyList<double> p, IReadOnlyList<double> q)
     {

@@ -10,6 +10,9 @@ public sealed record ColumnQuality
     public required FeatureKind Kind { get; init; }
     public required double MissingShare { get; init; }
 
+    /// <summary>Cells read as a value (neither missing nor unparseable); 0 means the column is empty in this file.</summary>
+    public int Present { get; init; }
+
     /// <summary>Cells that could not be read as the column's kind.</summary>
     public required int Unparseable { get; init; }
 
@@ -40,6 +43,12 @@ public sealed record DataQualityReport
     public required IReadOnlyList<CellIssue> FirstIssues { get; init; }
     public required int TotalIssues { get; init; }
     public required bool HasReference { get; init; }
+
+    /// <summary>
+    /// Columns with no value in any row of a non-empty file: a broken feed or export rather than a share of missing values.
+    /// Drift gives these features no verdict, and <c>churn quality</c> exits 2 when there are any.
+    /// </summary>
+    public IReadOnlyList<string> EmptyColumns { get; init; } = [];
 }
 
 /// <summary>Builds <see cref="DataQualityReport"/>s.</summary>
@@ -82,6 +91,7 @@ public static class DataQualityAnalyzer
                     Column = name,
                     Kind = column.Spec.Kind,
                     MissingShare = (double)missing / rows,
+                    Present = cats.Length - missing,
                     Unparseable = bad,
                     UnseenCategories = unseen,
                     UnseenShare = (double)unseen.Values.Sum() / rows,
@@ -103,6 +113,7 @@ public static class DataQualityAnalyzer
                     Column = name,
                     Kind = column.Spec.Kind,
                     MissingShare = (double)missing / rows,
+                    Present = numbers.Length - missing - bad,
                     Unparseable = bad,
                     OutOfRangeShare = outOfRange,
                 });
@@ -122,6 +133,7 @@ public static class DataQualityAnalyzer
             FirstIssues = [.. load.Issues.Take(20)],
             TotalIssues = load.Issues.Count,
             HasReference = reference is not null,
+            EmptyColumns = data.RowCount == 0 ? [] : [.. columns.Where(c => c.Present == 0).Select(c => c.Column)],
         };
     }
 }

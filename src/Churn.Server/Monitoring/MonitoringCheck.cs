@@ -69,7 +69,10 @@ public sealed class MonitoringCheck(
     /// <summary>Rows read per check at most; a drift check needs a sample, not every prediction.</summary>
     public const int MaxRows = 200_000;
 
-    /// <summary>Fewer rows than this in a window give no drift or quality verdict.</summary>
+    /// <summary>
+    /// Fewer rows than this in a window give no data-quality alert and no error rate. Drift is checked on any non-empty
+    /// window: each feature short of its test's minimum (<see cref="DriftOptions"/>) is stored without a verdict and says why.
+    /// </summary>
     public const int MinRows = 30;
 
     /// <summary>Fewer labelled predictions than this give no realised AUC or Brier.</summary>
@@ -113,17 +116,18 @@ public sealed class MonitoringCheck(
         var results = new List<MonitoringResult>();
         DriftReport? drift = null;
         string? qualityProblems = null;
-        if (rows.Count >= MinRows)
+        if (rows.Count > 0)
         {
             var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
-            drift = DriftDetector.Detect(model.Card, dataset, championScores);
-            // The window's verdict is the operator's drift_threshold, so the stored series, the summary and the alert agree.
-            drift = drift with { DatasetDrift = drift.DriftedShare > thresholds.DriftThreshold };
-            var quality = DataQualityAnalyzer.Analyze(dataset, new LoadReport([], []), model.Card.Reference);
+            drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
             results.Add(Result(MonitoringKinds.Drift, drift));
-            results.Add(Result(MonitoringKinds.Quality, quality));
-            qualityProblems = QualityProblems(model.Card, quality, monitoring.AlertThreshold);
+            if (rows.Count >= MinRows)
+            {
+                var quality = DataQualityAnalyzer.Analyze(dataset, new LoadReport([], []), model.Card.Reference);
+                results.Add(Result(MonitoringKinds.Quality, quality));
+                qualityProblems = QualityProblems(model.Card, quality, monitoring.AlertThreshold);
+            }
         }
 
         var performance = await PerformanceAsync(model, rows, labels, ct);
@@ -184,6 +188,14 @@ public sealed class MonitoringCheck(
         return new MonitoringSummary(start, end, rows.Count, model.Version, drift?.DriftedShare, drift?.DatasetDrift,
             drift?.DriftedByImportance ?? [], performance, system, raised);
     }
+
+    /// <summary>The drift options the operator's settings give; <c>churn drift</c> builds the same from the same settings.</summary>
+    public static DriftOptions DriftOptionsFor(ModelSettings settings) => new()
+    {
+        DatasetDriftShare = settings.DriftThreshold,
+        MinKsValues = settings.DriftMinValuesKs,
+        MinChiSquaredValues = settings.DriftMinValuesChi2,
+    };
 
     /// <summary>The quality problems beyond the threshold as one alert message, or null when there are none.</summary>
     private static string? QualityProblems(ModelCard card, DataQualityReport quality, double threshold)

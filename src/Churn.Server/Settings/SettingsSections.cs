@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using Churn.Core.Drift;
 
 namespace Churn.Server.Settings;
 
@@ -14,14 +15,19 @@ public sealed class ModelSettings
     public double RetrainingThreshold { get; set; } = 0.05;
 
     /// <summary>
-    /// Share of drifted features above which a window counts as drifted: it raises an alert and triggers retraining.
-    /// Each feature is tested at the 5 % level and the features are linked (internet service moves charges and usage), so
-    /// chance flags several at once: over 800 same-distribution windows of 400 rows at most 5 of 16 features drifted
-    /// (4 or more in 1 %). 0.35 needs 6 of 16, which the generator's drift knob reaches in every window from d = 0.5 and
-    /// in about half from d = 0.25; 0.5 missed a quarter of the d = 0.5 windows.
+    /// Share of drifted features above which a window counts as drifted: it raises an alert and triggers retraining. The
+    /// default, and why it is 0.35, is <see cref="DriftOptions.DefaultDatasetDriftShare"/>; <c>churn drift</c> uses the same.
     /// </summary>
     [JsonPropertyName("drift_threshold"), ConfigurationKeyName("drift_threshold"), Range(0.0, 1.0)]
-    public double DriftThreshold { get; set; } = 0.35;
+    public double DriftThreshold { get; set; } = DriftOptions.DefaultDatasetDriftShare;
+
+    /// <summary>Fewer current values than this give a numeric feature no drift verdict (<see cref="DriftOptions.MinKsValues"/>).</summary>
+    [JsonPropertyName("drift_min_values_ks"), ConfigurationKeyName("drift_min_values_ks"), Range(1, 1_000_000)]
+    public int DriftMinValuesKs { get; set; } = DriftOptions.DefaultMinKsValues;
+
+    /// <summary>Fewer current values than this give a categorical feature no drift verdict (<see cref="DriftOptions.MinChiSquaredValues"/>).</summary>
+    [JsonPropertyName("drift_min_values_chi2"), ConfigurationKeyName("drift_min_values_chi2"), Range(1, 1_000_000)]
+    public int DriftMinValuesChi2 { get; set; } = DriftOptions.DefaultMinChiSquaredValues;
 
     /// <summary>Rows scored per batch by file-scoring jobs.</summary>
     [JsonPropertyName("batch_size"), ConfigurationKeyName("batch_size"), Range(1, 1_000_000)]
