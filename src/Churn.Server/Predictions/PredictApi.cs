@@ -18,11 +18,11 @@ public static class PredictApi
         group.MapPost("/", PredictAsync)
             .Accepts<PredictRequest>("application/json")
             .WithName("Predict")
-            .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons and value at risk.");
+            .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons (exact SHAP values with their base value; ?explain=all for every feature) and value at risk.");
         group.MapPost("/batch", PredictBatchAsync)
             .Accepts<BatchPredictRequest>("application/json")
             .WithName("PredictBatch")
-            .WithSummary("Scores up to api.max_batch_size customers with one model version.");
+            .WithSummary("Scores up to api.max_batch_size customers with one model version (?explain=all: every feature's contribution).");
         return routes;
     }
 
@@ -32,12 +32,13 @@ public static class PredictApi
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
         var errors = new FieldErrors();
+        var reasons = Reasons(request, errors);
         var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
         if (errors.Any || input is null)
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(predictor.Predict(model, input));
+        return TypedResults.Ok(predictor.Predict(model, input, reasons));
     }
 
     private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(
@@ -46,6 +47,7 @@ public static class PredictApi
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
         var errors = new FieldErrors();
+        var reasons = Reasons(request, errors);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("customers", out var customers))
         {
@@ -88,6 +90,21 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input))]));
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input, reasons))]));
+    }
+
+    /// <summary>How many reasons the <c>explain</c> query asks for: absent for the default top ones, <c>all</c> for every feature.</summary>
+    private static int Reasons(HttpRequest request, FieldErrors errors)
+    {
+        if (!request.Query.TryGetValue("explain", out var explain))
+        {
+            return Predictor.DefaultReasons;
+        }
+        if (explain.Count == 1 && string.Equals(explain[0], "all", StringComparison.OrdinalIgnoreCase))
+        {
+            return Predictor.AllReasons;
+        }
+        errors.Add("explain", $"must be 'all' (every feature's contribution) or left out (the top {Predictor.DefaultReasons}), not '{explain}'.");
+        return Predictor.DefaultReasons;
     }
 }
