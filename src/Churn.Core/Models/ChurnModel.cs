@@ -287,7 +287,8 @@ public sealed class ChurnModel
         {
             throw new ModelPackageException($"{path}: the package holds no model.");
         }
-        var covers = trees is null ? null : ReadJson<TreeCovers>(zip, CoversEntry, path);
+        // A tree model ML.NET shapes in a way the compiled path does not read has no covers; it scores without contributions.
+        var covers = trees is null || zip.GetEntry(CoversEntry) is null ? null : ReadJson<TreeCovers>(zip, CoversEntry, path);
         return new ChurnModel(ml, encoder, trees, linear, blend.TreeWeight, card.Seed, card.Calibration, covers).WithCard(card);
     }
 
