@@ -226,8 +226,19 @@ internal sealed class TreeShap
 
     private void AddTabulated(int t, ReadOnlySpan<float> x, Span<double> phi, Span<int> nodes, Span<ulong> masks)
     {
-        var start = _trees.Start[t];
-        var leafStart = _trees.LeafStart[t];
+        // The arrays are read into locals once: this loop is the whole cost of an explanation.
+        var trees = _trees;
+        var feature = trees.Feature;
+        var column = trees.Column;
+        var threshold = trees.Threshold;
+        var missingLeft = trees.MissingLeft;
+        var lefts = trees.Left;
+        var rights = trees.Right;
+        var leafColumns = _leafColumns;
+        var tables = _tables;
+        var cOffset = _cOffset;
+        var start = trees.Start[t];
+        var leafStart = trees.LeafStart[t];
         // Walk every branch once, carrying the columns at which the row has left this branch's way (its cold set).
         var top = 0;
         nodes[0] = 0;
@@ -240,23 +251,19 @@ internal sealed class TreeShap
             if (node >= 0)
             {
                 var i = start + node;
-                var left = _trees.Left[i];
-                var right = _trees.Right[i];
-                var bit = 1UL << _trees.Column[i];
-                var goesLeft = _trees.GoesLeft(i, x[_trees.Feature[i]]);
+                var value = x[feature[i]];
+                var goesLeft = float.IsNaN(value) ? missingLeft[i] : value <= threshold[i];
+                var left = lefts[i];
+                var right = rights[i];
                 nodes[++top] = goesLeft ? right : left;
-                masks[top] = cold | bit;
+                masks[top] = cold | (1UL << column[i]);
                 nodes[++top] = goesLeft ? left : right;
                 masks[top] = cold;
                 continue;
             }
             var leaf = leafStart + ~node;
-            var columns = _leafColumns[leaf];
+            var columns = leafColumns[leaf];
             var k = columns.Length;
-            if (k == 0)
-            {
-                continue;
-            }
             var hot = 0;
             for (var q = 0; q < k; q++)
             {
@@ -265,12 +272,12 @@ internal sealed class TreeShap
                     hot |= 1 << q;
                 }
             }
-            var offset = _cOffset[leaf];
-            var c = _tables[offset + hot];
+            var offset = cOffset[leaf];
+            var c = tables[offset + hot];
             var d = offset + (1 << k) + hot * k;
             for (var q = 0; q < k; q++)
             {
-                phi[columns[q]] += (hot & (1 << q)) != 0 ? _tables[d + q] : -c;
+                phi[columns[q]] += (hot & (1 << q)) != 0 ? tables[d + q] : -c;
             }
         }
     }
