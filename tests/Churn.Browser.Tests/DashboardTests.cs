@@ -118,6 +118,9 @@ public sealed class DashboardTests(DashboardFixture fixture)
         var probability = await tab.Page.WaitForSelectorAsync("#probability", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Contains("Churn probability", await probability!.InnerTextAsync(), StringComparison.Ordinal);
         await tab.AssertChartsDrawnAsync();
+        // The waterfall runs from the base value through one bar per large contribution to the prediction.
+        Assert.NotEmpty(await tab.Page.QuerySelectorAllAsync("#waterfall .waterfall-step"));
+        Assert.Contains("prediction", await (await tab.Page.QuerySelectorAsync("#waterfall-end"))!.InnerTextAsync(), StringComparison.Ordinal);
         await tab.ScreenshotAsync("predict-result");
         tab.AssertNoConsoleErrors();
     }

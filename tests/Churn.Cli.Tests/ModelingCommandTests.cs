@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Churn.Cli.Tests;
@@ -62,6 +63,32 @@ public class ModelingCommandTests(TrainedCliFixture fixture)
         Assert.Equal(500, json.RootElement.GetProperty("summary").GetProperty("rows").GetInt64());
         // The drifted file has a payment method the model never saw; those rows are scored and flagged.
         Assert.Contains(lines, l => l.Contains("paymentMethod", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PredictWithContributionsWritesTheBaseAndOneColumnPerFeatureAddingUpToTheLogOdds()
+    {
+        var run = ChurnCli.Run(fixture.Dir, "predict", "--model", "model/model.zip", "--data", "drifted.csv", "--out", "explained.csv", "--contributions", "--json");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal("log-odds", json.RootElement.GetProperty("contributionUnit").GetString());
+        var lines = File.ReadAllLines(Path.Combine(fixture.Dir, "explained.csv"));
+        Assert.Equal(501, lines.Length);
+        var header = lines[0].Split(',');
+        var shap = header.Select((h, i) => (h, i)).Where(c => c.h.StartsWith("shap_", StringComparison.Ordinal)).ToList();
+        Assert.Equal("shap_base", shap[0].h);
+        Assert.Equal(Churn.Core.Generation.CustomerGenerator.Schema.Features.Select(f => "shap_" + f.Name), shap.Skip(1).Select(c => c.h));
+        var probability = Array.IndexOf(header, "churn_probability");
+        foreach (var line in lines.Skip(1))
+        {
+            // Unseen categories are listed with ';' inside one cell, so a plain split by ',' keeps the columns.
+            var cells = line.Split(',');
+            var p = double.Parse(cells[probability], CultureInfo.InvariantCulture);
+            var sum = shap.Sum(c => double.Parse(cells[c.i], CultureInfo.InvariantCulture));
+            // The file's probability has six decimals; the log-odds it implies is that precise.
+            Assert.True(Math.Abs(Math.Log(p / (1 - p)) - sum) <= 5e-7 / (p * (1 - p)) + 1e-9, $"{line}: sum {sum}");
+        }
     }
 
     [Fact]

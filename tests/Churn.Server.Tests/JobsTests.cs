@@ -47,6 +47,34 @@ public sealed class JobsTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task ScoringWithContributionsWritesOneColumnPerFeatureThatAddsUpToTheLogOdds()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var csv = Bodies.Csv(30, seed: 9);
+
+        var started = await analyst.PostAsync("/jobs/score?contributions=true", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var refused = await analyst.PostAsync("/jobs/score?contributions=maybe", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("contributions", (await refused.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        Assert.Equal("Succeeded", (await WaitForJobAsync(analyst, id))["status"]!.GetValue<string>());
+        var lines = (await (await analyst.GetAsync($"/jobs/{id}/result")).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split(',');
+        var features = Bodies.Customer(1)["features"]!.AsObject().Select(p => "shap_" + p.Key);
+        Assert.Equal(["shap_base", .. features], header.Where(h => h.StartsWith("shap_", StringComparison.Ordinal)));
+        foreach (var line in lines.Skip(1))
+        {
+            var cells = line.Split(',');
+            var p = double.Parse(cells[Array.IndexOf(header, "churnProbability")], System.Globalization.CultureInfo.InvariantCulture);
+            var sum = header.Select((h, i) => (h, i)).Where(c => c.h.StartsWith("shap_", StringComparison.Ordinal))
+                .Sum(c => double.Parse(cells[c.i], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Math.Log(p / (1 - p)), sum, 9);
+        }
+    }
+
+    [Fact]
     public async Task AMultipartUploadIsAcceptedAndAFileWithoutFeatureColumnsFailsItsJobWithAReason()
     {
         using var service = server.ClientFor("service");

@@ -33,6 +33,44 @@ public sealed class PredictionTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task PredictionsCarryABaseValueAndUnitAndExplainAllGivesEveryFeatureSummingToTheLogOdds()
+    {
+        using var client = server.ClientFor("service");
+        var body = Bodies.Customer(7);
+
+        var top = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
+        var response = await client.PostAsync("/predict?explain=all", Bodies.Json(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var all = await response.ReadObjectAsync();
+        Assert.Equal("log-odds", top["contributionUnit"]!.GetValue<string>());
+        Assert.Equal(top["baseValue"]!.GetValue<double>(), all["baseValue"]!.GetValue<double>());
+        var reasons = all["reasons"]!.AsArray();
+        var features = body["features"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
+        Assert.Equal(features, reasons.Select(r => r!["feature"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        // SHAP's local accuracy: the base value plus every contribution is the prediction's log-odds.
+        var p = all["churnProbability"]!.GetValue<double>();
+        var sum = all["baseValue"]!.GetValue<double>() + reasons.Sum(r => r!["contribution"]!.GetValue<double>());
+        Assert.Equal(Math.Log(p / (1 - p)), sum, 9);
+        // The default five are the five largest of them by magnitude.
+        var largest = reasons.Select(r => Math.Abs(r!["contribution"]!.GetValue<double>())).OrderDescending().Take(5);
+        Assert.Equal(largest, top["reasons"]!.AsArray().Select(r => Math.Abs(r!["contribution"]!.GetValue<double>())));
+    }
+
+    [Fact]
+    public async Task ExplainAllWorksOnBatchesAndAnUnknownExplainValueIsAProblemNamingIt()
+    {
+        using var client = server.ClientFor("service");
+
+        var batch = await (await client.PostAsync("/predict/batch?explain=all", Bodies.Json(new JsonObject { ["customers"] = new JsonArray(Bodies.Customer(1), Bodies.Customer(2)) }))).ReadObjectAsync();
+        var bad = await client.PostAsync("/predict?explain=everything", Bodies.Json(Bodies.Customer(1)));
+
+        Assert.All(batch["predictions"]!.AsArray(), p => Assert.Equal(Bodies.Customer(1)["features"]!.AsObject().Count, p!["reasons"]!.AsArray().Count));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Contains("explain", (await bad.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
+    }
+
+    [Fact]
     public async Task PredictingWithoutCustomerValueLeavesValueAtRiskNull()
     {
         using var client = server.ClientFor("analyst");

@@ -49,14 +49,23 @@ internal static class ScoringCommands
         var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
         var data = new Option<string>("--data") { Description = "CSV file of customers.", Required = true };
         var output = new Option<string>("--out") { Description = "Result CSV file.", Required = true };
+        var contributions = new Option<bool>("--contributions")
+        {
+            Description = "Also write each row's exact SHAP values: shap_base and one shap_<feature> column per feature (base + their sum = the row's log-odds).",
+        };
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, dataDir, json };
+        var command = new Command("predict", "Score every customer in a CSV file and write a result CSV.") { model, data, output, contributions, dataDir, json };
         var dialect = new DialectOptions();
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
+            var explain = parse.GetValue(contributions);
+            if (explain && !loaded.CanExplain)
+            {
+                throw new CliException("--contributions: this model cannot give contributions (its package has no tree covers); retrain it.");
+            }
             var outPath = Path.GetFullPath(parse.GetRequiredValue(output));
             var temp = outPath + ".partial";
             FileScoringSummary summary;
@@ -64,13 +73,13 @@ internal static class ScoringCommands
             using (var writer = new StreamWriter(temp))
             {
                 DialectNote.Write(parse.GetRequiredValue(data), reader.Dialect);
-                summary = FileScorer.Score(loaded, reader, writer);
+                summary = FileScorer.Score(loaded, reader, writer, contributions: explain);
             }
             // The result appears complete or not at all.
             File.Move(temp, outPath, overwrite: true);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { output = outPath, summary }, JsonDefaults.Options));
+                Console.WriteLine(JsonSerializer.Serialize(new { output = outPath, summary, contributionUnit = explain ? loaded.ContributionUnit : null }, JsonDefaults.Options));
             }
             else
             {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Features;
+using Churn.Core.Scoring;
 using Churn.Core.Training;
 using Microsoft.ML;
 
@@ -14,7 +15,7 @@ public sealed class ModelPackageException(string message, Exception? inner = nul
 /// <summary>
 /// A trained churn model: the feature encoder, the tree and/or linear ML.NET models and their blend
 /// weight, the fitted calibration and the card. Immutable once built; scoring goes through
-/// <see cref="Scoring.ChurnScorer"/> (single rows) or <see cref="ScoreMatrix"/> (bulk).
+/// <see cref="ChurnScorer"/> (single rows) or <see cref="ScoreMatrix"/> (bulk).
 /// </summary>
 public sealed class ChurnModel
 {
@@ -23,9 +24,11 @@ public sealed class ChurnModel
     private const string TreesEntry = "trees.mlnet";
     private const string LinearEntry = "linear.mlnet";
     private const string BlendEntry = "blend.json";
+    private const string CoversEntry = "covers.json";
 
-    internal ChurnModel(MLContext ml, FeatureEncoder encoder, ITransformer? trees, ITransformer? linear, double treeWeight, int seed, CalibrationModel calibration)
+    internal ChurnModel(MLContext ml, FeatureEncoder encoder, ITransformer? trees, ITransformer? linear, double treeWeight, int seed, CalibrationModel calibration, TreeCovers? covers = null)
     {
+        Covers = covers;
         Ml = ml;
         Encoder = encoder;
         Trees = trees;
@@ -60,6 +63,9 @@ public sealed class ChurnModel
         }
     }
 
+    /// <summary>How many training rows reached each tree node (null without trees): the weights of TreeSHAP's expectations.</summary>
+    internal TreeCovers? Covers { get; }
+
     /// <summary>Why <see cref="Compiled"/> is null, once it has been tried.</summary>
     internal string? CompileFailure { get; private set; }
 
@@ -89,12 +95,62 @@ public sealed class ChurnModel
     /// <summary>Records a cross-validation of the recipe that produced this model in its card.</summary>
     public ChurnModel WithCrossValidation(CrossValidationSummary summary) => WithCard(Card with { CrossValidation = summary });
 
-    /// <summary>The uncalibrated score (log-odds of the blended probability) the calibrator maps.</summary>
+    /// <summary>
+    /// The uncalibrated score the calibrator maps: the blend of the two models in log-odds,
+    /// <c>w·logit(p_trees) + (1 − w)·logit(p_linear)</c>. A blend in log-odds is additive in each model's own score, so
+    /// each model's exact contributions add up to the blend's (ADR 0004). Engine probabilities are clamped to
+    /// [1e-7, 1 − 1e-7] first, as they are single-precision.
+    /// </summary>
     public static double RawScore(double treeProbability, double linearProbability, double treeWeight)
     {
-        var p = treeWeight * treeProbability + (1 - treeWeight) * linearProbability;
+        var raw = 0.0;
+        if (treeWeight > 0)
+        {
+            raw += treeWeight * Logit(treeProbability);
+        }
+        if (treeWeight < 1)
+        {
+            raw += (1 - treeWeight) * Logit(linearProbability);
+        }
+        return raw;
+    }
+
+    private static double Logit(double p)
+    {
         p = Math.Clamp(p, 1e-7, 1 - 1e-7);
         return Math.Log(p / (1 - p));
+    }
+
+    /// <summary>True when every prediction of this model comes with exact contributions (see <see cref="Explain"/>).</summary>
+    public bool CanExplain => Compiled is { CanExplain: true };
+
+    /// <summary>The unit of contributions and base value (<see cref="Scoring.ContributionUnits"/>), or null when <see cref="CanExplain"/> is false.</summary>
+    public string? ContributionUnit => Compiled is { CanExplain: true } c ? c.Unit : null;
+
+    /// <summary>The expected log-odds over the training rows in <see cref="ContributionUnit"/>, or null when <see cref="CanExplain"/> is false.</summary>
+    public double? BaseValue => Compiled is { CanExplain: true } c ? c.BaseValue : null;
+
+    /// <summary>
+    /// Exact SHAP values of one encoded row, one per schema feature in schema order, in <see cref="ContributionUnit"/>:
+    /// <see cref="BaseValue"/> plus their sum is the row's log-odds. Returns false, leaving
+    /// <paramref name="contributions"/> cleared, when the model cannot explain (see <see cref="CanExplain"/>) or the
+    /// row holds a value beyond float range.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is not as long as the encoder's width or feature count.</exception>
+    public bool Explain(ReadOnlySpan<float> slots, Span<double> contributions)
+    {
+        if (slots.Length != Encoder.Width || contributions.Length != Encoder.Features.Count)
+        {
+            throw new ArgumentException($"Explaining needs {Encoder.Width} slots and room for {Encoder.Features.Count} contributions.");
+        }
+        contributions.Clear();
+        if (Compiled is not { CanExplain: true } compiled || !compiled.Accepts(slots))
+        {
+            return false;
+        }
+        Span<double> scratch = contributions.Length <= 256 ? stackalloc double[contributions.Length] : new double[contributions.Length];
+        compiled.Explain(slots, contributions, scratch);
+        return true;
     }
 
     /// <summary>Raw scores for an encoded row-major matrix (bulk path used by training, evaluation and file scoring).</summary>
@@ -125,7 +181,7 @@ public sealed class ChurnModel
         for (var i = 0; i < rows; i++)
         {
             var slots = matrix.AsSpan(i * width, width);
-            if (compiled is not null && Scoring.CompiledModel.CanScore(slots))
+            if (compiled is not null && compiled.Accepts(slots))
             {
                 raw[i] = compiled.RawScore(slots);
             }
@@ -175,6 +231,10 @@ public sealed class ChurnModel
                     WriteJson(zip, CardEntry, Card);
                     WriteJson(zip, EncoderEntry, Encoder);
                     WriteJson(zip, BlendEntry, new BlendSettings(TreeWeight));
+                    if (Covers is not null)
+                    {
+                        WriteJson(zip, CoversEntry, Covers);
+                    }
                     var schema = new Learners(Seed, Encoder.Width).View([], [], []).Schema;
                     if (Trees is not null)
                     {
@@ -214,7 +274,9 @@ public sealed class ChurnModel
         var card = ReadJson<ModelCard>(zip, CardEntry, path);
         if (card.Format != ModelCard.CurrentFormat)
         {
-            throw new ModelPackageException($"{path}: package format {card.Format} is not supported (expected {ModelCard.CurrentFormat}).");
+            throw new ModelPackageException(card.Format < ModelCard.CurrentFormat
+                ? $"{path}: package format {card.Format} predates format {ModelCard.CurrentFormat} (models blended in log-odds, with the covers exact reasons need); retrain it with this version."
+                : $"{path}: package format {card.Format} is not supported (expected {ModelCard.CurrentFormat}).");
         }
         var encoder = ReadJson<FeatureEncoder>(zip, EncoderEntry, path);
         var blend = ReadJson<BlendSettings>(zip, BlendEntry, path);
@@ -225,7 +287,9 @@ public sealed class ChurnModel
         {
             throw new ModelPackageException($"{path}: the package holds no model.");
         }
-        return new ChurnModel(ml, encoder, trees, linear, blend.TreeWeight, card.Seed, card.Calibration).WithCard(card);
+        // A tree model ML.NET shapes in a way the compiled path does not read has no covers; it scores without contributions.
+        var covers = trees is null || zip.GetEntry(CoversEntry) is null ? null : ReadJson<TreeCovers>(zip, CoversEntry, path);
+        return new ChurnModel(ml, encoder, trees, linear, blend.TreeWeight, card.Seed, card.Calibration, covers).WithCard(card);
     }
 
     private static ZipArchive OpenZip(string path)

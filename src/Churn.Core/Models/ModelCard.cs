@@ -8,6 +8,12 @@ namespace Churn.Core.Models;
 /// <summary>Permutation importance of one feature: the drop in test AUC when its values are shuffled.</summary>
 public sealed record FeatureImportance(string Feature, double AucDrop);
 
+/// <summary>
+/// Global importance of one feature: the mean absolute SHAP value over the test rows, in the card's
+/// <see cref="ModelCard.ContributionUnit"/>.
+/// </summary>
+public sealed record FeatureShap(string Feature, double MeanAbsContribution);
+
 /// <summary>Cross-validation summary: mean and standard deviation of a metric over folds.</summary>
 public sealed record MetricSpread(double Mean, double Sd, IReadOnlyList<double> Folds);
 
@@ -30,7 +36,8 @@ public sealed record RiskTiers(double Medium, double High)
 /// </summary>
 public sealed record ModelCard
 {
-    public const int CurrentFormat = 1;
+    /// <summary>2: models blended in log-odds, with tree covers in the package for exact contributions.</summary>
+    public const int CurrentFormat = 2;
 
     public int Format { get; init; } = CurrentFormat;
     public required string ModelName { get; init; }
@@ -60,8 +67,34 @@ public sealed record ModelCard
     /// <summary>Brier score on the test split before calibration, to show what calibration bought.</summary>
     public required double UncalibratedBrier { get; init; }
     public required IReadOnlyList<FeatureImportance> Importance { get; init; }
+
+    /// <summary>Mean |SHAP| per feature over the test rows, largest first (empty when the model cannot explain).</summary>
+    public IReadOnlyList<FeatureShap> ShapImportance { get; init; } = [];
+
+    /// <summary>
+    /// The unit of every contribution this model gives (<see cref="Scoring.ContributionUnits"/>): calibrated log-odds
+    /// under Platt calibration, the model's log-odds before calibration under isotonic (not linear, so contributions
+    /// cannot be carried through it). Null when the model cannot explain.
+    /// </summary>
+    public string? ContributionUnit { get; init; }
+
+    /// <summary>The expected log-odds over the training rows in <see cref="ContributionUnit"/>: where every explanation starts.</summary>
+    public double? BaseValue { get; init; }
     public required IReadOnlyList<FeatureProfile> Reference { get; init; }
     public required ScoreProfile ScoreReference { get; init; }
     public required IReadOnlyDictionary<string, string> Versions { get; init; }
     public required double TrainingSeconds { get; init; }
+
+    /// <summary>
+    /// The typical customer, in schema order: each number at its training median (its mean when there is none) and
+    /// each category or yes/no at its most common value; missing when the profile has neither. The dashboard's form
+    /// starts here and warm-up scores it.
+    /// </summary>
+    public FeatureValue[] TypicalCustomer() => [.. Schema.Features.Select(f =>
+    {
+        var profile = Reference.FirstOrDefault(p => p.Name == f.Name);
+        return f.Kind == FeatureKind.Numeric
+            ? (profile?.Median ?? profile?.Mean) is { } number ? FeatureValue.Of(number) : FeatureValue.Missing
+            : (profile?.Mode ?? profile?.Frequencies.OrderByDescending(p => p.Value).Select(p => p.Key).FirstOrDefault()) is { } text ? FeatureValue.Of(text) : FeatureValue.Missing;
+    })];
 }

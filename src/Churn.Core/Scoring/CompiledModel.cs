@@ -1,5 +1,7 @@
 using System.Reflection;
 using Churn.Core.Data;
+using Churn.Core.Evaluation;
+using Churn.Core.Features;
 using Churn.Core.Models;
 using Churn.Core.Training;
 using Microsoft.ML;
@@ -11,82 +13,135 @@ using Microsoft.ML.Trainers.FastTree;
 namespace Churn.Core.Scoring;
 
 /// <summary>
-/// The blend's two ML.NET models read out into flat arrays and evaluated directly, for the serving hot path.
-/// A prediction engine call costs a few microseconds of bookkeeping around a few hundred comparisons; reasons by
-/// occlusion need twenty of them per customer, so that bookkeeping dominated <c>/predict</c>.
+/// The blend's two ML.NET models read out into flat arrays and evaluated directly, for the serving hot path, with
+/// exact SHAP values for every prediction. A prediction engine call costs a few microseconds of bookkeeping around a
+/// few hundred comparisons; evaluating the arrays directly costs the comparisons alone.
 /// </summary>
 /// <remarks>
-/// Only the shapes this product trains are compiled: LightGBM (a calibrated tree ensemble with numerical splits) and
-/// the logistic pipeline (mean imputation, affine normalisation, linear model). The imputation and normalisation
-/// are read by pushing probe rows through ML.NET's own transforms rather than from their internals. Rows holding a
-/// missing value go to the engines instead: ML.NET routes NaN inside a tree by a per-node default it does not expose.
-/// <see cref="TryCompile"/> checks itself against the engines and returns null when any probe disagrees, so a model of
-/// another shape is still served, only through the slower path.
+/// Only the shapes this product trains are compiled: a calibrated tree ensemble with numerical splits (LightGBM, or
+/// FastTree behind a mean imputation) and the logistic pipeline (mean imputation, affine normalisation, linear
+/// model). The blend is in log-odds: <c>raw = w·logit(p_trees) + (1 − w)·logit(p_linear)</c>, which is what makes the
+/// explanation additive (ADR 0004). The imputation and normalisation are read by pushing probe rows through ML.NET's
+/// own transforms; LightGBM's routing of missing values is read from its trees. <see cref="TryCompile"/> checks
+/// itself against the engines, rows with missing values included, and returns null when any probe disagrees, so a
+/// model of another shape is still served, only through the slower path and without contributions.
 /// </remarks>
 internal sealed class CompiledModel
 {
     /// <summary>Largest probability difference from the engines accepted by the self-check.</summary>
     public const double Tolerance = 1e-5;
 
-    private readonly Ensemble? _trees;
-    private readonly LinearPart? _linear;
+    private readonly TreeEnsemble? _trees;
+    private readonly TreeShap? _shap;
+    private readonly LinearTerms? _linear;
     private readonly double _treeWeight;
-    private readonly (int Offset, int Width)[] _blocks;
+    private readonly int[] _columnOfSlot;
+    private readonly double _scale;
+    private readonly double _shift;
 
-    /// <summary>For each feature's block of slots, the trees that split on any of them.</summary>
-    private readonly int[][] _treesByBlock;
-
-    private CompiledModel(Ensemble? trees, LinearPart? linear, double treeWeight, (int Offset, int Width)[] blocks)
+    private CompiledModel(TreeEnsemble? trees, TreeShap? shap, LinearTerms? linear, double treeWeight, int[] columnOfSlot, CalibrationModel calibration)
     {
         _trees = trees;
+        _shap = shap;
         _linear = linear;
         _treeWeight = treeWeight;
-        _blocks = blocks;
-        _treesByBlock = [.. blocks.Select(b => trees?.TreesSplittingOn(b.Offset, b.Width) ?? [])];
-    }
-
-    /// <summary>Number of trees, for sizing the scratch buffer of <see cref="Occlude"/>.</summary>
-    public int TreeCount => _trees?.Count ?? 0;
-
-    /// <summary>
-    /// Raw blend scores with each feature's block in turn set to <paramref name="typical"/> (occlusion), written to
-    /// <paramref name="without"/> by feature. Only the trees that split on a block are evaluated again for it and the
-    /// linear score moves by that block's terms alone, so this costs a few tree walks per feature, not a full
-    /// prediction. Both spans must hold no missing value. <paramref name="scratch"/> needs <see cref="TreeCount"/> items.
-    /// </summary>
-    public void Occlude(ReadOnlySpan<float> slots, ReadOnlySpan<float> typical, Span<double> without, Span<double> scratch, float[] work)
-    {
-        var treeSum = _trees?.Sum(slots, scratch) ?? 0;
-        var linearScore = _linear?.Score(slots) ?? 0;
-        slots.CopyTo(work);
-        for (var b = 0; b < _blocks.Length; b++)
+        _columnOfSlot = columnOfSlot;
+        Columns = columnOfSlot.Length == 0 ? 0 : columnOfSlot[^1] + 1;
+        // Platt's p = 1 / (1 + exp(A·raw + B)) is a sigmoid of -(A·raw + B): the calibrated log-odds are affine in the
+        // raw score, so contributions scale by -A. Other calibrations are reported in the raw (model) log-odds.
+        (_scale, _shift, Unit) = calibration.Method == CalibrationModel.PlattMethod
+            ? (-calibration.A, -calibration.B, ContributionUnits.LogOdds)
+            : (1.0, 0.0, ContributionUnits.ModelLogOdds);
+        if (CanExplain)
         {
-            var (offset, width) = _blocks[b];
-            typical.Slice(offset, width).CopyTo(work.AsSpan(offset, width));
-            var trees = treeSum;
-            foreach (var t in _treesByBlock[b])
-            {
-                trees += _trees!.Output(t, work) - scratch[t];
-            }
-            var linear = linearScore + (_linear?.Delta(slots, typical, offset, width) ?? 0);
-            slots.Slice(offset, width).CopyTo(work.AsSpan(offset, width));
-            without[b] = ChurnModel.RawScore(_trees?.Calibrate(trees) ?? 0, _linear?.Calibrate(linear) ?? 0, _treeWeight);
+            var expected = (_shap is null ? 0 : _treeWeight * _trees!.LogOdds(_shap.Expected)) + (_linear is null ? 0 : (1 - _treeWeight) * _linear.LogOdds(_linear.Expected));
+            BaseValue = _scale * expected + _shift;
         }
     }
 
+    /// <summary>The tree part (null without trees), for tests that recompute the explanation from its definition.</summary>
+    internal TreeEnsemble? Trees => _trees;
+
+    /// <summary>The trees' SHAP tables and covers (null without trees or covers).</summary>
+    internal TreeShap? Shap => _shap;
+
+    internal double TreeWeight => _treeWeight;
+
+    /// <summary>The final calibration as an affine map of the raw score: <c>log-odds = Scale·raw + Shift</c> in <see cref="Unit"/>.</summary>
+    internal (double Scale, double Shift) Output => (_scale, _shift);
+
+    /// <summary>The linear model's log-odds of a row (missing slots at the imputed mean), or 0 without one.</summary>
+    internal double LinearLogOdds(ReadOnlySpan<float> slots) => _linear is null ? 0 : _linear.LogOdds(_linear.Score(slots));
+
+    /// <summary>Number of schema columns (players of the explanation).</summary>
+    public int Columns { get; }
+
+    /// <summary>True when the trees' covers are known, so <see cref="Explain"/> can run.</summary>
+    public bool CanExplain => _trees is null || _shap is not null;
+
+    /// <summary>The unit of contributions and the base value (see <see cref="ContributionUnits"/>).</summary>
+    public string Unit { get; }
+
+    /// <summary>The expected log-odds over the training rows: every explanation starts here.</summary>
+    public double BaseValue { get; }
+
     /// <summary>The uncalibrated blend score, the same quantity as <see cref="ChurnModel.RawScore"/> over the engines.</summary>
-    public double RawScore(ReadOnlySpan<float> slots) =>
-        ChurnModel.RawScore(_trees?.Probability(slots) ?? 0, _linear?.Probability(slots) ?? 0, _treeWeight);
+    public double RawScore(ReadOnlySpan<float> slots)
+    {
+        var raw = 0.0;
+        if (_trees is not null)
+        {
+            raw += _treeWeight * _trees.LogOdds(_trees.Sum(slots));
+        }
+        if (_linear is not null)
+        {
+            raw += (1 - _treeWeight) * _linear.LogOdds(_linear.Score(slots));
+        }
+        return raw;
+    }
 
     /// <summary>
-    /// True when every slot holds a finite value. Rows with NaN (missing) or an infinity (a number beyond float range,
-    /// such as -1e308) are scored by the engines, whose handling of them is the reference.
+    /// Exact SHAP values of one row, one per schema column, written to <paramref name="phi"/> in <see cref="Unit"/>:
+    /// <c><see cref="BaseValue"/> + Σ phi</c> is the row's log-odds. The tree part is path-dependent TreeSHAP
+    /// (<see cref="TreeShap"/>); the linear part is <c>w_j·(x_j − E[x_j])</c> per slot, summed over each column's slots,
+    /// which is exact for a linear model. Both are scaled by their blend weight, their own calibrators' slope and the
+    /// final Platt slope, all linear in log-odds. Requires <see cref="CanExplain"/> and a row <see cref="Accepts"/> takes.
     /// </summary>
-    public static bool CanScore(ReadOnlySpan<float> slots)
+    public void Explain(ReadOnlySpan<float> slots, Span<double> phi, Span<double> linearScratch)
     {
+        phi.Clear();
+        if (_shap is not null)
+        {
+            _shap.Add(slots, phi);
+            // The ensemble's log-odds are -(Slope·sum + Offset): a sum contribution moves them by -Slope times it.
+            var scale = _scale * _treeWeight * -_trees!.Slope;
+            for (var c = 0; c < phi.Length; c++)
+            {
+                phi[c] *= scale;
+            }
+        }
+        if (_linear is not null)
+        {
+            var scale = _scale * (1 - _treeWeight) * -_linear.Slope;
+            linearScratch.Clear();
+            _linear.Add(slots, _columnOfSlot, linearScratch);
+            for (var c = 0; c < phi.Length; c++)
+            {
+                phi[c] += scale * linearScratch[c];
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when this model evaluates the row here: every value finite, or missing (NaN) where the models' handling of
+    /// missing values was read. Others, such as a number beyond float range (-1e308), are scored by the engines.
+    /// </summary>
+    public bool Accepts(ReadOnlySpan<float> slots)
+    {
+        var missingOk = _trees?.HandlesMissing ?? true;
         foreach (var v in slots)
         {
-            if (!float.IsFinite(v))
+            if (float.IsInfinity(v) || (float.IsNaN(v) && !missingOk))
             {
                 return false;
             }
@@ -95,8 +150,36 @@ internal sealed class CompiledModel
     }
 
     /// <summary>
+    /// Counts the rows of <paramref name="matrix"/> listed in <paramref name="rows"/> (the training rows) reaching each
+    /// node of a tree model, for the package; null when the model is not a shape that compiles.
+    /// </summary>
+    public static TreeCovers? CountCovers(ITransformer trees, FeatureEncoder encoder, float[] matrix, IReadOnlyList<int> rows)
+    {
+        try
+        {
+            return TreeEnsemble.TryRead(trees, encoder.Width, ColumnOfSlot(encoder))?.CountRows(matrix, encoder.Width, rows);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or InvalidCastException or FormatException or AmbiguousMatchException)
+        {
+            return null;
+        }
+    }
+
+    private static int[] ColumnOfSlot(FeatureEncoder encoder)
+    {
+        var map = new int[encoder.Width];
+        for (var f = 0; f < encoder.Features.Count; f++)
+        {
+            var feature = encoder.Features[f];
+            map.AsSpan(feature.Offset, feature.Width).Fill(f);
+        }
+        return map;
+    }
+
+    /// <summary>
     /// Encoded rows for the self-check: each feature drawn independently from the card's reference profile (the
-    /// sampled values of a number, the categories seen and one never seen), so every split and slot is exercised.
+    /// sampled values of a number, the categories seen and one never seen, and now and then a missing value), so every
+    /// split, slot and missing-value route is exercised.
     /// </summary>
     public static List<float[]> CheckRows(ChurnModel model, int count, int seed)
     {
@@ -110,7 +193,7 @@ internal sealed class CompiledModel
             for (var f = 0; f < features.Count; f++)
             {
                 var profile = profiles[f];
-                values[f] = features[f].Kind switch
+                values[f] = random.Next(12) == 0 ? FeatureValue.Missing : features[f].Kind switch
                 {
                     Schema.FeatureKind.Numeric when profile is { Sample.Count: > 0 } => FeatureValue.Of(profile.Sample[random.Next(profile.Sample.Count)]),
                     Schema.FeatureKind.Numeric => FeatureValue.Of(profile?.Median ?? 0),
@@ -146,23 +229,25 @@ internal sealed class CompiledModel
     private static CompiledModel? Compile(ChurnModel model, IReadOnlyList<float[]> checkRows, out string? whyNot)
     {
         var width = model.Encoder.Width;
-        Ensemble? trees = null;
-        LinearPart? linear = null;
-        if (model.Trees is not null && (trees = Ensemble.TryRead(model.Trees, width)) is null)
+        var columns = ColumnOfSlot(model.Encoder);
+        TreeEnsemble? trees = null;
+        LinearTerms? linear = null;
+        if (model.Trees is not null && (trees = TreeEnsemble.TryRead(model.Trees, width, columns)) is null)
         {
             whyNot = $"the tree model ({model.Trees.GetType().Name}) is not a calibrated ensemble of numerical splits";
             return null;
         }
-        if (model.Linear is not null && (linear = LinearPart.TryRead(model.Linear, width)) is null)
+        if (model.Linear is not null && (linear = LinearTerms.TryRead(model.Linear, width)) is null)
         {
             whyNot = $"the linear model ({model.Linear.GetType().Name}) is not an affine pipeline ending in a calibrated linear model";
             return null;
         }
-        var compiled = new CompiledModel(trees, linear, model.TreeWeight, [.. model.Encoder.Features.Select(f => (f.Offset, f.Width))]);
-        var rows = checkRows.Where(r => r.Length == width && CanScore(r)).ToList();
+        var shap = trees is not null && model.Covers is { } covers && trees.Fits(covers) ? new TreeShap(trees, covers, model.Encoder.Features.Count) : null;
+        var compiled = new CompiledModel(trees, shap, linear, model.TreeWeight, columns, model.Calibration);
+        var rows = checkRows.Where(r => r.Length == width && compiled.Accepts(r)).ToList();
         if (rows.Count == 0)
         {
-            whyNot = "no check row without missing values";
+            whyNot = "no check row the compiled model accepts";
             return null;
         }
         var matrix = new float[rows.Count * width];
@@ -173,10 +258,10 @@ internal sealed class CompiledModel
         var expected = model.RawScores(matrix, rows.Count);
         for (var i = 0; i < rows.Count; i++)
         {
-            var p = Sigmoid(compiled.RawScore(rows[i]));
-            if (Math.Abs(p - Sigmoid(expected[i])) > Tolerance)
+            var p = CalibrationModel.Sigmoid(compiled.RawScore(rows[i]));
+            if (Math.Abs(p - CalibrationModel.Sigmoid(expected[i])) > Tolerance)
             {
-                whyNot = $"check row {i}: {p:R} compiled against {Sigmoid(expected[i]):R} from the engines";
+                whyNot = $"check row {i}: {p:R} compiled against {CalibrationModel.Sigmoid(expected[i]):R} from the engines";
                 return null;
             }
         }
@@ -184,9 +269,28 @@ internal sealed class CompiledModel
         return compiled;
     }
 
-    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+    /// <summary>
+    /// Pushes one row per value of <paramref name="fills"/> (every slot set to it) through <paramref name="steps"/> and
+    /// returns the resulting feature vectors, or null when they do not keep the width.
+    /// </summary>
+    public static float[][]? Probe(IReadOnlyList<ITransformer> steps, int width, float[] fills)
+    {
+        var matrix = new float[fills.Length * width];
+        for (var r = 0; r < fills.Length; r++)
+        {
+            matrix.AsSpan(r * width, width).Fill(fills[r]);
+        }
+        var prepared = new Learners(0, width).View(matrix, new bool[fills.Length], [.. Enumerable.Range(0, fills.Length)]);
+        foreach (var step in steps)
+        {
+            prepared = step.Transform(prepared);
+        }
+        var rows = prepared.GetColumn<VBuffer<float>>(nameof(EncodedRow.Features)).Select(v => v.DenseValues().ToArray()).ToArray();
+        return rows.Length == fills.Length && rows.All(r => r.Length == width) ? rows : null;
+    }
 
-    private static (object Sub, PlattCalibrator Calibrator)? Calibrated(object? predictor)
+    /// <summary>The sub-model and Platt calibrator of an ML.NET calibrated predictor, or null for another kind.</summary>
+    public static (object Sub, PlattCalibrator Calibrator)? Calibrated(object? predictor)
     {
         // The calibrated wrapper's generic arguments change between a freshly trained and a loaded model, so its
         // two public parts are read by name rather than by casting to one closed generic type.
@@ -212,141 +316,37 @@ internal sealed class CompiledModel
         return null;
     }
 
-    private static double Platt(PlattCalibrator c, double score) => 1 / (1 + Math.Exp(c.Slope * score + c.Offset));
-
-    /// <summary>A tree ensemble as flat arrays: node i of tree t is at <c>_start[t] + i</c>; a negative child is <c>~leaf</c>.</summary>
-    private sealed class Ensemble
-    {
-        private readonly int[] _start;
-        private readonly int[] _leafStart;
-        private readonly int[] _feature;
-        private readonly float[] _threshold;
-        private readonly int[] _left;
-        private readonly int[] _right;
-        private readonly double[] _leaf;
-        private readonly double[] _weight;
-        private readonly double _bias;
-        private readonly PlattCalibrator _calibrator;
-
-        private Ensemble(List<RegressionTree> trees, IReadOnlyList<double> weights, double bias, PlattCalibrator calibrator)
-        {
-            _start = new int[trees.Count];
-            _leafStart = new int[trees.Count];
-            var nodes = new List<(int Feature, float Threshold, int Left, int Right)>();
-            var leaves = new List<double>();
-            for (var t = 0; t < trees.Count; t++)
-            {
-                var tree = trees[t];
-                _start[t] = nodes.Count;
-                _leafStart[t] = leaves.Count;
-                for (var n = 0; n < tree.NumericalSplitFeatureIndexes.Count; n++)
-                {
-                    nodes.Add((tree.NumericalSplitFeatureIndexes[n], tree.NumericalSplitThresholds[n], tree.LeftChild[n], tree.RightChild[n]));
-                }
-                leaves.AddRange(tree.LeafValues);
-            }
-            _feature = [.. nodes.Select(n => n.Feature)];
-            _threshold = [.. nodes.Select(n => n.Threshold)];
-            _left = [.. nodes.Select(n => n.Left)];
-            _right = [.. nodes.Select(n => n.Right)];
-            _leaf = [.. leaves];
-            _weight = [.. weights];
-            _bias = bias;
-            _calibrator = calibrator;
-        }
-
-        public static Ensemble? TryRead(ITransformer transformer, int width)
-        {
-            if (transformer is not ISingleFeaturePredictionTransformer<object> single
-                || Calibrated(single.Model) is not { } parts
-                || parts.Sub is not TreeEnsembleModelParametersBasedOnRegressionTree model)
-            {
-                return null;
-            }
-            var ensemble = model.TrainedTreeEnsemble;
-            var trees = ensemble.Trees.ToList();
-            foreach (var tree in trees)
-            {
-                // A stump has no split nodes; categorical splits are not used by this product's encoding.
-                if (tree.NumericalSplitFeatureIndexes.Count == 0 || tree.CategoricalSplitFlags.Any(c => c)
-                    || tree.NumericalSplitFeatureIndexes.Any(f => f < 0 || f >= width))
-                {
-                    return null;
-                }
-            }
-            return new Ensemble(trees, ensemble.TreeWeights, ensemble.Bias, parts.Calibrator);
-        }
-
-        public int Count => _start.Length;
-
-        public double Probability(ReadOnlySpan<float> x) => Calibrate(Sum(x, []));
-
-        public double Calibrate(double sum) => Platt(_calibrator, sum);
-
-        /// <summary>The ensemble's raw sum; each tree's weighted output is kept in <paramref name="outputs"/> when it is not empty.</summary>
-        public double Sum(ReadOnlySpan<float> x, Span<double> outputs)
-        {
-            var sum = _bias;
-            for (var t = 0; t < _start.Length; t++)
-            {
-                var output = Output(t, x);
-                if (!outputs.IsEmpty)
-                {
-                    outputs[t] = output;
-                }
-                sum += output;
-            }
-            return sum;
-        }
-
-        public double Output(int t, ReadOnlySpan<float> x)
-        {
-            var start = _start[t];
-            var node = 0;
-            while (node >= 0)
-            {
-                var i = start + node;
-                node = x[_feature[i]] <= _threshold[i] ? _left[i] : _right[i];
-            }
-            return _weight[t] * _leaf[_leafStart[t] + ~node];
-        }
-
-        public int[] TreesSplittingOn(int offset, int width)
-        {
-            var trees = new List<int>();
-            for (var t = 0; t < _start.Length; t++)
-            {
-                var end = t + 1 < _start.Length ? _start[t + 1] : _feature.Length;
-                for (var i = _start[t]; i < end; i++)
-                {
-                    if (_feature[i] >= offset && _feature[i] < offset + width)
-                    {
-                        trees.Add(t);
-                        break;
-                    }
-                }
-            }
-            return [.. trees];
-        }
-    }
-
-    /// <summary>The logistic pipeline as one affine map per slot: <c>score = bias + Σ w·(a + s·x)</c>.</summary>
-    private sealed class LinearPart
+    /// <summary>
+    /// The logistic pipeline as one affine map per slot: <c>score = bias + Σ term_i</c> with <c>term_i = a_i + s_i·x_i</c>,
+    /// or <c>m_i</c> when x_i is missing (the term of the imputed training mean, which is also the term's expectation
+    /// over the training rows).
+    /// </summary>
+    private sealed class LinearTerms
     {
         private readonly double[] _a;
         private readonly double[] _s;
+        private readonly double[] _m;
         private readonly double _bias;
         private readonly PlattCalibrator _calibrator;
 
-        private LinearPart(double[] a, double[] s, double bias, PlattCalibrator calibrator)
+        private LinearTerms(double[] a, double[] s, double[] m, double bias, PlattCalibrator calibrator)
         {
             _a = a;
             _s = s;
+            _m = m;
             _bias = bias;
             _calibrator = calibrator;
+            Expected = bias + m.Sum();
         }
 
-        public static LinearPart? TryRead(ITransformer transformer, int width)
+        /// <summary>The expected score over the training rows.</summary>
+        public double Expected { get; }
+
+        public double Slope => _calibrator.Slope;
+
+        public double LogOdds(double score) => -(_calibrator.Slope * score + _calibrator.Offset);
+
+        public static LinearTerms? TryRead(ITransformer transformer, int width)
         {
             if (transformer is not IEnumerable<ITransformer> chain)
             {
@@ -359,56 +359,49 @@ internal sealed class CompiledModel
             {
                 return null;
             }
-            // Push a row of zeros and a row of large values through the preprocessing: an affine map per slot is then
-            // known by its value at 0 and its slope. The slope is read over a wide step because centring makes the
-            // outputs at 0 and at 1 nearly equal for a feature like total charges, and their float difference would
-            // lose most of its digits. Rows with missing values never reach this path.
+            // Push rows of zeros, of large values and of missing values through the preprocessing: an affine map per slot
+            // is then known by its value at 0 and its slope, and the missing row gives the imputed term. The slope is
+            // read over a wide step because centring makes the outputs at 0 and at 1 nearly equal for a feature like
+            // total charges, and their float difference would lose most of its digits.
             const float Step = 1e6f;
-            var probe = new Learners(0, width).View([.. new float[width], .. Enumerable.Repeat(Step, width)], [false, false], [0, 1]);
-            var prepared = probe;
-            foreach (var step in steps.Take(steps.Count - 1))
-            {
-                prepared = step.Transform(prepared);
-            }
-            var rows = prepared.GetColumn<VBuffer<float>>(nameof(EncodedRow.Features)).Select(v => v.DenseValues().ToArray()).ToList();
-            if (rows.Count != 2 || rows[0].Length != width || rows[1].Length != width)
+            var rows = Probe(steps.Take(steps.Count - 1).ToList(), width, [0f, Step, float.NaN]);
+            if (rows is null || rows[2].Any(float.IsNaN))
             {
                 return null;
             }
             var a = new double[width];
             var s = new double[width];
+            var m = new double[width];
             for (var i = 0; i < width; i++)
             {
                 // Folding the weight in keeps the hot loop to one multiply-add per slot.
                 a[i] = linear.Weights[i] * (double)rows[0][i];
                 s[i] = linear.Weights[i] * (((double)rows[1][i] - rows[0][i]) / Step);
+                m[i] = linear.Weights[i] * (double)rows[2][i];
             }
-            return new LinearPart(a, s, linear.Bias, parts.Calibrator);
+            return new LinearTerms(a, s, m, linear.Bias, parts.Calibrator);
         }
-
-        public double Probability(ReadOnlySpan<float> x) => Calibrate(Score(x));
-
-        public double Calibrate(double score) => Platt(_calibrator, score);
 
         public double Score(ReadOnlySpan<float> x)
         {
             var score = _bias;
             for (var i = 0; i < _a.Length; i++)
             {
-                score += _a[i] + _s[i] * x[i];
+                score += float.IsNaN(x[i]) ? _m[i] : _a[i] + _s[i] * x[i];
             }
             return score;
         }
 
-        /// <summary>How the score moves when the slots of one block change from <paramref name="x"/> to <paramref name="y"/>.</summary>
-        public double Delta(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int offset, int width)
+        /// <summary>Adds each slot's <c>term_i − m_i</c> to its column in <paramref name="phi"/>.</summary>
+        public void Add(ReadOnlySpan<float> x, int[] columnOfSlot, Span<double> phi)
         {
-            var delta = 0.0;
-            for (var i = offset; i < offset + width; i++)
+            for (var i = 0; i < _a.Length; i++)
             {
-                delta += _s[i] * ((double)y[i] - x[i]);
+                if (!float.IsNaN(x[i]))
+                {
+                    phi[columnOfSlot[i]] += _a[i] + _s[i] * x[i] - _m[i];
+                }
             }
-            return delta;
         }
     }
 }

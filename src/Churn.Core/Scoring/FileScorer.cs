@@ -18,8 +18,22 @@ public static class FileScorer
     /// <summary>Header of the result file.</summary>
     public static readonly string[] OutputHeader = ["line", "customer_id", "churn_probability", "will_churn", "risk_tier", "unseen_categories", "error"];
 
-    public static FileScoringSummary Score(ChurnModel model, CsvReader reader, TextWriter output, IProgress<long>? progress = null, int chunkRows = 8192, CancellationToken ct = default)
+    /// <summary>Prefix of the contribution columns written with <c>contributions</c>: <c>shap_base</c>, then <c>shap_&lt;feature&gt;</c> per feature.</summary>
+    public const string ContributionPrefix = "shap_";
+
+    /// <summary>
+    /// Scores every row of <paramref name="reader"/> into <paramref name="output"/>. With <paramref name="contributions"/>,
+    /// each row also gets the base value and one exact SHAP value per feature (<see cref="ChurnModel.Explain"/>), in the
+    /// model's <see cref="ChurnModel.ContributionUnit"/>; a row that cannot be explained leaves them empty.
+    /// </summary>
+    /// <exception cref="CsvFormatException">The header lacks a feature column.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="contributions"/> was asked of a model that cannot explain.</exception>
+    public static FileScoringSummary Score(ChurnModel model, CsvReader reader, TextWriter output, IProgress<long>? progress = null, int chunkRows = 8192, CancellationToken ct = default, bool contributions = false)
     {
+        if (contributions && !model.CanExplain)
+        {
+            throw new InvalidOperationException("This model cannot give contributions (its package has no tree covers or its shape does not compile); retrain it.");
+        }
         var schema = model.Card.Schema;
         var featureIndex = new int[schema.Features.Count];
         for (var f = 0; f < featureIndex.Length; f++)
@@ -39,7 +53,14 @@ public static class FileScorer
         long rows = 0, errors = 0, unseenRows = 0, atRisk = 0;
         double sum = 0;
         output.Write(string.Join(',', OutputHeader));
+        if (contributions)
+        {
+            output.Write(',');
+            output.Write(string.Join(',', ContributionHeader(model).Select(CsvText.Cell)));
+        }
         output.Write('\n');
+        var phi = contributions ? new double[schema.Features.Count] : [];
+        var baseValue = model.BaseValue ?? 0;
 
         void Flush()
         {
@@ -62,17 +83,39 @@ public static class FileScorer
                 line.Append(p.Line.ToString(CultureInfo.InvariantCulture)).Append(',').Append(CsvText.Cell(p.Id)).Append(',');
                 if (p.Error is null)
                 {
-                    var probability = probabilities[next++];
+                    var row = next++;
+                    var probability = probabilities[row];
                     sum += probability;
                     var churn = probability >= model.Card.Threshold;
                     atRisk += churn ? 1 : 0;
                     line.Append(probability.ToString("0.######", CultureInfo.InvariantCulture)).Append(',')
                         .Append(churn ? "true" : "false").Append(',').Append(model.Card.Tiers.Of(probability)).Append(',')
                         .Append(CsvText.Cell(p.Unseen)).Append(',');
+                    if (contributions)
+                    {
+                        var explained = model.Explain(compact.AsSpan(row * width, width), phi);
+                        line.Append(',');
+                        if (explained)
+                        {
+                            line.Append(baseValue.ToString("R", CultureInfo.InvariantCulture));
+                        }
+                        foreach (var value in phi)
+                        {
+                            line.Append(',');
+                            if (explained)
+                            {
+                                line.Append(value.ToString("R", CultureInfo.InvariantCulture));
+                            }
+                        }
+                    }
                 }
                 else
                 {
                     line.Append(",,,,").Append(CsvText.Cell(p.Error));
+                    if (contributions)
+                    {
+                        line.Append(',', phi.Length + 1);
+                    }
                 }
                 line.Append('\n');
                 output.Write(line);
@@ -116,6 +159,10 @@ public static class FileScorer
         var scoredRows = rows - errors;
         return new FileScoringSummary(rows, scoredRows, errors, unseenRows, scoredRows == 0 ? 0 : sum / scoredRows, atRisk);
     }
+
+    /// <summary>The contribution columns' names: <c>shap_base</c>, then <c>shap_&lt;feature&gt;</c> in schema order.</summary>
+    public static IEnumerable<string> ContributionHeader(ChurnModel model) =>
+        model.Card.Schema.Features.Select(f => ContributionPrefix + f.Name).Prepend(ContributionPrefix + "base");
 
     private sealed record PendingRow(long Line, string? Id, int Slot, string? Error, string? Unseen);
 }

@@ -283,7 +283,9 @@ public static class ChurnTrainer
         // Score the test rows once: metrics, importance and the score reference all come from them.
         var testMatrix = Gather(matrix, encoder.Width, testRows);
         var testLabels = testRows.Select(r => labels[r]).ToArray();
-        var draft = new ChurnModel(learners.Context, encoder, treesModel, linearModel, weight, options.Seed, calibration);
+        // The trees' covers (training rows per node) weigh TreeSHAP's expectations; ML.NET does not keep LightGBM's.
+        var covers = treesModel is null ? null : Scoring.CompiledModel.CountCovers(treesModel, encoder, matrix, trainRows);
+        var draft = new ChurnModel(learners.Context, encoder, treesModel, linearModel, weight, options.Seed, calibration, covers);
         var testRaw = draft.RawScores(testMatrix, testRows.Length);
         var testProbabilities = testRaw.Select(calibration.Apply).ToArray();
         var uncalibrated = testRaw.Select(s => 1 / (1 + Math.Exp(-s))).ToArray();
@@ -325,6 +327,11 @@ public static class ChurnTrainer
             Versions = Versions(),
             TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
         };
+        draft.WithCard(card);
+        if (options.ComputeImportance && draft.CanExplain)
+        {
+            card = card with { ShapImportance = ShapImportance(draft, testMatrix, testRows.Length), ContributionUnit = draft.ContributionUnit, BaseValue = draft.BaseValue };
+        }
         progress?.Report(new("done", 1));
         return new TrainingResult(draft.WithCard(card), testProbabilities, testLabels);
     }
@@ -351,7 +358,7 @@ public static class ChurnTrainer
         {
             for (var i = 0; i < blended.Length; i++)
             {
-                blended[i] = w * tree[i] + (1 - w) * linear[i];
+                blended[i] = ChurnModel.RawScore(tree[i], linear[i], w);
             }
             var auc = BinaryMetrics.Auc(blended, labels);
             if (auc > bestAuc + 1e-6)
@@ -397,6 +404,28 @@ public static class ChurnTrainer
             }
         }
         return [.. result.OrderByDescending(i => i.AucDrop)];
+    }
+
+    /// <summary>Mean absolute SHAP value of each feature over the test rows, largest first (Lundberg et al. 2020's global importance).</summary>
+    private static IReadOnlyList<FeatureShap> ShapImportance(ChurnModel model, float[] matrix, int rows)
+    {
+        var width = model.Encoder.Width;
+        var count = model.Encoder.Features.Count;
+        var sums = new double[count];
+        var phi = new double[count];
+        var explained = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            if (model.Explain(matrix.AsSpan(r * width, width), phi))
+            {
+                explained++;
+                for (var f = 0; f < count; f++)
+                {
+                    sums[f] += Math.Abs(phi[f]);
+                }
+            }
+        }
+        return [.. model.Encoder.Features.Select((f, i) => new FeatureShap(f.Name, Math.Round(sums[i] / Math.Max(1, explained), 6))).OrderByDescending(s => s.MeanAbsContribution)];
     }
 
     private static ScoreProfile ScoreReference(double[] probabilities, int seed)

@@ -31,7 +31,7 @@ public static class JobsApi
             // Files of any realistic size, but not unbounded: the limit is Churn:MaxUploadBytes.
             .WithMetadata(new RequestSizeLimitAttribute(routes.ServiceProvider.GetRequiredService<IOptions<ServerOptions>>().Value.MaxUploadBytes))
             .DisableRequestTimeout()
-            .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result.");
+            .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result. ?contributions=true adds shap_base and one shap_<feature> column per feature.");
         jobs.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress.");
         jobs.MapGet("/{id:guid}/result", Result).RequireAuthorization(Policies.AnyKey).WithSummary("Downloads a finished scoring job's result CSV.");
         return routes;
@@ -105,7 +105,19 @@ public static class JobsApi
     private static async Task<Results<Accepted<JobState>, ProblemHttpResult>> ScoreFileAsync(
         HttpRequest request, ScoringJob scoring, ModelHost host, HttpContext context, CancellationToken ct)
     {
-        host.Require();
+        var model = host.Require();
+        var contributions = false;
+        if (request.Query.TryGetValue("contributions", out var flag))
+        {
+            if (flag.Count != 1 || !bool.TryParse(flag[0], out contributions))
+            {
+                return JsonBody.Invalid(new() { ["contributions"] = [$"must be true or false, not '{flag}'."] });
+            }
+            if (contributions && !model.Scorer.Model.CanExplain)
+            {
+                return JsonBody.Invalid(new() { ["contributions"] = [$"model v{model.Version} cannot give contributions (it has no tree covers); retrain it."] });
+            }
+        }
         Stream upload;
         IFormFile? file = null;
         if (request.HasFormContentType)
@@ -127,7 +139,7 @@ public static class JobsApi
             throw new BadHttpRequestException("Upload the CSV as text/csv or as a multipart/form-data file.", StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var submitted = await scoring.SubmitAsync(upload, context.User.KeyName(), ct);
+        var submitted = await scoring.SubmitAsync(upload, context.User.KeyName(), ct, contributions);
         if (submitted.Error == ScoringJob.QueueFull)
         {
             // The server is healthy, only busy: 429 with a time to come back, as for the rate limit.

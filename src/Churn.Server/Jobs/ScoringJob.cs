@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 using Churn.Core.Data;
+using Churn.Core.Scoring;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Settings;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 
-/// <summary>An uploaded CSV waiting to be scored.</summary>
-public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFile);
+/// <summary>An uploaded CSV waiting to be scored; with <paramref name="Contributions"/>, each row also gets its exact SHAP values.</summary>
+public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFile, bool Contributions = false);
 
 /// <summary>
 /// Scores uploaded CSV files of any size in constant memory: rows stream from the upload through the scorer into
@@ -28,7 +29,7 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
     /// Streams an uploaded CSV to the job's folder and queues it (the API's upload and the dashboard's both come here).
     /// Returns the job; <c>Error</c> is <see cref="EmptyUpload"/> or <see cref="QueueFull"/> when it was refused.
     /// </summary>
-    public async Task<(JobState Job, string? Error)> SubmitAsync(Stream upload, string createdBy, CancellationToken ct)
+    public async Task<(JobState Job, string? Error)> SubmitAsync(Stream upload, string createdBy, CancellationToken ct, bool contributions = false)
     {
         var job = board.Create("score", createdBy);
         var dir = Path.Combine(options.Value.DataDir, "jobs", job.Id.ToString("N"));
@@ -41,7 +42,7 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
             await upload.CopyToAsync(target, ct);
         }
         var refusal = new FileInfo(input).Length == 0 ? EmptyUpload
-            : !TryEnqueue(new ScoringOrder(job.Id, input, Path.Combine(dir, "result.csv"))) ? QueueFull
+            : !TryEnqueue(new ScoringOrder(job.Id, input, Path.Combine(dir, "result.csv"), contributions)) ? QueueFull
             : null;
         if (refusal is not null)
         {
@@ -91,9 +92,19 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
         var temp = order.ResultFile + ".tmp";
         long rows = 0, failed = 0;
         var report = Math.Max(1, settings.Model.BatchSize);
+        var explain = order.Contributions && model.Scorer.Model.CanExplain;
+        var positions = schema.Features.Select((f, i) => (f.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        var contributions = new double[schema.Features.Count];
         using (var writer = new StreamWriter(temp))
         {
-            writer.WriteLine("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error");
+            writer.Write("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error");
+            if (order.Contributions)
+            {
+                // One column per feature, named as in `churn predict --contributions`; empty when a row cannot be explained.
+                writer.Write(',');
+                writer.Write(string.Join(',', FileScorer.ContributionHeader(model.Scorer.Model).Select(Cell)));
+            }
+            writer.Write('\n');
             var values = new FeatureValue[columns.Length];
             while (reader.Read())
             {
@@ -106,14 +117,27 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
                 rows++;
                 try
                 {
-                    var result = model.Scorer.Score(values, reasons: 0);
+                    var result = model.Scorer.Score(values, reasons: explain ? Predictions.Predictor.AllReasons : 0);
                     writer.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"{rows},{Cell(customer)},{result.Probability:R},{(result.WillChurn ? "true" : "false")},{result.RiskTier},{Cell(string.Join(';', result.UnseenCategories))},\n"));
+                        $"{rows},{Cell(customer)},{result.Probability:R},{(result.WillChurn ? "true" : "false")},{result.RiskTier},{Cell(string.Join(';', result.UnseenCategories))},"));
+                    if (order.Contributions)
+                    {
+                        Array.Clear(contributions);
+                        foreach (var reason in result.Reasons)
+                        {
+                            contributions[positions[reason.Feature]] = reason.Contribution;
+                        }
+                        writer.Write(result.BaseValue is { } baseValue
+                            ? string.Create(CultureInfo.InvariantCulture, $",{baseValue:R},{string.Join(',', contributions.Select(c => c.ToString("R", CultureInfo.InvariantCulture)))}")
+                            : new string(',', contributions.Length + 1));
+                    }
+                    writer.Write('\n');
                 }
-                catch (Churn.Core.Scoring.FeatureValueException ex)
+                catch (FeatureValueException ex)
                 {
                     failed++;
-                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"{rows},{Cell(customer)},,,,,{Cell(ex.Message)}\n"));
+                    writer.Write(string.Create(CultureInfo.InvariantCulture, $"{rows},{Cell(customer)},,,,,{Cell(ex.Message)}"));
+                    writer.Write(order.Contributions ? new string(',', contributions.Length + 1) + "\n" : "\n");
                 }
                 if (rows % report == 0)
                 {

@@ -18,11 +18,11 @@ public static class PredictApi
         group.MapPost("/", PredictAsync)
             .Accepts<PredictRequest>("application/json")
             .WithName("Predict")
-            .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons and value at risk.");
+            .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons (exact SHAP values with their base value; ?explain=all for every feature) and value at risk.");
         group.MapPost("/batch", PredictBatchAsync)
             .Accepts<BatchPredictRequest>("application/json")
             .WithName("PredictBatch")
-            .WithSummary("Scores up to api.max_batch_size customers with one model version.");
+            .WithSummary("Scores up to api.max_batch_size customers with one model version (?explain=all: every feature's contribution).");
         return routes;
     }
 
@@ -32,12 +32,13 @@ public static class PredictApi
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
         var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
+        var reasons = Reasons(request, errors);
         var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
         if (errors.Any || input is null)
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        var prediction = predictor.Predict(model, input);
+        var prediction = predictor.Predict(model, input, reasons);
         return TypedResults.Ok(errors.Ignored.Count == 0 ? prediction : prediction with { IgnoredFields = errors.Ignored });
     }
 
@@ -47,6 +48,7 @@ public static class PredictApi
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
         var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
+        var reasons = Reasons(request, errors);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("customers", out var customers))
         {
@@ -89,6 +91,21 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input))], errors.Ignored.Count == 0 ? null : errors.Ignored));
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input, reasons))], errors.Ignored.Count == 0 ? null : errors.Ignored));
+    }
+
+    /// <summary>How many reasons the <c>explain</c> query asks for: absent for the default top ones, <c>all</c> for every feature.</summary>
+    private static int Reasons(HttpRequest request, FieldErrors errors)
+    {
+        if (!request.Query.TryGetValue("explain", out var explain))
+        {
+            return Predictor.DefaultReasons;
+        }
+        if (explain.Count == 1 && string.Equals(explain[0], "all", StringComparison.OrdinalIgnoreCase))
+        {
+            return Predictor.AllReasons;
+        }
+        errors.Add("explain", $"must be 'all' (every feature's contribution) or left out (the top {Predictor.DefaultReasons}), not '{explain}'.");
+        return Predictor.DefaultReasons;
     }
 }

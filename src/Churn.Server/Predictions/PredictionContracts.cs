@@ -9,8 +9,16 @@ public sealed record PredictRequest(string? CustomerId, Dictionary<string, JsonE
 /// <summary>The body of <c>POST /predict/batch</c>.</summary>
 public sealed record BatchPredictRequest(IReadOnlyList<PredictRequest> Customers);
 
+/// <summary>One feature's exact SHAP value in the prediction, in the response's <c>contributionUnit</c>.</summary>
 public sealed record ReasonResponse(string Feature, string Value, double Contribution);
 
+/// <summary>
+/// One scored customer. <c>reasons</c> are the largest contributions by magnitude (every feature with
+/// <c>?explain=all</c>); <c>baseValue</c> is the expected log-odds over the training rows, so that
+/// <c>baseValue + Σ contribution</c> over every feature is this prediction's log-odds in <c>contributionUnit</c>
+/// ("log-odds": calibrated; "model-log-odds": before an isotonic calibration). Both are null when the model cannot
+/// explain the row.
+/// </summary>
 public sealed record PredictionResponse(
     Guid PredictionId,
     string? CustomerId,
@@ -22,7 +30,9 @@ public sealed record PredictionResponse(
     IReadOnlyList<string> UnseenCategories,
     double? ValueAtRisk,
     string ModelName,
-    int ModelVersion)
+    int ModelVersion,
+    double? BaseValue = null,
+    string? ContributionUnit = null)
 {
     /// <summary>Fields of the request that were skipped because <c>api.unknown_fields</c> is <c>ignore</c>; absent when none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Churn.Core.Schema;
+using Churn.Core.Scoring;
 using Churn.Data.Predictions;
 using Churn.Server.Models;
 using Churn.Server.Telemetry;
@@ -16,6 +17,9 @@ namespace Churn.Server.Predictions;
 public sealed class Predictor(PredictionLog log, ShadowQueue shadow, ServerMetrics metrics, TimeProvider time)
 {
     public const int DefaultReasons = 5;
+
+    /// <summary>The number of reasons that means every feature (<c>?explain=all</c>).</summary>
+    public const int AllReasons = ChurnScorer.AllReasons;
 
     public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons)
     {
@@ -34,7 +38,9 @@ public sealed class Predictor(PredictionLog log, ShadowQueue shadow, ServerMetri
             result.UnseenCategories,
             input.CustomerValue is { } value ? Math.Round(result.Probability * value, 2) : null,
             model.Name,
-            model.Version);
+            model.Version,
+            result.BaseValue,
+            result.ContributionUnit);
         log.Append(new PredictionLogEntry
         {
             Id = response.PredictionId,

@@ -1,0 +1,398 @@
+namespace Churn.Core.Scoring;
+
+/// <summary>
+/// Exact path-dependent SHAP values of a tree ensemble, with the schema's columns as the players (the one-hot slots
+/// of a category are one player). The value of a coalition S is the path-dependent conditional expectation of
+/// Lundberg, Erion and Lee ("Consistent individualized feature attribution for tree ensembles", 2018): walking a
+/// tree, a split on a column in S follows the row, and any other split takes both branches weighted by the share of
+/// training rows (the cover) each received.
+/// </summary>
+/// <remarks>
+/// Two exact computations of the same quantity. <see cref="Algorithm2"/> is the paper's Algorithm 2 (as in the
+/// authors' C++ implementation, with the unwinding of a column met twice on a path). The serving path uses the
+/// leaf-wise form of the same sum, as in Yang's Fast TreeSHAP v2 (2021): a leaf's contribution to player i depends on
+/// the row only through which path columns the row follows at every split (its "hot" set H), so the Shapley sums are
+/// tabulated per leaf and per H when the model is loaded, and a row costs one walk of each tree plus a table look-up
+/// per leaf. Trees with a path of more than <see cref="MaxTableColumns"/> distinct columns, or models with more than
+/// 64 columns, use Algorithm 2. Both are tested against Shapley values computed by enumerating every coalition.
+/// </remarks>
+internal sealed class TreeShap
+{
+    /// <summary>Longest set of distinct columns on one root-to-leaf path for which a leaf's table is built (2^k·(k+1) values).</summary>
+    public const int MaxTableColumns = 8;
+
+    private readonly TreeEnsemble _trees;
+    private readonly double[] _nodeCover;
+    private readonly double[] _leafCover;
+    private readonly int _columns;
+    private readonly int _maxDepth;
+
+    // Per tree: whether its leaves are tabulated. Per leaf (global index): its path columns and tables.
+    private readonly bool[] _tabulated;
+    private readonly int[][] _leafColumns;
+    private readonly int[] _cOffset;
+    private readonly double[] _tables;
+    private readonly int _maxLeaves;
+
+    public TreeShap(TreeEnsemble trees, TreeCovers covers, int columns)
+    {
+        _trees = trees;
+        _columns = columns;
+        _nodeCover = [.. covers.Nodes.SelectMany(n => n).Select(c => (double)c)];
+        _leafCover = [.. covers.Leaves.SelectMany(n => n).Select(c => (double)c)];
+        var expected = trees.Bias;
+        _tabulated = new bool[trees.Count];
+        _leafColumns = new int[trees.Leaf.Length][];
+        _cOffset = new int[trees.Leaf.Length];
+        var tables = new List<double>();
+        for (var t = 0; t < trees.Count; t++)
+        {
+            _maxDepth = Math.Max(_maxDepth, Depth(t, 0));
+            _maxLeaves = Math.Max(_maxLeaves, trees.NodeCount(t) + 1);
+            var paths = new List<(int Leaf, int[] Columns, double[] Zero)>();
+            expected += trees.Weight[t] * Expectation(t, 0, 1.0, [], [], paths);
+            _tabulated[t] = columns <= 64 && paths.All(p => p.Columns.Length <= MaxTableColumns);
+            foreach (var (leaf, cols, zero) in paths)
+            {
+                var global = trees.LeafStart[t] + leaf;
+                _leafColumns[global] = cols;
+                if (_tabulated[t])
+                {
+                    _cOffset[global] = tables.Count;
+                    Tabulate(cols.Length, zero, trees.Weight[t] * trees.Leaf[global], tables);
+                }
+            }
+        }
+        _tables = [.. tables];
+        Expected = expected;
+    }
+
+    /// <summary>The expected raw sum of the ensemble over the training rows (bias included): the SHAP base value.</summary>
+    public double Expected { get; }
+
+    /// <summary>
+    /// Adds each column's SHAP value (in the ensemble's raw-sum units) to <paramref name="phi"/>, which has one item per
+    /// column. Their total is <c>Sum(x) - Expected</c>.
+    /// </summary>
+    public void Add(ReadOnlySpan<float> x, Span<double> phi)
+    {
+        Span<int> nodes = _maxLeaves <= 256 ? stackalloc int[_maxLeaves + 1] : new int[_maxLeaves + 1];
+        Span<ulong> masks = _maxLeaves <= 256 ? stackalloc ulong[_maxLeaves + 1] : new ulong[_maxLeaves + 1];
+        for (var t = 0; t < _trees.Count; t++)
+        {
+            if (_tabulated[t])
+            {
+                AddTabulated(t, x, phi, nodes, masks);
+            }
+            else
+            {
+                Algorithm2(t, x, phi);
+            }
+        }
+    }
+
+    /// <summary>The paper's Algorithm 2 for tree <paramref name="t"/>, adding to <paramref name="phi"/> (public for tests).</summary>
+    public void Algorithm2(int t, ReadOnlySpan<float> x, Span<double> phi)
+    {
+        var size = (_maxDepth + 2) * (_maxDepth + 3) / 2 + 1;
+        var path = new PathElement[size];
+        Recurse(t, x, phi, 0, 0, 0, 1, 1, -1, path);
+    }
+
+    /// <summary>The share of node <paramref name="node"/>'s rows that went to <paramref name="child"/> (both tree-local; a child below 0 is a leaf).</summary>
+    public double Fraction(int t, int node, int child)
+    {
+        var parent = _nodeCover[_trees.Start[t] + node];
+        // A node no training row reached splits its (zero) weight evenly, so every expectation stays defined.
+        return parent > 0 ? Cover(t, child) / parent : 0.5;
+    }
+
+    private double Cover(int t, int child) => child >= 0 ? _nodeCover[_trees.Start[t] + child] : _leafCover[_trees.LeafStart[t] + ~child];
+
+    private int Depth(int t, int node) =>
+        node < 0 ? 0 : 1 + Math.Max(Depth(t, _trees.Left[_trees.Start[t] + node]), Depth(t, _trees.Right[_trees.Start[t] + node]));
+
+    /// <summary>The tree's expected leaf value under the covers, collecting each leaf's path columns and their zero fractions.</summary>
+    private double Expectation(int t, int node, double reach, List<int> columns, List<double> zero, List<(int, int[], double[])> paths)
+    {
+        if (node < 0)
+        {
+            paths.Add((~node, [.. columns], [.. zero]));
+            return reach * _trees.Leaf[_trees.LeafStart[t] + ~node];
+        }
+        var i = _trees.Start[t] + node;
+        var column = _trees.Column[i];
+        var sum = 0.0;
+        foreach (var child in new[] { _trees.Left[i], _trees.Right[i] })
+        {
+            var fraction = Fraction(t, node, child);
+            var at = columns.IndexOf(column);
+            var before = at < 0 ? 1.0 : zero[at];
+            if (at < 0)
+            {
+                columns.Add(column);
+                zero.Add(fraction);
+            }
+            else
+            {
+                zero[at] *= fraction;
+            }
+            sum += Expectation(t, child, reach * fraction, columns, zero, paths);
+            if (at < 0)
+            {
+                columns.RemoveAt(columns.Count - 1);
+                zero.RemoveAt(zero.Count - 1);
+            }
+            else
+            {
+                zero[at] = before;
+            }
+        }
+        return sum;
+    }
+
+    /// <summary>
+    /// For a leaf with k path columns of zero fractions z and value v, and every hot set H (a k-bit mask): first
+    /// C(H) = v·Σ_{S⊆H} w(|S|)·Π_{j∉S} z_j, which a cold column i (not in H) receives as −C(H); then for each i in H,
+    /// D_i(H) = v·(1 − z_i)·Σ_{S⊆H∖i} w(|S|)·Π_{j∉S∪i} z_j. Here w(s) = s!(k−s−1)!/k!, the Shapley weight.
+    /// </summary>
+    private static void Tabulate(int k, double[] zero, double value, List<double> tables)
+    {
+        var full = (1 << k) - 1;
+        var product = new double[1 << k];
+        for (var mask = 0; mask <= full; mask++)
+        {
+            var p = 1.0;
+            for (var j = 0; j < k; j++)
+            {
+                if ((mask & (1 << j)) != 0)
+                {
+                    p *= zero[j];
+                }
+            }
+            product[mask] = p;
+        }
+        var weight = new double[Math.Max(1, k)];
+        for (var s = 0; s < k; s++)
+        {
+            weight[s] = Math.Exp(LogFactorial(s) + LogFactorial(k - s - 1) - LogFactorial(k));
+        }
+        for (var h = 0; h <= full; h++)
+        {
+            // With every column hot there is no cold one to pay; that entry is never read.
+            var c = 0.0;
+            for (var s = h; h != full; s = (s - 1) & h)
+            {
+                c += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s];
+                if (s == 0)
+                {
+                    break;
+                }
+            }
+            tables.Add(value * c);
+        }
+        for (var h = 0; h <= full; h++)
+        {
+            for (var q = 0; q < k; q++)
+            {
+                var d = 0.0;
+                if ((h & (1 << q)) != 0)
+                {
+                    var rest = h ^ (1 << q);
+                    for (var s = rest; ; s = (s - 1) & rest)
+                    {
+                        d += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s ^ (1 << q)];
+                        if (s == 0)
+                        {
+                            break;
+                        }
+                    }
+                    d *= value * (1 - zero[q]);
+                }
+                tables.Add(d);
+            }
+        }
+    }
+
+    private static double LogFactorial(int n)
+    {
+        var sum = 0.0;
+        for (var i = 2; i <= n; i++)
+        {
+            sum += Math.Log(i);
+        }
+        return sum;
+    }
+
+    private void AddTabulated(int t, ReadOnlySpan<float> x, Span<double> phi, Span<int> nodes, Span<ulong> masks)
+    {
+        // The arrays are read into locals once: this loop is the whole cost of an explanation.
+        var trees = _trees;
+        var feature = trees.Feature;
+        var column = trees.Column;
+        var threshold = trees.Threshold;
+        var missingLeft = trees.MissingLeft;
+        var lefts = trees.Left;
+        var rights = trees.Right;
+        var leafColumns = _leafColumns;
+        var tables = _tables;
+        var cOffset = _cOffset;
+        var start = trees.Start[t];
+        var leafStart = trees.LeafStart[t];
+        // Walk every branch once, carrying the columns at which the row has left this branch's way (its cold set).
+        var top = 0;
+        nodes[0] = 0;
+        masks[0] = 0;
+        while (top >= 0)
+        {
+            var node = nodes[top];
+            var cold = masks[top];
+            top--;
+            if (node >= 0)
+            {
+                var i = start + node;
+                var value = x[feature[i]];
+                var goesLeft = float.IsNaN(value) ? missingLeft[i] : value <= threshold[i];
+                var left = lefts[i];
+                var right = rights[i];
+                nodes[++top] = goesLeft ? right : left;
+                masks[top] = cold | (1UL << column[i]);
+                nodes[++top] = goesLeft ? left : right;
+                masks[top] = cold;
+                continue;
+            }
+            var leaf = leafStart + ~node;
+            var columns = leafColumns[leaf];
+            var k = columns.Length;
+            var hot = 0;
+            for (var q = 0; q < k; q++)
+            {
+                if ((cold & (1UL << columns[q])) == 0)
+                {
+                    hot |= 1 << q;
+                }
+            }
+            var offset = cOffset[leaf];
+            var c = tables[offset + hot];
+            var d = offset + (1 << k) + hot * k;
+            for (var q = 0; q < k; q++)
+            {
+                phi[columns[q]] += (hot & (1 << q)) != 0 ? tables[d + q] : -c;
+            }
+        }
+    }
+
+    private struct PathElement
+    {
+        public int Column;
+        public double Zero;
+        public double One;
+        public double Weight;
+    }
+
+    private void Recurse(int t, ReadOnlySpan<float> x, Span<double> phi, int node, int depth, int parentOffset, double zero, double one, int column, PathElement[] path)
+    {
+        var offset = parentOffset + depth + 1;
+        Array.Copy(path, parentOffset, path, offset, depth + 1);
+        Extend(path, offset, depth, zero, one, column);
+        if (node < 0)
+        {
+            var value = _trees.Weight[t] * _trees.Leaf[_trees.LeafStart[t] + ~node];
+            for (var i = 1; i <= depth; i++)
+            {
+                var e = path[offset + i];
+                phi[e.Column] += UnwoundSum(path, offset, depth, i) * (e.One - e.Zero) * value;
+            }
+            return;
+        }
+        var g = _trees.Start[t] + node;
+        var split = _trees.Column[g];
+        var goesLeft = _trees.GoesLeft(g, x[_trees.Feature[g]]);
+        var hotChild = goesLeft ? _trees.Left[g] : _trees.Right[g];
+        var coldChild = goesLeft ? _trees.Right[g] : _trees.Left[g];
+        var incomingZero = 1.0;
+        var incomingOne = 1.0;
+        var k = 0;
+        while (k <= depth && path[offset + k].Column != split)
+        {
+            k++;
+        }
+        if (k <= depth)
+        {
+            // The column was met higher up: undo that split so both are counted as one player's decision.
+            incomingZero = path[offset + k].Zero;
+            incomingOne = path[offset + k].One;
+            Unwind(path, offset, depth, k);
+            depth--;
+        }
+        var hotZero = Fraction(t, node, hotChild) * incomingZero;
+        var coldZero = Fraction(t, node, coldChild) * incomingZero;
+        // A branch that neither the row nor the training rows reach contributes nothing (and would divide by zero).
+        if (hotZero != 0 || incomingOne != 0)
+        {
+            Recurse(t, x, phi, hotChild, depth + 1, offset, hotZero, incomingOne, split, path);
+        }
+        if (coldZero != 0)
+        {
+            Recurse(t, x, phi, coldChild, depth + 1, offset, coldZero, 0, split, path);
+        }
+    }
+
+    private static void Extend(PathElement[] path, int offset, int depth, double zero, double one, int column)
+    {
+        path[offset + depth] = new PathElement { Column = column, Zero = zero, One = one, Weight = depth == 0 ? 1 : 0 };
+        for (var i = depth - 1; i >= 0; i--)
+        {
+            path[offset + i + 1].Weight += one * path[offset + i].Weight * (i + 1) / (depth + 1);
+            path[offset + i].Weight = zero * path[offset + i].Weight * (depth - i) / (depth + 1);
+        }
+    }
+
+    private static void Unwind(PathElement[] path, int offset, int depth, int index)
+    {
+        var one = path[offset + index].One;
+        var zero = path[offset + index].Zero;
+        var next = path[offset + depth].Weight;
+        for (var i = depth - 1; i >= 0; i--)
+        {
+            if (one != 0)
+            {
+                var tmp = path[offset + i].Weight;
+                path[offset + i].Weight = next * (depth + 1) / ((i + 1) * one);
+                next = tmp - path[offset + i].Weight * zero * (depth - i) / (depth + 1);
+            }
+            else
+            {
+                path[offset + i].Weight = path[offset + i].Weight * (depth + 1) / (zero * (depth - i));
+            }
+        }
+        for (var i = index; i < depth; i++)
+        {
+            path[offset + i].Column = path[offset + i + 1].Column;
+            path[offset + i].Zero = path[offset + i + 1].Zero;
+            path[offset + i].One = path[offset + i + 1].One;
+        }
+    }
+
+    private static double UnwoundSum(PathElement[] path, int offset, int depth, int index)
+    {
+        var one = path[offset + index].One;
+        var zero = path[offset + index].Zero;
+        var next = path[offset + depth].Weight;
+        var total = 0.0;
+        for (var i = depth - 1; i >= 0; i--)
+        {
+            if (one != 0)
+            {
+                var tmp = next / ((i + 1) * one);
+                total += tmp;
+                next = path[offset + i].Weight - tmp * zero * (depth - i);
+            }
+            else
+            {
+                total += path[offset + i].Weight / (zero * (depth - i));
+            }
+        }
+        return total * (depth + 1);
+    }
+}
