@@ -321,8 +321,9 @@ public sealed class MlflowMirror : IDisposable
         var parameters = info.Parameters.Values.Zip(paramKeys)
             .Select(p => new JsonObject { ["key"] = p.Second, ["value"] = Truncate(p.First, MaxParamValueLength) })
             .ToList();
-        var metrics = info.Metrics
-            .Select(m => new JsonObject { ["key"] = MlflowNames.Key(m.Key), ["value"] = MetricValue(m.Value), ["timestamp"] = timestamp, ["step"] = 0 })
+        var metricKeys = MlflowNames.UniqueKeys(info.Metrics.Keys);
+        var metrics = info.Metrics.Values.Zip(metricKeys)
+            .Select(m => new JsonObject { ["key"] = m.Second, ["value"] = MetricValue(m.First), ["timestamp"] = timestamp, ["step"] = 0 })
             .ToList();
         var tags = await RunTagsAsync(db, run, cancellationToken);
         var first = true;

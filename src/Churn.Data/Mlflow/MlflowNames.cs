@@ -44,22 +44,36 @@ public static partial class MlflowNames
 
     /// <summary>
     /// Cleans every key with <see cref="Key(string)"/> and makes the results distinct within the list (MLflow refuses a
-    /// batch that names one param twice): a repeated key gets <c>_2</c>, <c>_3</c>, ... appended.
+    /// batch that names one param twice, and two metrics under one key would overwrite each other). Keys MLflow already
+    /// accepts keep their name; a rewritten key that meets another gets <c>_2</c>, <c>_3</c>, ... appended.
     /// </summary>
     public static IReadOnlyList<string> UniqueKeys(IEnumerable<string> keys)
     {
+        var originals = keys.ToList();
+        var cleaned = originals.Select(Key).ToList();
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        var result = new List<string>();
-        foreach (var key in keys)
+        var result = new string[originals.Count];
+        for (var i = 0; i < originals.Count; i++)
         {
-            var clean = Key(key);
+            if (cleaned[i] == originals[i] && taken.Add(cleaned[i]))
+            {
+                result[i] = cleaned[i];
+            }
+        }
+        for (var i = 0; i < originals.Count; i++)
+        {
+            if (result[i] is not null)
+            {
+                continue;
+            }
+            var clean = cleaned[i];
             var candidate = clean;
             for (var n = 2; !taken.Add(candidate); n++)
             {
                 var suffix = $"_{n}";
                 candidate = Key(clean.Length + suffix.Length > MaxKeyLength ? clean[..(MaxKeyLength - suffix.Length)] + suffix : clean + suffix);
             }
-            result.Add(candidate);
+            result[i] = candidate;
         }
         return result;
     }
