@@ -5,6 +5,7 @@ using Churn.Server.Errors;
 using Churn.Server.Health;
 using Churn.Server.Hosting;
 using Churn.Server.Interop;
+using Churn.Server.Mlflow;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Churn.Server.Monitoring;
@@ -61,6 +62,7 @@ public sealed class ChurnServer
         builder.AddPredictions();
         builder.AddJobs();
         builder.AddMonitoring();
+        builder.AddMlflowMirror();
         builder.AddApiDocumentation();
         builder.AddDashboard();
         builder.Services.AddProblemDetails();

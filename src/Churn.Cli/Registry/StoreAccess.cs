@@ -46,9 +46,9 @@ internal static class StoreAccess
         try
         {
             var pass = await store.Mirror.DeliverPendingAsync(budget.Token);
-            if (pass.LastError is not null)
+            if (pass.Describe() is { } message)
             {
-                await Console.Error.WriteLineAsync($"churn: MLflow mirror pending ({pass.Pending} operations), will retry: {pass.LastError}");
+                await Console.Error.WriteLineAsync($"churn: {message}");
             }
         }
         catch (OperationCanceledException)

@@ -10,6 +10,9 @@ internal static class MirrorKinds
     public const string ModelVersion = "model-version";
     public const string AliasSet = "alias-set";
     public const string AliasDelete = "alias-delete";
+
+    /// <summary>The files of a version that MLflow could not take when the version was registered; added by the mirror itself.</summary>
+    public const string Artifacts = "artifacts";
 }
 
 internal sealed record RunPayload(Guid RunId);

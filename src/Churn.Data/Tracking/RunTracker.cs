@@ -24,6 +24,10 @@ public sealed record RunInfo(
 /// <summary>Records training runs: start, then exactly one of finish or fail.</summary>
 public sealed class RunTracker(IDbContextFactory<ChurnDbContext> contexts, MlflowOutbox outbox, TimeProvider time)
 {
+    // A metric may be NaN or infinite (a ratio with nothing to divide by); JSON has no number for those, so they are
+    // stored as the strings "NaN", "Infinity" and "-Infinity" instead of failing the run.
+    private static readonly JsonSerializerOptions MetricsJsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     /// <summary>Records a new running run and returns its id.</summary>
     public async Task<Guid> StartAsync(
         string modelName,
@@ -60,7 +64,7 @@ public sealed class RunTracker(IDbContextFactory<ChurnDbContext> contexts, Mlflo
         EndAsync(runId, run =>
         {
             run.Status = RunStatus.Finished;
-            run.MetricsJson = JsonSerializer.Serialize(metrics);
+            run.MetricsJson = JsonSerializer.Serialize(metrics, MetricsJsonOptions);
             run.ArtifactsJson = JsonSerializer.Serialize(artifacts ?? new Dictionary<string, string>());
         }, cancellationToken);
 
@@ -156,7 +160,7 @@ public sealed class RunTracker(IDbContextFactory<ChurnDbContext> contexts, Mlflo
         run.EndedAt,
         run.DurationSeconds,
         JsonSerializer.Deserialize<Dictionary<string, string>>(run.ParamsJson) ?? [],
-        JsonSerializer.Deserialize<Dictionary<string, double>>(run.MetricsJson) ?? [],
+        JsonSerializer.Deserialize<Dictionary<string, double>>(run.MetricsJson, MetricsJsonOptions) ?? [],
         JsonSerializer.Deserialize<Dictionary<string, string>>(run.ArtifactsJson) ?? [],
         run.DatasetFingerprint,
         run.ParentModelVersion,

@@ -1,3 +1,4 @@
+using Churn.Data.Mlflow;
 using Churn.Data.Store;
 using Churn.Server.Coordination;
 using Churn.Server.Hosting;
@@ -13,7 +14,7 @@ public sealed record HealthStatus(string Status);
 public sealed record HealthDetails(
     string Status, bool ModelLoaded, string? ModelName, int? ModelVersion, DateTimeOffset? ModelLoadedAt,
     bool StoreAvailable, string? StoreError, bool PredictionLogSpillPending, TimeSpan Uptime, string Instance, bool Leader,
-    string? PredictionLogSpillError = null);
+    string? PredictionLogSpillError = null, MirrorStatus? Mlflow = null);
 
 /// <summary>
 /// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
@@ -31,7 +32,7 @@ public static class HealthApi
 
     private static async Task<Results<Ok<HealthStatus>, Ok<HealthDetails>, JsonHttpResult<HealthStatus>, JsonHttpResult<HealthDetails>>> ReadyAsync(
         HttpContext context, ModelHost host, StoreFactory store, PredictionSpill spill, LeaderElection leader, IOptions<ServerOptions> options, TimeProvider time,
-        CancellationToken ct)
+        MlflowMirror mlflow, CancellationToken ct)
     {
         string? storeError = null;
         try
@@ -56,7 +57,21 @@ public static class HealthApi
         }
         var details = new HealthDetails(status, model is not null, model?.Name, model?.Version, model?.LoadedAt, storeError is null, storeError,
             spill.HasPending, time.GetUtcNow() - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(),
-            options.Value.InstanceId, leader.IsLeader, spill.Failure);
+            options.Value.InstanceId, leader.IsLeader, spill.Failure, storeError is null ? await MirrorStatusAsync(mlflow, ct) : null);
         return ready ? TypedResults.Ok(details) : TypedResults.Json(details, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>The MLflow mirror's outbox, when mirroring is on. It does not decide readiness: MLflow is a mirror.</summary>
+    private static async Task<MirrorStatus?> MirrorStatusAsync(MlflowMirror mlflow, CancellationToken ct)
+    {
+        try
+        {
+            return await mlflow.StatusAsync(ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store answered a moment ago; a failure here leaves the detail out rather than failing the health check.
+            return null;
+        }
     }
 }

@@ -19,6 +19,9 @@ public static class AlertKinds
     public const string ErrorRate = "error_rate";
     public const string Latency = "latency";
     public const string DataQuality = "data_quality";
+
+    /// <summary>The MLflow server cannot take model files (no artifact proxy, or an artifact root it does not serve).</summary>
+    public const string Mlflow = "mlflow";
 }
 
 public sealed record AlertResponse(Guid Id, string Kind, string Severity, string Message, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);
