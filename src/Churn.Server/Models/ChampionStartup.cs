@@ -1,10 +1,10 @@
 using Churn.Data;
 using Churn.Data.Registry;
+using Churn.Data.Retraining;
+using Churn.Data.Security;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Churn.Server.Coordination;
 using Churn.Server.Hosting;
-using Churn.Server.Security;
 using Churn.Server.Settings;
 using Microsoft.Extensions.Options;
 
@@ -57,7 +57,7 @@ public sealed class ChampionStartup(
         {
             // Replicas starting together on an empty store: the one holding the training lock trains the first model,
             // the others wait for its champion instead of each promoting one of their own.
-            await using var held = await trainingLock.TryTakeAsync("first-model", cancellationToken);
+            await using var held = await trainingLock.TryTakeAsync(TrainingLock.ReplicaHolder(o.InstanceId, "first-model"), cancellationToken);
             if (held is null)
             {
                 log.LogInformation("Waiting for the first model: {Holder} is training.", await trainingLock.HolderAsync(cancellationToken));
@@ -69,7 +69,7 @@ public sealed class ChampionStartup(
                 break;
             }
             log.LogInformation("No champion for {Model}: training a first model on {Rows} generated customers (seed {Seed}).", o.ModelName, o.SampleRows, o.SampleSeed);
-            var version = await training.TrainAndRegisterAsync(new TrainingRequest(o.SampleRows, o.SampleSeed, 0), RunTrigger.User, "churn serve", null, cancellationToken);
+            var version = await training.TrainAndRegisterAsync(new GeneratedSample(o.SampleRows, o.SampleSeed, 0), RunTrigger.User, "churn serve", null, cancellationToken);
             await registry.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, "churn serve", "first model", cancellationToken);
             notes.TrainedFirstModel = true;
         }

@@ -43,9 +43,9 @@ public sealed class RetrainCommandTests : IDisposable
         using (var store = await ChurnStore.OpenAsync(data))
         {
             var locks = new StoreLock(store.Contexts, TimeProvider.System);
-            Assert.True(await locks.TryAcquireAsync(ChallengerRetraining.LockName, "server-replica-a", TimeSpan.FromMinutes(5)));
+            Assert.True(await locks.TryAcquireAsync(TrainingLock.Name, "server-replica-a", TimeSpan.FromMinutes(5)));
             var locked = await RunAsync("retrain", "--data-dir", data);
-            await locks.ReleaseAsync(ChallengerRetraining.LockName, "server-replica-a");
+            await locks.ReleaseAsync(TrainingLock.Name, "server-replica-a");
             Assert.Equal(3, locked.ExitCode);
             Assert.Contains("server-replica-a", locked.Stderr, StringComparison.Ordinal);
             Assert.Equal(2, (await store.Registry.ListVersionsAsync("churn")).Count);
