@@ -106,7 +106,7 @@ public static class DashboardRegistration
         DashboardPolicies.Scheme));
 }
 
-/// <summary>Creates the first dashboard admin after the store has been migrated (it runs after <see cref="ChampionStartup"/>).</summary>
+/// <summary>Creates the first dashboard admin after the store has been migrated (it runs after <see cref="Models.StoreStartup"/>).</summary>
 public sealed class DashboardStartup(DashboardUsers users, StartupNotes notes, IOptions<DashboardOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -48,7 +48,8 @@ public sealed class AuditedCommandTests : IDisposable
             Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--by", "ci-bot", "--data-dir", data)).ExitCode);
         }
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "promote", "telco", "1", "--by", "ci-bot", "--data-dir", data)).ExitCode);
-        await File.WriteAllTextAsync(Path.Combine(data, "models", "telco", "v2", "model.zip"), "not what was registered");
+        var stored = Assert.Single(Directory.GetFiles(Path.Combine(data, "models", "telco", "v2")));
+        await File.WriteAllTextAsync(stored, "not what was registered");
 
         var refused = await ChurnProcess.RunAsync("models", "promote", "telco", "2", "--data-dir", data);
 

@@ -9,12 +9,12 @@ using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 
-/// <summary>Trains on generated data, records the run and registers the result as the next version.</summary>
-public sealed class ModelTraining(
+/// <summary>Trains on a generated sample (the only data a fresh install has), records the run and registers the result as the next version.</summary>
+public sealed class SampleTrainer(
     RunTracker runs,
     ModelRegistry registry,
     IOptions<ServerOptions> options,
-    ILogger<ModelTraining> log)
+    ILogger<SampleTrainer> log)
 {
     public async Task<ModelVersionInfo> TrainAndRegisterAsync(
         GeneratedSample request,
