@@ -23,7 +23,7 @@ public sealed class ModelChanges(ModelRegistry registry, RunTracker runs, AuditL
         ModelVersionInfo info;
         try
         {
-            info = await registry.RegisterAsync(modelName, run, packageFile, cardJson, by.Name, cancellationToken);
+            info = await RegisterRunAsync(modelName, run, packageFile, cardJson, by, cancellationToken);
             await runs.FinishAsync(run, new Dictionary<string, double>(), new Dictionary<string, string> { ["model"] = info.PackagePath }, cancellationToken);
         }
         catch (Exception ex) when (ex is StoreException or IOException)
@@ -31,12 +31,23 @@ public sealed class ModelChanges(ModelRegistry registry, RunTracker runs, AuditL
             await runs.FailAsync(run, ex.Message, CancellationToken.None);
             throw;
         }
-        await audit.RecordAsync(by, "model.register", $"{modelName}:v{info.Version}", new { source = Path.GetFileName(packageFile), runId = run });
         if (promote)
         {
             await PromoteAsync(modelName, info.Version, ModelAliases.Champion, by, "registered with --promote", cancellationToken);
         }
         return await registry.GetVersionAsync(modelName, info.Version, cancellationToken) ?? info;
+    }
+
+    /// <summary>
+    /// Registers the package <paramref name="packageFile"/> produced by run <paramref name="runId"/> as the next version
+    /// of <paramref name="modelName"/> and audits it (what every training and <see cref="RegisterAsync"/> go through).
+    /// </summary>
+    public async Task<ModelVersionInfo> RegisterRunAsync(
+        string modelName, Guid runId, string packageFile, string cardJson, AuditActor by, CancellationToken cancellationToken)
+    {
+        var info = await registry.RegisterAsync(modelName, runId, packageFile, cardJson, by.Name, cancellationToken);
+        await audit.RecordAsync(by, "model.register", $"{modelName}:v{info.Version}", new { runId, info.Sha256 });
+        return info;
     }
 
     /// <summary>

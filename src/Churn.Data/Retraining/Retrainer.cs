@@ -93,7 +93,7 @@ public sealed class Retrainer(
         parameters["trainingBase"] = samplePath is null ? "" : Path.GetFileName(samplePath);
         var trainingProgress = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.9));
         var by = order.RequestedBy;
-        var trained = await RecordedTraining.RunAsync(runs, registry, store.DataDir, champion.Name, order.Trigger, by.Name, promote: false,
+        var trained = await RecordedTraining.RunAsync(runs, registry, changes, store.DataDir, champion.Name, order.Trigger, by, promote: false,
             parameters, fingerprint, token => ChurnTrainer.Train(trainingData, trainingOptions, trainingProgress, token).Model, ct);
         var version = trained.Version.Version;
         await changes.PromoteAsync(champion.Name, version, ModelAliases.Challenger, by,

@@ -1,6 +1,7 @@
 using Churn.Data;
 using Churn.Data.Registry;
 using Churn.Data.Retraining;
+using Churn.Data.Security;
 using Churn.Data.Tracking;
 using Churn.Server.Hosting;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,7 @@ namespace Churn.Server.Models;
 /// </summary>
 public sealed class ChampionStartup(
     ModelRegistry registry,
+    ModelChanges changes,
     SampleTrainer training,
     TrainingLock trainingLock,
     ModelLoader loader,
@@ -40,7 +42,7 @@ public sealed class ChampionStartup(
             }
             log.LogInformation("No champion for {Model}: training a first model on {Rows} generated customers (seed {Seed}).", o.ModelName, o.SampleRows, o.SampleSeed);
             var version = await training.TrainAndRegisterAsync(new GeneratedSample(o.SampleRows, o.SampleSeed, 0), RunTrigger.User, "churn serve", null, cancellationToken);
-            await registry.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, "churn serve", "first model", cancellationToken);
+            await changes.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, AuditActor.ThisMachine("churn serve"), "first model", cancellationToken);
             notes.TrainedFirstModel = true;
         }
         await loader.ActivateChampionAsync(cancellationToken);

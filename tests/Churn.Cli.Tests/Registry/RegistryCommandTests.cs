@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Churn.Data.Store;
+using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Cli.Tests.Registry;
 
@@ -119,6 +120,13 @@ public sealed class RegistryCommandTests : IDisposable
             await File.ReadAllBytesAsync(Path.Combine(data, "models", "telco", "v1", "model.zip")),
             await File.ReadAllBytesAsync(Path.Combine(restored, "models", "telco", "v1", "model.zip")));
         Assert.Equal(0, (await ChurnProcess.RunAsync("restore", archive, "--force", "--data-dir", data)).ExitCode);
+
+        // The restored store keeps the archive's audit log and records the restore itself, by this user at this host.
+        using var store = await ChurnStore.OpenAsync(restored);
+        await using var db = store.CreateDbContext();
+        var audit = await db.AuditLog.AsNoTracking().OrderBy(a => a.Id).Select(a => new { a.Action, a.Actor, a.ClientAddress }).ToListAsync();
+        Assert.Equal(["model.register", "model.promote", "store.restore"], audit.Select(a => a.Action));
+        Assert.Equal((Environment.UserName, Environment.MachineName), (audit[^1].Actor, audit[^1].ClientAddress));
     }
 
     /// <summary>Every version's file exists and hashes as registered, and every alias points at a registered version.</summary>

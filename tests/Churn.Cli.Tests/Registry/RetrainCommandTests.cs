@@ -37,6 +37,13 @@ public sealed class RetrainCommandTests : IDisposable
             var audit = await db.AuditLog.SingleAsync(a => a.Action == "model.promotion_refused");
             Assert.Equal("churn:v2", audit.Target);
             Assert.Contains("does not beat", audit.Details, StringComparison.Ordinal);
+            // `churn train --promote` and `churn retrain` are audited like the API's changes, as this user at this host.
+            var entries = await db.AuditLog.AsNoTracking().OrderBy(a => a.Id).ToListAsync();
+            Assert.Equal(
+                [("model.register", "churn:v1"), ("model.promote", "churn:v1"), ("model.register", "churn:v2"), ("model.promote.challenger", "churn:v2"),
+                 ("model.promotion_refused", "churn:v2")],
+                entries.Select(e => (e.Action, e.Target)));
+            Assert.All(entries, e => Assert.Equal((Environment.UserName, Environment.MachineName), (e.Actor, e.ClientAddress)));
         }
 
         // While a server replica holds the training lock, the command refuses with exit code 3 and names the holder.
