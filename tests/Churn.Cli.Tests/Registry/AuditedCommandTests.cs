@@ -13,13 +13,7 @@ public sealed class AuditedCommandTests : IDisposable
     [Fact]
     public async Task RegisterPromoteRollbackAndKeyChangesFromTheCommandLineAreAuditedWithTheUserAndHost()
     {
-        var data = dir.Combine("data");
-        for (var i = 1; i <= 2; i++)
-        {
-            var package = dir.Combine($"model{i}.zip");
-            await File.WriteAllTextAsync(package, $"model {i}");
-            Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--promote", "--data-dir", data)).ExitCode);
-        }
+        var data = await RegisterTwoAsync("--promote");
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "promote", "telco", "1", "--reason", "back to one", "--data-dir", data)).ExitCode);
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "rollback", "telco", "--reason", "two was fine", "--data-dir", data)).ExitCode);
         var key = await ChurnProcess.RunAsync("keys", "create", "--name", "scorer", "--role", "service", "--json", "--data-dir", data);
@@ -40,13 +34,7 @@ public sealed class AuditedCommandTests : IDisposable
     [Fact]
     public async Task APromotionToATamperedPackageIsRefusedLeavesTheChampionAndIsNotAudited()
     {
-        var data = dir.Combine("data");
-        for (var i = 1; i <= 2; i++)
-        {
-            var package = dir.Combine($"model{i}.zip");
-            await File.WriteAllTextAsync(package, $"model {i}");
-            Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--by", "ci-bot", "--data-dir", data)).ExitCode);
-        }
+        var data = await RegisterTwoAsync("--by", "ci-bot");
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "promote", "telco", "1", "--by", "ci-bot", "--data-dir", data)).ExitCode);
         var stored = Assert.Single(Directory.GetFiles(Path.Combine(data, "models", "telco", "v2")));
         await File.WriteAllTextAsync(stored, "not what was registered");
@@ -67,7 +55,21 @@ public sealed class AuditedCommandTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    private static async Task<List<AuditEntry>> AuditAsync(string data)
+    /// <summary>Registers two small packages as telco v1 and v2 with <c>churn models register</c> and the given flags; returns the data directory.</summary>
+    private async Task<string> RegisterTwoAsync(params string[] flags)
+    {
+        var data = dir.Combine("data");
+        for (var i = 1; i <= 2; i++)
+        {
+            var package = dir.Combine($"model{i}.zip");
+            await File.WriteAllTextAsync(package, $"model {i}");
+            Assert.Equal(0, (await ChurnProcess.RunAsync(["models", "register", "telco", package, .. flags, "--data-dir", data])).ExitCode);
+        }
+        return data;
+    }
+
+    /// <summary>The audit log of the store in <paramref name="data"/>, oldest first.</summary>
+    internal static async Task<List<AuditEntry>> AuditAsync(string data)
     {
         using var store = await ChurnStore.OpenAsync(data);
         await using var db = store.CreateDbContext();

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Cli.Tests.Registry;
 
@@ -122,9 +121,7 @@ public sealed class RegistryCommandTests : IDisposable
         Assert.Equal(0, (await ChurnProcess.RunAsync("restore", archive, "--force", "--data-dir", data)).ExitCode);
 
         // The restored store keeps the archive's audit log and records the restore itself, by this user at this host.
-        using var store = await ChurnStore.OpenAsync(restored);
-        await using var db = store.CreateDbContext();
-        var audit = await db.AuditLog.AsNoTracking().OrderBy(a => a.Id).Select(a => new { a.Action, a.Actor, a.ClientAddress }).ToListAsync();
+        var audit = await AuditedCommandTests.AuditAsync(restored);
         Assert.Equal(["model.register", "model.promote", "store.restore"], audit.Select(a => a.Action));
         Assert.Equal((Environment.UserName, Environment.MachineName), (audit[^1].Actor, audit[^1].ClientAddress));
     }

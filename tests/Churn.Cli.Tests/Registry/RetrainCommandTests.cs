@@ -38,7 +38,7 @@ public sealed class RetrainCommandTests : IDisposable
             Assert.Equal("churn:v2", audit.Target);
             Assert.Contains("does not beat", audit.Details, StringComparison.Ordinal);
             // `churn train --promote` and `churn retrain` are audited like the API's changes, as this user at this host.
-            var entries = await db.AuditLog.AsNoTracking().OrderBy(a => a.Id).ToListAsync();
+            var entries = await AuditedCommandTests.AuditAsync(data);
             Assert.Equal(
                 [("model.register", "churn:v1"), ("model.promote", "churn:v1"), ("model.register", "churn:v2"), ("model.promote.challenger", "churn:v2"),
                  ("model.promotion_refused", "churn:v2")],
