@@ -151,11 +151,18 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
         var finished = ScaleFixture.FinishAsync(command);
         await deployment.WaitUntilAsync(async () => finished.IsCompleted || (await deployment.TrainingLockHolderAsync())?.EndsWith(":cli", StringComparison.Ordinal) == true,
             TimeSpan.FromMinutes(2), "churn retrain holding the training lock");
-        Assert.False(finished.IsCompleted, $"churn retrain finished before the replicas were asked: {(await finished).Stderr}");
+        if (finished.IsCompleted)
+        {
+            Assert.Fail($"churn retrain finished before the replicas were asked: {(await finished).Stderr}");
+        }
         foreach (var admin in new[] { adminA, adminB })
         {
             var answer = await admin.PostAsync("/retrain", Json("""{"rows": 600, "seed": 33}"""));
-            Assert.Equal(HttpStatusCode.Conflict, answer.StatusCode);
+            if (answer.StatusCode != HttpStatusCode.Conflict)
+            {
+                var (code, output, errors) = await finished;
+                Assert.Fail($"POST /retrain answered {answer.StatusCode} while churn retrain ran; churn retrain: exit {code}, {errors}{output}");
+            }
             Assert.Contains(":cli", (await answer.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         var (exitCode, stdout, stderr) = await finished;
