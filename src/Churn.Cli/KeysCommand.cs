@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
-using Churn.Data.Store;
-using Churn.Server.Security;
+using Churn.Cli.Registry;
+using Churn.Data.Security;
 using Spectre.Console;
 
 namespace Churn.Cli;
 
-/// <summary><c>churn keys create|list|revoke</c>: API keys managed on the data directory's store, audited like the API's changes.</summary>
+/// <summary><c>churn keys create|list|revoke</c>: API keys managed on the data directory's store, audited (as the operating-system user at this host) like the API's changes.</summary>
 internal static class KeysCommand
 {
     public static Command Create()
@@ -28,16 +28,11 @@ internal static class KeysCommand
         var command = new Command("create", "Create a key and print it once.") { name, role, dataDir, json };
         command.SetAction(async (parse, ct) =>
         {
-            var (store, keys, audit) = await OpenAsync(parse.GetValue(dataDir), ct);
-            using (store)
+            using (var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct))
             {
                 var keyName = parse.GetRequiredValue(name);
-                if (await keys.NameExistsAsync(keyName, ct))
-                {
-                    throw new CliException($"A key named '{keyName}' exists; choose another --name.");
-                }
-                var created = await keys.CreateAsync(keyName, parse.GetRequiredValue(role), ct);
-                await audit.RecordAsync(Actor, "key.create", created.Id.ToString(), new { created.Name, created.Role }, "local");
+                var created = await store.Keys.CreateAsync(keyName, parse.GetRequiredValue(role), AuditActor.ThisMachine(), ct)
+                    ?? throw new CliException($"A key named '{keyName}' exists; choose another --name.");
                 if (parse.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(created, JsonSerializerOptions.Web));
@@ -61,10 +56,9 @@ internal static class KeysCommand
         var command = new Command("list", "List keys (never their secrets).") { dataDir, json };
         command.SetAction(async (parse, ct) =>
         {
-            var (store, keys, _) = await OpenAsync(parse.GetValue(dataDir), ct);
-            using (store)
+            using (var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct))
             {
-                var all = await keys.ListAsync(ct);
+                var all = await store.Keys.ListAsync(ct);
                 if (parse.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(all, JsonSerializerOptions.Web));
@@ -89,26 +83,16 @@ internal static class KeysCommand
         var command = new Command("revoke", "Revoke a key: it stops working at once on this machine (within 30 s on running servers).") { key, dataDir };
         command.SetAction(async (parse, ct) =>
         {
-            var (store, keys, audit) = await OpenAsync(parse.GetValue(dataDir), ct);
-            using (store)
+            using (var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct))
             {
                 var which = parse.GetRequiredValue(key);
-                var match = (await keys.ListAsync(ct)).FirstOrDefault(k => k.Id.ToString() == which || k.Name == which)
+                var match = (await store.Keys.ListAsync(ct)).FirstOrDefault(k => k.Id.ToString() == which || k.Name == which)
                     ?? throw new CliException($"No key has the id or name '{which}'; see 'churn keys list'.");
-                var revoked = await keys.RevokeAsync(match.Id, ct);
-                await audit.RecordAsync(Actor, "key.revoke", match.Id.ToString(), new { match.Name }, "local");
+                var revoked = await store.Keys.RevokeAsync(match.Id, AuditActor.ThisMachine(), ct);
                 Console.WriteLine($"Revoked key {revoked!.Name} ({revoked.Id}).");
             }
             return 0;
         });
         return command;
-    }
-
-    private static string Actor => $"cli:{Environment.UserName}";
-
-    private static async Task<(ChurnStore Store, ApiKeyStore Keys, AuditLog Audit)> OpenAsync(string? dataDir, CancellationToken ct)
-    {
-        var store = await ChurnStore.OpenAsync(CommonOptions.ResolveDataDir(dataDir), cancellationToken: ct);
-        return (store, new ApiKeyStore(store.Contexts, TimeProvider.System), new AuditLog(store.Contexts, TimeProvider.System));
     }
 }

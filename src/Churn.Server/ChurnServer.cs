@@ -10,6 +10,7 @@ using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
+using Churn.Server.Retraining;
 using Churn.Server.Security;
 using Churn.Server.Settings;
 using Churn.Server.Telemetry;
@@ -61,6 +62,7 @@ public sealed class ChurnServer
         builder.AddScaleOut();
         builder.AddPredictions();
         builder.AddJobs();
+        builder.AddRetraining();
         builder.AddMonitoring();
         builder.AddMlflowMirror();
         builder.AddApiDocumentation();
@@ -99,6 +101,7 @@ public sealed class ChurnServer
         app.MapFeedback();
         app.MapModels();
         app.MapJobs();
+        app.MapRetrain();
         app.MapMonitoring();
         app.MapAlerts();
         app.MapConfig();

@@ -71,7 +71,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         await users.CreateAsync("ana", Password, "analyst", CancellationToken.None);
         await users.CreateAsync("vic", Password, "viewer", CancellationToken.None);
         // A second version, so the registry has something to promote and the performance page something to compare.
-        await App.Services.GetRequiredService<ModelTraining>().TrainAndRegisterAsync(new TrainingRequest(2000, 7, 0), RunTrigger.User, "browser tests", null, CancellationToken.None);
+        await App.Services.GetRequiredService<SampleTrainer>().TrainAndRegisterAsync(new Churn.Data.Retraining.GeneratedSample(2000, 7, 0), RunTrigger.User, "browser tests", null, CancellationToken.None);
 
         Directory.CreateDirectory(ScreenshotDir);
         playwright = await Playwright.CreateAsync();

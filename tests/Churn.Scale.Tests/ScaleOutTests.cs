@@ -125,7 +125,65 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
         var job = await WaitForJobAsync(winner, id);
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
         // The lock is released when the training ends, so the next request anywhere may train.
-        Assert.False(await deployment.Redis.GetDatabase().KeyExistsAsync("churn:lock:training"));
+        Assert.Null(await deployment.TrainingLockHolderAsync());
+    }
+
+    [Fact]
+    public async Task ChurnRetrainIsRefusedWhileAReplicaTrainsAndBothReplicasRefuseWhileChurnRetrainTrains()
+    {
+        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+
+        // A replica trains on a large generated sample; the command on the same store is refused at once, naming it.
+        var started = await StartRetrainAsync(adminA, """{"rows": 30000, "seed": 31}""");
+        var refused = await deployment.ChurnAsync("retrain", "--seed", "1");
+        var replicaJob = await WaitForJobAsync(adminA, started);
+        Assert.Equal("Succeeded", replicaJob["status"]!.GetValue<string>());
+        Assert.True(refused.ExitCode == 3, $"churn retrain while replica-a trained: exit {refused.ExitCode}, {refused.Stderr}{refused.Stdout}");
+        Assert.Contains("replica-a/job-", refused.Stderr, StringComparison.Ordinal);
+
+        // The command trains on a large reference (kept back by a margin no challenger reaches, so the champion stays);
+        // while it holds the lock, POST /retrain is refused by both replicas, naming the command's process.
+        var reference = Path.Combine(deployment.DataDir, $"reference-{Guid.NewGuid():N}.csv");
+        var generated = await deployment.ChurnAsync("generate", "--rows", "30000", "--seed", "32", "--out", reference);
+        Assert.Equal(0, generated.ExitCode);
+        using var command = deployment.StartChurn("retrain", "--reference", reference, "--margin", "1", "--seed", "2");
+        var finished = ScaleFixture.FinishAsync(command);
+        await deployment.WaitUntilAsync(async () => finished.IsCompleted || (await deployment.TrainingLockHolderAsync())?.EndsWith(":cli", StringComparison.Ordinal) == true,
+            TimeSpan.FromMinutes(2), "churn retrain holding the training lock");
+        if (finished.IsCompleted)
+        {
+            Assert.Fail($"churn retrain finished before the replicas were asked: {(await finished).Stderr}");
+        }
+        foreach (var admin in new[] { adminA, adminB })
+        {
+            var answer = await admin.PostAsync("/retrain", Json("""{"rows": 600, "seed": 33}"""));
+            if (answer.StatusCode != HttpStatusCode.Conflict)
+            {
+                var (code, output, errors) = await finished;
+                Assert.Fail($"POST /retrain answered {answer.StatusCode} while churn retrain ran; churn retrain: exit {code}, {errors}{output}");
+            }
+            Assert.Contains(":cli", (await answer.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+        var (exitCode, stdout, stderr) = await finished;
+        Assert.True(exitCode == 2, $"churn retrain: exit {exitCode}, {stderr}{stdout}");
+        Assert.Null(await deployment.TrainingLockHolderAsync());
+    }
+
+    /// <summary>Starts a retraining through <paramref name="admin"/>, waiting out one another test may have running; returns the job id.</summary>
+    private async Task<string> StartRetrainAsync(HttpClient admin, string body)
+    {
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            var started = await admin.PostAsync("/retrain", Json(body));
+            if (started.StatusCode == HttpStatusCode.Accepted)
+            {
+                return (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            }
+            Assert.Equal(HttpStatusCode.Conflict, started.StatusCode);
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"No retraining could start within two minutes.\n{deployment.Logs}");
     }
 
     [Fact]

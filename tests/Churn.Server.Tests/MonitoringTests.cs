@@ -269,7 +269,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         var taken = false;
         for (var i = 0; i < 1200 && !taken; i++)
         {
-            taken = await locks.TryAcquireAsync(Churn.Data.Retraining.ChallengerRetraining.LockName, "other-replica", TimeSpan.FromMinutes(5));
+            taken = await locks.TryAcquireAsync(Churn.Data.Retraining.TrainingLock.Name, "other-replica", TimeSpan.FromMinutes(5));
             await Task.Delay(taken ? 0 : 100);
         }
         Assert.True(taken);
@@ -282,7 +282,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         }
         finally
         {
-            await locks.ReleaseAsync(Churn.Data.Retraining.ChallengerRetraining.LockName, "other-replica");
+            await locks.ReleaseAsync(Churn.Data.Retraining.TrainingLock.Name, "other-replica");
         }
     }
 

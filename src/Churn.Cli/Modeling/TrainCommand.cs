@@ -79,7 +79,8 @@ internal static class TrainCommand
                 DialectNote.Write(file, dataset.ReadAs);
             }
             using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
-            var outcome = await RecordedTraining.RunAsync(store, options.ModelName, RunTrigger.User, Environment.UserName, parse.GetValue(promote),
+            var outcome = await RecordedTraining.RunAsync(store.Runs, store.Registry, store.Changes, store.DataDir, options.ModelName, RunTrigger.User,
+                Churn.Data.Security.AuditActor.ThisMachine(), parse.GetValue(promote),
                 RecordedTraining.Parameters(options, options.DataSource), dataset.Fingerprint, token =>
                 {
                     CrossValidationSummary? summary = null;

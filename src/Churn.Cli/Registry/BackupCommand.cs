@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Churn.Data.Security;
 using Churn.Data.Store;
 
 namespace Churn.Cli.Registry;
@@ -41,6 +42,9 @@ internal static class BackupCommand
             var contexts = new StoreFactory(configured.Store, directory);
             var backup = new Churn.Data.Backup.BackupService(contexts, TimeProvider.System);
             var manifest = await backup.RestoreAsync(Path.GetFullPath(parse.GetValue(archive)!), parse.GetValue(force), ct);
+            // Written into the restored store, after the audit log the archive brought back.
+            await new AuditLog(contexts, TimeProvider.System).RecordAsync(AuditActor.ThisMachine(), "store.restore", Path.GetFileName(parse.GetValue(archive)),
+                new { manifest.CreatedAt, files = manifest.Files.Count, force = parse.GetValue(force) });
             if (parse.GetValue(json))
             {
                 StoreAccess.WriteJson(new { dataDir = directory, manifest });

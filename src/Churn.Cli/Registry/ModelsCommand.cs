@@ -1,11 +1,15 @@
 using System.CommandLine;
 using Churn.Data;
 using Churn.Data.Registry;
+using Churn.Data.Security;
 using Spectre.Console;
 
 namespace Churn.Cli.Registry;
 
-/// <summary><c>churn models list|show|register|promote|rollback|history</c>: the model registry.</summary>
+/// <summary>
+/// <c>churn models list|show|register|promote|rollback|history</c>: the model registry. Changes are audited with the
+/// operating-system user (or <c>--by</c>) and this host as actor and address.
+/// </summary>
 internal static class ModelsCommand
 {
     public static Command Create()
@@ -108,27 +112,11 @@ internal static class ModelsCommand
             var name = parse.GetValue(model)!;
             var source = Path.GetFullPath(parse.GetValue(file)!);
             var cardJson = parse.GetValue(card) is { } cardFile ? await File.ReadAllTextAsync(cardFile, ct) : "{}";
-            var user = parse.GetValue(by) ?? Environment.UserName;
-            var run = await store.Runs.StartAsync(name, parameters: new Dictionary<string, string> { ["source"] = source }, cancellationToken: ct);
-            ModelVersionInfo info;
-            try
-            {
-                info = await store.Registry.RegisterAsync(name, run, source, cardJson, user, ct);
-                await store.Runs.FinishAsync(run, new Dictionary<string, double>(), new Dictionary<string, string> { ["model"] = info.PackagePath }, ct);
-            }
-            catch (Exception ex) when (ex is StoreException or IOException)
-            {
-                await store.Runs.FailAsync(run, ex.Message, CancellationToken.None);
-                throw;
-            }
-            if (parse.GetValue(promote))
-            {
-                await store.Registry.PromoteAsync(name, info.Version, ModelAliases.Champion, user, "registered with --promote", ct);
-            }
+            var info = await store.Changes.RegisterAsync(name, source, cardJson, parse.GetValue(promote), AuditActor.ThisMachine(parse.GetValue(by)), ct);
             await StoreAccess.MirrorAsync(store);
             if (parse.GetValue(json))
             {
-                StoreAccess.WriteJson(new { version = AsJson((await store.Registry.GetVersionAsync(name, info.Version, ct))!) });
+                StoreAccess.WriteJson(new { version = AsJson(info) });
                 return;
             }
             Console.WriteLine($"Registered {name} v{info.Version}{(parse.GetValue(promote) ? " as champion" : "")}.");
@@ -149,8 +137,10 @@ internal static class ModelsCommand
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
-            var moved = await store.Registry.PromoteAsync(parse.GetValue(model)!, parse.GetValue(version), parse.GetValue(alias)!,
-                parse.GetValue(by) ?? Environment.UserName, parse.GetValue(reason), ct);
+            var name = parse.GetValue(model)!;
+            var moved = await store.Changes.PromoteAsync(name, parse.GetValue(version), parse.GetValue(alias)!,
+                AuditActor.ThisMachine(parse.GetValue(by)), parse.GetValue(reason), ct)
+                ?? throw new CliException($"Model '{name}' has no version {parse.GetValue(version)}.");
             await StoreAccess.MirrorAsync(store);
             WriteMove(moved, parse.GetValue(json));
         }));
@@ -169,8 +159,9 @@ internal static class ModelsCommand
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
-            var moved = await store.Registry.RollbackAsync(parse.GetValue(model)!, parse.GetValue(to),
-                parse.GetValue(by) ?? Environment.UserName, parse.GetValue(reason), ct);
+            var name = parse.GetValue(model)!;
+            var moved = await store.Changes.RollbackAsync(name, parse.GetValue(to), AuditActor.ThisMachine(parse.GetValue(by)), parse.GetValue(reason), ct)
+                ?? throw new CliException($"Model '{name}' has no version {parse.GetValue(to)}.");
             await StoreAccess.MirrorAsync(store);
             WriteMove(moved, parse.GetValue(json));
         }));

@@ -1,12 +1,15 @@
 using System.CommandLine;
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Models;
+using Churn.Core.Retraining;
 using Churn.Data;
 using Churn.Data.Retraining;
-using Churn.Data.Settings;
+using Churn.Data.Security;
+using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
+using Churn.Server.Settings;
+using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 
 namespace Churn.Cli.Registry;
@@ -29,7 +32,7 @@ internal static class RetrainCommand
         };
         var margin = new Option<double?>("--margin")
         {
-            Description = "AUC by which the challenger must beat the champion (default: the store's model.promotion_margin, else 0.005).",
+            Description = "AUC by which the challenger must beat the champion (default: model.promotion_margin as a server on this store uses it, else 0.005).",
         };
         var seed = new Option<int?>("--seed") { Description = "Training seed (default: from the clock)." };
         var reason = new Option<string>("--reason") { Description = "Why, recorded on the run.", DefaultValueFactory = _ => "requested from the command line" };
@@ -61,29 +64,21 @@ internal static class RetrainCommand
         var championModel = ChurnModel.Load(store.Registry.PackagePath(champion, verifySha256: true));
         var referencePath = parse.GetValue(reference) is { } given
             ? (File.Exists(given) ? Path.GetFullPath(given) : throw new CliException($"--reference: no such file {given}."))
-            : ChallengerRetraining.FindReference(store.DataDir, championModel.Card)
+            : Retrainer.FindReference(store.DataDir, championModel.Card)
                 ?? throw new CliException($"no reference data: the champion's training file '{championModel.Card.DataSource}' is not under {Path.Combine(store.DataDir, "data")}; give --reference FILE.");
-        var promotionMargin = parse.GetValue(margin) ?? await StoredMarginAsync(store, ct);
+        var promotionMargin = parse.GetValue(margin) ?? await ConfiguredMarginAsync(store, ct);
         if (promotionMargin is < 0 or > 1)
         {
             throw new CliException("--margin must be between 0 and 1.");
         }
 
-        var locks = new StoreLock(store.Contexts, TimeProvider.System);
-        var retraining = new ChallengerRetraining(store.Runs, store.Registry, store.Contexts, locks, TimeProvider.System);
-        var user = Environment.UserName;
-        var order = new ChallengerOrder(RunTrigger.User, user, parse.GetValue(reason)!, referencePath, Seed: parse.GetValue(seed));
+        var order = new RetrainOrder(RunTrigger.User, AuditActor.ThisMachine(), parse.GetValue(reason)!, parse.GetValue(seed), referencePath);
         RetrainOutcome outcome;
         try
         {
-            outcome = await retraining.RunAsync(
-                new RetrainChampion(model, champion.Version, championModel),
-                order,
-                promotionMargin,
-                $"{Environment.MachineName}:{Environment.ProcessId}:cli",
-                (version, why, token) => store.Registry.PromoteAsync(model, version, ModelAliases.Champion, user, why, token),
-                progress: null,
-                ct);
+            outcome = await store.Retrainer.RunLockedAsync(
+                TrainingLock.CommandHolder(), new RetrainChampion(model, champion.Version, championModel), order, new PromotionPolicy(promotionMargin),
+                swap: null, progress: null, ct);
         }
         catch (TrainingLockedException ex)
         {
@@ -91,6 +86,7 @@ internal static class RetrainCommand
         }
         await StoreAccess.MirrorAsync(store);
 
+        var decision = outcome.Decision;
         if (parse.GetValue(json))
         {
             StoreAccess.WriteJson(new
@@ -99,10 +95,10 @@ internal static class RetrainCommand
                 version = outcome.Version,
                 promoted = outcome.Promoted,
                 championVersion = champion.Version,
-                championAuc = outcome.ChampionAuc,
-                challengerAuc = outcome.ChallengerAuc,
-                margin = promotionMargin,
-                heldOutRows = outcome.HeldOutRows,
+                championAuc = decision.Champion,
+                challengerAuc = decision.Challenger,
+                margin = decision.Margin,
+                heldOutRows = decision.HeldOutRows,
                 feedbackRows = outcome.FeedbackRows,
                 reference = referencePath,
                 message = outcome.Message,
@@ -112,16 +108,25 @@ internal static class RetrainCommand
         {
             AnsiConsole.MarkupLine(Markup.Escape(outcome.Message));
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Trained on {Path.GetFileName(referencePath)} plus {outcome.FeedbackRows} labelled feedback rows; compared on {outcome.HeldOutRows} held-out rows.")));
+                $"Trained on {Path.GetFileName(referencePath)} plus {outcome.FeedbackRows} labelled feedback rows; compared on {decision.HeldOutRows} held-out rows.")));
         }
         return outcome.Promoted;
     }
 
-    /// <summary>The margin the server would use: the stored runtime setting when an operator changed it, else the default.</summary>
-    private static async Task<double> StoredMarginAsync(Churn.Data.Store.ChurnStore store, CancellationToken ct)
+    /// <summary>
+    /// The margin a server on this store would use: <c>model.promotion_margin</c> from the one settings model (the
+    /// environment's Churn__Model__promotion_margin over the default, then the value stored through the API or dashboard).
+    /// </summary>
+    private static async Task<double> ConfiguredMarginAsync(ChurnStore store, CancellationToken ct)
     {
-        await using var db = store.CreateDbContext();
-        var row = await db.Settings.AsNoTracking().SingleOrDefaultAsync(s => s.Key == "model.promotion_margin", ct);
-        return row is not null && JsonSerializer.Deserialize<double?>(row.ValueJson) is { } stored ? stored : ChallengerRetraining.DefaultPromotionMargin;
+        try
+        {
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            return (await RuntimeSettings.LoadAsync(store.Contexts, store.Audit, configuration, ct)).Model.PromotionMargin;
+        }
+        catch (ValidationException ex)
+        {
+            throw new CliException($"the environment's {SettingsRegistration.ModelSection.Replace(":", "__", StringComparison.Ordinal)} settings are not valid: {ex.Message}");
+        }
     }
 }

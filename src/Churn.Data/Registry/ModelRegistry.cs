@@ -153,20 +153,24 @@ public sealed class ModelRegistry(
         string? reason = null,
         CancellationToken cancellationToken = default)
     {
-        if (toVersion is null)
-        {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            var current = await db.Aliases.AsNoTracking()
-                .SingleOrDefaultAsync(a => a.ModelName == modelName && a.Alias == ModelAliases.Champion, cancellationToken)
-                ?? throw new RegistryException($"Model '{modelName}' has no champion to roll back.");
-            toVersion = await db.AliasHistory.AsNoTracking()
-                .Where(h => h.ModelName == modelName && h.Alias == ModelAliases.Champion && h.ValidTo != null && h.Version != current.Version)
-                .OrderByDescending(h => h.Id)
-                .Select(h => (int?)h.Version)
-                .FirstOrDefaultAsync(cancellationToken)
-                ?? throw new RegistryException($"Model '{modelName}' has no previous champion to roll back to.");
-        }
+        toVersion ??= await PreviousChampionAsync(modelName, cancellationToken);
         return await MoveAliasAsync(modelName, ModelAliases.Champion, toVersion.Value, movedBy, reason ?? "rollback", cancellationToken);
+    }
+
+    /// <summary>The version that was champion before the current one (the most recent other champion).</summary>
+    /// <exception cref="RegistryException">The model has no champion, or no other version has been champion.</exception>
+    public async Task<int> PreviousChampionAsync(string modelName, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var current = await db.Aliases.AsNoTracking()
+            .SingleOrDefaultAsync(a => a.ModelName == modelName && a.Alias == ModelAliases.Champion, cancellationToken)
+            ?? throw new RegistryException($"Model '{modelName}' has no champion to roll back.");
+        return await db.AliasHistory.AsNoTracking()
+            .Where(h => h.ModelName == modelName && h.Alias == ModelAliases.Champion && h.ValidTo != null && h.Version != current.Version)
+            .OrderByDescending(h => h.Id)
+            .Select(h => (int?)h.Version)
+            .FirstOrDefaultAsync(cancellationToken)
+            ?? throw new RegistryException($"Model '{modelName}' has no previous champion to roll back to.");
     }
 
     public async Task<AliasInfo?> GetAliasAsync(string modelName, string alias, CancellationToken cancellationToken = default)

@@ -1,17 +1,19 @@
 using Churn.Data.Backup;
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
+using Churn.Data.Retraining;
+using Churn.Data.Security;
+using Churn.Data.Settings;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Churn.Data.Store;
 
 /// <summary>
-/// The store opened on one data directory: the composition of run tracking, the registry and the MLflow mirror
-/// for callers without a service container (the CLI, tests). The server uses <see cref="StoreServiceCollectionExtensions.AddChurnStore"/>.
+/// The store opened on one data directory, composed for callers without a service container (the <c>churn</c> command,
+/// tests): run tracking, the registry and the MLflow mirror, and the application's changes over them (audited registry
+/// changes, API keys, the training lock, retraining), the same classes the server registers in its container.
 /// </summary>
 public sealed class ChurnStore : IDisposable
 {
@@ -23,6 +25,11 @@ public sealed class ChurnStore : IDisposable
         Registry = new ModelRegistry(contexts, outbox, time, loggers.CreateLogger<ModelRegistry>());
         Mirror = new MlflowMirror(contexts, mlflow, time, loggers.CreateLogger<MlflowMirror>());
         Backup = new BackupService(contexts, time);
+        Audit = new AuditLog(contexts, time);
+        Changes = new ModelChanges(Registry, Runs, Audit);
+        Keys = new ApiKeyStore(contexts, Audit, time);
+        TrainingLock = new TrainingLock(new StoreLock(contexts, time), loggers.CreateLogger<TrainingLock>());
+        Retrainer = new Retrainer(Runs, Registry, Changes, TrainingLock, Audit, contexts, time);
     }
 
     public string DataDir => Contexts.DataDir;
@@ -36,6 +43,20 @@ public sealed class ChurnStore : IDisposable
     public MlflowMirror Mirror { get; }
 
     public BackupService Backup { get; }
+
+    /// <summary>The one audit writer.</summary>
+    public AuditLog Audit { get; }
+
+    /// <summary>Register, promote and roll back, verified and audited.</summary>
+    public ModelChanges Changes { get; }
+
+    /// <summary>API keys, created and revoked with an audit entry.</summary>
+    public ApiKeyStore Keys { get; }
+
+    /// <summary>The one-training-at-a-time lock every server and command on this store honours.</summary>
+    public TrainingLock TrainingLock { get; }
+
+    public Retrainer Retrainer { get; }
 
     /// <summary>
     /// Opens (creating and migrating when needed) the store of <paramref name="dataDir"/>. Options default to the data
@@ -63,31 +84,4 @@ public sealed class ChurnStore : IDisposable
     public ChurnDbContext CreateDbContext() => Contexts.CreateDbContext();
 
     public void Dispose() => Mirror.Dispose();
-}
-
-public static class StoreServiceCollectionExtensions
-{
-    /// <summary>Registers the store, run tracking, the registry and the MLflow mirror as singletons over one data directory.</summary>
-    public static IServiceCollection AddChurnStore(this IServiceCollection services, string dataDir, StoreOptions store, MlflowOptions mlflow)
-    {
-        services.AddSingleton(store);
-        services.AddSingleton(mlflow);
-        services.AddSingleton(sp => new StoreFactory(store, dataDir, sp.GetService<ILoggerFactory>()));
-        services.AddSingleton<IDbContextFactory<ChurnDbContext>>(sp => sp.GetRequiredService<StoreFactory>());
-        services.AddScoped(sp => sp.GetRequiredService<StoreFactory>().CreateDbContext());
-        services.AddSingleton<MlflowOutbox>();
-        services.AddSingleton(sp => new RunTracker(sp.GetRequiredService<StoreFactory>(), sp.GetRequiredService<MlflowOutbox>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        services.AddSingleton(sp => new ModelRegistry(
-            sp.GetRequiredService<StoreFactory>(),
-            sp.GetRequiredService<MlflowOutbox>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILogger<ModelRegistry>>()));
-        services.AddSingleton(sp => new MlflowMirror(
-            sp.GetRequiredService<StoreFactory>(),
-            mlflow,
-            sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILogger<MlflowMirror>>()));
-        services.AddSingleton(sp => new BackupService(sp.GetRequiredService<StoreFactory>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        return services;
-    }
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Churn.Core.Models;
 using Churn.Data.Registry;
-using Churn.Data.Store;
+using Churn.Data.Security;
 
 namespace Churn.Data.Tracking;
 
@@ -12,30 +12,18 @@ public sealed record TrainingOutcome(Guid RunId, ModelVersionInfo Version, Churn
 /// <summary>
 /// Runs a training as a tracked run and registers its model: the run is recorded before the work
 /// starts, marked failed if the work throws, and finished only once the model version is registered.
-/// The CLI, the server's retrain job and the first start all go through here.
+/// The CLI, the server's retraining and the first start all go through here.
 /// </summary>
 public static class RecordedTraining
 {
-    public static Task<TrainingOutcome> RunAsync(
-        ChurnStore store,
-        string modelName,
-        RunTrigger trigger,
-        string actor,
-        bool promote,
-        IReadOnlyDictionary<string, string> parameters,
-        string? datasetFingerprint,
-        Func<CancellationToken, ChurnModel> train,
-        CancellationToken cancellationToken = default) =>
-        RunAsync(store.Runs, store.Registry, store.DataDir, modelName, trigger, actor, promote, parameters, datasetFingerprint, train, cancellationToken);
-
-    /// <summary>The same, from the store's parts (as a server's dependency injection provides them).</summary>
     public static async Task<TrainingOutcome> RunAsync(
         RunTracker runs,
         ModelRegistry registry,
+        ModelChanges changes,
         string dataDir,
         string modelName,
         RunTrigger trigger,
-        string actor,
+        AuditActor by,
         bool promote,
         IReadOnlyDictionary<string, string> parameters,
         string? datasetFingerprint,
@@ -54,11 +42,11 @@ public static class RecordedTraining
             var model = await Task.Run(() => train(cancellationToken), cancellationToken);
             model.Save(staging);
             var cardJson = JsonSerializer.Serialize(model.Card, JsonDefaults.Options);
-            var version = await registry.RegisterAsync(modelName, runId, staging, cardJson, actor, cancellationToken);
+            var version = await changes.RegisterRunAsync(modelName, runId, staging, cardJson, by, cancellationToken);
             await runs.FinishAsync(runId, Metrics(model.Card), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
             if (promote)
             {
-                await registry.PromoteAsync(modelName, version.Version, ModelAliases.Champion, actor, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
+                await changes.PromoteAsync(modelName, version.Version, ModelAliases.Champion, by, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
                 version = await registry.GetVersionAsync(modelName, version.Version, cancellationToken) ?? version;
             }
             return new TrainingOutcome(runId, version, model, promote);

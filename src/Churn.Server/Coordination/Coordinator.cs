@@ -1,7 +1,7 @@
 namespace Churn.Server.Coordination;
 
 /// <summary>
-/// What replicas of one deployment agree on: named locks with an expiry (the training lock, the leader lease) and
+/// What replicas of one deployment agree on: named locks with an expiry (the leader lease) and
 /// notifications to every replica (a model was promoted, settings changed). <see cref="StoreCoordinator"/> keeps them in
 /// the store and this process (one node); <see cref="RedisCoordinator"/> keeps them in Redis when <c>Churn:Redis</c> is set.
 /// </summary>
@@ -32,9 +32,6 @@ public interface ICoordinator
 /// <summary>Names shared by every replica: locks and notification topics.</summary>
 public static class CoordinationNames
 {
-    /// <summary>Only one training (first model, retraining) runs at a time across replicas.</summary>
-    public const string TrainingLock = "training";
-
     /// <summary>The replica holding this lease runs the monitoring, retention and scheduled-retrain jobs.</summary>
     public const string LeaderLease = "leader";
 
@@ -46,80 +43,4 @@ public static class CoordinationNames
 
     /// <summary>An API key was revoked: forget cached keys so it stops working everywhere at once.</summary>
     public const string KeyRevoked = "keys";
-}
-
-/// <summary>
-/// A lock held for as long as the work it guards runs: renewed in the background every third of its time-to-live, so
-/// a holder that dies loses it within <c>ttl</c> while a long training keeps it. Disposing stops renewing and releases it.
-/// </summary>
-public sealed class HeldLock : IAsyncDisposable
-{
-    private readonly ICoordinator coordinator;
-    private readonly CancellationTokenSource stop = new();
-    private readonly Task renewal;
-    private readonly ILogger log;
-
-    private HeldLock(ICoordinator coordinator, string name, string holder, TimeSpan ttl, ILogger log)
-    {
-        this.coordinator = coordinator;
-        this.log = log;
-        Name = name;
-        Holder = holder;
-        renewal = RenewAsync(ttl);
-    }
-
-    public string Name { get; }
-
-    public string Holder { get; }
-
-    /// <summary>False once a renewal found the lock taken by another holder (the work should not go on as if it held it).</summary>
-    public bool Held { get; private set; } = true;
-
-    /// <summary>The lock, or null when another holder has it.</summary>
-    public static async Task<HeldLock?> TryTakeAsync(ICoordinator coordinator, string name, string holder, TimeSpan ttl, ILogger log, CancellationToken cancellationToken) =>
-        await coordinator.TryAcquireAsync(name, holder, ttl, cancellationToken) ? new HeldLock(coordinator, name, holder, ttl, log) : null;
-
-    private async Task RenewAsync(TimeSpan ttl)
-    {
-        using var timer = new PeriodicTimer(ttl / 3);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stop.Token))
-            {
-                try
-                {
-                    if (!await coordinator.RenewAsync(Name, Holder, ttl, stop.Token))
-                    {
-                        Held = false;
-                        log.LogError("Lost the {Lock} lock ({Holder}): it expired and another holder took it.", Name, Holder);
-                        return;
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // Redis or the store may be briefly away; the lock lasts its ttl, so the next renewal can still keep it.
-                    log.LogWarning(ex, "Could not renew the {Lock} lock; retrying.", Name);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await stop.CancelAsync();
-        await renewal;
-        stop.Dispose();
-        try
-        {
-            await coordinator.ReleaseAsync(Name, Holder, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            // Not released: it expires by itself within its ttl.
-            log.LogWarning(ex, "Could not release the {Lock} lock; it expires by itself.", Name);
-        }
-    }
 }

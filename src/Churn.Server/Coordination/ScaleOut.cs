@@ -1,7 +1,7 @@
+using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
-using Churn.Server.Security;
 using Churn.Server.Settings;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Churn.Core.Models;
-using Churn.Data.Monitoring;
 using Churn.Data.Store;
+using Churn.Server.Monitoring;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Dashboard;
@@ -10,8 +10,6 @@ namespace Churn.Server.Dashboard;
 public sealed record RiskSummary(int Predictions, int AtRisk, double RevenueAtRisk, int WithValue, TimeSpan Window);
 
 public sealed record LoggedPrediction(DateTimeOffset Time, int ModelVersion, double Probability, JsonElement Inputs);
-
-public sealed record AlertView(Guid Id, string Kind, string Severity, string Message, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);
 
 public sealed record MonitoringView(long Id, DateTimeOffset Time, string Kind, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, string ResultJson);
 
@@ -50,11 +48,11 @@ public sealed class DashboardQueries(StoreFactory store, TimeProvider time)
         return [.. rows.Select(r => new LoggedPrediction(r.Time, r.ModelVersion, r.Probability, JsonSerializer.Deserialize<JsonElement>(r.InputsJson)))];
     }
 
-    public async Task<IReadOnlyList<AlertView>> AlertsAsync(int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AlertResponse>> AlertsAsync(int limit, CancellationToken cancellationToken)
     {
         await using var db = store.CreateDbContext();
         var rows = await db.Alerts.AsNoTracking().OrderByDescending(a => a.RaisedAt).Take(limit).ToListAsync(cancellationToken);
-        return [.. rows.Select(AsView)];
+        return [.. rows.Select(a => a.AsResponse())];
     }
 
     public async Task<int> OpenAlertsAsync(CancellationToken cancellationToken)
@@ -84,5 +82,4 @@ public sealed class DashboardQueries(StoreFactory store, TimeProvider time)
 
     public static string Money(double value) => value.ToString("#,0.00", CultureInfo.InvariantCulture);
 
-    private static AlertView AsView(Alert a) => new(a.Id, a.Kind, a.Severity, a.Message, a.RaisedAt, a.AcknowledgedAt, a.AcknowledgedBy);
 }

@@ -1,7 +1,7 @@
 using System.Security.Claims;
+using Churn.Data.Security;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
-using Churn.Server.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
@@ -70,6 +70,7 @@ public static class DashboardRegistration
                 }
             };
         });
+        builder.Services.AddScoped<DashboardPermissions>();
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(DashboardPolicies.User, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireRole(DashboardUsers.UserRoles))
             .AddPolicy(DashboardPolicies.Predict, p => p.AddAuthenticationSchemes(DashboardPolicies.Scheme).RequireRole(Roles.Admin, Roles.Analyst))
@@ -105,7 +106,7 @@ public static class DashboardRegistration
         DashboardPolicies.Scheme));
 }
 
-/// <summary>Creates the first dashboard admin after the store has been migrated (it runs after <see cref="ChampionStartup"/>).</summary>
+/// <summary>Creates the first dashboard admin after the store has been migrated (it runs after <see cref="Models.StoreStartup"/>).</summary>
 public sealed class DashboardStartup(DashboardUsers users, StartupNotes notes, IOptions<DashboardOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Churn.Data.Security;
 using Churn.Data.Store;
-using Churn.Server.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Dashboard;

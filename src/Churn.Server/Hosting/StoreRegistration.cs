@@ -1,5 +1,8 @@
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
+using Churn.Data.Retraining;
+using Churn.Data.Security;
+using Churn.Data.Settings;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
@@ -10,8 +13,10 @@ namespace Churn.Server.Hosting;
 public static class StoreRegistration
 {
     /// <summary>
-    /// Registers the store over the configured data directory. Unlike <see cref="StoreServiceCollectionExtensions.AddChurnStore"/>
-    /// the directory is resolved when first needed, so test hosts can set it through configuration after registration.
+    /// Registers the store over the configured data directory, and the application's changes over it (the same classes
+    /// <see cref="ChurnStore"/> composes for the command line): the audit log, audited registry changes, API keys, the
+    /// training lock and retraining. The directory is resolved when first needed, so test hosts can set it through
+    /// configuration after registration.
     /// </summary>
     public static IHostApplicationBuilder AddStore(this IHostApplicationBuilder builder)
     {
@@ -31,6 +36,12 @@ public static class StoreRegistration
             sp.GetRequiredService<MlflowOutbox>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<ModelRegistry>>()));
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddSingleton<ModelChanges>();
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<StoreLock>();
+        builder.Services.AddSingleton(sp => new TrainingLock(sp.GetRequiredService<StoreLock>(), sp.GetService<ILogger<TrainingLock>>()));
+        builder.Services.AddSingleton<Retrainer>();
         return builder;
     }
 }

@@ -58,25 +58,20 @@ public static class ModelsApi
         int version, HttpRequest http, ChampionMoves moves, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
         var request = await JsonBody.ReadAsync<PromoteRequest>(http, options.Value.MaxJsonBodyBytes, ct, optional: true);
-        var moved = await moves.PromoteAsync(version, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
-        return moved.Serving is { } serving
-            ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))
-            : TypedResults.NotFound();
+        return AsServing(await moves.PromoteAsync(version, context.AuditActor(), request?.Reason, ct));
     }
 
-    private static async Task<Results<Ok<ServingResponse>, NotFound, ProblemHttpResult>> RollbackAsync(
+    // "No previous champion" is a RegistryException, answered 409 by the one exception handler.
+    private static async Task<Results<Ok<ServingResponse>, NotFound>> RollbackAsync(
         HttpRequest http, ChampionMoves moves, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
         var request = await JsonBody.ReadAsync<RollbackRequest>(http, options.Value.MaxJsonBodyBytes, ct, optional: true);
-        var moved = await moves.RollbackAsync(request?.ToVersion, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), request?.Reason, ct);
-        if (moved.Conflict is not null)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: moved.Conflict, detail: moved.ConflictDetail);
-        }
-        return moved.Serving is { } serving
-            ? TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt))
-            : TypedResults.NotFound();
+        return AsServing(await moves.RollbackAsync(request?.ToVersion, context.AuditActor(), request?.Reason, ct));
     }
+
+    private static Results<Ok<ServingResponse>, NotFound> AsServing(ServingModel? serving) => serving is null
+        ? TypedResults.NotFound()
+        : TypedResults.Ok(new ServingResponse(serving.Name, serving.Version, ModelAliases.Champion, serving.LoadedAt));
 
     private static ModelVersionResponse AsResponse(ModelVersionInfo v, ModelHost host) =>
         new(v.ModelName, v.Version, v.Aliases, host.Current is { } s && s.Version == v.Version && s.Name == v.ModelName,

@@ -24,13 +24,6 @@ public static class AlertKinds
     public const string Mlflow = "mlflow";
 }
 
-public sealed record AlertResponse(Guid Id, string Kind, string Severity, string Message, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);
-
-internal static class AlertMapping
-{
-    public static AlertResponse AsResponse(this Alert a) => new(a.Id, a.Kind, a.Severity, a.Message, a.RaisedAt, a.AcknowledgedAt, a.AcknowledgedBy);
-}
-
 /// <summary>
 /// Raises alerts to the store, the log and the webhook, with a cool-down: while an alert of one kind is open
 /// (not acknowledged) and younger than <c>monitoring.alert_cooldown</c>, the same condition does not alert again.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Churn.Data.Security;
 using Churn.Data.Store;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -78,7 +79,7 @@ public static class AlertsApi
     private static async Task<Results<Ok<AlertResponse>, NotFound>> AcknowledgeAsync(
         Guid id, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
     {
-        var alert = await AlertAcknowledgement.AcknowledgeAsync(id, context.User.KeyName(), context.Connection.RemoteIpAddress?.ToString(), store, audit, time, ct);
+        var alert = await AlertAcknowledgement.AcknowledgeAsync(id, context.AuditActor(), store, audit, time, ct);
         return alert is null ? TypedResults.NotFound() : TypedResults.Ok(alert);
     }
 }

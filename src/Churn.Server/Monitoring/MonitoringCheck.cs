@@ -9,8 +9,8 @@ using Churn.Data.Predictions;
 using Churn.Data.Registry;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Churn.Server.Jobs;
 using Churn.Server.Models;
+using Churn.Server.Retraining;
 using Churn.Server.Settings;
 using Churn.Server.Telemetry;
 using Microsoft.EntityFrameworkCore;
@@ -221,21 +221,9 @@ public sealed class MonitoringCheck(
         return problems.Count == 0 ? null : $"Data quality beyond {threshold:P0} in {problems.Count} place(s): {string.Join("; ", problems.Take(5))}.";
     }
 
-    private static async Task<Dictionary<Guid, bool>> LabelsAsync(ChurnDbContext db, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
-    {
-        var joined = await (from f in db.Feedback.AsNoTracking()
-                            join p in db.PredictionLog.AsNoTracking() on f.PredictionId equals p.Id
-                            where p.Time >= start && p.Time <= end
-                            orderby f.Id
-                            select new { p.Id, f.Churned }).ToListAsync(ct);
-        // A later outcome for the same prediction corrects an earlier one.
-        var labels = new Dictionary<Guid, bool>();
-        foreach (var j in joined)
-        {
-            labels[j.Id] = j.Churned;
-        }
-        return labels;
-    }
+    // A later outcome for the same prediction corrects an earlier one (LabelledFeedback keeps the latest).
+    private static async Task<Dictionary<Guid, bool>> LabelsAsync(ChurnDbContext db, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
+        (await LabelledFeedback.LatestAsync(db, modelName: null, start, end, ct)).ToDictionary(l => l.PredictionId, l => l.Churned);
 
     private async Task<List<VersionPerformance>> PerformanceAsync(ServingModel model, List<LoggedRow> rows, Dictionary<Guid, bool> labels, CancellationToken ct)
     {

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Churn.Data.Security;
 using Churn.Data.Store;
-using Churn.Server.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Monitoring;
@@ -25,11 +25,11 @@ public static class MonitoringSeries
 public static class AlertAcknowledgement
 {
     /// <summary>
-    /// Marks the alert acknowledged by <paramref name="actor"/> and audits it; an alert already acknowledged is left as it
+    /// Marks the alert acknowledged by <paramref name="by"/> and audits it; an alert already acknowledged is left as it
     /// was (first acknowledgement wins). Null when there is no such alert.
     /// </summary>
     public static async Task<AlertResponse?> AcknowledgeAsync(
-        Guid id, string actor, string? clientAddress, StoreFactory store, AuditLog audit, TimeProvider time, CancellationToken ct)
+        Guid id, AuditActor by, StoreFactory store, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var alert = await db.Alerts.SingleOrDefaultAsync(a => a.Id == id, ct);
@@ -40,9 +40,9 @@ public static class AlertAcknowledgement
         if (alert.AcknowledgedAt is null)
         {
             alert.AcknowledgedAt = time.GetUtcNow();
-            alert.AcknowledgedBy = actor;
+            alert.AcknowledgedBy = by.Name;
             await db.SaveChangesAsync(ct);
-            await audit.RecordAsync(actor, "alert.acknowledge", id.ToString(), new { alert.Kind, alert.Message }, clientAddress);
+            await audit.RecordAsync(by, "alert.acknowledge", id.ToString(), new { alert.Kind, alert.Message });
         }
         return alert.AsResponse();
     }

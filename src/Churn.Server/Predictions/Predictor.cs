@@ -14,7 +14,7 @@ namespace Churn.Server.Predictions;
 /// Scores validated customers with a model snapshot, then logs and counts each prediction. Every protocol
 /// (/predict, /invocations, /v2 infer, file jobs excepted) goes through here, so they return the same probabilities.
 /// </summary>
-public sealed class Predictor(PredictionLog log, ShadowQueue shadow, ServerMetrics metrics, TimeProvider time)
+public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMetrics metrics, TimeProvider time)
 {
     public const int DefaultReasons = 5;
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Churn.Data.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -83,8 +84,6 @@ public static class SecurityRegistration
 
     public static IHostApplicationBuilder AddApiKeySecurity(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<ApiKeyStore>();
-        builder.Services.AddSingleton<AuditLog>();
         // API routes authenticate with a key; dashboard routes (no key sent) with the dashboard's cookie. Choosing by
         // path keeps cookies away from the API (no cross-site requests riding on a browser session) and keeps the
         // API's 401 ProblemDetails instead of a login redirect.

@@ -1,5 +1,6 @@
 using Churn.Server.Errors;
 using Churn.Server.Hosting;
+using Churn.Data.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ public static class KeysApi
     }
 
     private static async Task<Results<Created<CreatedKey>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        HttpRequest http, ApiKeyStore keys, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+        HttpRequest http, ApiKeyStore keys, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
         // Read through JsonBody like every JSON body: a field given twice is refused by name instead of the last one winning.
         var request = await JsonBody.ReadAsync<CreateKeyRequest>(http, options.Value.MaxJsonBodyBytes, ct) ?? new CreateKeyRequest(null, null);
@@ -33,23 +34,10 @@ public static class KeysApi
         {
             return TypedResults.ValidationProblem(errors, title: "The key request is not valid.");
         }
-        var taken = TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A key with this name exists.", detail: $"Choose another name than '{request.Name}'.");
-        if (await keys.NameExistsAsync(request.Name!, ct))
-        {
-            return taken;
-        }
-        CreatedKey created;
-        try
-        {
-            created = await keys.CreateAsync(request.Name!, request.Role!, ct);
-        }
-        catch (Microsoft.EntityFrameworkCore.DbUpdateException)
-        {
-            // Two requests for the same name at once: the unique index lets one win; the other is told as above.
-            return taken;
-        }
-        await audit.RecordAsync(context, "key.create", created.Id.ToString(), new { created.Name, created.Role });
-        return TypedResults.Created($"/keys/{created.Id}", created);
+        var created = await keys.CreateAsync(request.Name!, request.Role!, context.AuditActor(), ct);
+        return created is null
+            ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A key with this name exists.", detail: $"Choose another name than '{request.Name}'.")
+            : TypedResults.Created($"/keys/{created.Id}", created);
     }
 
     /// <summary>The problems with a key request, keyed by field; empty when it is valid. The dashboard's form uses it too.</summary>
@@ -70,14 +58,6 @@ public static class KeysApi
     private static async Task<Ok<IReadOnlyList<KeyInfo>>> ListAsync(ApiKeyStore keys, CancellationToken ct) =>
         TypedResults.Ok(await keys.ListAsync(ct));
 
-    private static async Task<Results<Ok<KeyInfo>, NotFound>> RevokeAsync(Guid id, ApiKeyStore keys, AuditLog audit, HttpContext context, CancellationToken ct)
-    {
-        var revoked = await keys.RevokeAsync(id, ct);
-        if (revoked is null)
-        {
-            return TypedResults.NotFound();
-        }
-        await audit.RecordAsync(context, "key.revoke", id.ToString(), new { revoked.Name });
-        return TypedResults.Ok(revoked);
-    }
+    private static async Task<Results<Ok<KeyInfo>, NotFound>> RevokeAsync(Guid id, ApiKeyStore keys, HttpContext context, CancellationToken ct) =>
+        await keys.RevokeAsync(id, context.AuditActor(), ct) is { } revoked ? TypedResults.Ok(revoked) : TypedResults.NotFound();
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Churn.Server.Errors;
 using Churn.Server.Hosting;
 using Churn.Server.Security;
@@ -22,15 +21,10 @@ public static class ConfigApi
     }
 
     private static async Task<Results<Ok<SettingsSnapshot>, ProblemHttpResult>> UpdateAsync(
-        HttpRequest request, RuntimeSettings settings, AuditLog audit, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
+        HttpRequest request, RuntimeSettings settings, IOptions<ServerOptions> options, HttpContext context, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
-        var (updated, errors, changed) = await settings.UpdateAsync(body.RootElement, context.User.KeyName(), ct);
-        if (errors.Count > 0)
-        {
-            return JsonBody.Invalid(errors);
-        }
-        await audit.RecordAsync(context, "config.update", string.Join(",", changed), JsonSerializer.Deserialize<JsonElement>(body.RootElement.GetRawText()));
-        return TypedResults.Ok(updated);
+        var (updated, errors, _) = await settings.UpdateAsync(body.RootElement, context.AuditActor(), ct);
+        return errors.Count > 0 ? JsonBody.Invalid(errors) : TypedResults.Ok(updated);
     }
 }

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +20,7 @@ public sealed class RuntimeSettings(
     IOptions<MonitoringSettings> monitoring,
     IOptions<ApiSettings> api,
     StoreFactory store,
+    AuditLog audit,
     TimeProvider time,
     ILogger<RuntimeSettings> log)
 {
@@ -44,6 +46,30 @@ public sealed class RuntimeSettings(
 
     /// <summary>Raised after an update is stored and in force, so other replicas can be told to load it.</summary>
     public event Action? Updated;
+
+    /// <summary>
+    /// The settings in force for a process without a host (the <c>churn</c> command): <paramref name="configuration"/>'s
+    /// <c>Churn:Model</c>, <c>Churn:Monitoring</c> and <c>Churn:Api</c> sections over the defaults, then the values stored by
+    /// <c>PUT /config</c> or the dashboard, exactly as a server starting on the same store and configuration sees them.
+    /// </summary>
+    /// <exception cref="ValidationException">A configured value is out of its range; the message names the setting.</exception>
+    public static async Task<RuntimeSettings> LoadAsync(
+        StoreFactory store, AuditLog audit, IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        static IOptions<T> Bind<T>(IConfiguration configuration, string section) where T : class, new()
+        {
+            var value = configuration.GetSection(section).Get<T>() ?? new T();
+            Validator.ValidateObject(value, new ValidationContext(value) { DisplayName = section }, validateAllProperties: true);
+            return Options.Create(value);
+        }
+        var settings = new RuntimeSettings(
+            Bind<ModelSettings>(configuration, SettingsRegistration.ModelSection),
+            Bind<MonitoringSettings>(configuration, SettingsRegistration.MonitoringSection),
+            Bind<ApiSettings>(configuration, SettingsRegistration.ApiSection),
+            store, audit, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<RuntimeSettings>.Instance);
+        await settings.LoadStoredAsync(cancellationToken);
+        return settings;
+    }
 
     /// <summary>Applies settings stored by earlier <c>PUT /config</c> calls; a stored value that no longer validates is skipped with a warning.</summary>
     public async Task LoadStoredAsync(CancellationToken cancellationToken)
@@ -71,11 +97,12 @@ public sealed class RuntimeSettings(
     }
 
     /// <summary>
-    /// Validates a partial update (<c>{"api": {"rate_limit": 50}}</c>); when valid, stores the changed keys and swaps the
-    /// settings in. Returns the problems keyed by setting name (<c>api.rate_limit</c>), empty on success.
+    /// Validates a partial update (<c>{"api": {"rate_limit": 50}}</c>); when valid, stores the changed keys, swaps the
+    /// settings in and audits the change as made by <paramref name="by"/>. Returns the problems keyed by setting name
+    /// (<c>api.rate_limit</c>), empty on success.
     /// </summary>
     public async Task<(SettingsSnapshot Settings, Dictionary<string, string[]> Errors, IReadOnlyList<string> Changed)> UpdateAsync(
-        JsonElement patch, string updatedBy, CancellationToken cancellationToken)
+        JsonElement patch, AuditActor by, CancellationToken cancellationToken)
     {
         await writeGate.WaitAsync(cancellationToken);
         try
@@ -105,12 +132,13 @@ public sealed class RuntimeSettings(
                     }
                     row.ValueJson = value?.ToJsonString() ?? "null";
                     row.UpdatedAt = time.GetUtcNow();
-                    row.UpdatedBy = updatedBy;
+                    row.UpdatedBy = by.Name;
                     changed.Add(name);
                 }
             }
             await db.SaveChangesAsync(cancellationToken);
             Volatile.Write(ref current, next);
+            await audit.RecordAsync(by, "config.update", string.Join(",", changed), patch.Clone());
             Updated?.Invoke();
             return (next, errors, changed);
         }
@@ -200,11 +228,15 @@ public sealed class RuntimeSettings(
 
 public static class SettingsRegistration
 {
+    public const string ModelSection = "Churn:Model";
+    public const string MonitoringSection = "Churn:Monitoring";
+    public const string ApiSection = "Churn:Api";
+
     public static IHostApplicationBuilder AddRuntimeSettings(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ModelSettings>().BindConfiguration("Churn:Model").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<MonitoringSettings>().BindConfiguration("Churn:Monitoring").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<ApiSettings>().BindConfiguration("Churn:Api").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ModelSettings>().BindConfiguration(ModelSection).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MonitoringSettings>().BindConfiguration(MonitoringSection).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiSettings>().BindConfiguration(ApiSection).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<RuntimeSettings>();
         return builder;
     }

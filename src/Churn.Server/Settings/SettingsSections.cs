@@ -35,7 +35,7 @@ public sealed class ModelSettings
 
     /// <summary>AUC by which a challenger must beat the champion on the same held-out rows to be promoted.</summary>
     [JsonPropertyName("promotion_margin"), ConfigurationKeyName("promotion_margin"), Range(0.0, 1.0)]
-    public double PromotionMargin { get; set; } = Churn.Data.Retraining.ChallengerRetraining.DefaultPromotionMargin;
+    public double PromotionMargin { get; set; } = Churn.Core.Retraining.PromotionPolicy.DefaultMargin;
 
     /// <summary>
     /// Share of live predictions also scored by the challenger, off the request path, for <c>GET /monitoring/shadow</c>;

@@ -119,6 +119,11 @@ public sealed class RegistryCommandTests : IDisposable
             await File.ReadAllBytesAsync(Path.Combine(data, "models", "telco", "v1", "model.zip")),
             await File.ReadAllBytesAsync(Path.Combine(restored, "models", "telco", "v1", "model.zip")));
         Assert.Equal(0, (await ChurnProcess.RunAsync("restore", archive, "--force", "--data-dir", data)).ExitCode);
+
+        // The restored store keeps the archive's audit log and records the restore itself, by this user at this host.
+        var audit = await AuditedCommandTests.AuditAsync(restored);
+        Assert.Equal(["model.register", "model.promote", "store.restore"], audit.Select(a => a.Action));
+        Assert.Equal((Environment.UserName, Environment.MachineName), (audit[^1].Actor, audit[^1].ClientAddress));
     }
 
     /// <summary>Every version's file exists and hashes as registered, and every alias points at a registered version.</summary>

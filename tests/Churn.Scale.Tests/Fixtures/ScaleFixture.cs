@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -5,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Core.Schema;
+using Npgsql;
 using StackExchange.Redis;
 
 namespace Churn.Scale.Tests.Fixtures;
@@ -99,6 +101,50 @@ public sealed class ScaleFixture : IAsyncLifetime
                 // Includes a folder that was never created (a replica that did not start).
             }
         }
+    }
+
+    /// <summary>
+    /// Starts the real <c>churn</c> command against the deployment's store (the shared data directory and PostgreSQL),
+    /// as an operator on one of the replicas' hosts would run it; Redis is configured too, as in the replicas' environment.
+    /// </summary>
+    internal Process StartChurn(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["CHURN_DATA_DIR"] = DataDir;
+        start.Environment["Churn__Store__Provider"] = "postgres";
+        start.Environment["Churn__Store__ConnectionString"] = postgres.ConnectionString;
+        start.Environment["Churn__Redis"] = redis.Configuration;
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Runs <c>churn</c> (see <see cref="StartChurn"/>) to the end within five minutes.</summary>
+    internal async Task<(int ExitCode, string Stdout, string Stderr)> ChurnAsync(params string[] args)
+    {
+        using var process = StartChurn(args);
+        return await FinishAsync(process);
+    }
+
+    internal static async Task<(int ExitCode, string Stdout, string Stderr)> FinishAsync(Process process)
+    {
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Who holds the training lock in the store, or null when it is free.</summary>
+    internal async Task<string?> TrainingLockHolderAsync()
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""SELECT "UpdatedBy" FROM settings WHERE "Key" = 'lock:training' AND "UpdatedAt" > now()""", connection);
+        return await command.ExecuteScalarAsync() as string;
     }
 
     public HttpClient Proxy(string? key = null)

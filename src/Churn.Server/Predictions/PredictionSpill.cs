@@ -1,37 +1,10 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using Churn.Data.Predictions;
 using Churn.Server.Hosting;
 using Churn.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
-
-/// <summary>
-/// The bounded buffer between requests and the store. Appending never blocks a request: when the buffer is full
-/// (the store is slow) or closed (shutdown has begun) the entry goes straight to the spill file instead. A buffered
-/// entry is journaled first (<see cref="PredictionJournal"/>), so it survives a killed process.
-/// </summary>
-public sealed class PredictionLog(IOptions<ServerOptions> options, PredictionSpill spill, PredictionJournal journal)
-{
-    private readonly Channel<PredictionLogEntry> channel = Channel.CreateBounded<PredictionLogEntry>(
-        new BoundedChannelOptions(options.Value.PredictionLogCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
-    public ChannelReader<PredictionLogEntry> Reader => channel.Reader;
-
-    public void Append(PredictionLogEntry entry)
-    {
-        if (!journal.TryAppend(entry, channel.Writer.TryWrite))
-        {
-            // When the spill file cannot be written either (disk full) the entry is lost; the spill has counted and
-            // reported it, and the request is still answered.
-            spill.Append([entry]);
-        }
-    }
-
-    /// <summary>No more entries will be buffered; the writer drains what is left and stops.</summary>
-    public void Complete() => channel.Writer.TryComplete();
-}
 
 /// <summary>
 /// The local JSON-lines file where predictions wait while the store is unavailable. Appends go to

@@ -1,25 +1,17 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Churn.Data.Security;
 using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
-namespace Churn.Server.Security;
-
-/// <summary>A key as seen by authentication: never the secret.</summary>
-public sealed record KeyIdentity(Guid Id, string Name, string Role);
-
-/// <summary>A freshly created key: the only time its secret exists outside the caller.</summary>
-public sealed record CreatedKey(Guid Id, string Name, string Role, string Key, DateTimeOffset CreatedAt);
-
-public sealed record KeyInfo(Guid Id, string Name, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+namespace Churn.Data.Security;
 
 /// <summary>
 /// API keys: secrets are random, shown once and stored only as SHA-256 hashes (a fast hash is enough for 256-bit random
 /// secrets, which cannot be guessed, and keeps per-request checks cheap). Valid keys are cached briefly per process.
+/// Creating and revoking a key are audited here, for the API, the dashboard and <c>churn keys</c> alike.
 /// </summary>
-public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
+public sealed class ApiKeyStore(StoreFactory store, AuditLog audit, TimeProvider time)
 {
     // REVIEW: without Redis, a key revoked on another replica stays usable here until the cache entry expires; with it,
     // the revocation is announced and every replica forgets the key at once.
@@ -54,7 +46,31 @@ public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
         return row;
     }
 
-    public async Task<CreatedKey> CreateAsync(string name, string role, CancellationToken cancellationToken, string? secret = null)
+    /// <summary>
+    /// Creates a key named <paramref name="name"/> with <paramref name="role"/> and audits it as done by <paramref name="by"/>;
+    /// null when a key of that name exists (also when another request took the name at the same moment).
+    /// </summary>
+    public async Task<CreatedKey?> CreateAsync(string name, string role, AuditActor by, CancellationToken cancellationToken)
+    {
+        if (await NameExistsAsync(name, cancellationToken))
+        {
+            return null;
+        }
+        CreatedKey created;
+        try
+        {
+            created = await CreateAsync(name, role, cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Two requests for the same name at once: the unique index lets one win.
+            return null;
+        }
+        await audit.RecordAsync(by, "key.create", created.Id.ToString(), new { created.Name, created.Role });
+        return created;
+    }
+
+    private async Task<CreatedKey> CreateAsync(string name, string role, CancellationToken cancellationToken, string? secret = null)
     {
         secret ??= NewSecret();
         var row = new ApiKey { Id = Guid.CreateVersion7(time.GetUtcNow()), Name = name, Role = role, Hash = Hash(secret), CreatedAt = time.GetUtcNow() };
@@ -77,8 +93,8 @@ public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
         return [.. rows.OrderBy(k => k.CreatedAt)];
     }
 
-    /// <summary>Revokes a key; false when there is no such key. Revoking twice keeps the first time.</summary>
-    public async Task<KeyInfo?> RevokeAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Revokes a key and audits it as done by <paramref name="by"/>; null when there is no such key. Revoking twice keeps the first time.</summary>
+    public async Task<KeyInfo?> RevokeAsync(Guid id, AuditActor by, CancellationToken cancellationToken)
     {
         await using var db = store.CreateDbContext();
         var row = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == id, cancellationToken);
@@ -90,6 +106,7 @@ public sealed class ApiKeyStore(StoreFactory store, TimeProvider time)
         await db.SaveChangesAsync(cancellationToken);
         cache.TryRemove(row.Hash, out _);
         Revoked?.Invoke(row.Hash);
+        await audit.RecordAsync(by, "key.revoke", id.ToString(), new { row.Name });
         return new KeyInfo(row.Id, row.Name, row.Role, row.CreatedAt, row.RevokedAt);
     }
 

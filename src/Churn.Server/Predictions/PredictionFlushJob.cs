@@ -1,22 +1,15 @@
 using Churn.Data.Predictions;
-using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Predictions;
-
-/// <summary>Where the prediction log is written: the store, unless a test points it at another database.</summary>
-public sealed class PredictionLogTarget(StoreFactory store)
-{
-    public StoreFactory Store { get; } = store;
-}
 
 /// <summary>
 /// Drains the prediction buffer into the store in batches. A batch the store refuses is spilled to a local file
 /// and replayed when the store answers again; replay skips entries already stored, so it is safe to repeat.
 /// On shutdown the buffer is closed and drained before the host stops; what a killed process left in its journal is replayed.
 /// </summary>
-public sealed class PredictionLogJob(
-    PredictionLog log, PredictionSpill spill, PredictionJournal journal, PredictionLogTarget target, IServiceProvider services, ILogger<PredictionLogJob> logger)
+public sealed class PredictionFlushJob(
+    PredictionBuffer log, PredictionSpill spill, PredictionJournal journal, PredictionLogTarget target, IServiceProvider services, ILogger<PredictionFlushJob> logger)
     : BackgroundService
 {
     private const int BatchSize = 500;
@@ -169,21 +162,5 @@ public sealed class PredictionLogJob(
                 return;
             }
         }
-    }
-}
-
-public static class PredictionRegistration
-{
-    public static IHostApplicationBuilder AddPredictions(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<PredictionSpill>();
-        builder.Services.AddSingleton<PredictionJournal>();
-        builder.Services.AddSingleton<PredictionLog>();
-        builder.Services.AddSingleton<Predictor>();
-        builder.Services.AddSingleton<ShadowQueue>();
-        builder.Services.AddHostedService<ShadowScoringJob>();
-        builder.Services.AddSingleton(sp => new PredictionLogTarget(sp.GetRequiredService<StoreFactory>()));
-        builder.Services.AddHostedService<PredictionLogJob>();
-        return builder;
     }
 }

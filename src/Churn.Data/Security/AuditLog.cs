@@ -1,30 +1,28 @@
-using System.Security.Claims;
 using System.Text.Json;
-using Churn.Data.Security;
 using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
-namespace Churn.Server.Security;
+namespace Churn.Data.Security;
 
-public sealed record AuditResponse(long Id, DateTimeOffset Time, string Actor, string Action, string? Target, string? Details, string? ClientAddress);
-
-/// <summary>The append-only record of every change: who (key name), what, to what, when and from where. Nothing updates or deletes it.</summary>
+/// <summary>
+/// The append-only record of every change: who, what, to what, when and from where. Nothing updates or deletes it.
+/// It is the one writer of audit entries: the API, the dashboard, background jobs and the <c>churn</c> command all record
+/// through it (mostly through the changes that call it: <see cref="Registry.ModelChanges"/>, <see cref="ApiKeyStore"/>,
+/// <see cref="Retraining.Retrainer"/>).
+/// </summary>
 public sealed class AuditLog(StoreFactory store, TimeProvider time)
 {
-    public Task RecordAsync(HttpContext context, string action, string? target, object? details = null) =>
-        RecordAsync(context.User.Identity?.Name ?? "anonymous", action, target, details, context.Connection.RemoteIpAddress?.ToString());
-
-    /// <summary>Records a change made outside HTTP (the command line names the local user and "local" as the address).</summary>
-    public async Task RecordAsync(string actor, string action, string? target, object? details, string? clientAddress)
+    /// <summary>Records a change that has taken effect; <paramref name="details"/> is stored as JSON.</summary>
+    public async Task RecordAsync(AuditActor by, string action, string? target, object? details = null)
     {
         var entry = new AuditEntry
         {
             Time = time.GetUtcNow(),
-            Actor = actor,
+            Actor = by.Name,
             Action = action,
             Target = target,
             Details = details is null ? null : JsonSerializer.Serialize(details, JsonSerializerOptions.Web),
-            ClientAddress = clientAddress,
+            ClientAddress = by.Address,
         };
         await using var db = store.CreateDbContext();
         db.AuditLog.Add(entry);
@@ -32,6 +30,7 @@ public sealed class AuditLog(StoreFactory store, TimeProvider time)
         await db.SaveChangesAsync(CancellationToken.None);
     }
 
+    /// <summary>The newest <paramref name="limit"/> entries, newest first, optionally of one action only.</summary>
     public async Task<IReadOnlyList<AuditResponse>> ListAsync(int limit, string? action, CancellationToken cancellationToken)
     {
         await using var db = store.CreateDbContext();
@@ -44,9 +43,4 @@ public sealed class AuditLog(StoreFactory store, TimeProvider time)
             .Select(a => new AuditResponse(a.Id, a.Time, a.Actor, a.Action, a.Target, a.Details, a.ClientAddress))
             .ToListAsync(cancellationToken);
     }
-}
-
-internal static class PrincipalExtensions
-{
-    public static string KeyName(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
 }

@@ -1,18 +1,5 @@
 namespace Churn.Server.Security;
 
-/// <summary>The roles an API key can hold.</summary>
-public static class Roles
-{
-    public const string Admin = "admin";
-    public const string Analyst = "analyst";
-    public const string Service = "service";
-    public const string Viewer = "viewer";
-
-    public static readonly IReadOnlyList<string> All = [Admin, Analyst, Service, Viewer];
-
-    public static bool IsKnown(string role) => All.Contains(role, StringComparer.Ordinal);
-}
-
 /// <summary>
 /// What each role may do, as authorization policies set once per endpoint group. Admin may do everything;
 /// analysts predict and read; services predict and send feedback; viewers only read.

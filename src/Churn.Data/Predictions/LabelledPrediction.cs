@@ -1,0 +1,4 @@
+namespace Churn.Data.Predictions;
+
+/// <summary>A logged prediction with the outcome reported for it: its id, customer, logged inputs and whether the customer churned.</summary>
+public sealed record LabelledPrediction(Guid PredictionId, DateTimeOffset Time, string? CustomerId, string InputsJson, bool Churned);
