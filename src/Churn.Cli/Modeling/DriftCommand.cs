@@ -8,8 +8,7 @@ using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Server.Monitoring;
 using Churn.Server.Settings;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
 using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
@@ -111,14 +110,12 @@ internal static class DriftCommand
         where T : struct =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : null;
 
-    /// <summary>The drift settings in force on the data directory's server: the stored <c>model.*</c> values over the defaults.</summary>
+    /// <summary>The drift settings in force on the data directory's server: the one settings model (environment over defaults, then stored <c>model.*</c> values).</summary>
     private static async Task<DriftOptions> StoredOptionsAsync(string? dataDir, CancellationToken ct)
     {
         using var store = await StoreAccess.OpenAsync(dataDir, ct);
-        var settings = new RuntimeSettings(
-            Options.Create(new ModelSettings()), Options.Create(new MonitoringSettings()), Options.Create(new ApiSettings()),
-            store.Contexts, TimeProvider.System, NullLogger<RuntimeSettings>.Instance);
-        await settings.LoadStoredAsync(ct);
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var settings = await RuntimeSettings.LoadAsync(store.Contexts, store.Audit, configuration, ct);
         return MonitoringCheck.DriftOptionsFor(settings.Model);
     }
 
