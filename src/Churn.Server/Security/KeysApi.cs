@@ -1,6 +1,6 @@
+using Churn.Data.Security;
 using Churn.Server.Errors;
 using Churn.Server.Hosting;
-using Churn.Data.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
