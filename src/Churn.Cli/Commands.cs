@@ -22,5 +22,6 @@ internal static class Commands
         yield return Registry.BackupCommand.Backup();
         yield return Registry.BackupCommand.Restore();
         yield return KeysCommand.Create();
+        yield return Campaigns.CampaignCommand.Create();
     }
 }
