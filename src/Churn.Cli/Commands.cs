@@ -23,5 +23,6 @@ internal static class Commands
         yield return Registry.BackupCommand.Restore();
         yield return KeysCommand.Create();
         yield return Campaigns.CampaignCommand.Create();
+        yield return Campaigns.UpliftCommand.Create();
     }
 }

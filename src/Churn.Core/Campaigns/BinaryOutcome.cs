@@ -53,7 +53,13 @@ public static class ExperimentFile
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CsvFormatException">The file is malformed, or a row's arm or outcome is blank (names the line and column).</exception>
     /// <exception cref="InvalidDataException">A named column is absent, or the outcome is not binary.</exception>
-    public static IReadOnlyList<ArmOutcome> Read(string path, string armColumn, string outcomeColumn, string? segmentColumn = null, string? positive = null)
+    public static IReadOnlyList<ArmOutcome> Read(string path, string armColumn, string outcomeColumn, string? segmentColumn = null, string? positive = null) =>
+        Read(path, armColumn, outcomeColumn, segmentColumn, positive, out _);
+
+    /// <summary>Reads every row's arm, outcome and segment, and says which value of the outcome column was taken as positive.</summary>
+    /// <inheritdoc cref="Read(string, string, string, string?, string?)" path="/param"/>
+    /// <param name="positiveValue">The positive outcome value as written in the file.</param>
+    public static IReadOnlyList<ArmOutcome> Read(string path, string armColumn, string outcomeColumn, string? segmentColumn, string? positive, out string positiveValue)
     {
         using var csv = CsvReader.Open(path);
         var arm = Require(csv, armColumn, "arm");
@@ -76,7 +82,7 @@ public static class ExperimentFile
         {
             throw new InvalidDataException($"{path}: the file has a header but no rows.");
         }
-        var yes = BinaryOutcome.ChoosePositive(distinct, outcomeColumn, positive);
+        var yes = positiveValue = BinaryOutcome.ChoosePositive(distinct, outcomeColumn, positive);
         return [.. rows.Select(r => new ArmOutcome(r.Arm, string.Equals(r.Outcome, yes, StringComparison.Ordinal), r.Segment))];
     }
 
