@@ -1,4 +1,5 @@
 using Churn.Server.ApiDocs;
+using Churn.Server.Campaigns;
 using Churn.Server.Coordination;
 using Churn.Server.Dashboard;
 using Churn.Server.Errors;
@@ -99,6 +100,7 @@ public sealed class ChurnServer
         app.MapJobs();
         app.MapMonitoring();
         app.MapAlerts();
+        app.MapCampaigns();
         app.MapConfig();
         app.MapKeys();
         app.MapMlflowScoring();

@@ -19,6 +19,9 @@ public static class AlertKinds
     public const string ErrorRate = "error_rate";
     public const string Latency = "latency";
     public const string DataQuality = "data_quality";
+
+    /// <summary>A campaign whose treated customers churn more than its holdout; one kind per campaign, so each cools down on its own.</summary>
+    public static string CampaignHarm(Guid campaignId) => $"campaign_harm:{campaignId}";
 }
 
 public sealed record AlertResponse(Guid Id, string Kind, string Severity, string Message, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgedBy);
