@@ -64,7 +64,7 @@ public sealed class UpliftData
         {
             throw new InvalidDataException($"{path}: no column is left to use as a feature.");
         }
-        var schema = inferred with { Features = specs, IdColumn = null };
+        var schema = inferred with { Features = specs };
         var all = DatasetLoader.Load(path, schema, LabelRequirement.Required);
         if (all.RowCount != units.Count)
         {

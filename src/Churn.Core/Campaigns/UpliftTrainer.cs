@@ -101,7 +101,7 @@ public static class UpliftTrainer
                 }
             }
             var responseModel = fitter.FitOne([.. train], data.Outcomes, weights: null);
-            var responseScores = fitter.Probabilities(responseModel, test);
+            var responseScores = fitter.Probabilities(responseModel, matrix, test);
             for (var j = 0; j < test.Length; j++)
             {
                 response[test[j]] = responseScores[j];
@@ -118,6 +118,16 @@ public static class UpliftTrainer
             data.Count, data.Treated.Count(t => t), data.Treated.Count(t => !t), options.Folds, Thin(curve));
     }
 
+    /// <summary>
+    /// Fits one method on every customer, for scoring new ones (after <see cref="CrossValidate"/> has chosen it).
+    /// </summary>
+    public static UpliftModel Fit(UpliftData data, UpliftMethod method, UpliftOptions options)
+    {
+        var encoder = data.FitEncoder();
+        var fitter = new ArmFitter(options.Seed, encoder.Width, encoder.EncodeAll(data.Features), options.Trees);
+        return new UpliftModel(data.Features.Schema, encoder, fitter.Fit(method, data, [.. Enumerable.Range(0, data.Count)]));
+    }
+
     private static List<QiniPoint> Thin(IReadOnlyList<QiniPoint> curve)
     {
         if (curve.Count <= CurvePoints)
@@ -128,17 +138,54 @@ public static class UpliftTrainer
     }
 }
 
+/// <summary>
+/// An uplift model fitted on campaign history: scores new customers with their expected uplift, the rise in the
+/// probability of the wanted outcome if treated (for a churn campaign trained with the goal "decrease", the fall in
+/// churn probability if contacted). Negative scores mark customers whom treatment is expected to push away.
+/// </summary>
+public sealed class UpliftModel
+{
+    private readonly Features.FeatureEncoder _encoder;
+    private readonly FittedUplift _fitted;
+
+    internal UpliftModel(Schema.DatasetSchema schema, Features.FeatureEncoder encoder, FittedUplift fitted)
+    {
+        Schema = schema;
+        _encoder = encoder;
+        _fitted = fitted;
+    }
+
+    /// <summary>The schema new customers are loaded with (its features, in the model's order).</summary>
+    public Schema.DatasetSchema Schema { get; }
+
+    /// <summary>The method behind the scores.</summary>
+    public UpliftMethod Method => _fitted.Method;
+
+    /// <summary>Expected uplift of every row, in row order.</summary>
+    /// <exception cref="ArgumentException">The dataset's features are not the model's.</exception>
+    public double[] Score(Data.Dataset customers)
+    {
+        if (!customers.Schema.Features.SequenceEqual(Schema.Features))
+        {
+            throw new ArgumentException("The customers must be loaded with the model's schema.", nameof(customers));
+        }
+        return _fitted.Score(_encoder.EncodeAll(customers), [.. Enumerable.Range(0, customers.RowCount)]);
+    }
+}
+
 /// <summary>A fitted uplift model over encoded rows: scores are expected uplift (higher means more persuadable).</summary>
 internal sealed class FittedUplift(ArmFitter fitter, UpliftMethod method, ITransformer first, ITransformer? second)
 {
     public UpliftMethod Method => method;
 
-    public double[] Score(IReadOnlyList<int> rows)
+    public double[] Score(IReadOnlyList<int> rows) => Score(fitter.Matrix, rows);
+
+    public double[] Score(float[] matrix, IReadOnlyList<int> rows)
     {
-        var a = fitter.Probabilities(first, rows);
+        var a = fitter.Probabilities(first, matrix, rows);
         if (method == UpliftMethod.TwoModel)
         {
-            var c = fitter.Probabilities(second!, rows);
+            var c = fitter.Probabilities(second!, matrix, rows);
             return [.. a.Zip(c, (t, k) => t - k)];
         }
         return [.. a.Select(p => 2 * p - 1)];
@@ -202,16 +249,20 @@ internal sealed class ArmFitter
         return trainer.Fit(View([.. fit.Select(i => rows[i])], labels, weights), View([.. validation.Select(i => rows[i])], labels, weights));
     }
 
-    public double[] Probabilities(ITransformer model, IReadOnlyList<int> rows) =>
-        Learners.Probabilities(model, View(rows, new bool[_matrix.Length / _width], null));
+    public float[] Matrix => _matrix;
 
-    private IDataView View(IReadOnlyList<int> rows, bool[] labels, float[]? weights)
+    public double[] Probabilities(ITransformer model, float[] matrix, IReadOnlyList<int> rows) =>
+        Learners.Probabilities(model, View(matrix, rows, new bool[matrix.Length / _width], null));
+
+    private IDataView View(IReadOnlyList<int> rows, bool[] labels, float[]? weights) => View(_matrix, rows, labels, weights);
+
+    private IDataView View(float[] matrix, IReadOnlyList<int> rows, bool[] labels, float[]? weights)
     {
         var items = new WeightedRow[rows.Count];
         for (var i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
-            items[i] = new WeightedRow { Features = _matrix.AsSpan(r * _width, _width).ToArray(), Label = labels[r], Weight = weights?[r] ?? 1f };
+            items[i] = new WeightedRow { Features = matrix.AsSpan(r * _width, _width).ToArray(), Label = labels[r], Weight = weights?[r] ?? 1f };
         }
         return _learners.Context.Data.LoadFromEnumerable(items, _schema);
     }
