@@ -62,6 +62,7 @@ public sealed class ChurnServer
         builder.AddPredictions();
         builder.AddJobs();
         builder.AddMonitoring();
+        builder.AddCampaigns();
         builder.AddApiDocumentation();
         builder.AddDashboard();
         builder.Services.AddProblemDetails();

@@ -1,14 +1,7 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
-using Churn.Core.Campaigns;
-using Churn.Data.Campaigns;
-using Churn.Data.Store;
 using Churn.Server.Errors;
-using Churn.Server.Monitoring;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Campaigns;
 
@@ -18,12 +11,19 @@ namespace Churn.Server.Campaigns;
 /// </summary>
 public static class CampaignsApi
 {
+    public static IHostApplicationBuilder AddCampaigns(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<CampaignBook>();
+        return builder;
+    }
+
     public static IEndpointRouteBuilder MapCampaigns(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/campaigns").WithTags("Campaigns").RequireAuthorization(Policies.Read);
         group.MapPost("/", CreateAsync).RequireAuthorization(Policies.Campaigns)
             .WithSummary("Creates a campaign: offer, cost per contact, value of a retained customer, eligibility, holdout share, outcome window.");
-        group.MapGet("/", ListAsync).WithSummary("Campaigns, newest first.");
+        group.MapGet("/", async (CampaignBook book, CancellationToken ct) => TypedResults.Ok(await book.ListAsync(ct)))
+            .WithSummary("Campaigns, newest first.");
         group.MapGet("/{id:guid}", GetAsync).WithSummary("One campaign.");
         group.MapPost("/{id:guid}/assign", AssignAsync).RequireAuthorization(Policies.Campaigns)
             .WithSummary("Assigns eligible customers to treated or holdout: random, seeded per campaign, sticky per customer id.");
@@ -35,215 +35,48 @@ public static class CampaignsApi
     }
 
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult>> CreateAsync(
-        CampaignRequest request, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
+        CampaignRequest request, CampaignBook book, HttpContext context, CancellationToken ct)
     {
-        var errors = CampaignValidation.Check(request);
-        if (errors.Any)
-        {
-            return JsonBody.Invalid(errors.Errors);
-        }
-        var now = time.GetUtcNow();
-        var campaign = new Campaign
-        {
-            Id = Guid.CreateVersion7(now),
-            Name = request.Name!.Trim(),
-            Offer = request.Offer!.Trim(),
-            CostPerContact = request.CostPerContact!.Value,
-            RetainedValue = request.RetainedValue!.Value,
-            Eligibility = request.Eligibility!,
-            ProbabilityFloor = request.Eligibility == EligibilityKinds.ProbabilityFloor ? request.ProbabilityFloor : null,
-            TopN = request.Eligibility == EligibilityKinds.TopN ? request.TopN : null,
-            EligibleIds = request.Eligibility == EligibilityKinds.List ? string.Join('\n', request.CustomerIds!.Distinct(StringComparer.Ordinal)) : null,
-            HoldoutShare = request.HoldoutShare ?? 0.1,
-            OutcomeWindowDays = request.OutcomeWindowDays ?? 90,
-            StartsAt = request.StartsAt ?? now,
-            EndsAt = request.EndsAt,
-            Seed = request.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue),
-            CreatedAt = now,
-            CreatedBy = context.User.KeyName(),
-        };
-        await using (var db = store.CreateDbContext())
-        {
-            db.Campaigns.Add(campaign);
-            await db.SaveChangesAsync(ct);
-        }
-        var response = campaign.AsResponse();
-        await audit.RecordAsync(context, "campaign.create", campaign.Id.ToString(), response with { });
-        return TypedResults.Created($"/campaigns/{campaign.Id}", response);
+        var outcome = await book.CreateAsync(request, context.User.KeyName(), Address(context), ct);
+        return outcome.Value is { } created ? TypedResults.Created($"/campaigns/{created.Id}", created) : JsonBody.Invalid(outcome.Errors);
     }
 
-    private static async Task<Ok<List<CampaignResponse>>> ListAsync(StoreFactory store, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var campaigns = await db.Campaigns.AsNoTracking().OrderByDescending(c => c.CreatedAt).Take(1000).ToListAsync(ct);
-        return TypedResults.Ok(campaigns.Select(c => c.AsResponse()).ToList());
-    }
-
-    private static async Task<Results<Ok<CampaignResponse>, NotFound>> GetAsync(Guid id, StoreFactory store, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
-        return campaign is null ? TypedResults.NotFound() : TypedResults.Ok(campaign.AsResponse());
-    }
+    private static async Task<Results<Ok<CampaignResponse>, NotFound>> GetAsync(Guid id, CampaignBook book, CancellationToken ct) =>
+        await book.GetAsync(id, ct) is { } campaign ? TypedResults.Ok(campaign) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<AssignResponse>, NotFound, ProblemHttpResult>> AssignAsync(
-        Guid id, AssignRequest request, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
+        Guid id, AssignRequest request, CampaignBook book, HttpContext context, CancellationToken ct)
     {
-        await using var db = store.CreateDbContext();
-        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (campaign is null)
-        {
-            return TypedResults.NotFound();
-        }
-        var errors = CampaignValidation.Check(request);
-        if (errors.Any)
-        {
-            return JsonBody.Invalid(errors.Errors);
-        }
-        var ids = request.Customers!.Select(c => c.CustomerId!).ToList();
-        var existing = await db.CampaignAssignments.AsNoTracking().Where(a => a.CampaignId == id && ids.Contains(a.CustomerId))
-            .ToDictionaryAsync(a => a.CustomerId, a => a.Arm, StringComparer.Ordinal, ct);
-        var fresh = request.Customers!.Where(c => !existing.ContainsKey(c.CustomerId!)).ToList();
-        var eligible = await EligibleAsync(db, campaign, fresh, ct);
-        var now = time.GetUtcNow();
-        var actor = context.User.KeyName();
-        var results = new List<AssignedCustomer>();
-        foreach (var c in request.Customers!)
-        {
-            if (existing.TryGetValue(c.CustomerId!, out var arm))
-            {
-                results.Add(new AssignedCustomer(c.CustomerId!, arm, New: false));
-            }
-            else if (eligible.Contains(c.CustomerId!))
-            {
-                arm = HoldoutAssignment.ArmOf(campaign.Seed, c.CustomerId!, campaign.HoldoutShare);
-                db.CampaignAssignments.Add(new CampaignAssignment
-                {
-                    CampaignId = id,
-                    CustomerId = c.CustomerId!,
-                    Arm = arm,
-                    ChurnProbability = c.ChurnProbability!.Value,
-                    Uplift = c.Uplift,
-                    Segment = c.Segment,
-                    AssignedAt = now,
-                    AssignedBy = actor,
-                });
-                results.Add(new AssignedCustomer(c.CustomerId!, arm, New: true));
-            }
-        }
-        await db.SaveChangesAsync(ct);
-        var added = results.Where(r => r.New).ToList();
-        var response = new AssignResponse(added.Count, added.Count(r => r.Arm == CampaignArms.Treated), added.Count(r => r.Arm == CampaignArms.Holdout),
-            existing.Count, fresh.Count - added.Count, results);
-        // One audit entry per call, with the counts; the assignments themselves are the campaign's own log.
-        await audit.RecordAsync(context, "campaign.assign", id.ToString(),
-            new { response.Assigned, response.Treated, response.Holdout, response.AlreadyAssigned, response.Ineligible });
-        return TypedResults.Ok(response);
-    }
-
-    /// <summary>The fresh customers who pass the campaign's eligibility rule.</summary>
-    private static async Task<HashSet<string>> EligibleAsync(ChurnDbContext db, Campaign campaign, List<AssignCustomer> fresh, CancellationToken ct)
-    {
-        switch (campaign.Eligibility)
-        {
-            case EligibilityKinds.ProbabilityFloor:
-                return [.. fresh.Where(c => c.ChurnProbability >= campaign.ProbabilityFloor).Select(c => c.CustomerId!)];
-            case EligibilityKinds.List:
-                var listed = new HashSet<string>(campaign.EligibleIds!.Split('\n'), StringComparer.Ordinal);
-                return [.. fresh.Where(c => listed.Contains(c.CustomerId!)).Select(c => c.CustomerId!)];
-            default:
-                // Top-N by expected gain: the places left in the campaign go to the customers with the most to gain.
-                var taken = await db.CampaignAssignments.CountAsync(a => a.CampaignId == campaign.Id, ct);
-                var places = Math.Max(0, campaign.TopN!.Value - taken);
-                return [.. fresh.OrderByDescending(c => (c.Uplift ?? c.ChurnProbability!.Value) * campaign.RetainedValue)
-                    .ThenBy(c => c.CustomerId, StringComparer.Ordinal).Take(places).Select(c => c.CustomerId!)];
-        }
+        var outcome = await book.AssignAsync(id, request, context.User.KeyName(), Address(context), ct);
+        return !outcome.Found ? TypedResults.NotFound() : outcome.Value is { } done ? TypedResults.Ok(done) : JsonBody.Invalid(outcome.Errors);
     }
 
     private static async Task<Results<Ok<ContactListResponse>, FileContentHttpResult, NotFound, ProblemHttpResult>> ContactsAsync(
-        Guid id, double? budget, int? contacts, string? format, StoreFactory store, AuditLog audit, TimeProvider time, HttpContext context, CancellationToken ct)
+        Guid id, double? budget, int? contacts, string? format, CampaignBook book, HttpContext context, CancellationToken ct)
     {
-        await using var db = store.CreateDbContext();
-        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (campaign is null)
-        {
-            return TypedResults.NotFound();
-        }
-        var errors = new Predictions.FieldErrors();
-        if (budget is null == contacts is null)
-        {
-            errors.Add("budget", "or contacts is required (one of them): an amount of money, or a number of contacts.");
-        }
-        else if (budget is { } money && (!double.IsFinite(money) || money < campaign.CostPerContact))
-        {
-            errors.Add("budget", $"affords no contact: one contact costs {campaign.CostPerContact.ToString(CultureInfo.InvariantCulture)}.");
-        }
-        else if (contacts is < 1)
-        {
-            errors.Add("contacts", "must be at least 1.");
-        }
         if (format is not (null or "json" or "csv"))
         {
-            errors.Add("format", "must be json or csv.");
+            return await book.GetAsync(id, ct) is null ? TypedResults.NotFound() : JsonBody.Invalid(new() { ["format"] = ["must be json or csv."] });
         }
-        if (errors.Any)
-        {
-            return JsonBody.Invalid(errors.Errors);
-        }
-        var affordable = contacts ?? (int)Math.Min(int.MaxValue, Math.Floor(budget!.Value / campaign.CostPerContact));
-        // Only treated customers are contacted: contacting the holdout would destroy the measurement.
-        var treated = await db.CampaignAssignments.AsNoTracking().Where(a => a.CampaignId == id && a.Arm == CampaignArms.Treated)
-            .Select(a => new ContactCandidate(a.CustomerId, a.ChurnProbability, a.Uplift)).ToListAsync(ct);
-        var holdout = await db.CampaignAssignments.CountAsync(a => a.CampaignId == id && a.Arm == CampaignArms.Holdout, ct);
-        var list = ContactRanking.Rank(treated, campaign.RetainedValue, campaign.CostPerContact, affordable);
-        var now = time.GetUtcNow();
-        var actor = context.User.KeyName();
-        db.CampaignContacts.AddRange(list.Contacts.Select(c => new CampaignContact
-        {
-            CampaignId = id,
-            CustomerId = c.CustomerId,
-            Rank = c.Rank,
-            ExpectedProfit = c.ExpectedProfit,
-            ContactedAt = now,
-            ContactedBy = actor,
-        }));
-        await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(context, "campaign.contacts", id.ToString(), new { budget, contacts, handedOut = list.Contacts.Count, ranking = list.Basis.ToString() });
-        if (format == "csv")
-        {
-            var csv = new StringBuilder("rank,customer_id,churn_probability,uplift,expected_profit\n");
-            foreach (var c in list.Contacts)
-            {
-                csv.Append(CultureInfo.InvariantCulture, $"{c.Rank},{Csv(c.CustomerId)},{c.ChurnProbability:0.######},{c.Uplift:0.######},{c.ExpectedProfit:0.##}\n");
-            }
-            context.Response.Headers["X-Churn-Ranking"] = list.Basis.ToString();
-            return TypedResults.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv", $"campaign-{id}-contacts.csv");
-        }
-        return TypedResults.Ok(new ContactListResponse(id, list.Basis, list.Note, budget, list.Affordable,
-            [.. list.Contacts.Select(c => new ContactResponse(c.Rank, c.CustomerId, c.ChurnProbability, c.Uplift, c.ExpectedProfit))],
-            list.LeftOutNegativeUplift, list.LeftOutUnprofitable, holdout));
-    }
-
-    private static async Task<Results<Ok<CampaignResultsResponse>, NotFound>> ResultsAsync(
-        Guid id, StoreFactory store, AlertRaiser alerts, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var campaign = await db.Campaigns.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (campaign is null)
+        var outcome = await book.ContactsAsync(id, budget, contacts, context.User.KeyName(), Address(context), ct);
+        if (!outcome.Found)
         {
             return TypedResults.NotFound();
         }
-        var results = await CampaignOutcomes.ReadAsync(db, campaign, ct);
-        if (results.Impact is { Harmful: true } impact)
+        if (outcome.Value is not { } list)
         {
-            var effect = results.Readout!.Effects[0];
-            await alerts.RaiseAsync(AlertKinds.CampaignHarm(id), "critical",
-                $"Campaign '{campaign.Name}' raises churn: treated customers churn {100 * effect.Difference:+0.0;-0.0} points more than the holdout "
-                + $"(95 % interval {100 * effect.CiLow:+0.0;-0.0} to {100 * effect.CiHigh:+0.0;-0.0}); about {-impact.Retained:0} more customers lost.", ct);
+            return JsonBody.Invalid(outcome.Errors);
         }
-        return TypedResults.Ok(results);
+        if (format == "csv")
+        {
+            context.Response.Headers["X-Churn-Ranking"] = list.Ranking.ToString();
+            return TypedResults.File(Encoding.UTF8.GetBytes(CampaignBook.ToCsv(list)), "text/csv", $"campaign-{id}-contacts.csv");
+        }
+        return TypedResults.Ok(list);
     }
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+    private static async Task<Results<Ok<CampaignResultsResponse>, NotFound>> ResultsAsync(Guid id, CampaignBook book, CancellationToken ct) =>
+        await book.ResultsAsync(id, ct) is { } results ? TypedResults.Ok(results) : TypedResults.NotFound();
+
+    private static string? Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 }
