@@ -125,6 +125,22 @@ public sealed class CampaignsTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task ConcurrentAssignmentsOfTheSameCustomersAgreeOnTheirArms()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var id = (await CreateAsync(analyst, NewCampaign("Concurrent", holdout: 0.5)))["id"]!.GetValue<string>();
+        var customers = Customers(Enumerable.Range(0, 300).Select(i => ($"race-{i}", 0.5, (double?)null)));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(customers))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(r => r.ReadObjectAsync()));
+        Assert.Equal(300, bodies.Sum(b => b["assigned"]!.GetValue<int>()));
+        var arms = bodies.SelectMany(b => b["customers"]!.AsArray()).GroupBy(c => (string)c!["customerId"]!);
+        Assert.All(arms, g => Assert.Single(g.Select(c => (string)c!["arm"]!).Distinct()));
+    }
+
+    [Fact]
     public async Task CustomersBelowTheProbabilityFloorAreNotAssigned()
     {
         using var analyst = server.ClientFor("analyst");

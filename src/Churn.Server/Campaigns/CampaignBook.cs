@@ -90,6 +90,31 @@ public sealed class CampaignBook(StoreFactory store, AuditLog audit, AlertRaiser
         {
             return CampaignOutcome<AssignResponse>.Invalid(errors);
         }
+        // Two requests may assign the same new customer at once; the unique index lets one win, and the other tries again
+        // and finds the customer assigned. Either way the arm is the same, since it depends only on the seed and the id.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var (results, existing, fresh) = await AssignOnceAsync(campaign, request, actor, ct);
+                var added = results.Where(r => r.New).ToList();
+                var response = new AssignResponse(added.Count, added.Count(r => r.Arm == CampaignArms.Treated), added.Count(r => r.Arm == CampaignArms.Holdout),
+                    existing, fresh - added.Count, results);
+                // One audit entry per call, with the counts; the assignments themselves are the campaign's own log.
+                await audit.RecordAsync(actor, "campaign.assign", id.ToString(),
+                    new { response.Assigned, response.Treated, response.Holdout, response.AlreadyAssigned, response.Ineligible }, address);
+                return CampaignOutcome<AssignResponse>.Done(response);
+            }
+            catch (DbUpdateException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private async Task<(List<AssignedCustomer> Results, int Existing, int Fresh)> AssignOnceAsync(Campaign campaign, AssignRequest request, string actor, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var id = campaign.Id;
         var ids = request.Customers!.Select(c => c.CustomerId!).ToList();
         var existing = await db.CampaignAssignments.AsNoTracking().Where(a => a.CampaignId == id && ids.Contains(a.CustomerId))
             .ToDictionaryAsync(a => a.CustomerId, a => a.Arm, StringComparer.Ordinal, ct);
@@ -121,13 +146,7 @@ public sealed class CampaignBook(StoreFactory store, AuditLog audit, AlertRaiser
             }
         }
         await db.SaveChangesAsync(ct);
-        var added = results.Where(r => r.New).ToList();
-        var response = new AssignResponse(added.Count, added.Count(r => r.Arm == CampaignArms.Treated), added.Count(r => r.Arm == CampaignArms.Holdout),
-            existing.Count, fresh.Count - added.Count, results);
-        // One audit entry per call, with the counts; the assignments themselves are the campaign's own log.
-        await audit.RecordAsync(actor, "campaign.assign", id.ToString(),
-            new { response.Assigned, response.Treated, response.Holdout, response.AlreadyAssigned, response.Ineligible }, address);
-        return CampaignOutcome<AssignResponse>.Done(response);
+        return (results, existing.Count, fresh.Count);
     }
 
     /// <summary>The fresh customers who pass the campaign's eligibility rule.</summary>
