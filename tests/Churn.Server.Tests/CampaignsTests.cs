@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Churn.Core.Campaigns;
+using Churn.Server.Campaigns;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 
@@ -290,6 +292,19 @@ public sealed class CampaignsTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task TheCampaignWatchRaisesTheHarmAlertWithoutAnyoneReadingTheResults()
+    {
+        var (id, _) = await RunCampaignAsync("Watched", treatedChurn: 0.30, holdoutChurn: 0.10, seed: 23, readResults: false);
+        using var viewer = server.ClientFor("viewer");
+        var kind = $"campaign_harm:{id}";
+
+        var checkedCampaigns = await server.Factory.Services.GetRequiredService<CampaignWatch>().CheckAsync(CancellationToken.None);
+
+        Assert.Contains(Guid.Parse(id), checkedCampaigns);
+        Assert.Contains(JsonNode.Parse(await viewer.GetStringAsync("/alerts?limit=1000"))!.AsArray(), a => (string?)a!["kind"] == kind);
+    }
+
+    [Fact]
     public async Task ResultsBeforeAnyOutcomeSayWhichArmLacksOne()
     {
         using var analyst = server.ClientFor("analyst");
@@ -304,11 +319,17 @@ public sealed class CampaignsTests(ServerFixture server)
     }
 
     /// <summary>Creates a campaign, assigns 1,200 customers with a 30 % holdout, feeds back outcomes with the given churn rates, reads the results.</summary>
-    private async Task<JsonObject> RunCampaignAsync(string name, double treatedChurn, double holdoutChurn, int seed)
+    private async Task<JsonObject> RunCampaignAsync(string name, double treatedChurn, double holdoutChurn, int seed) =>
+        (await RunCampaignAsync(name, treatedChurn, holdoutChurn, seed, readResults: true)).Results!;
+
+    private async Task<(string Id, JsonObject? Results)> RunCampaignAsync(string name, double treatedChurn, double holdoutChurn, int seed, bool readResults)
     {
         using var analyst = server.ClientFor("analyst");
         using var admin = server.ClientFor("admin");
-        var id = (await CreateAsync(analyst, NewCampaign(name, holdout: 0.3)))["id"]!.GetValue<string>();
+        // A fixed assignment seed as well as fixed outcome draws, so the interval's check is the same on every run.
+        var body = NewCampaign(name, holdout: 0.3);
+        body["seed"] = seed;
+        var id = (await CreateAsync(analyst, body))["id"]!.GetValue<string>();
         var customers = Enumerable.Range(0, 1200).Select(i => ($"{name}-{i}", 0.5, (double?)null)).ToList();
         var assigned = await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(Customers(customers)))).ReadObjectAsync();
         var random = new Random(seed);
@@ -319,10 +340,14 @@ public sealed class CampaignsTests(ServerFixture server)
             var feedback = await admin.PostAsJsonAsync("/feedback", new { customerId = (string)c["customerId"]!, churned = random.NextDouble() < rate, observedAt = observed });
             Assert.Equal(HttpStatusCode.Created, feedback.StatusCode);
         }
+        if (!readResults)
+        {
+            return (id, null);
+        }
         var response = await analyst.GetAsync($"/campaigns/{id}/results");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var results = await response.ReadObjectAsync();
         Assert.Equal(1200, results["withOutcome"]!.GetValue<int>());
-        return results;
+        return (id, results);
     }
 }

@@ -36,17 +36,21 @@ public sealed record CampaignCustomer(GeneratedCustomer Customer, ResponseType T
 /// </summary>
 /// <remarks>
 /// The groups depend on what a model can see: two-year-contract customers of three years' standing or more are sleeping dogs
-/// (contact raises their churn probability by <see cref="SleepingDogHarm"/>); month-to-month customers with a churn
-/// probability from 0.2 to 0.7 are persuadable (contact multiplies it by <see cref="PersuadableFactor"/>); of the rest,
-/// those at 0.7 or more are lost causes and the others sure things, and contact does not change them.
+/// (contact raises their churn probability by <see cref="SleepingDogHarm"/>); customers at a churn probability of
+/// <see cref="LostCauseFloor"/> or more are lost causes; month-to-month customers from 0.2 up to that floor are
+/// persuadable (contact lowers their probability by <see cref="PersuadableGain"/>); the rest are sure things. Contact
+/// changes neither lost causes nor sure things, so the customers most at risk are not the ones worth contacting.
 /// </remarks>
 public sealed class CampaignResponseGenerator
 {
     /// <summary>Added to a sleeping dog's churn probability by contact.</summary>
     public const double SleepingDogHarm = 0.25;
 
-    /// <summary>Multiplies a persuadable customer's churn probability when contacted.</summary>
-    public const double PersuadableFactor = 0.4;
+    /// <summary>Taken from a persuadable customer's churn probability by contact.</summary>
+    public const double PersuadableGain = 0.2;
+
+    /// <summary>Customers at this churn probability or more leave whatever is done (unless they are sleeping dogs).</summary>
+    public const double LostCauseFloor = 0.6;
 
     /// <summary>The arm column written by <see cref="WriteHistoryCsv"/>.</summary>
     public const string ArmColumn = "arm";
@@ -62,11 +66,15 @@ public sealed class CampaignResponseGenerator
         {
             return new CampaignCustomer(c, ResponseType.SleepingDog, Math.Min(0.99, p + SleepingDogHarm));
         }
-        if (c.Contract == ContractTerm.MonthToMonth && p is >= 0.2 and < 0.7)
+        if (p >= LostCauseFloor)
         {
-            return new CampaignCustomer(c, ResponseType.Persuadable, p * PersuadableFactor);
+            return new CampaignCustomer(c, ResponseType.LostCause, p);
         }
-        return new CampaignCustomer(c, p >= 0.7 ? ResponseType.LostCause : ResponseType.SureThing, p);
+        if (c.Contract == ContractTerm.MonthToMonth && p >= 0.2)
+        {
+            return new CampaignCustomer(c, ResponseType.Persuadable, p - PersuadableGain);
+        }
+        return new CampaignCustomer(c, ResponseType.SureThing, p);
     }
 
     /// <summary>

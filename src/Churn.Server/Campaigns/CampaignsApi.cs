@@ -14,6 +14,8 @@ public static class CampaignsApi
     public static IHostApplicationBuilder AddCampaigns(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<CampaignBook>();
+        builder.Services.AddSingleton<CampaignWatch>();
+        builder.Services.AddHostedService<CampaignWatchJob>();
         return builder;
     }
 
