@@ -22,5 +22,7 @@ internal static class Commands
         yield return Registry.BackupCommand.Backup();
         yield return Registry.BackupCommand.Restore();
         yield return KeysCommand.Create();
+        yield return Campaigns.CampaignCommand.Create();
+        yield return Campaigns.UpliftCommand.Create();
     }
 }

@@ -1,4 +1,5 @@
 using Churn.Server.ApiDocs;
+using Churn.Server.Campaigns;
 using Churn.Server.Coordination;
 using Churn.Server.Dashboard;
 using Churn.Server.Errors;
@@ -65,6 +66,7 @@ public sealed class ChurnServer
         builder.AddRetraining();
         builder.AddMonitoring();
         builder.AddMlflowMirror();
+        builder.AddCampaigns();
         builder.AddApiDocumentation();
         builder.AddDashboard();
         builder.Services.AddProblemDetails();
@@ -104,6 +106,7 @@ public sealed class ChurnServer
         app.MapRetrain();
         app.MapMonitoring();
         app.MapAlerts();
+        app.MapCampaigns();
         app.MapConfig();
         app.MapKeys();
         app.MapMlflowScoring();

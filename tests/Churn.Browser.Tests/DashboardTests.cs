@@ -53,6 +53,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [InlineData("/dashboard/audit", "audit", false)]
     [InlineData("/dashboard/keys", "keys", false)]
     [InlineData("/dashboard/predict", "predict", false)]
+    [InlineData("/dashboard/campaigns", "campaigns", false)]
     public async Task AdminOpensEveryPageAndItsChartsAreDrawn(string path, string name, bool hasCharts)
     {
         await using var tab = await fixture.SignInAsync("admin");

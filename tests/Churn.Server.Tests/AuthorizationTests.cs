@@ -60,6 +60,12 @@ public sealed class AuthorizationTests(ServerFixture server)
         new("GET", "/v2/models/churn", null, "", AnyRole),
         new("GET", "/v2/models/churn/ready", null, "", AnyRole),
         new("POST", "/v2/models/churn/infer", "{}", "application/json", Predict),
+        new("POST", "/campaigns", """{"name": ""}""", "application/json", Acknowledge),
+        new("GET", "/campaigns", null, "", Read),
+        new("GET", $"/campaigns/{Missing}", null, "", Read),
+        new("POST", $"/campaigns/{Missing}/assign", """{"customers": []}""", "application/json", Acknowledge),
+        new("GET", $"/campaigns/{Missing}/contacts?budget=100", null, "", Read),
+        new("GET", $"/campaigns/{Missing}/results", null, "", Read),
     ];
 
     public static TheoryData<int, string> Cases()

@@ -24,6 +24,39 @@ public static class DataSplits
         return folds;
     }
 
+    /// <summary>
+    /// Assigns each row a fold in [0, k), stratified by an integer stratum (for example treatment × outcome) and
+    /// shuffled with the seed: every fold gets each stratum's count to within one.
+    /// </summary>
+    public static int[] StratifiedFolds(ReadOnlySpan<int> strata, int k, int seed)
+    {
+        if (k < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, "At least 2 folds are needed.");
+        }
+        var folds = new int[strata.Length];
+        var random = new Random(seed);
+        var byStratum = new SortedDictionary<int, List<int>>();
+        for (var i = 0; i < strata.Length; i++)
+        {
+            if (!byStratum.TryGetValue(strata[i], out var rows))
+            {
+                byStratum[strata[i]] = rows = [];
+            }
+            rows.Add(i);
+        }
+        foreach (var rows in byStratum.Values)
+        {
+            var shuffled = rows.ToArray();
+            random.Shuffle(shuffled);
+            for (var j = 0; j < shuffled.Length; j++)
+            {
+                folds[shuffled[j]] = j % k;
+            }
+        }
+        return folds;
+    }
+
     /// <summary>A stratified train/test split; <paramref name="testFraction"/> of each class goes to test.</summary>
     public static (int[] Train, int[] Test) StratifiedSplit(ReadOnlySpan<bool> labels, double testFraction, int seed)
     {

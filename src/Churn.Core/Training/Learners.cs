@@ -127,7 +127,8 @@ internal sealed class Learners
         return [.. scored.GetColumn<float>("Probability").Select(p => (double)p)];
     }
 
-    private LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
+    /// <summary>The LightGBM options every model here uses: seeded, deterministic, quiet.</summary>
+    internal LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
     {
         NumberOfIterations = trees,
         LearningRate = s.LearningRate,

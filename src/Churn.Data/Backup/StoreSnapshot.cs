@@ -1,3 +1,4 @@
+using Churn.Data.Campaigns;
 using Churn.Data.Mlflow;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
@@ -26,6 +27,9 @@ internal sealed class StoreSnapshot
     public List<ApiKey> ApiKeys { get; set; } = [];
     public List<Setting> Settings { get; set; } = [];
     public List<MlflowOutboxEntry> MlflowOutbox { get; set; } = [];
+    public List<Campaign> Campaigns { get; set; } = [];
+    public List<CampaignAssignment> CampaignAssignments { get; set; } = [];
+    public List<CampaignContact> CampaignContacts { get; set; } = [];
 
     /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
     public static async Task<StoreSnapshot> ReadAsync(ChurnDbContext db, CancellationToken cancellationToken) => new()
@@ -43,10 +47,14 @@ internal sealed class StoreSnapshot
         ApiKeys = await db.ApiKeys.AsNoTracking().ToListAsync(cancellationToken),
         Settings = await db.Settings.AsNoTracking().ToListAsync(cancellationToken),
         MlflowOutbox = await db.MlflowOutbox.AsNoTracking().ToListAsync(cancellationToken),
+        Campaigns = await db.Campaigns.AsNoTracking().ToListAsync(cancellationToken),
+        CampaignAssignments = await db.CampaignAssignments.AsNoTracking().ToListAsync(cancellationToken),
+        CampaignContacts = await db.CampaignContacts.AsNoTracking().ToListAsync(cancellationToken),
     };
 
     public int RowCount => Runs.Count + ModelVersions.Count + Aliases.Count + AliasHistory.Count + PredictionLog.Count + Feedback.Count
-        + MonitoringResults.Count + Alerts.Count + ShadowPredictions.Count + AuditLog.Count + ApiKeys.Count + Settings.Count + MlflowOutbox.Count;
+        + MonitoringResults.Count + Alerts.Count + ShadowPredictions.Count + AuditLog.Count + ApiKeys.Count + Settings.Count + MlflowOutbox.Count
+        + Campaigns.Count + CampaignAssignments.Count + CampaignContacts.Count;
 
     /// <summary>Replaces the store's rows with the snapshot's in one transaction, keeping ids.</summary>
     public async Task WriteAsync(ChurnDbContext db, CancellationToken cancellationToken)
@@ -66,6 +74,9 @@ internal sealed class StoreSnapshot
         await db.ApiKeys.ExecuteDeleteAsync(cancellationToken);
         await db.Settings.ExecuteDeleteAsync(cancellationToken);
         await db.MlflowOutbox.ExecuteDeleteAsync(cancellationToken);
+        await db.CampaignAssignments.ExecuteDeleteAsync(cancellationToken);
+        await db.CampaignContacts.ExecuteDeleteAsync(cancellationToken);
+        await db.Campaigns.ExecuteDeleteAsync(cancellationToken);
 
         db.Runs.AddRange(Runs);
         await db.SaveChangesAsync(cancellationToken);
@@ -82,12 +93,16 @@ internal sealed class StoreSnapshot
         db.ApiKeys.AddRange(ApiKeys);
         db.Settings.AddRange(Settings);
         db.MlflowOutbox.AddRange(MlflowOutbox);
+        db.Campaigns.AddRange(Campaigns);
+        await db.SaveChangesAsync(cancellationToken);
+        db.CampaignAssignments.AddRange(CampaignAssignments);
+        db.CampaignContacts.AddRange(CampaignContacts);
         await db.SaveChangesAsync(cancellationToken);
 
         if (db is PostgresChurnDbContext)
         {
             // Rows were inserted with their ids, which identity columns do not notice; move each sequence past them.
-            foreach (var table in new[] { "model_versions", "alias_history", "feedback", "monitoring_results", "shadow_predictions", "audit_log", "mlflow_outbox" })
+            foreach (var table in new[] { "model_versions", "alias_history", "feedback", "monitoring_results", "shadow_predictions", "audit_log", "mlflow_outbox", "campaign_assignments", "campaign_contacts" })
             {
 #pragma warning disable EF1002 // The table names are the constants above, not input.
                 await db.Database.ExecuteSqlRawAsync(

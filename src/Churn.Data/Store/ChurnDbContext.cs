@@ -1,3 +1,4 @@
+using Churn.Data.Campaigns;
 using Churn.Data.Mlflow;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
@@ -29,6 +30,9 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<DashboardUser> Users => Set<DashboardUser>();
     public DbSet<Setting> Settings => Set<Setting>();
     public DbSet<MlflowOutboxEntry> MlflowOutbox => Set<MlflowOutboxEntry>();
+    public DbSet<Campaign> Campaigns => Set<Campaign>();
+    public DbSet<CampaignAssignment> CampaignAssignments => Set<CampaignAssignment>();
+    public DbSet<CampaignContact> CampaignContacts => Set<CampaignContact>();
 
     /// <summary>The provider name as in <see cref="StoreOptions.Provider"/>.</summary>
     public abstract string ProviderName { get; }
@@ -124,6 +128,37 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.Property(a => a.Severity).HasMaxLength(16);
             entry.Property(a => a.AcknowledgedBy).HasMaxLength(200);
             entry.HasIndex(a => a.RaisedAt);
+        });
+
+        modelBuilder.Entity<Campaign>(campaign =>
+        {
+            campaign.ToTable("campaigns");
+            campaign.Property(c => c.Name).HasMaxLength(200);
+            campaign.Property(c => c.Offer).HasMaxLength(1000);
+            campaign.Property(c => c.Eligibility).HasMaxLength(32);
+            campaign.Property(c => c.CreatedBy).HasMaxLength(200);
+            campaign.HasIndex(c => c.CreatedAt);
+        });
+
+        modelBuilder.Entity<CampaignAssignment>(assignment =>
+        {
+            assignment.ToTable("campaign_assignments");
+            assignment.Property(a => a.CustomerId).HasMaxLength(200);
+            assignment.Property(a => a.Arm).HasMaxLength(16);
+            assignment.Property(a => a.Segment).HasMaxLength(200);
+            assignment.Property(a => a.AssignedBy).HasMaxLength(200);
+            // One arm per customer per campaign: the database keeps assignment sticky even under concurrent requests.
+            assignment.HasIndex(a => new { a.CampaignId, a.CustomerId }).IsUnique();
+            assignment.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<CampaignContact>(contact =>
+        {
+            contact.ToTable("campaign_contacts");
+            contact.Property(c => c.CustomerId).HasMaxLength(200);
+            contact.Property(c => c.ContactedBy).HasMaxLength(200);
+            contact.HasIndex(c => new { c.CampaignId, c.CustomerId });
+            contact.HasOne<Campaign>().WithMany().HasForeignKey(c => c.CampaignId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<AuditEntry>(entry =>

@@ -22,6 +22,9 @@ public static class AlertKinds
 
     /// <summary>The MLflow server cannot take model files (no artifact proxy, or an artifact root it does not serve).</summary>
     public const string Mlflow = "mlflow";
+
+    /// <summary>A campaign whose treated customers churn more than its holdout; one kind per campaign, so each cools down on its own.</summary>
+    public static string CampaignHarm(Guid campaignId) => $"campaign_harm:{campaignId}";
 }
 
 /// <summary>

@@ -100,6 +100,7 @@ public static class SecurityRegistration
             .AddPolicy(Policies.Read, p => p.RequireRole(Roles.Admin, Roles.Analyst, Roles.Viewer))
             .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
             .AddPolicy(Policies.Acknowledge, p => p.RequireRole(Roles.Admin, Roles.Analyst))
+            .AddPolicy(Policies.Campaigns, p => p.RequireRole(Roles.Admin, Roles.Analyst))
             .AddPolicy(Policies.AnyKey, p => p.RequireAuthenticatedUser())
             // Everything needs a key unless it opts out explicitly (liveness, bare readiness, the API documents).
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());

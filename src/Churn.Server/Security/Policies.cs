@@ -14,6 +14,9 @@ public static class Policies
     /// <summary>Acknowledging alerts: the people who watch monitoring (analysts) and admins.</summary>
     public const string Acknowledge = "acknowledge";
 
+    /// <summary>Creating retention campaigns and assigning customers to their arms: analysts and admins.</summary>
+    public const string Campaigns = "campaigns";
+
     /// <summary>Any valid key: used for job status, which whoever started the job must be able to poll.</summary>
     public const string AnyKey = "any-key";
 }

@@ -54,6 +54,12 @@ public sealed class AccessTests(SharedServer shared)
         ["GET /v2/models/{name}/ready"] = AnyRole,
         ["POST /v2/models/{name}/infer"] = Predict,
         ["GET /metrics"] = Read,
+        ["POST /campaigns"] = ["admin", "analyst"],
+        ["GET /campaigns"] = Read,
+        ["GET /campaigns/{id}"] = Read,
+        ["POST /campaigns/{id}/assign"] = ["admin", "analyst"],
+        ["GET /campaigns/{id}/contacts"] = Read,
+        ["GET /campaigns/{id}/results"] = Read,
     };
 
     [Fact]

@@ -59,6 +59,16 @@ public sealed class SecretsAndAuditTests(SharedServer shared)
         using var admin = shared.Server.Client();
         var champion = (await admin.GetFromJsonAsync<JsonArray>("/models"))!.Single(m => m!["aliases"]!.AsArray().Any(a => (string?)a == "champion"))!["version"]!.GetValue<int>();
         var key = await SharedServer.CreateKeyAsync(admin, $"audited-{Guid.NewGuid():N}", "viewer");
+        var campaign = await admin.PostAsJsonAsync("/campaigns", new
+        {
+            name = "audited",
+            offer = "a call",
+            costPerContact = 5,
+            retainedValue = 100,
+            eligibility = "probability-floor",
+            probabilityFloor = 0.1,
+        });
+        var campaignId = JsonNode.Parse(await campaign.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
         // Each change endpoint, called so that it succeeds, and the audit action it must leave.
         var changes = new List<(string Operation, Func<Task<HttpResponseMessage>> Call, string Action)>
         {
@@ -68,6 +78,14 @@ public sealed class SecretsAndAuditTests(SharedServer shared)
             ("POST /models/{version}/promote", () => admin.PostAsJsonAsync($"/models/{champion}/promote", new { reason = "audit check" }), "model.promote"),
             ("POST /models/rollback", () => admin.PostAsJsonAsync("/models/rollback", new { toVersion = champion, reason = "audit check" }), "model.rollback"),
             ("POST /retrain", () => admin.PostAsJsonAsync("/retrain", new { rows = 500, seed = 9 }), "model.retrain"),
+            ("POST /campaigns", () => admin.PostAsJsonAsync("/campaigns", new
+            {
+                name = "audited too", offer = "a call", costPerContact = 5, retainedValue = 100, eligibility = "top-n", topN = 10,
+            }), "campaign.create"),
+            ("POST /campaigns/{id}/assign", () => admin.PostAsJsonAsync($"/campaigns/{campaignId}/assign", new
+            {
+                customers = new[] { new { customerId = "audited-1", churnProbability = 0.5 } },
+            }), "campaign.assign"),
         };
         // Admin-only operations that are not changes of state the audit log is about.
         var notChanges = new[] { "POST /monitoring/run" };

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Churn.Core.Campaigns;
+using Churn.Core.Data;
+using Churn.Core.Generation;
+
+namespace Churn.Server.Tests;
+
+/// <summary>
+/// The whole loop on generated customers whose response to contact is known: an uplift model trained on past campaign
+/// history, a new campaign through the API, its contact list, outcomes through /feedback and the read-out.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.ITestOutputHelper output)
+{
+    private const double Value = 300;
+    private const double Cost = 15;
+    private const long OutcomeSeed = 77;
+
+    [Fact]
+    public async Task TheMeasuredEffectCoversTheTruthAndTheUpliftListLeavesOutSleepingDogsAndBeatsRiskRanking()
+    {
+        var model = TrainOnHistory();
+        var options = new GeneratorOptions { Rows = 2000, Seed = 31 };
+        var customers = new CampaignResponseGenerator().Customers(options).ToDictionary(c => c.Customer.CustomerId);
+        var file = Path.Combine(Path.GetTempPath(), $"churn-loop-{Guid.NewGuid():N}.csv");
+        await using (var writer = new StreamWriter(file))
+        {
+            new CustomerGenerator().WriteCsv(options, writer);
+        }
+        var features = DatasetLoader.Load(file, model.Schema, LabelRequirement.Optional);
+        var uplift = model.Score(features);
+        File.Delete(file);
+
+        using var analyst = server.ClientFor("analyst");
+        var created = await analyst.PostAsJsonAsync("/campaigns", new
+        {
+            name = "Loop",
+            offer = "a loyalty discount",
+            costPerContact = Cost,
+            retainedValue = Value,
+            eligibility = "probability-floor",
+            probabilityFloor = 0.0,
+            holdoutShare = 0.3,
+            outcomeWindowDays = 60,
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var body = new JsonObject
+        {
+            ["customers"] = new JsonArray([.. features.Ids.Select((customerId, i) => (JsonNode)new JsonObject
+            {
+                ["customerId"] = customerId,
+                ["churnProbability"] = customers[customerId!].ChurnIfLeftAlone,
+                ["uplift"] = uplift[i],
+                ["segment"] = customers[customerId!].Customer.Contract.ToString(),
+            })]),
+        };
+        var assigned = JsonNode.Parse(await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(body))).Content.ReadAsStringAsync())!;
+        var arms = assigned["customers"]!.AsArray().ToDictionary(c => (string)c!["customerId"]!, c => (string)c!["arm"]!);
+        Assert.Equal(2000, arms.Count);
+
+        // The contact list for 300 contacts, against the 300 treated customers most at risk.
+        var list = JsonNode.Parse(await analyst.GetStringAsync($"/campaigns/{id}/contacts?budget={300 * Cost}"))!;
+        Assert.Equal("Uplift", (string)list["ranking"]!);
+        var chosen = list["contacts"]!.AsArray().Select(c => customers[(string)c!["customerId"]!]).ToList();
+        var treated = customers.Values.Where(c => arms[c.Customer.CustomerId] == CampaignArms.Treated).ToList();
+        var riskRanked = treated.OrderByDescending(c => c.ChurnIfLeftAlone).Take(300).ToList();
+        var dogsInTreated = treated.Count(c => c.Type == ResponseType.SleepingDog) / (double)treated.Count;
+        var dogsInList = chosen.Count(c => c.Type == ResponseType.SleepingDog) / (double)chosen.Count;
+        Assert.True(dogsInTreated > 0.05, $"sleeping dogs are {dogsInTreated:P1} of the treated arm");
+        Assert.True(dogsInList <= 0.02, $"sleeping dogs are {dogsInList:P1} of the contact list against {dogsInTreated:P1} of the treated arm");
+        var upliftProfit = RealisedProfit(chosen);
+        var riskProfit = RealisedProfit(riskRanked);
+        output.WriteLine($"sleeping dogs: {dogsInList:P1} of the list, {dogsInTreated:P1} of the treated arm; realised profit: uplift list {upliftProfit:0}, risk-ranked {riskProfit:0}");
+        Assert.True(upliftProfit > riskProfit, $"realised profit: uplift list {upliftProfit:0}, risk-ranked {riskProfit:0}");
+
+        // Outcomes: the whole treated arm got the offer; the holdout did not.
+        using var admin = server.ClientFor("admin");
+        var observed = DateTimeOffset.UtcNow.AddDays(20);
+        foreach (var (customerId, arm) in arms)
+        {
+            var churned = CampaignResponseGenerator.Churns(customers[customerId], arm == CampaignArms.Treated, OutcomeSeed);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/feedback", new { customerId, churned, observedAt = observed })).StatusCode);
+        }
+        var results = JsonNode.Parse(await analyst.GetStringAsync($"/campaigns/{id}/results"))!;
+        var effect = results["readout"]!["effects"]![0]!;
+        var truth = customers.Values.Average(c => c.ChurnIfContacted - c.ChurnIfLeftAlone);
+        output.WriteLine($"effect {effect["difference"]} [{effect["ciLow"]}, {effect["ciHigh"]}], truth {truth:0.0000}");
+        Assert.InRange(truth, effect["ciLow"]!.GetValue<double>(), effect["ciHigh"]!.GetValue<double>());
+        Assert.Equal(3, results["readout"]!["segments"]!.AsArray().Count);
+    }
+
+    /// <summary>Customers kept by contacting these customers (outcomes drawn as the feedback is), times value, minus the contacts' cost.</summary>
+    private static double RealisedProfit(IReadOnlyList<CampaignCustomer> contacted) =>
+        contacted.Sum(c => (CampaignResponseGenerator.Churns(c, false, OutcomeSeed) ? 1 : 0) - (CampaignResponseGenerator.Churns(c, true, OutcomeSeed) ? 1 : 0)) * Value
+        - contacted.Count * Cost;
+
+    private static UpliftModel TrainOnHistory()
+    {
+        var history = Path.Combine(Path.GetTempPath(), $"churn-history-{Guid.NewGuid():N}.csv");
+        try
+        {
+            using (var writer = new StreamWriter(history))
+            {
+                new CampaignResponseGenerator().WriteHistoryCsv(new GeneratorOptions { Rows = 6000, Seed = 30 }, 0.5, writer);
+            }
+            var data = UpliftData.Load(history, CampaignResponseGenerator.ArmColumn, CampaignArms.Treated, CampaignArms.Holdout, "churned", decrease: true);
+            return UpliftTrainer.Fit(data, UpliftMethod.TwoModel, new UpliftOptions());
+        }
+        finally
+        {
+            File.Delete(history);
+        }
+    }
+}
