@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Churn.Core.Campaigns;
 using Churn.Data.Campaigns;
+using Churn.Data.Security;
 using Churn.Data.Store;
 using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
-using Churn.Server.Security;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Campaigns;
@@ -60,7 +60,7 @@ public sealed class CampaignBook(StoreFactory store, AuditLog audit, AlertRaiser
             await db.SaveChangesAsync(ct);
         }
         var response = campaign.AsResponse();
-        await audit.RecordAsync(actor, "campaign.create", campaign.Id.ToString(), response, address);
+        await audit.RecordAsync(new AuditActor(actor, address), "campaign.create", campaign.Id.ToString(), response);
         return CampaignOutcome<CampaignResponse>.Done(response);
     }
 
@@ -101,8 +101,8 @@ public sealed class CampaignBook(StoreFactory store, AuditLog audit, AlertRaiser
                 var response = new AssignResponse(added.Count, added.Count(r => r.Arm == CampaignArms.Treated), added.Count(r => r.Arm == CampaignArms.Holdout),
                     existing, fresh - added.Count, results);
                 // One audit entry per call, with the counts; the assignments themselves are the campaign's own log.
-                await audit.RecordAsync(actor, "campaign.assign", id.ToString(),
-                    new { response.Assigned, response.Treated, response.Holdout, response.AlreadyAssigned, response.Ineligible }, address);
+                await audit.RecordAsync(new AuditActor(actor, address), "campaign.assign", id.ToString(),
+                    new { response.Assigned, response.Treated, response.Holdout, response.AlreadyAssigned, response.Ineligible });
                 return CampaignOutcome<AssignResponse>.Done(response);
             }
             catch (DbUpdateException) when (attempt < 3)
@@ -214,7 +214,7 @@ public sealed class CampaignBook(StoreFactory store, AuditLog audit, AlertRaiser
             ContactedBy = actor,
         }));
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, "campaign.contacts", id.ToString(), new { budget, contacts, handedOut = list.Contacts.Count, ranking = list.Basis.ToString() }, address);
+        await audit.RecordAsync(new AuditActor(actor, address), "campaign.contacts", id.ToString(), new { budget, contacts, handedOut = list.Contacts.Count, ranking = list.Basis.ToString() });
         return CampaignOutcome<ContactListResponse>.Done(new ContactListResponse(id, list.Basis, list.Note, budget, list.Affordable,
             [.. list.Contacts.Select(c => new ContactResponse(c.Rank, c.CustomerId, c.ChurnProbability, c.Uplift, c.ExpectedProfit))],
             list.LeftOutNegativeUplift, list.LeftOutUnprofitable, holdout));

@@ -11,7 +11,8 @@ namespace Churn.Server.Tests.Dashboard;
 [Collection(ServerCollection.Name)]
 public sealed partial class CampaignsPageTests(ServerFixture server)
 {
-    private const string Password = "correct-horse-battery";
+    // Made per run, so no password is written in the repository.
+    private static readonly string Password = $"pw-{Guid.NewGuid():N}";
 
     [Theory]
     [InlineData("analyst", true)]
