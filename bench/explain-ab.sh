@@ -3,10 +3,11 @@
 # both trees are built from git, each trains its own Telco model with its own CLI (same data, same seed), then
 #   1. in process: explanation cost per row (bench/explain-ab/Program.cs), rounds alternating before/after;
 #   2. over HTTP: /predict with the default five reasons, 50 concurrent (hey), rounds alternating before/after.
-# Writes bench/results/explain-ab.json and prints it.
+# Writes bench/results/explain-ab.json (or $AB_OUT) and prints it.
 #
 #   bench/explain-ab.sh [BEFORE_COMMIT] [AFTER_COMMIT]     defaults: 5b3d3e1 (last with occlusion) and HEAD
 #   AB_ROUNDS=2 AB_DURATION=10                           rounds per side and seconds per hey case
+#   AB_OUT=bench/results/other.json                      where the result goes
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
@@ -63,7 +64,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-"$py" - "$work" "$rounds" "$root/bench/results/explain-ab.json" "$before" "$(git -C "$root" rev-parse "$after")" <<'PY'
+"$py" - "$work" "$rounds" "${AB_OUT:-$root/bench/results/explain-ab.json}" "$before" "$(git -C "$root" rev-parse "$after")" <<'PY'
 import json, re, sys, glob, subprocess, platform
 work, rounds, out, before, after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def http(path):

@@ -80,26 +80,37 @@ public sealed class ChurnScorer
             {
                 throw new FeatureValueException(outcome.ErrorFeature, Schema.Features[outcome.ErrorFeature].Name, outcome.FirstError!);
             }
-            var p = Probability(set);
-            var unseen = new List<string>();
-            for (var f = 0; f < Math.Min(63, Schema.Features.Count); f++)
-            {
-                if ((outcome.UnseenMask & (1L << f)) != 0)
-                {
-                    unseen.Add(Schema.Features[f].Name);
-                }
-            }
+            var unseen = Unseen(outcome.UnseenMask);
             if (reasons > 0 && _compiled is { CanExplain: true } compiled && compiled.Accepts(slots))
             {
-                compiled.Explain(slots, set.Contributions, set.Scratch);
-                return new ScoreResult(p, p >= Threshold, _tiers.Of(p), Top(set.Contributions, values, reasons), unseen, compiled.BaseValue, compiled.Unit);
+                // The explanation walks every tree anyway; the probability is read off the same walk.
+                var explained = Model.Calibration.Apply(compiled.Explain(slots, set.Contributions, set.Scratch));
+                return new ScoreResult(explained, explained >= Threshold, _tiers.Of(explained), Top(set.Contributions, values, reasons), unseen, compiled.BaseValue, compiled.Unit);
             }
+            var p = Probability(set);
             return new ScoreResult(p, p >= Threshold, _tiers.Of(p), [], unseen);
         }
         finally
         {
             _pool.Return(set);
         }
+    }
+
+    private IReadOnlyList<string> Unseen(long mask)
+    {
+        if (mask == 0)
+        {
+            return [];
+        }
+        var unseen = new List<string>();
+        for (var f = 0; f < Math.Min(63, Schema.Features.Count); f++)
+        {
+            if ((mask & (1L << f)) != 0)
+            {
+                unseen.Add(Schema.Features[f].Name);
+            }
+        }
+        return unseen;
     }
 
     /// <summary>Runs <paramref name="rows"/> predictions on the typical customer so the first real requests are not slow.</summary>

@@ -106,13 +106,15 @@ internal sealed class CompiledModel
     /// (<see cref="TreeShap"/>); the linear part is <c>w_j·(x_j − E[x_j])</c> per slot, summed over each column's slots,
     /// which is exact for a linear model. Both are scaled by their blend weight, their own calibrators' slope and the
     /// final Platt slope, all linear in log-odds. Requires <see cref="CanExplain"/> and a row <see cref="Accepts"/> takes.
+    /// Returns the row's <see cref="RawScore"/>, bit for bit, taken from the same walk of the trees.
     /// </summary>
-    public void Explain(ReadOnlySpan<float> slots, Span<double> phi, Span<double> linearScratch)
+    public double Explain(ReadOnlySpan<float> slots, Span<double> phi, Span<double> linearScratch)
     {
         phi.Clear();
+        var raw = 0.0;
         if (_shap is not null)
         {
-            _shap.Add(slots, phi);
+            raw += _treeWeight * _trees!.LogOdds(_shap.Add(slots, phi));
             // The ensemble's log-odds are -(Slope·sum + Offset): a sum contribution moves them by -Slope times it.
             var scale = _scale * _treeWeight * -_trees!.Slope;
             for (var c = 0; c < phi.Length; c++)
@@ -122,6 +124,7 @@ internal sealed class CompiledModel
         }
         if (_linear is not null)
         {
+            raw += (1 - _treeWeight) * _linear.LogOdds(_linear.Score(slots));
             var scale = _scale * (1 - _treeWeight) * -_linear.Slope;
             linearScratch.Clear();
             _linear.Add(slots, _columnOfSlot, linearScratch);
@@ -130,6 +133,7 @@ internal sealed class CompiledModel
                 phi[c] += scale * linearScratch[c];
             }
         }
+        return raw;
     }
 
     /// <summary>

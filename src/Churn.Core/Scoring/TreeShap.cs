@@ -27,12 +27,17 @@ internal sealed class TreeShap
     private readonly int _columns;
     private readonly int _maxDepth;
 
-    // Per tree: whether its leaves are tabulated. Per leaf (global index): its path columns and tables.
+    // Per tree: whether its leaves are tabulated. Per leaf (global index): its path columns in increasing order, as a
+    // list (from _columnStart, _columnCount long) and as a bit mask, and where its table starts.
     private readonly bool[] _tabulated;
-    private readonly int[][] _leafColumns;
-    private readonly int[] _cOffset;
+    private readonly int[] _leafColumns;
+    private readonly int[] _columnStart;
+    private readonly int[] _columnCount;
+    private readonly ulong[] _columnMask;
+    private readonly int[] _tableStart;
     private readonly double[] _tables;
     private readonly int _maxLeaves;
+    private readonly int _pathSize;
 
     public TreeShap(TreeEnsemble trees, TreeCovers covers, int columns)
     {
@@ -42,8 +47,11 @@ internal sealed class TreeShap
         _leafCover = [.. covers.Leaves.SelectMany(n => n).Select(c => (double)c)];
         var expected = trees.Bias;
         _tabulated = new bool[trees.Count];
-        _leafColumns = new int[trees.Leaf.Length][];
-        _cOffset = new int[trees.Leaf.Length];
+        _columnStart = new int[trees.Leaf.Length];
+        _columnCount = new int[trees.Leaf.Length];
+        _columnMask = new ulong[trees.Leaf.Length];
+        _tableStart = new int[trees.Leaf.Length];
+        var leafColumns = new List<int>();
         var tables = new List<double>();
         for (var t = 0; t < trees.Count; t++)
         {
@@ -55,15 +63,26 @@ internal sealed class TreeShap
             foreach (var (leaf, cols, zero) in paths)
             {
                 var global = trees.LeafStart[t] + leaf;
-                _leafColumns[global] = cols;
+                // In increasing column order, bit q of a hot set is the q-th set bit of the leaf's mask, so the hot set
+                // is one bit extraction from the row's cold mask.
+                Array.Sort(cols, zero);
+                _columnStart[global] = leafColumns.Count;
+                _columnCount[global] = cols.Length;
+                leafColumns.AddRange(cols);
                 if (_tabulated[t])
                 {
-                    _cOffset[global] = tables.Count;
+                    foreach (var c in cols)
+                    {
+                        _columnMask[global] |= 1UL << c;
+                    }
+                    _tableStart[global] = tables.Count;
                     Tabulate(cols.Length, zero, trees.Weight[t] * trees.Leaf[global], tables);
                 }
             }
         }
+        _leafColumns = [.. leafColumns];
         _tables = [.. tables];
+        _pathSize = (_maxDepth + 2) * (_maxDepth + 3) / 2 + 1;
         Expected = expected;
     }
 
@@ -72,32 +91,32 @@ internal sealed class TreeShap
 
     /// <summary>
     /// Adds each column's SHAP value (in the ensemble's raw-sum units) to <paramref name="phi"/>, which has one item per
-    /// column. Their total is <c>Sum(x) - Expected</c>.
+    /// column. Their total is <c>Sum(x) - Expected</c>. Returns the ensemble's raw sum of the row, <see cref="TreeEnsemble.Sum"/>
+    /// bit for bit, read off the same walk.
     /// </summary>
-    public void Add(ReadOnlySpan<float> x, Span<double> phi)
+    public double Add(ReadOnlySpan<float> x, Span<double> phi)
     {
         Span<int> nodes = _maxLeaves <= 256 ? stackalloc int[_maxLeaves + 1] : new int[_maxLeaves + 1];
         Span<ulong> masks = _maxLeaves <= 256 ? stackalloc ulong[_maxLeaves + 1] : new ulong[_maxLeaves + 1];
+        PathElement[]? path = null;
+        var sum = _trees.Bias;
         for (var t = 0; t < _trees.Count; t++)
         {
             if (_tabulated[t])
             {
-                AddTabulated(t, x, phi, nodes, masks);
+                sum += _trees.Weight[t] * AddTabulated(t, x, phi, nodes, masks);
             }
             else
             {
-                Algorithm2(t, x, phi);
+                Recurse(t, x, phi, 0, 0, 0, 1, 1, -1, path ??= new PathElement[_pathSize]);
+                sum += _trees.Weight[t] * _trees.Leaf[_trees.LeafStart[t] + ~_trees.LeafOf(t, x)];
             }
         }
+        return sum;
     }
 
     /// <summary>The paper's Algorithm 2 for tree <paramref name="t"/>, adding to <paramref name="phi"/> (public for tests).</summary>
-    public void Algorithm2(int t, ReadOnlySpan<float> x, Span<double> phi)
-    {
-        var size = (_maxDepth + 2) * (_maxDepth + 3) / 2 + 1;
-        var path = new PathElement[size];
-        Recurse(t, x, phi, 0, 0, 0, 1, 1, -1, path);
-    }
+    public void Algorithm2(int t, ReadOnlySpan<float> x, Span<double> phi) => Recurse(t, x, phi, 0, 0, 0, 1, 1, -1, new PathElement[_pathSize]);
 
     /// <summary>The share of node <paramref name="node"/>'s rows that went to <paramref name="child"/> (both tree-local; a child below 0 is a leaf).</summary>
     public double Fraction(int t, int node, int child)
@@ -154,7 +173,9 @@ internal sealed class TreeShap
     /// <summary>
     /// For a leaf with k path columns of zero fractions z and value v, and every hot set H (a k-bit mask): first
     /// C(H) = v·Σ_{S⊆H} w(|S|)·Π_{j∉S} z_j, which a cold column i (not in H) receives as −C(H); then for each i in H,
-    /// D_i(H) = v·(1 − z_i)·Σ_{S⊆H∖i} w(|S|)·Π_{j∉S∪i} z_j. Here w(s) = s!(k−s−1)!/k!, the Shapley weight.
+    /// D_i(H) = v·(1 − z_i)·Σ_{S⊆H∖i} w(|S|)·Π_{j∉S∪i} z_j. Here w(s) = s!(k−s−1)!/k!, the Shapley weight. The table
+    /// holds, for each H in turn, what each of the k columns receives (D_i(H) when hot, −C(H) when cold), so a row adds
+    /// k consecutive values without a branch.
     /// </summary>
     private static void Tabulate(int k, double[] zero, double value, List<double> tables)
     {
@@ -177,39 +198,39 @@ internal sealed class TreeShap
         {
             weight[s] = Math.Exp(LogFactorial(s) + LogFactorial(k - s - 1) - LogFactorial(k));
         }
+        var c = new double[1 << k];
         for (var h = 0; h <= full; h++)
         {
             // With every column hot there is no cold one to pay; that entry is never read.
-            var c = 0.0;
             for (var s = h; h != full; s = (s - 1) & h)
             {
-                c += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s];
+                c[h] += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s];
                 if (s == 0)
                 {
                     break;
                 }
             }
-            tables.Add(value * c);
         }
         for (var h = 0; h <= full; h++)
         {
             for (var q = 0; q < k; q++)
             {
-                var d = 0.0;
-                if ((h & (1 << q)) != 0)
+                if ((h & (1 << q)) == 0)
                 {
-                    var rest = h ^ (1 << q);
-                    for (var s = rest; ; s = (s - 1) & rest)
-                    {
-                        d += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s ^ (1 << q)];
-                        if (s == 0)
-                        {
-                            break;
-                        }
-                    }
-                    d *= value * (1 - zero[q]);
+                    tables.Add(-(value * c[h]));
+                    continue;
                 }
-                tables.Add(d);
+                var d = 0.0;
+                var rest = h ^ (1 << q);
+                for (var s = rest; ; s = (s - 1) & rest)
+                {
+                    d += weight[System.Numerics.BitOperations.PopCount((uint)s)] * product[full ^ s ^ (1 << q)];
+                    if (s == 0)
+                    {
+                        break;
+                    }
+                }
+                tables.Add(d * (value * (1 - zero[q])));
             }
         }
     }
@@ -224,7 +245,8 @@ internal sealed class TreeShap
         return sum;
     }
 
-    private void AddTabulated(int t, ReadOnlySpan<float> x, Span<double> phi, Span<int> nodes, Span<ulong> masks)
+    /// <summary>Adds tree <paramref name="t"/>'s share to <paramref name="phi"/>; returns the value of the leaf the row reaches.</summary>
+    private double AddTabulated(int t, ReadOnlySpan<float> x, Span<double> phi, Span<int> nodes, Span<ulong> masks)
     {
         // The arrays are read into locals once: this loop is the whole cost of an explanation.
         var trees = _trees;
@@ -234,11 +256,16 @@ internal sealed class TreeShap
         var missingLeft = trees.MissingLeft;
         var lefts = trees.Left;
         var rights = trees.Right;
+        var leafValues = trees.Leaf;
         var leafColumns = _leafColumns;
+        var columnStart = _columnStart;
+        var columnCount = _columnCount;
+        var columnMask = _columnMask;
         var tables = _tables;
-        var cOffset = _cOffset;
+        var tableStart = _tableStart;
         var start = trees.Start[t];
         var leafStart = trees.LeafStart[t];
+        var reached = 0.0;
         // Walk every branch once, carrying the columns at which the row has left this branch's way (its cold set).
         var top = 0;
         nodes[0] = 0;
@@ -262,24 +289,42 @@ internal sealed class TreeShap
                 continue;
             }
             var leaf = leafStart + ~node;
-            var columns = leafColumns[leaf];
-            var k = columns.Length;
-            var hot = 0;
-            for (var q = 0; q < k; q++)
+            if (cold == 0)
             {
-                if ((cold & (1UL << columns[q])) == 0)
-                {
-                    hot |= 1 << q;
-                }
+                // The one leaf the row follows all the way: the probability's walk.
+                reached = leafValues[leaf];
             }
-            var offset = cOffset[leaf];
-            var c = tables[offset + hot];
-            var d = offset + (1 << k) + hot * k;
-            for (var q = 0; q < k; q++)
+            var k = columnCount[leaf];
+            var first = columnStart[leaf];
+            var hot = HotSet(~cold, columnMask[leaf], leafColumns.AsSpan(first, k));
+            var row = tables.AsSpan(tableStart[leaf] + hot * k, k);
+            for (var q = 0; q < row.Length; q++)
             {
-                phi[columns[q]] += (hot & (1 << q)) != 0 ? tables[d + q] : -c;
+                phi[leafColumns[first + q]] += row[q];
             }
         }
+        return reached;
+    }
+
+    /// <summary>
+    /// The leaf's hot set as a k-bit mask: bit q is set when the row follows the q-th of the leaf's columns (in increasing
+    /// order) at every split, that is when the column is in <paramref name="followed"/>.
+    /// </summary>
+    private static int HotSet(ulong followed, ulong mask, ReadOnlySpan<int> columns)
+    {
+        if (System.Runtime.Intrinsics.X86.Bmi2.X64.IsSupported)
+        {
+            return (int)System.Runtime.Intrinsics.X86.Bmi2.X64.ParallelBitExtract(followed, mask);
+        }
+        var hot = 0;
+        for (var q = 0; q < columns.Length; q++)
+        {
+            if ((followed & (1UL << columns[q])) != 0)
+            {
+                hot |= 1 << q;
+            }
+        }
+        return hot;
     }
 
     private struct PathElement

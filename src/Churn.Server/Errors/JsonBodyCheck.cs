@@ -19,6 +19,96 @@ internal static class JsonBodyCheck
     /// <summary>Throws <see cref="InvalidBodyException"/> naming the first field that stops <paramref name="json"/> being one well-formed document.</summary>
     public static void Check(ReadOnlySpan<byte> json)
     {
+        // Almost every body is fine: a pass that allocates nothing says so. Only when it finds (or cannot rule out) a
+        // problem does the pass that keeps the path of every value run, to name the field.
+        if (!IsClean(json))
+        {
+            CheckNamingFields(json);
+        }
+    }
+
+    /// <summary>Most names open at once (in the objects being read) that <see cref="IsClean"/> tracks before deferring to the full check.</summary>
+    private const int MaxOpenNames = 256;
+
+    /// <summary>
+    /// True when <paramref name="json"/> is one well-formed document with no name twice in an object, no bare
+    /// non-finite token and only valid text, decided without allocating. False when it is not, and also when it holds
+    /// something this pass leaves to <see cref="CheckNamingFields"/>: an escaped name, a long escaped string or more
+    /// than <see cref="MaxOpenNames"/> names open at once.
+    /// </summary>
+    private static bool IsClean(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        // The names of the objects being read, as (start, length) in json; objectStart[d] is where depth d's names begin.
+        Span<int> nameStart = stackalloc int[MaxOpenNames];
+        Span<int> nameLength = stackalloc int[MaxOpenNames];
+        Span<int> objectStart = stackalloc int[MaxDepth + 2];
+        Span<byte> unescaped = stackalloc byte[256];
+        var names = 0;
+        var depth = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        objectStart[++depth] = names;
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        names = objectStart[depth--];
+                        break;
+                    case JsonTokenType.PropertyName:
+                        var name = reader.ValueSpan;
+                        if (reader.ValueIsEscaped || names == MaxOpenNames || !Utf8.IsValid(name))
+                        {
+                            return false;
+                        }
+                        var at = (int)reader.TokenStartIndex + 1;
+                        for (var n = objectStart[depth]; n < names; n++)
+                        {
+                            if (nameLength[n] == name.Length && json.Slice(nameStart[n], name.Length).SequenceEqual(name))
+                            {
+                                return false;
+                            }
+                        }
+                        nameStart[names] = at;
+                        nameLength[names++] = name.Length;
+                        break;
+                    case JsonTokenType.String:
+                        if (reader.ValueIsEscaped
+                            ? reader.ValueSpan.Length > unescaped.Length || !TryUnescape(ref reader, unescaped)
+                            : !Utf8.IsValid(reader.ValueSpan))
+                        {
+                            return false;
+                        }
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Whether an escaped string decodes to valid text (no half of a surrogate pair).</summary>
+    private static bool TryUnescape(ref Utf8JsonReader reader, scoped Span<byte> into)
+    {
+        try
+        {
+            return Utf8.IsValid(into[..reader.CopyString(into)]);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The check that keeps the path of every value, so the first problem found is reported naming its field.</summary>
+    private static void CheckNamingFields(ReadOnlySpan<byte> json)
+    {
         var reader = new Utf8JsonReader(json, ReaderOptions);
         var frames = new Stack<Frame>();
         long end = 0;

@@ -133,7 +133,12 @@ public static class FeatureInput
                 continue;
             }
             seen[index] = true;
-            values[index] = ReadValue(schema.Features[index], value, $"{path}.{name}", errors);
+            // The field's path is only spelt out when its value has a problem.
+            values[index] = Read(schema.Features[index], value, out var problem);
+            if (problem is not null)
+            {
+                errors.Add($"{path}.{name}", problem);
+            }
         }
         for (var f = 0; f < seen.Length; f++)
         {
@@ -148,12 +153,24 @@ public static class FeatureInput
     /// <summary>Reads one value for <paramref name="spec"/>; records a problem and returns missing when it does not fit.</summary>
     public static FeatureValue ReadValue(FeatureSpec spec, JsonElement value, string path, FieldErrors errors)
     {
+        var read = Read(spec, value, out var problem);
+        if (problem is not null)
+        {
+            errors.Add(path, problem);
+        }
+        return read;
+    }
+
+    /// <summary>Reads one value for <paramref name="spec"/>; when it does not fit, returns missing and says why in <paramref name="problem"/>.</summary>
+    private static FeatureValue Read(FeatureSpec spec, JsonElement value, out string? problem)
+    {
+        problem = null;
         switch (value.ValueKind)
         {
             case JsonValueKind.Null:
                 return FeatureValue.Missing;
             case JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Undefined:
-                errors.Add(path, $"must be {Expected(spec.Kind)}, not an {(value.ValueKind == JsonValueKind.Array ? "array" : "object")}.");
+                problem = $"must be {Expected(spec.Kind)}, not an {(value.ValueKind == JsonValueKind.Array ? "array" : "object")}.";
                 return FeatureValue.Missing;
         }
         switch (spec.Kind)
@@ -167,9 +184,9 @@ public static class FeatureInput
                 {
                     return double.IsNaN(parsed) ? FeatureValue.Missing : FeatureValue.Of(parsed);
                 }
-                errors.Add(path, value.ValueKind == JsonValueKind.Number
+                problem = value.ValueKind == JsonValueKind.Number
                     ? "must be a finite number (this one is out of range)."
-                    : $"must be a finite number; got {Describe(value)}.");
+                    : $"must be a finite number; got {Describe(value)}.";
                 return FeatureValue.Missing;
             case FeatureKind.Boolean:
                 var candidate = value.ValueKind switch
@@ -181,14 +198,14 @@ public static class FeatureInput
                 };
                 if (!ValueParser.TryBoolean(candidate, out _))
                 {
-                    errors.Add(path, $"must be true/false, yes/no or 1/0; got {Describe(value)}.");
+                    problem = $"must be true/false, yes/no or 1/0; got {Describe(value)}.";
                     return FeatureValue.Missing;
                 }
                 return candidate;
             default:
                 if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
                 {
-                    errors.Add(path, "must be a category name (a string).");
+                    problem = "must be a category name (a string).";
                     return FeatureValue.Missing;
                 }
                 return FeatureValue.Of(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Churn.Data.Predictions;
 using Churn.Server.Hosting;
@@ -71,14 +72,40 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
         }
     }
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? lineBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? lineWriter;
+
+    /// <summary>The entry as one JSON line with its newline, in this thread's buffer (valid until the thread's next call).</summary>
+    private static ReadOnlyMemory<byte> Line(PredictionLogEntry entry)
+    {
+        var buffer = lineBuffer ??= new ArrayBufferWriter<byte>(2048);
+        buffer.ResetWrittenCount();
+        if (lineWriter is null)
+        {
+            lineWriter = new Utf8JsonWriter(buffer);
+        }
+        else
+        {
+            lineWriter.Reset(buffer);
+        }
+        JsonSerializer.Serialize(lineWriter, entry, JsonSerializerOptions.Web);
+        lineWriter.Flush();
+        buffer.GetSpan(1)[0] = (byte)'\n';
+        buffer.Advance(1);
+        return buffer.WrittenMemory;
+    }
+
     /// <summary>
     /// Journals <paramref name="entry"/> and hands it to <paramref name="buffer"/>, both under one lock so the journal and
     /// the buffer hold entries in the same order. False (nothing written) when the buffer refuses it.
     /// </summary>
     public bool TryAppend(PredictionLogEntry entry, Func<PredictionLogEntry, bool> buffer)
     {
-        // Serialised outside the lock: only the write itself is serialised between requests.
-        var line = JsonSerializer.SerializeToUtf8Bytes(entry, JsonSerializerOptions.Web);
+        // Serialised outside the lock, into this thread's reused buffer: only the write itself is serialised between requests.
+        var line = Line(entry);
         lock (gate)
         {
             if (!buffer(entry))
@@ -93,10 +120,7 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             try
             {
                 // One write call for line and newline: a kill can cut at most the line being written, which replay skips.
-                var bytes = new byte[line.Length + 1];
-                line.CopyTo(bytes, 0);
-                bytes[^1] = (byte)'\n';
-                current.Write(bytes);
+                current.Write(line.Span);
                 failing = false;
                 if (current.Position >= SegmentBytes)
                 {

@@ -49,7 +49,7 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
             ModelVersion = model.Version,
             CustomerId = input.CustomerId,
             InputsJson = InputsJson(model.Schema, input),
-            OutputsJson = JsonSerializer.Serialize(new LoggedOutput(result.Probability, result.WillChurn, result.RiskTier, result.UnseenCategories), JsonSerializerOptions.Web),
+            OutputsJson = OutputsJson(result),
             Probability = result.Probability,
             LatencyMicroseconds = (long)elapsed.TotalMicroseconds,
         });
@@ -58,37 +58,78 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
         return response;
     }
 
-    private static string InputsJson(DatasetSchema schema, CustomerInput input)
+    // One writer and buffer per thread, reset for each entry: the log's two JSON texts cost no allocation beyond the strings.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? writer;
+
+    private static Utf8JsonWriter Writer()
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        if (writer is null)
         {
-            writer.WriteStartObject();
-            for (var f = 0; f < schema.Features.Count; f++)
-            {
-                var value = input.Values[f];
-                writer.WritePropertyName(schema.Features[f].Name);
-                if (value.IsMissing)
-                {
-                    writer.WriteNullValue();
-                }
-                else if (value.IsText)
-                {
-                    writer.WriteStringValue(value.Text);
-                }
-                else
-                {
-                    writer.WriteNumberValue(value.Number);
-                }
-            }
-            if (input.CustomerValue is { } customerValue)
-            {
-                writer.WriteNumber("$customerValue", customerValue);
-            }
-            writer.WriteEndObject();
+            writer = new Utf8JsonWriter(buffer);
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        else
+        {
+            writer.Reset(buffer);
+        }
+        return writer;
     }
 
-    private sealed record LoggedOutput(double Probability, bool WillChurn, string RiskTier, IReadOnlyList<string> UnseenCategories);
+    private static string Written(Utf8JsonWriter json)
+    {
+        json.Flush();
+        return Encoding.UTF8.GetString(buffer!.WrittenSpan);
+    }
+
+    private static string InputsJson(DatasetSchema schema, CustomerInput input)
+    {
+        var writer = Writer();
+        writer.WriteStartObject();
+        for (var f = 0; f < schema.Features.Count; f++)
+        {
+            var value = input.Values[f];
+            writer.WritePropertyName(schema.Features[f].Name);
+            if (value.IsMissing)
+            {
+                writer.WriteNullValue();
+            }
+            else if (value.IsText)
+            {
+                writer.WriteStringValue(value.Text);
+            }
+            else
+            {
+                writer.WriteNumberValue(value.Number);
+            }
+        }
+        if (input.CustomerValue is { } customerValue)
+        {
+            writer.WriteNumber("$customerValue", customerValue);
+        }
+        writer.WriteEndObject();
+        return Written(writer);
+    }
+
+    /// <summary>The logged outputs: <c>{"probability", "willChurn", "riskTier", "unseenCategories"}</c>.</summary>
+    private static string OutputsJson(ScoreResult result)
+    {
+        var writer = Writer();
+        writer.WriteStartObject();
+        writer.WriteNumber("probability"u8, result.Probability);
+        writer.WriteBoolean("willChurn"u8, result.WillChurn);
+        writer.WriteString("riskTier"u8, result.RiskTier);
+        writer.WriteStartArray("unseenCategories"u8);
+        foreach (var name in result.UnseenCategories)
+        {
+            writer.WriteStringValue(name);
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        return Written(writer);
+    }
 }
