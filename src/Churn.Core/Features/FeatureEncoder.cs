@@ -4,29 +4,6 @@ using Churn.Core.Schema;
 
 namespace Churn.Core.Features;
 
-/// <summary>How one schema feature maps to model slots.</summary>
-public sealed record EncodedFeature
-{
-    public required string Name { get; init; }
-    public required FeatureKind Kind { get; init; }
-
-    /// <summary>First slot of this feature in the encoded vector.</summary>
-    public required int Offset { get; init; }
-
-    /// <summary>Known categories, most frequent first (categorical only); each gets one slot.</summary>
-    public IReadOnlyList<string> Categories { get; init; } = [];
-
-    /// <summary>Slots used: 1 for numbers and booleans, one per known category plus one for "other".</summary>
-    [JsonIgnore]
-    public int Width => Kind == FeatureKind.Categorical ? Categories.Count + 1 : 1;
-}
-
-/// <summary>The result of encoding one row: whether any value was a category the model never saw.</summary>
-public readonly record struct EncodeOutcome(long UnseenMask, string? FirstError, int ErrorFeature)
-{
-    public bool HasError => FirstError is not null;
-}
-
 /// <summary>
 /// Turns raw feature values into the float vector the ML models read: numbers and booleans as one
 /// slot each (NaN for missing, which the tree learners route natively), categories one-hot with an
@@ -83,11 +60,6 @@ public sealed class FeatureEncoder
         }
         return new FeatureEncoder(features);
     }
-
-    /// <summary>Names of every slot, for explanations and diagnostics.</summary>
-    public IEnumerable<string> SlotNames() => Features.SelectMany(f => f.Kind == FeatureKind.Categorical
-        ? f.Categories.Select(c => $"{f.Name}={c}").Append($"{f.Name}=(other)")
-        : [f.Name]);
 
     /// <summary>Encodes one row of a dataset (already typed) into <paramref name="slots"/>.</summary>
     public void Encode(Dataset data, int row, Span<float> slots)
@@ -155,9 +127,6 @@ public sealed class FeatureEncoder
         }
         return new EncodeOutcome(unseen, null, -1);
     }
-
-    /// <summary>Whether a category is in the vocabulary of feature <paramref name="f"/>.</summary>
-    public bool IsKnownCategory(int f, string category) => _lookup[f].ContainsKey(ValueParser.Canonical(category));
 
     private bool EncodeCategory(int f, string? value, Span<float> slots)
     {

@@ -8,29 +8,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Churn.Data.Registry;
 
-public sealed record ModelVersionInfo(
-    string ModelName,
-    int Version,
-    Guid RunId,
-    string PackagePath,
-    string Sha256,
-    long SizeBytes,
-    string CardJson,
-    DateTimeOffset CreatedAt,
-    string CreatedBy,
-    IReadOnlyList<string> Aliases);
-
-public sealed record AliasInfo(string ModelName, string Alias, int Version);
-
-public sealed record AliasHistoryInfo(
-    string ModelName,
-    string Alias,
-    int Version,
-    DateTimeOffset ValidFrom,
-    DateTimeOffset? ValidTo,
-    string MovedBy,
-    string? Reason);
-
 /// <summary>
 /// Immutable model versions with movable aliases. Files are published before rows: a version's package is copied to
 /// a staging folder, flushed, renamed into <c>models/&lt;name&gt;/v&lt;N&gt;</c> and only then is its row committed,
@@ -42,9 +19,11 @@ public sealed class ModelRegistry(
     TimeProvider time,
     ILogger<ModelRegistry>? logger = null)
 {
-    /// <summary>Test hook: "staged" or "moved" makes registration stop at that point (after touching the signal file) until killed.</summary>
+#if DEBUG
+    /// <summary>Test hook, in debug builds only: "staged" or "moved" makes registration stop at that point (after touching the signal file) until killed.</summary>
     internal const string PauseVariable = "CHURN_REGISTRY_PAUSE";
     internal const string PauseSignalVariable = "CHURN_REGISTRY_PAUSE_SIGNAL";
+#endif
     private const int MaxAliasAttempts = 30;
 
     private readonly ILogger log = logger ?? NullLogger<ModelRegistry>.Instance;
@@ -469,8 +448,11 @@ public sealed class ModelRegistry(
         }
     }
 
+    // Release builds drop the calls (Conditional) and the body (#if), so no shipped binary reads these variables.
+    [Conditional("DEBUG")]
     private static void PauseIfAsked(string point)
     {
+#if DEBUG
         if (Environment.GetEnvironmentVariable(PauseVariable) != point)
         {
             return;
@@ -481,5 +463,6 @@ public sealed class ModelRegistry(
             File.WriteAllText(signal, point);
         }
         Thread.Sleep(Timeout.Infinite);
+#endif
     }
 }

@@ -7,13 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Dashboard;
 
-public sealed record RiskSummary(int Predictions, int AtRisk, double RevenueAtRisk, int WithValue, TimeSpan Window);
-
-public sealed record LoggedPrediction(DateTimeOffset Time, int ModelVersion, double Probability, JsonElement Inputs);
-
-public sealed record MonitoringView(long Id, DateTimeOffset Time, string Kind, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, string ResultJson);
-
-/// <summary>Read-only store queries the dashboard pages share: recent logged predictions, alerts and monitoring results.</summary>
+/// <summary>Read-only store queries the dashboard pages share: recent logged predictions and alerts.</summary>
 public sealed class DashboardQueries(StoreFactory store, TimeProvider time)
 {
     public static readonly TimeSpan RecentWindow = TimeSpan.FromDays(1);
@@ -59,13 +53,6 @@ public sealed class DashboardQueries(StoreFactory store, TimeProvider time)
     {
         await using var db = store.CreateDbContext();
         return await db.Alerts.CountAsync(a => a.AcknowledgedAt == null, cancellationToken);
-    }
-
-    public async Task<IReadOnlyList<MonitoringView>> MonitoringResultsAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var db = store.CreateDbContext();
-        var rows = await db.MonitoringResults.AsNoTracking().OrderByDescending(m => m.Id).Take(limit).ToListAsync(cancellationToken);
-        return [.. rows.Select(m => new MonitoringView(m.Id, m.Time, m.Kind, m.WindowStart, m.WindowEnd, m.ResultJson))];
     }
 
     public static ModelCard? ReadCard(string cardJson)

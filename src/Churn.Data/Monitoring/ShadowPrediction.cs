@@ -1,27 +1,5 @@
 namespace Churn.Data.Monitoring;
 
-/// <summary>The result of one monitoring check (drift, performance) over a time window.</summary>
-public sealed class MonitoringResult
-{
-    public long Id { get; set; }
-    public DateTimeOffset Time { get; set; }
-    public required string Kind { get; set; }
-    public DateTimeOffset WindowStart { get; set; }
-    public DateTimeOffset WindowEnd { get; set; }
-    public string ResultJson { get; set; } = "{}";
-}
-
-public sealed class Alert
-{
-    public Guid Id { get; set; }
-    public required string Kind { get; set; }
-    public required string Severity { get; set; }
-    public required string Message { get; set; }
-    public DateTimeOffset RaisedAt { get; set; }
-    public DateTimeOffset? AcknowledgedAt { get; set; }
-    public string? AcknowledgedBy { get; set; }
-}
-
 /// <summary>
 /// A live prediction scored again by the challenger off the request path (shadow scoring), beside the champion's answer.
 /// <see cref="PredictionId"/> is the champion's logged prediction, so feedback on it labels both models' scores.
