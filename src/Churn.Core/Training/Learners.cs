@@ -127,7 +127,7 @@ internal sealed class Learners
         return [.. scored.GetColumn<float>("Probability").Select(p => (double)p)];
     }
 
-    private LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
+    internal LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
     {
         NumberOfIterations = trees,
         LearningRate = s.LearningRate,
