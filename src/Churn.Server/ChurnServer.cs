@@ -11,6 +11,7 @@ using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
 using Churn.Server.Settings;
+using Churn.Server.Survival;
 using Churn.Server.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -59,6 +60,7 @@ public sealed class ChurnServer
         builder.AddModelHosting();
         builder.AddScaleOut();
         builder.AddPredictions();
+        builder.AddSurvival();
         builder.AddJobs();
         builder.AddMonitoring();
         builder.AddApiDocumentation();

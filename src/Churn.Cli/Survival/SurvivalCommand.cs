@@ -2,9 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Churn.Cli.Modeling;
+using Churn.Cli.Registry;
 using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
+using Churn.Data.Survival;
+using Churn.Data.Tracking;
 using Spectre.Console;
 
 namespace Churn.Cli.Survival;
@@ -35,16 +38,20 @@ internal static class SurvivalCommand
         var cv = new Option<int>("--cv") { Description = "Also cross-validate with K folds stratified on the event." };
         var folds = new Option<string?>("--folds") { Description = "CSV of 'row,fold' giving each data row's cross-validation fold (overrides --cv)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => SurvivalOptions.DefaultModelName };
+        var promote = new Option<bool>("--promote") { Description = "Make the new version the survival champion (served beside the classifier)." };
+        var output = new Option<string?>("--out") { Description = "Also write model.zip and card.json to this directory." };
+        var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
         var dialect = new DialectOptions();
 
         var command = new Command("train", "Train a time-to-churn model and report its C-index, integrated Brier score and calibration at each horizon.");
-        foreach (var o in new Option[] { data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, json })
+        foreach (var o in new Option[] { data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, name, promote, output, dataDir, json })
         {
             command.Add(o);
         }
         dialect.AddTo(command);
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var file = parse.GetRequiredValue(data);
             var csv = dialect.Resolve(parse);
@@ -73,27 +80,51 @@ internal static class SurvivalCommand
             {
                 Method = parse.GetValue(method) == "cox" ? SurvivalMethod.Cox : SurvivalMethod.BoostedHazard,
                 Seed = parse.GetValue(seed),
+                ModelName = parse.GetValue(name)!,
             };
             var asJson = parse.GetValue(json);
-            SurvivalCrossValidation? summary = null;
             var foldFile = parse.GetValue(folds);
-            if (k > 0 || foldFile is not null)
+            var parameters = new Dictionary<string, string>
             {
-                var rowFolds = foldFile is null ? null : FoldFile.Read(foldFile, survival.RowCount);
-                summary = SurvivalTrainer.CrossValidate(survival, options, k, rowFolds,
-                    asJson ? null : new Progress<string>(p => Console.Error.WriteLine($"cross-validation: {p}")));
+                ["trainer"] = "survival-" + parse.GetValue(method),
+                ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+                ["duration"] = schema.DurationColumn,
+                ["event"] = schema.EventColumn,
+                ["dataSource"] = Path.GetFileName(file),
+            };
+            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
+            var outcome = await RecordedTraining.RunAsync(store.Runs, store.Registry, store.DataDir, options.ModelName, RunTrigger.User, Environment.UserName,
+                parse.GetValue(promote), parameters, survival.Covariates.Fingerprint, token =>
+                {
+                    SurvivalCrossValidation? summary = null;
+                    if (k > 0 || foldFile is not null)
+                    {
+                        var rowFolds = foldFile is null ? null : FoldFile.Read(foldFile, survival.RowCount);
+                        summary = SurvivalTrainer.CrossValidate(survival, options, k, rowFolds,
+                            asJson ? null : new Progress<string>(p => Console.Error.WriteLine($"cross-validation: {p}")));
+                    }
+                    var model = SurvivalTrainer.Train(survival, options).Model;
+                    return summary is null ? model : model.WithCard(model.Card with { CrossValidation = summary });
+                }, SurvivalRegistration.Packaging, ct);
+            await StoreAccess.MirrorAsync(store);
+            var card = outcome.Model.Card;
+            if (parse.GetValue(output) is { } outFlag)
+            {
+                var outDir = Path.GetFullPath(outFlag);
+                outcome.Model.Save(Path.Combine(outDir, "model.zip"));
+                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(card, JsonDefaults.Indented));
             }
-            var result = SurvivalTrainer.Train(survival, options);
-            notes = [.. notes, .. result.Notes];
+            IReadOnlyList<string> allNotes = [.. notes, .. card.Notes];
             if (asJson)
             {
-                Console.WriteLine(JsonSerializer.Serialize(SurvivalSummary.From(result, summary, schema, notes), JsonDefaults.Options));
+                Console.WriteLine(JsonSerializer.Serialize(SurvivalSummary.From(card, schema, allNotes, outcome), JsonDefaults.Options));
             }
             else
             {
-                Write(result, summary, notes);
+                Write(card, allNotes);
+                AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(options.ModelName)} v{outcome.Version.Version}[/]{(outcome.Promoted ? " as champion" : "")} (run {outcome.RunId}).");
             }
-        });
+        }));
         return command;
     }
 
@@ -152,23 +183,24 @@ internal static class SurvivalCommand
         return horizons;
     }
 
-    private static void Write(SurvivalTrainingResult result, SurvivalCrossValidation? cv, IReadOnlyList<string> notes)
+    private static void Write(SurvivalCard card, IReadOnlyList<string> notes)
     {
         foreach (var note in notes)
         {
             AnsiConsole.MarkupLine($"[grey]note:[/] {Markup.Escape(note)}");
         }
+        var cv = card.CrossValidation;
         var metrics = new Table().AddColumns("metric", "held-out test", "cross-validation (mean ± sd)");
-        metrics.AddRow("C-index (Harrell)", F(result.Test.CIndex), cv is null ? "" : $"{F(cv.CIndex.Mean)} ± {F(cv.CIndex.Sd)}");
-        metrics.AddRow("integrated Brier (IPCW)", F(result.Test.IntegratedBrier), cv is null ? "" : $"{F(cv.IntegratedBrier.Mean)} ± {F(cv.IntegratedBrier.Sd)}");
+        metrics.AddRow("C-index (Harrell)", F(card.Test.CIndex), cv is null ? "" : $"{F(cv.CIndex.Mean)} ± {F(cv.CIndex.Sd)}");
+        metrics.AddRow("integrated Brier (IPCW)", F(card.Test.IntegratedBrier), cv is null ? "" : $"{F(cv.IntegratedBrier.Mean)} ± {F(cv.IntegratedBrier.Sd)}");
         AnsiConsole.Write(metrics);
         var calibration = new Table().AddColumns("horizon", "predicted churn", "observed (Kaplan–Meier)");
-        foreach (var c in result.Test.Calibration)
+        foreach (var c in card.Test.Calibration)
         {
             calibration.AddRow(Invariant(c.Horizon), F(c.Predicted), F(c.Observed));
         }
         AnsiConsole.Write(calibration);
-        AnsiConsole.MarkupLine($"{Markup.Escape(result.Model.Parameters["method"])} model on {result.TrainRows} customers, tested on {result.TestRows}.");
+        AnsiConsole.MarkupLine($"{Markup.Escape(card.Parameters["method"])} model on {card.TrainRows} customers, tested on {card.TestRows}.");
     }
 
     private static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
@@ -178,13 +210,13 @@ internal static class SurvivalCommand
 
 /// <summary>The machine-readable result of <c>churn survival train</c>.</summary>
 internal sealed record SurvivalSummary(
-    string Method, string DurationColumn, string EventColumn, IReadOnlyList<double> Horizons, double CIndex, double IntegratedBrier,
-    IReadOnlyList<HorizonCalibration> Calibration, object? Cv, IReadOnlyDictionary<string, string> Parameters, int TrainRows, int TestRows,
-    IReadOnlyList<string> Notes)
+    string Name, int Version, Guid RunId, bool Champion, string Method, string DurationColumn, string EventColumn, IReadOnlyList<double> Horizons,
+    double CIndex, double IntegratedBrier, IReadOnlyList<HorizonCalibration> Calibration, object? Cv, IReadOnlyDictionary<string, string> Parameters,
+    int TrainRows, int TestRows, IReadOnlyList<string> Notes)
 {
-    public static SurvivalSummary From(SurvivalTrainingResult result, SurvivalCrossValidation? cv, SurvivalSchema schema, IReadOnlyList<string> notes) => new(
-        result.Model.Parameters["method"], schema.DurationColumn, schema.EventColumn, schema.Horizons, result.Test.CIndex, result.Test.IntegratedBrier,
-        result.Test.Calibration,
-        cv is null ? null : new { cv.Folds, CIndex = cv.CIndex, IntegratedBrier = cv.IntegratedBrier, Calibration = cv.PooledCalibration },
-        result.Model.Parameters, result.TrainRows, result.TestRows, notes);
+    public static SurvivalSummary From(SurvivalCard card, SurvivalSchema schema, IReadOnlyList<string> notes, RecordedOutcome<SurvivalModel> outcome) => new(
+        card.ModelName, outcome.Version.Version, outcome.RunId, outcome.Promoted, card.Parameters["method"], schema.DurationColumn, schema.EventColumn,
+        schema.Horizons, card.Test.CIndex, card.Test.IntegratedBrier, card.Test.Calibration,
+        card.CrossValidation is { } cv ? new { cv.Folds, cv.CIndex, cv.IntegratedBrier, Calibration = cv.PooledCalibration } : null,
+        card.Parameters, card.TrainRows, card.TestRows, notes);
 }

@@ -14,7 +14,7 @@ namespace Churn.Core.Survival;
 /// </summary>
 public sealed class CoxModel
 {
-    private CoxModel(FeatureEncoder encoder, double[] means, double[] scales, double[] beta, double[] eventTimes, double[] cumulativeHazard)
+    internal CoxModel(FeatureEncoder encoder, double[] means, double[] scales, double[] beta, double[] eventTimes, double[] cumulativeHazard)
     {
         Encoder = encoder;
         Means = means;

@@ -24,7 +24,7 @@ public sealed class DiscreteHazardModel
     private readonly ITransformer _model;
     private readonly SchemaDefinition _schema;
 
-    private DiscreteHazardModel(MLContext ml, ITransformer model, FeatureEncoder encoder, IReadOnlyList<double> grid, int trees)
+    internal DiscreteHazardModel(MLContext ml, ITransformer model, FeatureEncoder encoder, IReadOnlyList<double> grid, int trees)
     {
         _ml = ml;
         _model = model;
@@ -42,8 +42,8 @@ public sealed class DiscreteHazardModel
     /// <summary>The number of boosted trees, chosen by early stopping.</summary>
     public int Trees { get; }
 
-    /// <summary>The fitted ML.NET transformer (for saving).</summary>
-    public ITransformer Transformer => _model;
+    /// <summary>Writes the fitted LightGBM model with its input schema.</summary>
+    internal void SaveTransformer(Stream stream) => _ml.Model.Save(_model, _ml.Data.LoadFromEnumerable(Array.Empty<PeriodRow>(), _schema).Schema, stream);
 
     /// <summary>
     /// Fits the model on <paramref name="train"/> with early stopping on the person-period rows of

@@ -22,6 +22,12 @@ public sealed record SurvivalOptions
     public SurvivalMethod Method { get; init; } = SurvivalMethod.BoostedHazard;
     public int Seed { get; init; } = 42;
 
+    /// <summary>The registered model name; survival models have their own, apart from the classifier's.</summary>
+    public string ModelName { get; init; } = DefaultModelName;
+
+    /// <summary>The name survival models are registered under unless told otherwise.</summary>
+    public const string DefaultModelName = "churn-survival";
+
     /// <summary>Share of the customers held out to evaluate the model (stratified on the event).</summary>
     public double TestFraction { get; init; } = 0.2;
 
@@ -68,7 +74,23 @@ public static class SurvivalTrainer
         var testData = data.Select(test);
         var model = Fit(trainData, options);
         var evaluation = model.Evaluate(testData);
-        return new SurvivalTrainingResult(model, evaluation, train.Length, test.Length, DurationLeakage.Check(data));
+        var notes = DurationLeakage.Check(data);
+        var card = new SurvivalCard
+        {
+            ModelName = options.ModelName,
+            CreatedAt = DateTimeOffset.UtcNow,
+            Seed = options.Seed,
+            Parameters = model.Parameters,
+            Schema = data.Schema.ToJson(),
+            Grid = model.Grid,
+            BoostedWeight = model.BoostedWeight,
+            Test = evaluation,
+            TrainRows = train.Length,
+            TestRows = test.Length,
+            DataFingerprint = data.Covariates.Fingerprint,
+            Notes = notes,
+        };
+        return new SurvivalTrainingResult(model.WithCard(card), evaluation, train.Length, test.Length, notes);
     }
 
     /// <summary>

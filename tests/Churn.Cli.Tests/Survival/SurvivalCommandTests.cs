@@ -78,6 +78,32 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     }
 
     [Fact]
+    public void ATrainedSurvivalModelIsRegisteredUnderItsOwnNameAndCanBePromoted()
+    {
+        var dir = ChurnCli.TempDir();
+        File.Copy(Path.Combine(files.Dir, "customers.csv"), Path.Combine(dir, "customers.csv"));
+
+        var first = ChurnCli.Run(dir, ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--promote", "--out", "model", "--json"]);
+        var second = ChurnCli.Run(dir, ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--json"]);
+        var list = ChurnCli.Run(dir, "models", "list", "--json");
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        using var one = JsonDocument.Parse(first.Stdout);
+        using var two = JsonDocument.Parse(second.Stdout);
+        Assert.Equal("churn-survival", one.RootElement.GetProperty("name").GetString());
+        Assert.Equal(1, one.RootElement.GetProperty("version").GetInt32());
+        Assert.True(one.RootElement.GetProperty("champion").GetBoolean());
+        Assert.Equal(2, two.RootElement.GetProperty("version").GetInt32());
+        Assert.False(two.RootElement.GetProperty("champion").GetBoolean());
+        Assert.True(File.Exists(Path.Combine(dir, "model", "model.zip")));
+        using var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "model", "card.json")));
+        Assert.Equal("survival", card.RootElement.GetProperty("kind").GetString());
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Contains("churn-survival", list.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ADurationColumnNamedAsAFeatureIsRefused()
     {
         var schema = files.Write("leaky.json", """

@@ -142,6 +142,65 @@ public class SurvivalModelTests
         }
     }
 
+    [Theory]
+    [InlineData(SurvivalMethod.BoostedHazard)]
+    [InlineData(SurvivalMethod.Cox)]
+    public void APackageLoadsBackToTheSameCurvesAndCard(SurvivalMethod method)
+    {
+        var data = KnownHazard.Load(800, 51);
+        var model = SurvivalTrainer.Train(data, new SurvivalOptions { Method = method }).Model;
+        var path = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.zip");
+
+        model.Save(path);
+        var loaded = SurvivalModel.Load(path);
+
+        Assert.Equal(model.Card.Test.CIndex, loaded.Card.Test.CIndex);
+        Assert.Equal(model.Grid, loaded.Grid);
+        Assert.Equal(model.BoostedWeight, loaded.BoostedWeight);
+        Assert.Equal("months", loaded.Schema.DurationColumn);
+        var before = model.Predict(data.Covariates);
+        var after = loaded.Predict(data.Covariates);
+        for (var i = 0; i < data.RowCount; i++)
+        {
+            Assert.Equal(before.Values[i], after.Values[i]);
+        }
+    }
+
+    [Fact]
+    public void AClassifierPackageIsNotReadAsASurvivalModel()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.zip");
+        File.WriteAllText(path, "not a zip");
+
+        var ex = Assert.Throws<Churn.Core.Models.ModelPackageException>(() => SurvivalModel.Load(path));
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AForecastForACustomerWhoHasStayedIsConditionalOnTheirTimeSoFar()
+    {
+        var data = KnownHazard.Load(1500, 61);
+        var model = SurvivalTrainer.Fit(data, new SurvivalOptions());
+        var curves = model.Predict(data.Covariates);
+        double[] elapsed = [.. Enumerable.Range(0, data.RowCount).Select(i => i % 3 == 0 ? double.NaN : (double)(i % 3))];
+
+        var forecast = model.Forecast(data.Covariates, elapsed);
+
+        for (var i = 0; i < 60; i++)
+        {
+            var t0 = double.IsNaN(elapsed[i]) ? 0 : elapsed[i];
+            Assert.Equal(t0, forecast[i].Elapsed);
+            foreach (var h in forecast[i].Horizons)
+            {
+                Assert.Equal(1 - curves.At(i, t0 + h.Horizon) / curves.At(i, t0), h.Probability, 9);
+                Assert.Equal(t0 + h.Horizon > model.Grid[^1], h.BeyondData);
+            }
+            Assert.Equal((curves.RestrictedMean(i, t0 + 12) - curves.RestrictedMean(i, t0)) / curves.At(i, t0), forecast[i].ExpectedLifetime, 9);
+            Assert.All(forecast[i].Curve, p => Assert.InRange(p.Time, 0, 12));
+        }
+    }
+
     // Mean absolute difference between predicted and true P(churn within the horizon) over the customers of a test set.
     private static double ErrorAgainstTruth(SurvivalModel model, SurvivalData test, double horizon)
     {
