@@ -68,6 +68,30 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         Assert.NotEqual(fresh["horizons"]!.ToJsonString(), late["horizons"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task ConcurrentPredictionsGiveEachCustomerTheSameSurvival()
+    {
+        using var client = server.ClientFor("service");
+        await RegisterSurvivalChampionAsync();
+        var customers = Bodies.Customers(4, seed: 31);
+        await PredictWithSurvivalAsync(client, customers[0]);
+        var expected = new string[customers.Count];
+        for (var c = 0; c < customers.Count; c++)
+        {
+            expected[c] = (await SurvivalOfAsync(client, customers[c], customers[c]["features"]!["tenureMonths"]!.GetValue<double>())).ToJsonString();
+        }
+
+        // The survival model is shared by every request thread; answers must not depend on what runs beside them.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            var c = i % customers.Count;
+            var survival = await SurvivalOfAsync(client, customers[c], customers[c]["features"]!["tenureMonths"]!.GetValue<double>());
+            return (c, survival.ToJsonString());
+        }));
+
+        Assert.All(answers, a => Assert.Equal(expected[a.c], a.Item2));
+    }
+
     private static async Task<JsonNode> SurvivalOfAsync(HttpClient client, JsonObject customer, double tenure)
     {
         var body = customer.DeepClone().AsObject();
