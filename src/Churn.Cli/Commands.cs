@@ -9,6 +9,7 @@ internal static class Commands
     public static IEnumerable<Command> All()
     {
         yield return TrainCommand.Create();
+        yield return Survival.SurvivalCommand.Create();
         yield return ScoringCommands.Evaluate();
         yield return ScoringCommands.Predict();
         yield return DataCommands.Schema();

@@ -14,6 +14,7 @@ using Churn.Server.Predictions;
 using Churn.Server.Retraining;
 using Churn.Server.Security;
 using Churn.Server.Settings;
+using Churn.Server.Survival;
 using Churn.Server.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -62,6 +63,7 @@ public sealed class ChurnServer
         builder.AddModelHosting();
         builder.AddScaleOut();
         builder.AddPredictions();
+        builder.AddSurvival();
         builder.AddJobs();
         builder.AddRetraining();
         builder.AddMonitoring();

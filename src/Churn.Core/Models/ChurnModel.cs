@@ -217,7 +217,30 @@ public sealed class ChurnModel
     public double[] Score(Dataset data) => ScoreMatrix(Encoder.EncodeAll(data), data.RowCount);
 
     /// <summary>Writes the package (one zip file) to <paramref name="path"/> via a temporary file and an atomic rename.</summary>
-    public void Save(string path)
+    public void Save(string path) => WritePackage(path, zip =>
+    {
+        WriteJson(zip, CardEntry, Card);
+        WriteJson(zip, EncoderEntry, Encoder);
+        WriteJson(zip, BlendEntry, new BlendSettings(TreeWeight));
+        if (Covers is not null)
+        {
+            WriteJson(zip, CoversEntry, Covers);
+        }
+        var schema = new Learners(Seed, Encoder.Width).View([], [], []).Schema;
+        if (Trees is not null)
+        {
+            using var s = zip.CreateEntry(TreesEntry, CompressionLevel.Fastest).Open();
+            Ml.Model.Save(Trees, schema, s);
+        }
+        if (Linear is not null)
+        {
+            using var s = zip.CreateEntry(LinearEntry, CompressionLevel.Fastest).Open();
+            Ml.Model.Save(Linear, schema, s);
+        }
+    });
+
+    /// <summary>Writes a zip package to <paramref name="path"/> via a temporary file and an atomic rename.</summary>
+    internal static void WritePackage(string path, Action<ZipArchive> write)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -228,24 +251,7 @@ public sealed class ChurnModel
             {
                 using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
                 {
-                    WriteJson(zip, CardEntry, Card);
-                    WriteJson(zip, EncoderEntry, Encoder);
-                    WriteJson(zip, BlendEntry, new BlendSettings(TreeWeight));
-                    if (Covers is not null)
-                    {
-                        WriteJson(zip, CoversEntry, Covers);
-                    }
-                    var schema = new Learners(Seed, Encoder.Width).View([], [], []).Schema;
-                    if (Trees is not null)
-                    {
-                        using var s = zip.CreateEntry(TreesEntry, CompressionLevel.Fastest).Open();
-                        Ml.Model.Save(Trees, schema, s);
-                    }
-                    if (Linear is not null)
-                    {
-                        using var s = zip.CreateEntry(LinearEntry, CompressionLevel.Fastest).Open();
-                        Ml.Model.Save(Linear, schema, s);
-                    }
+                    write(zip);
                 }
                 file.Flush(flushToDisk: true);
             }
@@ -292,7 +298,7 @@ public sealed class ChurnModel
         return new ChurnModel(ml, encoder, trees, linear, blend.TreeWeight, card.Seed, card.Calibration, covers).WithCard(card);
     }
 
-    private static ZipArchive OpenZip(string path)
+    internal static ZipArchive OpenZip(string path)
     {
         if (!File.Exists(path))
         {
@@ -308,7 +314,7 @@ public sealed class ChurnModel
         }
     }
 
-    private static ITransformer? LoadTransformer(MLContext ml, ZipArchive zip, string name, string path)
+    internal static ITransformer? LoadTransformer(MLContext ml, ZipArchive zip, string name, string path)
     {
         var entry = zip.GetEntry(name);
         if (entry is null)
@@ -332,13 +338,13 @@ public sealed class ChurnModel
         }
     }
 
-    private static void WriteJson<T>(ZipArchive zip, string name, T value)
+    internal static void WriteJson<T>(ZipArchive zip, string name, T value)
     {
         using var s = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
         JsonSerializer.Serialize(s, value, JsonDefaults.Options);
     }
 
-    private static T ReadJson<T>(ZipArchive zip, string name, string path)
+    internal static T ReadJson<T>(ZipArchive zip, string name, string path)
     {
         var entry = zip.GetEntry(name) ?? throw new ModelPackageException($"{path}: not a model package (no '{name}').");
         try

@@ -116,7 +116,7 @@ public static class ChurnTrainer
         return new CrossValidationSummary(k, Spread(auc), Spread(aucPr), Spread(logLoss), Spread(brier));
     }
 
-    private static MetricSpread Spread(List<double> values)
+    internal static MetricSpread Spread(List<double> values)
     {
         var mean = values.Average();
         var sd = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;

@@ -9,6 +9,12 @@ namespace Churn.Data.Tracking;
 /// <summary>What a recorded training produced.</summary>
 public sealed record TrainingOutcome(Guid RunId, ModelVersionInfo Version, ChurnModel Model, bool Promoted);
 
+/// <summary>What a recorded training of a model of any kind produced.</summary>
+public sealed record RecordedOutcome<TModel>(Guid RunId, ModelVersionInfo Version, TModel Model, bool Promoted);
+
+/// <summary>How a trained model is stored: written to a package file, described by a card (JSON), summed up by the run's metrics.</summary>
+public sealed record ModelPackaging<TModel>(Action<TModel, string> Save, Func<TModel, string> CardJson, Func<TModel, IReadOnlyDictionary<string, double>> Metrics);
+
 /// <summary>
 /// Runs a training as a tracked run and registers its model: the run is recorded before the work
 /// starts, marked failed if the work throws, and finished only once the model version is registered.
@@ -30,6 +36,31 @@ public static class RecordedTraining
         Func<CancellationToken, ChurnModel> train,
         CancellationToken cancellationToken = default)
     {
+        var outcome = await RunAsync(runs, registry, changes, dataDir, modelName, trigger, by, promote, parameters, datasetFingerprint, train,
+            new ModelPackaging<ChurnModel>((m, path) => m.Save(path), m => JsonSerializer.Serialize(m.Card, JsonDefaults.Options), m => Metrics(m.Card)),
+            cancellationToken);
+        return new TrainingOutcome(outcome.RunId, outcome.Version, outcome.Model, outcome.Promoted);
+    }
+
+    /// <summary>
+    /// The same for a model of any kind (a classifier, a survival model): <paramref name="packaging"/> says how it is
+    /// written to its package file, what its card is and which metrics the run records.
+    /// </summary>
+    public static async Task<RecordedOutcome<TModel>> RunAsync<TModel>(
+        RunTracker runs,
+        ModelRegistry registry,
+        ModelChanges changes,
+        string dataDir,
+        string modelName,
+        RunTrigger trigger,
+        AuditActor by,
+        bool promote,
+        IReadOnlyDictionary<string, string> parameters,
+        string? datasetFingerprint,
+        Func<CancellationToken, TModel> train,
+        ModelPackaging<TModel> packaging,
+        CancellationToken cancellationToken = default)
+    {
         var parent = await registry.ResolveAliasAsync(modelName, ModelAliases.Champion, cancellationToken);
         var runId = await runs.StartAsync(modelName, trigger, parameters, datasetFingerprint, parent?.Version, cancellationToken);
         var staging = Path.Combine(dataDir, "tmp", $"run-{runId:N}", "model.zip");
@@ -40,16 +71,15 @@ public static class RecordedTraining
         {
             // Training is CPU-bound and synchronous; it runs off the caller's thread so a server stays responsive.
             var model = await Task.Run(() => train(cancellationToken), cancellationToken);
-            model.Save(staging);
-            var cardJson = JsonSerializer.Serialize(model.Card, JsonDefaults.Options);
-            var version = await changes.RegisterRunAsync(modelName, runId, staging, cardJson, by, cancellationToken);
-            await runs.FinishAsync(runId, Metrics(model.Card), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
+            packaging.Save(model, staging);
+            var version = await changes.RegisterRunAsync(modelName, runId, staging, packaging.CardJson(model), by, cancellationToken);
+            await runs.FinishAsync(runId, packaging.Metrics(model), new Dictionary<string, string> { ["model"] = version.PackagePath }, cancellationToken);
             if (promote)
             {
                 await changes.PromoteAsync(modelName, version.Version, ModelAliases.Champion, by, $"promoted when trained ({trigger.ToString().ToLowerInvariant()})", cancellationToken);
                 version = await registry.GetVersionAsync(modelName, version.Version, cancellationToken) ?? version;
             }
-            return new TrainingOutcome(runId, version, model, promote);
+            return new RecordedOutcome<TModel>(runId, version, model, promote);
         }
         catch (Exception ex)
         {

@@ -4,6 +4,7 @@ using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Security;
 using Churn.Server.Settings;
+using Churn.Server.Survival;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +28,7 @@ public static class PredictApi
     }
 
     private static async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(
-        HttpRequest request, ModelHost host, Predictor predictor, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
+        HttpRequest request, ModelHost host, Predictor predictor, SurvivalHost survival, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
@@ -38,12 +39,12 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        var prediction = predictor.Predict(model, input, reasons);
+        var prediction = predictor.Predict(model, input, reasons) with { Survival = survival.Forecast(model.Schema, [input])?[0] };
         return TypedResults.Ok(errors.Ignored.Count == 0 ? prediction : prediction with { IgnoredFields = errors.Ignored });
     }
 
     private static async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(
-        HttpRequest request, ModelHost host, Predictor predictor, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
+        HttpRequest request, ModelHost host, Predictor predictor, SurvivalHost survival, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
         var model = host.Require();
@@ -91,7 +92,9 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select(input => predictor.Predict(model, input, reasons))], errors.Ignored.Count == 0 ? null : errors.Ignored));
+        var outlooks = survival.Forecast(model.Schema, inputs);
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select((input, i) => predictor.Predict(model, input, reasons) with { Survival = outlooks?[i] })],
+            errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 
     /// <summary>How many reasons the <c>explain</c> query asks for: absent for the default top ones, <c>all</c> for every feature.</summary>

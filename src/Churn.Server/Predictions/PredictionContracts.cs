@@ -37,6 +37,10 @@ public sealed record PredictionResponse(
     /// <summary>Fields of the request that were skipped because <c>api.unknown_fields</c> is <c>ignore</c>; absent when none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? IgnoredFields { get; init; }
+
+    /// <summary>When this customer is likely to churn, from the survival champion; absent when there is none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Survival.SurvivalResponse? Survival { get; init; }
 }
 
 /// <summary>The answer of <c>POST /predict/batch</c>; <see cref="IgnoredFields"/> lists skipped unknown fields (by path) when there were any.</summary>
