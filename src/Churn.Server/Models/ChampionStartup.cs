@@ -73,7 +73,7 @@ public sealed class ChampionStartup(
             await registry.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, "churn serve", "first model", cancellationToken);
             notes.TrainedFirstModel = true;
         }
-        await loader.ActivateChampionAsync(cancellationToken);
+        await loader.ActivateChampionOrPreviousAsync(cancellationToken);
         notes.GeneratedAdminKey = await keys.EnsureAdminAsync(o.AdminKey, cancellationToken);
     }
 

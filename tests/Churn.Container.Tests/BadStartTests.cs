@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Churn.Container.Tests.Fixtures;
+using Churn.Data.Store;
+using Churn.Scale.Tests.Fixtures;
+using Microsoft.EntityFrameworkCore;
+using Xunit.Abstractions;
+
+namespace Churn.Container.Tests;
+
+/// <summary>Containers started into something wrong: a missing secret, a read-only volume, a damaged model file.</summary>
+[Collection(ContainerCollection.Name)]
+public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
+{
+    [EngineFact]
+    public async Task AMissingStoreSecretStopsTheContainerWithAMessageNamingIt()
+    {
+        // The compose file builds the connection string from POSTGRES_PASSWORD; here it is left out altogether.
+        await using var container = await ChurnContainer.RunAsync(image.Docker, await image.VolumeAsync(),
+            new Dictionary<string, string> { ["Churn__Store__Provider"] = "postgres" });
+
+        var exitCode = await container.WaitExitAsync(TimeSpan.FromMinutes(2));
+
+        var logs = await container.LogsAsync();
+        output.WriteLine(logs.Split('\n').Last(l => l.Length > 0));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("churn: the server cannot start: Store:ConnectionString is required when Store:Provider is postgres.", logs, StringComparison.Ordinal);
+    }
+
+    [EngineFact]
+    public async Task AReadOnlyDataVolumeGivesAClearErrorAtStart()
+    {
+        var data = await ImageFixture.HostDataDirAsync();
+        try
+        {
+            await using var container = await ChurnContainer.RunAsync(image.Docker, data, readOnly: true);
+            var exitCode = await container.WaitExitAsync(TimeSpan.FromMinutes(2));
+
+            var logs = await container.LogsAsync();
+            output.WriteLine(logs.Split('\n').Last(l => l.Length > 0));
+            Assert.Equal(1, exitCode);
+            Assert.Contains("churn: the server cannot start: The data directory /data is not writable by user app", logs, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFileSystemEntries(data));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [EngineFact]
+    public async Task AContainerStartedWithACorruptChampionFileServesThePreviousChampion()
+    {
+        var data = await ImageFixture.HostDataDirAsync();
+        try
+        {
+            await using var container = await ChurnContainer.RunAsync(image.Docker, data);
+            await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+            using (var admin = container.Client())
+            {
+                var started = await admin.PostAsync("/retrain", Json("""{"rows": 600, "seed": 11}"""));
+                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+                var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+                var status = "";
+                for (var deadline = DateTime.UtcNow.AddMinutes(3); DateTime.UtcNow < deadline && status is not ("Succeeded" or "Failed"); await Task.Delay(500))
+                {
+                    status = (await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}"))!["status"]!.GetValue<string>();
+                }
+                Assert.Equal("Succeeded", status);
+                if (await ServingVersionAsync(admin) != 2)
+                {
+                    Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/models/2/promote", Json("""{"reason": "container test"}"""))).StatusCode);
+                }
+                Assert.Equal(2, await ServingVersionAsync(admin));
+            }
+            Assert.Equal(0, await container.StopAsync());
+            string package;
+            await using (var db = new StoreFactory(new StoreOptions(), data).CreateDbContext())
+            {
+                package = Path.Combine(data, (await db.ModelVersions.SingleAsync(v => v.Version == 2)).PackagePath);
+            }
+            await using (var file = new FileStream(package, FileMode.Open, FileAccess.Write))
+            {
+                file.SetLength(file.Length / 2);
+            }
+
+            await container.StartAsync();
+            await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
+
+            using var client = container.Client();
+            Assert.Equal(1, await ServingVersionAsync(client));
+            var logs = await container.LogsAsync();
+            output.WriteLine(logs.Split('\n').Last(l => l.Contains("previous champion", StringComparison.Ordinal)));
+            Assert.Contains("The champion churn v2 cannot be loaded: The package file of churn v2 has SHA-256", logs, StringComparison.Ordinal);
+            Assert.Contains("Serving the previous champion v1", logs, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>The version a prediction is answered with.</summary>
+    private static async Task<int> ServingVersionAsync(HttpClient client)
+    {
+        var response = await client.PostAsync("/predict", ScaleFixture.PredictBody("version-check", 5));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["modelVersion"]!.GetValue<int>();
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+}
