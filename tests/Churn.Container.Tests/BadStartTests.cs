@@ -1,10 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
 using Churn.Container.Tests.Fixtures;
 using Churn.Data.Store;
-using Churn.Scale.Tests.Fixtures;
 using Microsoft.EntityFrameworkCore;
 using Xunit.Abstractions;
 
@@ -60,20 +55,12 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
             await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
             using (var admin = container.Client())
             {
-                var started = await admin.PostAsync("/retrain", Json("""{"rows": 600, "seed": 11}"""));
-                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-                var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-                var status = "";
-                for (var deadline = DateTime.UtcNow.AddMinutes(3); DateTime.UtcNow < deadline && status is not ("Succeeded" or "Failed"); await Task.Delay(500))
+                await Requests.RetrainAsync(admin);
+                if (await Requests.ServingVersionAsync(admin) != 2)
                 {
-                    status = (await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}"))!["status"]!.GetValue<string>();
+                    await Requests.PromoteAsync(admin, 2);
                 }
-                Assert.Equal("Succeeded", status);
-                if (await ServingVersionAsync(admin) != 2)
-                {
-                    Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/models/2/promote", Json("""{"reason": "container test"}"""))).StatusCode);
-                }
-                Assert.Equal(2, await ServingVersionAsync(admin));
+                Assert.Equal(2, await Requests.ServingVersionAsync(admin));
             }
             Assert.Equal(0, await container.StopAsync());
             string package;
@@ -90,7 +77,7 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
             await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
 
             using var client = container.Client();
-            Assert.Equal(1, await ServingVersionAsync(client));
+            Assert.Equal(1, await Requests.ServingVersionAsync(client));
             var logs = await container.LogsAsync();
             output.WriteLine(logs.Split('\n').Last(l => l.Contains("previous champion", StringComparison.Ordinal)));
             Assert.Contains("The champion churn v2 cannot be loaded: The package file of churn v2 has SHA-256", logs, StringComparison.Ordinal);
@@ -102,13 +89,4 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
         }
     }
 
-    /// <summary>The version a prediction is answered with.</summary>
-    private static async Task<int> ServingVersionAsync(HttpClient client)
-    {
-        var response = await client.PostAsync("/predict", ScaleFixture.PredictBody("version-check", 5));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["modelVersion"]!.GetValue<int>();
-    }
-
-    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 }

@@ -25,7 +25,7 @@ public sealed class ImageTests(ImageFixture image, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(1, body["modelVersion"]!.GetValue<int>());
-        Assert.InRange(body["probability"]!.GetValue<double>(), 0, 1);
+        Assert.InRange(body["churnProbability"]!.GetValue<double>(), 0, 1);
         output.WriteLine($"Base images {image.BaseImagesTime.TotalSeconds:F0} s, product image build {image.BuildTime.TotalSeconds:F0} s, image {image.ImageBytes / 1e6:F0} MB.");
     }
 
@@ -60,10 +60,20 @@ public sealed class ImageTests(ImageFixture image, ITestOutputHelper output)
         Directory.CreateDirectory(host);
         try
         {
-            var backup = await node.ExecAsync("churn", "backup", "--out", "/data/backups/image-test.zip");
-            Assert.True(backup.ExitCode == 0, $"churn backup exited with {backup.ExitCode}: {backup.Error}{backup.Output}");
+            // As docs/operations.md says to, while the server serves (its prediction journal is open), twice into /data/backups.
+            foreach (var name in new[] { "first", "second" })
+            {
+                var backup = await node.ExecAsync("churn", "backup", "--out", $"/data/backups/{name}.zip");
+                Assert.True(backup.ExitCode == 0, $"churn backup exited with {backup.ExitCode}: {backup.Error}{backup.Output}");
+            }
             var (_, inside, _) = await node.ExecAsync("churn", "models", "list", "--json");
-            await node.CopyOutAsync("/data/backups/image-test.zip", Path.Combine(host, "backup.zip"));
+            await node.CopyOutAsync("/data/backups/second.zip", Path.Combine(host, "backup.zip"));
+            using (var archive = System.IO.Compression.ZipFile.OpenRead(Path.Combine(host, "backup.zip")))
+            {
+                var entries = archive.Entries.Select(e => e.FullName).ToList();
+                Assert.Contains(entries, e => e.StartsWith("files/models/", StringComparison.Ordinal));
+                Assert.DoesNotContain(entries, e => e.Contains("backups/", StringComparison.Ordinal) || e.Contains("journal/", StringComparison.Ordinal));
+            }
 
             var restored = Path.Combine(host, "restored");
             var restore = await HostCli.RunAsync("restore", Path.Combine(host, "backup.zip"), "--data-dir", restored);
