@@ -25,44 +25,16 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
             await using var container = await ChurnContainer.RunAsync(image.Docker, data);
             await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
             using var client = container.Client();
-            var accepted = new System.Collections.Concurrent.ConcurrentBag<Guid>();
-            var refused = 0;
             using var stopping = new CancellationTokenSource();
-            var load = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
-            {
-                for (var i = 0; !stopping.IsCancellationRequested; i++)
-                {
-                    try
-                    {
-                        var response = await client.PostAsync("/predict/batch", await BatchAsync($"stop-{worker}-{i}", 20, worker * 10_000 + i));
-                        if (response.StatusCode != HttpStatusCode.OK)
-                        {
-                            Interlocked.Increment(ref refused);
-                            continue;
-                        }
-                        foreach (var prediction in (await response.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray())
-                        {
-                            accepted.Add(Guid.Parse(prediction!["predictionId"]!.GetValue<string>()));
-                        }
-                    }
-                    catch (HttpRequestException)
-                    {
-                        // The server has closed its listener: the stop has begun.
-                        return;
-                    }
-                }
-            })).ToList();
-            while (accepted.Count < 2000)
-            {
-                await Task.Delay(50);
-            }
+            var load = new Load(client, "stop", stopping.Token);
+            await load.WaitForAsync(2000);
 
             var exitCode = await container.StopAsync();
             stopping.Cancel();
-            await Task.WhenAll(load);
+            var accepted = await load.FinishAsync();
 
             var logged = await CountLoggedAsync(data, accepted);
-            output.WriteLine($"{accepted.Count} predictions answered 200 ({refused} other answers) up to docker stop; {logged} in the store after it; exit code {exitCode}.");
+            output.WriteLine($"{accepted.Count} predictions answered 200 ({load.Refused} other answers) up to docker stop; {logged} in the store after it; exit code {exitCode}.");
             Assert.Equal(0, exitCode);
             Assert.Equal(accepted.Count, logged);
             Assert.Contains("Application is shutting down", await container.LogsAsync(), StringComparison.Ordinal);
@@ -81,23 +53,17 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
         {
             await using var container = await ChurnContainer.RunAsync(image.Docker, data);
             await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-            var accepted = new List<Guid>();
+            IReadOnlyCollection<Guid> accepted;
             using (var client = container.Client())
+            using (var stopping = new CancellationTokenSource())
             {
-                for (var round = 0; round < 5; round++)
-                {
-                    var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(async b =>
-                    {
-                        var response = await client.PostAsync("/predict/batch", await BatchAsync($"kill-{round}-{b}", 100, round * 100 + b));
-                        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray()
-                            .Select(p => Guid.Parse(p!["predictionId"]!.GetValue<string>()));
-                    }));
-                    accepted.AddRange(batches.SelectMany(b => b));
-                }
+                var load = new Load(client, "kill", stopping.Token);
+                await load.WaitForAsync(2000);
+                // Mid-load: requests are in flight and answered predictions are still on their way to the store.
+                await container.KillAsync();
+                stopping.Cancel();
+                accepted = await load.FinishAsync();
             }
-            // Straight after the last answer, while the log is still being written to the store.
-            await container.KillAsync();
             var loggedAtKill = await CountLoggedAsync(data, accepted);
             Assert.Equal("137", await container.StateAsync("{{.State.ExitCode}}"));
 
@@ -110,12 +76,68 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
             }
             var logged = await CountLoggedAsync(data, accepted);
 
-            output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at docker kill; {logged} after docker start.");
+            output.WriteLine($"{accepted.Count} predictions answered 200 up to docker kill; {loggedAtKill} in the store at the kill; {logged} after docker start.");
             Assert.Equal(accepted.Count, logged);
         }
         finally
         {
             Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>Six clients sending batches of 20 predictions until cancelled or the server stops answering; keeps the ids answered with 200.</summary>
+    private sealed class Load
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<Guid> accepted = [];
+        private readonly List<Task> workers;
+        private int refused;
+
+        public Load(HttpClient client, string prefix, CancellationToken stopping) =>
+            workers = [.. Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; !stopping.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        var response = await client.PostAsync("/predict/batch", await BatchAsync($"{prefix}-{worker}-{i}", 20, worker * 10_000 + i));
+                        if (response.StatusCode != HttpStatusCode.OK)
+                        {
+                            Interlocked.Increment(ref refused);
+                            continue;
+                        }
+                        foreach (var prediction in (await response.Content.ReadFromJsonAsync<JsonObject>())!["predictions"]!.AsArray())
+                        {
+                            accepted.Add(Guid.Parse(prediction!["predictionId"]!.GetValue<string>()));
+                        }
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+                    {
+                        // The server closed its listener or died: this request was not answered.
+                        return;
+                    }
+                }
+            }))];
+
+        /// <summary>Answers other than 200 (none are expected).</summary>
+        public int Refused => Volatile.Read(ref refused);
+
+        public async Task WaitForAsync(int answered)
+        {
+            while (accepted.Count < answered)
+            {
+                if (workers.All(w => w.IsCompleted))
+                {
+                    await Task.WhenAll(workers);
+                    throw new InvalidOperationException($"The load stopped after {accepted.Count} predictions.");
+                }
+                await Task.Delay(20);
+            }
+        }
+
+        public async Task<IReadOnlyCollection<Guid>> FinishAsync()
+        {
+            await Task.WhenAll(workers);
+            return [.. accepted];
         }
     }
 
