@@ -1,8 +1,13 @@
 # Churn server image. Build:  docker build -t churn .   Run one node:  docker run -p 127.0.0.1:8080:8080 -v churn-data:/data churn
 # Several replicas, PostgreSQL, Redis, nginx and Prometheus: deploy/docker-compose.yml. Operations: docs/operations.md.
 
+# The base images. Without a registry, make local ones with deploy/local-base.sh and pass them with --build-arg
+# (docs/operations.md, "Without a registry").
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
+
 # ---- build: the .NET SDK restores and publishes; nothing of this stage reaches the final image but /app.
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+FROM ${SDK_IMAGE} AS build
 # LightGBM ships its native library for linux-x64 only, so the image is built for that runtime.
 ARG RID=linux-x64
 WORKDIR /src
@@ -21,8 +26,8 @@ RUN dotnet publish src/Churn.Server/Churn.Server.csproj -c Release -r "$RID" --s
     && dotnet publish src/Churn.Cli/Churn.Cli.csproj -c Release -r "$RID" --self-contained false --no-restore -o /app \
     && find /app -name '*.dbg' -delete
 
-# ---- runtime: the ASP.NET Core runtime (Ubuntu 24.04) and the published output only.
-FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# ---- runtime: the ASP.NET Core runtime (Ubuntu 24.04 in the official image) and the published output only.
+FROM ${RUNTIME_IMAGE} AS runtime
 # lib_lightgbm.so links against libgomp.so.1 (GNU OpenMP), which the runtime image does not carry.
 # curl is the health probe: the image has no HTTP client, and a probe that starts a second .NET process
 # every few seconds would cost more memory than the whole of curl.
@@ -48,7 +53,8 @@ EXPOSE 8080
 USER app
 # Readiness, not liveness: GET /health answers 200 only once a warmed-up champion is loaded and the store answers
 # (503 "starting" or "degraded" otherwise). A first start on an empty store trains a model before it listens,
-# hence the long start period.
+# hence the long start period. A container on the host's network that listens elsewhere (ASPNETCORE_URLS) names its
+# health URL in CHURN_HEALTH_URL.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \
-    CMD curl --fail --silent --show-error --output /dev/null --max-time 4 http://127.0.0.1:8080/health || exit 1
+    CMD curl --fail --silent --show-error --output /dev/null --max-time 4 "${CHURN_HEALTH_URL:-http://127.0.0.1:8080/health}" || exit 1
 ENTRYPOINT ["dotnet", "/app/Churn.Server.dll"]

@@ -13,10 +13,12 @@ declare -A needed=(
   [chromium]=chromium
   [docker-compose]=docker-compose
   [curl]=curl
+  [dockerd]=docker.io
+  [debootstrap]=debootstrap
 )
 missing=()
 for cmd in "${!needed[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$cmd" ] || missing+=("${needed[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/lib/postgresql/15/bin/$cmd" ] || [ -x "/usr/sbin/$cmd" ] || missing+=("${needed[$cmd]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -56,6 +58,14 @@ dotnet build Churn.slnx -c Debug -nologo -v quiet -warnaserror || fail "The buil
 echo "== dotnet test"
 dotnet test Churn.slnx -c Debug --no-build --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=false
 test_rc=$?
+
+# The container tests stop the Docker engine they started; if their test host died first, stop it here. Its folder is
+# named after the checkout (Churn.Container.Tests/Fixtures/DockerEngine.cs, FolderFor).
+engine="/tmp/churn-docker-$(printf %s "$(pwd -P)" | sha256sum | cut -c1-10)"
+if [ -f "$engine/dockerd.pid" ] && grep -qs "$engine/docker.sock" "/proc/$(cat "$engine/dockerd.pid")/cmdline"; then
+  echo "Stopping the Docker engine the container tests left running in $engine"
+  kill -TERM "$(cat "$engine/dockerd.pid")"
+fi
 
 passed=0; failed=0; found=0
 for trx in "$results"/*.trx; do

@@ -1,3 +1,5 @@
+using Churn.Core.Models;
+using Churn.Data;
 using Churn.Server.ApiDocs;
 using Churn.Server.Campaigns;
 using Churn.Server.Coordination;
@@ -123,12 +125,31 @@ public sealed class ChurnServer
     {
         output ??= Console.Out;
         await using var app = Build(args);
-        // Hosted services (the champion start-up) run before Kestrel listens, so once StartAsync returns the model is warm.
-        await app.StartAsync(stopping);
+        try
+        {
+            DataDirectory.EnsureWritable(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.DataDir);
+            // Hosted services (the champion start-up) run before Kestrel listens, so once StartAsync returns the model is warm.
+            await app.StartAsync(stopping);
+        }
+        catch (Exception ex) when (StartupProblem(ex) is { } problem)
+        {
+            // A setting or the environment is wrong: one sentence naming it and a non-zero exit, not a crash.
+            await Console.Error.WriteLineAsync($"churn: the server cannot start: {problem}");
+            return 1;
+        }
         PrintBanner(app, output);
         await app.WaitForShutdownAsync(stopping);
         return 0;
     }
+
+    /// <summary>The message of a start-up failure the operator can fix (a missing or bad setting, the data directory, no loadable model); null for a bug.</summary>
+    private static string? StartupProblem(Exception ex) => ex switch
+    {
+        StoreException or DataDirectoryException or ModelPackageException => ex.Message,
+        OptionsValidationException invalid => string.Join(" ", invalid.Failures),
+        AggregateException { InnerExceptions.Count: 1 } single => StartupProblem(single.InnerExceptions[0]),
+        _ => null,
+    };
 
     private static void PrintBanner(WebApplication app, TextWriter output)
     {

@@ -229,7 +229,11 @@ public sealed class BackupService(StoreFactory contexts, TimeProvider time)
         return await StoreSnapshot.ReadAsync(db, cancellationToken);
     }
 
-    /// <summary>Files of the data directory to archive: models and configuration, not the live database or work folders.</summary>
+    /// <summary>
+    /// Files of the data directory to archive: models and configuration, not the live database or work folders. The
+    /// prediction journal and spill belong to a running server (its journal lock cannot even be read), and earlier
+    /// archives kept under <c>backups/</c> would otherwise nest inside every later one.
+    /// </summary>
     private IEnumerable<(string Relative, string Full)> DataFiles(string archivePath)
     {
         var root = contexts.DataDir;
@@ -244,6 +248,7 @@ public sealed class BackupService(StoreFactory contexts, TimeProvider time)
             var skip = full == archivePath || full == archivePath + ".partial"
                 || (database is not null && full.StartsWith(database, StringComparison.Ordinal))
                 || relative.StartsWith("models/.staging/", StringComparison.Ordinal)
+                || WorkFolders.Any(folder => relative.StartsWith(folder, StringComparison.Ordinal))
                 || relative == "models/.registry.lock";
             if (!skip)
             {
@@ -251,6 +256,9 @@ public sealed class BackupService(StoreFactory contexts, TimeProvider time)
             }
         }
     }
+
+    /// <summary>Folders of the data directory that <see cref="DataFiles"/> leaves out, with their trailing slash.</summary>
+    private static readonly string[] WorkFolders = ["journal/", "spill/", "backups/"];
 
     private static async Task<BackupFile> AddAsync(ZipArchive zip, string entryName, string file, CancellationToken cancellationToken)
     {

@@ -45,7 +45,7 @@ public sealed class ChampionStartup(
             await changes.PromoteAsync(o.ModelName, version.Version, ModelAliases.Champion, AuditActor.ThisMachine("churn serve"), "first model", cancellationToken);
             notes.TrainedFirstModel = true;
         }
-        await loader.ActivateChampionAsync(cancellationToken);
+        await loader.ActivateChampionOrPreviousAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -61,6 +61,55 @@ public sealed class ModelLoader(
     }
 
     /// <summary>
+    /// At start: serves the champion or, when its package is missing, corrupt or unreadable, the most recent earlier
+    /// champion whose package loads. The alias is left where it is, so the champion watch keeps trying the champion and
+    /// serves it once its file is repaired (or another version is promoted).
+    /// </summary>
+    /// <exception cref="ModelIntegrityException">The champion's file is missing or altered and no earlier champion loads.</exception>
+    /// <exception cref="ModelPackageException">The champion's file is not a model package and no earlier champion loads.</exception>
+    public async Task<ServingModel> ActivateChampionOrPreviousAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ActivateChampionAsync(cancellationToken);
+        }
+        catch (Exception problem) when (problem is ModelIntegrityException or ModelPackageException)
+        {
+            var champion = await registry.GetAliasAsync(ModelName, ModelAliases.Champion, cancellationToken);
+            var earlier = (await registry.HistoryAsync(ModelName, ModelAliases.Champion, cancellationToken))
+                .Select(h => h.Version).Reverse().Where(v => v != champion?.Version).Distinct().ToList();
+            foreach (var version in earlier)
+            {
+                if (await registry.GetVersionAsync(ModelName, version, cancellationToken) is not { } info)
+                {
+                    continue;
+                }
+                try
+                {
+                    var loaded = await LoadAsync(info, cancellationToken);
+                    await gate.WaitAsync(cancellationToken);
+                    try
+                    {
+                        host.Swap(loaded);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                    log.LogError("The champion {Model} v{Champion} cannot be loaded: {Problem} Serving the previous champion v{Version} "
+                        + "until that file is repaired or another version is promoted.", ModelName, champion?.Version, problem.Message, version);
+                    return loaded;
+                }
+                catch (Exception other) when (other is ModelIntegrityException or ModelPackageException)
+                {
+                    log.LogWarning("The earlier champion {Model} v{Version} cannot be loaded either: {Problem}", ModelName, version, other.Message);
+                }
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Moves the champion alias with <paramref name="move"/> after the target version has been loaded and warmed, then
     /// swaps it in: a package that cannot be loaded is refused before the alias moves, and the old model keeps serving.
     /// </summary>
