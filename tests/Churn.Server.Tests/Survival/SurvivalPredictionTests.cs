@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Core.Survival;
 using Churn.Data.Registry;
+using Churn.Data.Security;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
 using Microsoft.Extensions.DependencyInjection;
@@ -146,8 +147,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
             };
             var data = SurvivalData.Load(file, schema);
             var services = server.Factory.Services;
-            var outcome = await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(), server.DataDir,
-                SurvivalOptions.DefaultModelName, RunTrigger.User, "test", promote: true, new Dictionary<string, string>(), data.Covariates.Fingerprint,
+            var outcome = await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
+                services.GetRequiredService<ModelChanges>(), server.DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("test", null), promote: true, new Dictionary<string, string>(), data.Covariates.Fingerprint,
                 _ => SurvivalTrainer.Train(data, new SurvivalOptions()).Model, SurvivalRegistration.Packaging);
             File.Delete(file);
             registered = outcome.Version.Version;
