@@ -121,7 +121,8 @@ public sealed class DashboardTests(DashboardFixture fixture)
         await tab.AssertChartsDrawnAsync();
         // The waterfall runs from the base value through one bar per large contribution to the prediction.
         Assert.NotEmpty(await tab.Page.QuerySelectorAllAsync("#waterfall .waterfall-step"));
-        Assert.Contains("prediction", await (await tab.Page.QuerySelectorAsync("#waterfall-end"))!.InnerTextAsync(), StringComparison.Ordinal);
+        // An SVG text element has no innerText (it is not an HTML element); its text content is what is drawn.
+        Assert.Contains("prediction", await tab.Page.Locator("#waterfall-end").TextContentAsync() ?? "", StringComparison.Ordinal);
         await tab.ScreenshotAsync("predict-result");
         tab.AssertNoConsoleErrors();
     }
