@@ -8,10 +8,10 @@ namespace Churn.Data.Mlflow;
 /// </summary>
 public sealed class MlflowOptions
 {
-    /// <summary>The placeholder for this deployment's name in <see cref="ExperimentName"/> and <see cref="RegisteredModelName"/>.</summary>
+    /// <summary>The token that stands for this deployment's name in <see cref="ExperimentName"/> and <see cref="RegisteredModelName"/>.</summary>
     public const string DeploymentPlaceholder = "{deployment}";
 
-    /// <summary>The placeholder for the store's model name in <see cref="ExperimentName"/> and <see cref="RegisteredModelName"/>.</summary>
+    /// <summary>The token that stands for the store's model name in <see cref="ExperimentName"/> and <see cref="RegisteredModelName"/>.</summary>
     public const string ModelPlaceholder = "{model}";
 
     /// <summary>Base URI of the MLflow tracking server, e.g. http://mlflow:5000. Empty disables mirroring.</summary>
