@@ -58,6 +58,8 @@ dotnet build Churn.slnx -c Debug -nologo -v quiet -warnaserror || fail "The buil
 echo "== dotnet test"
 dotnet test Churn.slnx -c Debug --no-build --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=false
 test_rc=$?
+# The shared test rig writes below this folder; a test host the runner stopped may not have removed its own part.
+rm -rf "${TMPDIR:-/tmp}/churn-tests"
 
 # The container tests stop the Docker engine they started; if their test host died first, stop it here. Its folder is
 # named after the checkout (Churn.Container.Tests/Fixtures/DockerEngine.cs, FolderFor).

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Data.Tracking;
@@ -28,7 +25,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     /// <summary>Failed sign-ins from one address before it is locked out; above what the other tests fail together (6).</summary>
     public const int FailuresPerAddress = 10;
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "churn-browser-tests", Guid.NewGuid().ToString("N"));
+    public string DataDir { get; } = Path.Combine(Scratch.Root, "churn-browser-tests", Guid.NewGuid().ToString("N"));
 
     public string BaseUrl { get; private set; } = "";
 
@@ -48,7 +45,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             throw new InvalidOperationException($"{Chromium} is missing: the browser tests drive Debian's Chromium. Run .ci/run (as root) or `apt-get install chromium`.");
         }
-        BaseUrl = $"http://127.0.0.1:{FreePort()}";
+        BaseUrl = $"http://127.0.0.1:{LoopbackPorts.Free()}";
         App = Server.ChurnServer.Build(
         [
             "--urls", BaseUrl,
@@ -123,12 +120,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         return new DashboardPage(this, context, await context.NewPageAsync());
     }
 
-    public static string Csv(int rows)
-    {
-        var writer = new StringWriter();
-        new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = 11 }, writer);
-        return writer.ToString();
-    }
+    public static string Csv(int rows) => GeneratedCustomers.Csv(rows, seed: 11);
 
     /// <summary>Copies the screenshots to docs/screenshots when CHURN_UPDATE_SCREENSHOTS=1 (kept out of ordinary runs so they leave the tree clean).</summary>
     public void PublishScreenshot(string file)
@@ -183,18 +175,7 @@ public sealed class DashboardFixture : IAsyncLifetime
                 var customers = new JsonArray();
                 foreach (var cells in chunk)
                 {
-                    var features = new JsonObject();
-                    for (var f = 0; f < schema.Features.Count; f++)
-                    {
-                        var cell = cells[f + 1];
-                        features[schema.Features[f].Name] = string.IsNullOrEmpty(cell) ? null : schema.Features[f].Kind switch
-                        {
-                            Core.Schema.FeatureKind.Numeric => JsonValue.Create(double.Parse(cell, CultureInfo.InvariantCulture)),
-                            Core.Schema.FeatureKind.Boolean => JsonValue.Create(cell == "Yes"),
-                            _ => JsonValue.Create(cell),
-                        };
-                    }
-                    customers.Add(new JsonObject { ["customerId"] = cells[0], ["features"] = features });
+                    customers.Add(GeneratedCustomers.Json(cells));
                 }
                 var response = await api.PostAsync("/predict/batch", Json(new JsonObject { ["customers"] = customers }));
                 response.EnsureSuccessStatusCode();
@@ -226,13 +207,6 @@ public sealed class DashboardFixture : IAsyncLifetime
     }
 
     private static StringContent Json(JsonNode node) => new(node.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One signed-in browser tab and the errors its console reported.</summary>

@@ -22,7 +22,7 @@ public static class ChurnCli
 
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"churn-cli-{Guid.NewGuid():N}");
+        var dir = Path.Combine(Scratch.Root, $"churn-cli-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         return dir;
     }

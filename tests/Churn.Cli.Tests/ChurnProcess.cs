@@ -38,25 +38,8 @@ internal static class ChurnProcess
     }
 }
 
-/// <summary>A fresh directory under the system temp folder, removed on dispose.</summary>
-internal sealed class TempDir : IDisposable
+/// <summary>A fresh directory under the test scratch folder, removed on dispose (SQLite pools cleared first).</summary>
+internal sealed class TempDir() : TempDirectory("churn-cli")
 {
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"churn-cli-{Guid.NewGuid():N}");
-
-    public TempDir() => Directory.CreateDirectory(Path);
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A killed child may hold a file a moment longer; the OS temp cleaner removes it later.
-        }
-    }
+    protected override void BeforeDelete() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }

@@ -79,7 +79,7 @@ public sealed class DriftFalseAlarmTests(MonitoringServer server, ITestOutputHel
 
     private static string WriteCsv(int seed, double drift)
     {
-        var path = Path.Combine(Path.GetTempPath(), "churn-server-tests", $"window-{seed}-{drift.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.csv");
+        var path = Path.Combine(Scratch.Root, "churn-server-tests", $"window-{seed}-{drift.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using (var writer = new StreamWriter(path))
         {

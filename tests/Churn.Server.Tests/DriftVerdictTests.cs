@@ -135,7 +135,7 @@ public sealed class DriftVerdictTests(MonitoringServer server) : IClassFixture<M
 
     private static string WriteCsv(int rows, int seed, double drift)
     {
-        var path = Path.Combine(Path.GetTempPath(), "churn-server-tests", $"verdict-{seed}-{Guid.NewGuid():N}.csv");
+        var path = Path.Combine(Scratch.Root, "churn-server-tests", $"verdict-{seed}-{Guid.NewGuid():N}.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using (var writer = new StreamWriter(path))
         {

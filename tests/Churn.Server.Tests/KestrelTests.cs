@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
@@ -10,18 +9,11 @@ namespace Churn.Server.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class KestrelTests(ServerFixture server)
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task TheEntryPointServesPredictionsOverRealHttpOnLoopbackAndStopsCleanly()
     {
         var dataDir = server.CloneDataDir();
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
@@ -56,8 +48,8 @@ public sealed class KestrelTests(ServerFixture server)
     [Fact]
     public async Task AFreshDataDirectoryGetsAStoreAFirstChampionAndAGeneratedAdminKeyShownOnce()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
-        var port = FreePort();
+        var dataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
+        var port = LoopbackPorts.Free();
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(

@@ -14,7 +14,7 @@ namespace Churn.Server.Tests;
 public sealed class MlflowMirrorServerTests : IAsyncLifetime
 {
     private readonly FakeMlflowServer mlflow = new(new MlflowServerSettings(ServeArtifacts: false, DefaultArtifactRoot: "mlflow-artifacts:/"));
-    private readonly string dataDir = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly string dataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
     private ChurnFactory factory = null!;
 
     public Task InitializeAsync()

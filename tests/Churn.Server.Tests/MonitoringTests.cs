@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Churn.Core.Generation;
@@ -33,13 +32,13 @@ public class MonitoringServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
         listening = Task.Run(ListenAsync);
 
         // Its own data directory keeps this server's windows, alerts and champion to itself; the first start trains a champion.
-        DataDir = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
+        DataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
         Factory = new WebhookFactory(DataDir, $"http://127.0.0.1:{port}/hook", ConfigureServer);
         Factory.CreateClient().Dispose();
     }
@@ -118,15 +117,6 @@ public class MonitoringServer : IAsyncLifetime
             context.Response.StatusCode = valid ? 204 : 401;
             context.Response.Close();
         }
-    }
-
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
     }
 
     private sealed class WebhookFactory(string dataDir, string url, Action<IWebHostBuilder> configure) : ChurnFactory(dataDir)

@@ -12,7 +12,7 @@ namespace Churn.Server.Tests;
 /// <summary>The per-instance write-ahead journal of the prediction log, on real files (the multi-process kill is in Churn.Scale.Tests).</summary>
 public sealed class PredictionJournalTests : IDisposable
 {
-    private readonly string dataDir = Path.Combine(Path.GetTempPath(), "churn-journal-tests", Guid.NewGuid().ToString("N"));
+    private readonly string dataDir = Path.Combine(Scratch.Root, "churn-journal-tests", Guid.NewGuid().ToString("N"));
     private readonly IOptions<ServerOptions> options;
     private readonly PredictionSpill spill;
 

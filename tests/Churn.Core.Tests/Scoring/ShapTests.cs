@@ -161,7 +161,7 @@ public sealed class ShapTests
     public void ASavedAndLoadedModelExplainsTheSame()
     {
         var model = TrainSmall("blend");
-        var path = Path.Combine(Path.GetTempPath(), $"churn-test-{Guid.NewGuid():N}.zip");
+        var path = Path.Combine(Scratch.Root, $"churn-test-{Guid.NewGuid():N}.zip");
         try
         {
             model.Save(path);

@@ -135,7 +135,7 @@ public class ChurnTrainerTests(TrainedModelFixture fixture) : IClassFixture<Trai
     public void TruncatedPackageIsRefusedWithAClearMessage()
     {
         var bytes = File.ReadAllBytes(fixture.PackagePath);
-        var broken = Path.Combine(Path.GetTempPath(), $"churn-broken-{Guid.NewGuid():N}.zip");
+        var broken = Path.Combine(Scratch.Root, $"churn-broken-{Guid.NewGuid():N}.zip");
         File.WriteAllBytes(broken, bytes[..(bytes.Length / 2)]);
 
         var ex = Assert.Throws<ModelPackageException>(() => ChurnModel.Load(broken));

@@ -13,7 +13,7 @@ public sealed class TrainedModelFixture
         DriftPath = WriteGenerated(1500, seed: 12, drift: 1);
         Data = DatasetLoader.Load(DataPath, CustomerGenerator.Schema);
         Result = ChurnTrainer.Train(Data, new TrainingOptions { Seed = 5 });
-        PackagePath = Path.Combine(Path.GetTempPath(), $"churn-test-{Guid.NewGuid():N}", "model.zip");
+        PackagePath = Path.Combine(Scratch.Root, $"churn-test-{Guid.NewGuid():N}", "model.zip");
         Result.Model.Save(PackagePath);
     }
 
@@ -25,7 +25,7 @@ public sealed class TrainedModelFixture
 
     public static string WriteGenerated(int rows, int seed, double drift)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"churn-gen-{Guid.NewGuid():N}.csv");
+        var path = Path.Combine(Scratch.Root, $"churn-gen-{Guid.NewGuid():N}.csv");
         using var writer = new StreamWriter(path);
         new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = seed, Drift = drift }, writer);
         return path;

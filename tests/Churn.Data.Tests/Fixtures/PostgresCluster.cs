@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Churn.Data.Tests.Fixtures;
@@ -36,7 +33,7 @@ public sealed class PostgresCluster : IAsyncLifetime
         {
             root = Path.Combine(Path.GetTempPath(), $"churn-pg-{Guid.NewGuid():N}");
             Directory.CreateDirectory(root);
-            port = FreePort();
+            port = LoopbackPorts.Free();
             var data = Path.Combine(root, "data");
             // PostgreSQL refuses to run as root, so the cluster belongs to the postgres user when the tests run as root.
             var asRoot = Environment.UserName == "root";
@@ -102,29 +99,7 @@ public sealed class PostgresCluster : IAsyncLifetime
         ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(binDir!, tool), .. args])
         : RunAsync(Path.Combine(binDir!, tool), args);
 
-    private static async Task RunAsync(string file, string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static Task RunAsync(string file, string[] args) => ChildProcesses.RunCheckedAsync(file, args);
 }
 
 [CollectionDefinition(Name)]

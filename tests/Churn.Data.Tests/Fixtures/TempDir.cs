@@ -1,30 +1,9 @@
 namespace Churn.Data.Tests.Fixtures;
 
-/// <summary>A fresh directory under the system temp folder, removed on dispose.</summary>
-public sealed class TempDir : IDisposable
+/// <summary>A fresh directory under the test scratch folder, removed on dispose (SQLite pools cleared first).</summary>
+public sealed class TempDir() : TempDirectory("churn-test")
 {
-    public TempDir()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"churn-test-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A child process killed by a test may still hold a file for a moment; the OS temp cleaner gets it later.
-        }
-    }
+    protected override void BeforeDelete() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
 /// <summary>A clock the test moves by hand, so retry back-off needs no real waiting.</summary>

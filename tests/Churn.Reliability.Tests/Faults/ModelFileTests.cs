@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Churn.Reliability.Tests.Fixtures;
 using Microsoft.EntityFrameworkCore;
@@ -85,17 +84,7 @@ public sealed class ModelFileTests
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(limit.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        var (exitCode, stdout, stderr) = await ChildProcesses.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "churn.dll"), .. args], TimeSpan.FromMinutes(2));
+        return (exitCode, stdout + stderr);
     }
 }

@@ -13,7 +13,7 @@ public static class DataDirs
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? template;
 
-    public static string Root { get; } = Path.Combine(Path.GetTempPath(), "churn-reliability-tests");
+    public static string Root { get; } = Path.Combine(Scratch.Root, "churn-reliability-tests");
 
     public static string NewEmpty()
     {

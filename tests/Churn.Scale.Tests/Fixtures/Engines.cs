@@ -9,12 +9,7 @@ namespace Churn.Scale.Tests.Fixtures;
 /// <summary>Starting and stopping the real engines the replicas share, from the system's binaries, on free loopback ports.</summary>
 internal static class Engines
 {
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LoopbackPorts.Free();
 
     /// <summary>The full path of <paramref name="command"/>, or a failure naming the apt package that provides it.</summary>
     public static string Require(string command, string package, params string[] extraDirectories)
@@ -28,23 +23,7 @@ internal static class Engines
         return path;
     }
 
-    public static async Task RunAsync(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-        }
-    }
+    public static Task RunAsync(string file, params string[] args) => ChildProcesses.RunCheckedAsync(file, args);
 
     /// <summary>Sends SIGTERM, the signal an orchestrator sends to stop a replica gracefully.</summary>
     public static Task TerminateAsync(int pid) => RunAsync("/bin/kill", "-TERM", pid.ToString(CultureInfo.InvariantCulture));
@@ -198,7 +177,7 @@ internal sealed class TestRedis : IAsyncDisposable
 /// <summary>nginx in the foreground (daemon off) with a generated configuration: one upstream of every replica.</summary>
 internal sealed class TestNginx : IAsyncDisposable
 {
-    private readonly string root = Path.Combine(Path.GetTempPath(), $"churn-scale-nginx-{Guid.NewGuid():N}");
+    private readonly string root = Path.Combine(Scratch.Root, $"churn-scale-nginx-{Guid.NewGuid():N}");
     private Process? process;
 
     public int Port { get; } = Engines.FreePort();

@@ -1,11 +1,8 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Churn.Core.Generation;
-using Churn.Core.Schema;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -26,7 +23,7 @@ public sealed class ScaleFixture : IAsyncLifetime
     private readonly TestRedis redis = new();
     private readonly TestNginx nginx = new();
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), $"churn-scale-{Guid.NewGuid():N}");
+    public string DataDir { get; } = Path.Combine(Scratch.Root, $"churn-scale-{Guid.NewGuid():N}");
 
     internal Replica A { get; private set; } = null!;
 
@@ -170,20 +167,8 @@ public sealed class ScaleFixture : IAsyncLifetime
     /// <summary>A generated customer as a <c>POST /predict</c> body, its id prefixed so a test can count its own log rows.</summary>
     public static StringContent PredictBody(string customerId, int seed)
     {
-        var schema = CustomerGenerator.Schema;
-        var cells = new CustomerGenerator().Rows(new GeneratorOptions { Rows = 1, Seed = seed }).First();
-        var features = new JsonObject();
-        for (var f = 0; f < schema.Features.Count; f++)
-        {
-            var cell = cells[f + 1];
-            features[schema.Features[f].Name] = string.IsNullOrEmpty(cell) ? null : schema.Features[f].Kind switch
-            {
-                FeatureKind.Numeric => JsonValue.Create(double.Parse(cell, CultureInfo.InvariantCulture)),
-                FeatureKind.Boolean => JsonValue.Create(cell == "Yes"),
-                _ => JsonValue.Create(cell),
-            };
-        }
-        var body = new JsonObject { ["customerId"] = customerId, ["features"] = features };
+        var body = GeneratedCustomers.Json(1, seed)[0];
+        body["customerId"] = customerId;
         return new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
     }
 

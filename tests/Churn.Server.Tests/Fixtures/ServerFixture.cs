@@ -19,7 +19,7 @@ public sealed class ServerFixture : IAsyncLifetime
 {
     public const string AdminKey = "churn_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
+    public string DataDir { get; } = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
 
     public ChurnFactory Factory { get; private set; } = null!;
 
@@ -72,7 +72,7 @@ public sealed class ServerFixture : IAsyncLifetime
     /// <summary>A copy of the data directory (store and model files) for a second server that must not share the first one's files.</summary>
     public string CloneDataDir()
     {
-        var target = Path.Combine(Path.GetTempPath(), "churn-server-tests", Guid.NewGuid().ToString("N"));
+        var target = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(target);
         // The SQLite backup API copies a consistent snapshot while the first server keeps writing.
         using (var source = new SqliteConnection($"Data Source={Path.Combine(DataDir, "churn.db")}"))
@@ -140,27 +140,7 @@ public static class Bodies
     public static readonly IReadOnlyList<string> Header = CustomerGenerator.Header;
 
     /// <summary>Generated customers as {"customerId", "features"} objects.</summary>
-    public static List<JsonObject> Customers(int count, int seed = 7, double drift = 0)
-    {
-        var schema = CustomerGenerator.Schema;
-        var customers = new List<JsonObject>();
-        foreach (var cells in new CustomerGenerator().Rows(new GeneratorOptions { Rows = count, Seed = seed, Drift = drift }))
-        {
-            var features = new JsonObject();
-            for (var f = 0; f < schema.Features.Count; f++)
-            {
-                var cell = cells[f + 1];
-                features[schema.Features[f].Name] = schema.Features[f].Kind switch
-                {
-                    Core.Schema.FeatureKind.Numeric => string.IsNullOrEmpty(cell) ? null : JsonValue.Create(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture)),
-                    Core.Schema.FeatureKind.Boolean => string.IsNullOrEmpty(cell) ? null : JsonValue.Create(cell == "Yes"),
-                    _ => string.IsNullOrEmpty(cell) ? null : JsonValue.Create(cell),
-                };
-            }
-            customers.Add(new JsonObject { ["customerId"] = cells[0], ["features"] = features });
-        }
-        return customers;
-    }
+    public static List<JsonObject> Customers(int count, int seed = 7, double drift = 0) => GeneratedCustomers.Json(count, seed, drift);
 
     public static JsonObject Customer(int seed = 7) => Customers(1, seed)[0];
 
@@ -168,12 +148,7 @@ public static class Bodies
 
     public static StringContent Json(string raw) => new(raw, Encoding.UTF8, "application/json");
 
-    public static string Csv(int rows, int seed = 7)
-    {
-        var writer = new StringWriter();
-        new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = seed }, writer);
-        return writer.ToString();
-    }
+    public static string Csv(int rows, int seed = 7) => GeneratedCustomers.Csv(rows, seed);
 
     public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
