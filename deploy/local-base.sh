@@ -56,7 +56,14 @@ cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt
 # The official .NET images' non-root user, which the Dockerfile's USER and chown name.
 chroot "$rootfs" groupadd --gid "$app_uid" app
 chroot "$rootfs" useradd --no-log-init --uid "$app_uid" --gid "$app_uid" --create-home app
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+# As in the official Debian images: apt keeps no package caches, so an image's apt-get layer holds only what it installs.
+cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
 
 # One image per stage: a hard-linked copy of the Debian tree plus the .NET files it needs, imported as one layer.
 make_image() {

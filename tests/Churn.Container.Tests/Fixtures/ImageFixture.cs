@@ -25,7 +25,6 @@ public sealed class ImageFixture : IAsyncLifetime
     /// <summary>The image's non-root user (the official .NET images' <c>app</c>).</summary>
     public const int AppUid = 1654;
 
-    private readonly List<string> volumes = [];
     private Task<ChurnContainer>? node;
 
     internal DockerEngine Docker { get; private set; } = null!;
@@ -53,6 +52,7 @@ public sealed class ImageFixture : IAsyncLifetime
         Docker = await DockerEngine.StartAsync(DockerEngine.FolderFor(RepoRoot));
         try
         {
+            await RemoveTestContainersAsync();
             var clock = Stopwatch.StartNew();
             var (code, output, error) = await DockerEngine.Run("/bin/bash", [Path.Combine(RepoRoot, "deploy", "local-base.sh"), BasePrefix],
                 TimeSpan.FromMinutes(20), new Dictionary<string, string>
@@ -84,12 +84,11 @@ public sealed class ImageFixture : IAsyncLifetime
     /// <summary>One node on a fresh named volume, started once and shared by the tests that only look at it.</summary>
     internal Task<ChurnContainer> NodeAsync() => node ??= StartNodeAsync();
 
-    /// <summary>A new named volume, removed at the end.</summary>
+    /// <summary>A new named volume labelled <c>churn.test</c>, removed at the end.</summary>
     internal async Task<string> VolumeAsync()
     {
         var name = $"churn-test-{Guid.NewGuid():N}"[..24];
         await Docker.CheckAsync(["volume", "create", "--label", "churn.test=1", name]);
-        volumes.Add(name);
         return name;
     }
 
@@ -110,21 +109,24 @@ public sealed class ImageFixture : IAsyncLifetime
         }
         try
         {
-            var ids = (await Docker.RunAsync(["ps", "-aq", "--filter", "label=churn.test"])).Output
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (ids.Length > 0)
-            {
-                await Docker.RunAsync(["rm", "-f", "-v", .. ids]);
-            }
-            if (volumes.Count > 0)
-            {
-                await Docker.RunAsync(["volume", "rm", "-f", .. volumes]);
-            }
+            await RemoveTestContainersAsync();
         }
         finally
         {
             await Docker.DisposeAsync();
         }
+    }
+
+    /// <summary>Removes every container and volume labelled <c>churn.test</c>: this run's, or those of a run whose test host died.</summary>
+    private async Task RemoveTestContainersAsync()
+    {
+        var ids = (await Docker.RunAsync(["ps", "-aq", "--filter", "label=churn.test"])).Output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (ids.Length > 0)
+        {
+            await Docker.RunAsync(["rm", "-f", "-v", .. ids]);
+        }
+        await Docker.RunAsync(["volume", "prune", "-f", "--filter", "label=churn.test"]);
     }
 
     private async Task<ChurnContainer> StartNodeAsync()

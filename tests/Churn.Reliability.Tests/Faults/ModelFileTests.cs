@@ -66,6 +66,43 @@ public sealed class ModelFileTests
         }
     }
 
+    [Fact]
+    public async Task AServerStartedWithATruncatedChampionFileServesThePreviousChampionAndSaysWhy()
+    {
+        var dir = await DataDirs.CloneTrainedAsync();
+        try
+        {
+            int previous, champion;
+            await using (var server = await ServerProcess.StartAsync(dir))
+            {
+                using var admin = server.Client();
+                previous = await ProcessKillTests.ChampionAsync(admin);
+                champion = previous == 1 ? 2 : 1;
+                Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
+                await server.StopAsync();
+            }
+            await using (var db = StoreCheck.Open(dir).CreateDbContext())
+            {
+                var package = Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath);
+                await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
+                file.SetLength(file.Length / 2);
+            }
+
+            await using var restarted = await ServerProcess.StartAsync(dir);
+
+            using var client = restarted.Client();
+            var prediction = await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
+            Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
+            Assert.Equal(previous, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+            Assert.Contains($"The champion churn v{champion} cannot be loaded: The package file of churn v{champion} has SHA-256", restarted.Output, StringComparison.Ordinal);
+            Assert.Contains($"Serving the previous champion v{previous}", restarted.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            DataDirs.TryDelete(dir);
+        }
+    }
+
     private static async Task AssertRefusedAsync(HttpResponseMessage response, string explanation)
     {
         var body = await response.Content.ReadAsStringAsync();

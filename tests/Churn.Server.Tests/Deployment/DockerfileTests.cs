@@ -1,6 +1,6 @@
 namespace Churn.Server.Tests.Deployment;
 
-/// <summary>The Dockerfile, linted (no Docker engine here builds it; docs/operations.md says what was and was not run).</summary>
+/// <summary>The Dockerfile, linted. Churn.Container.Tests builds and runs it under a real engine (docs/operations.md says what was and was not run).</summary>
 public sealed class DockerfileTests
 {
     private static string Dockerfile => Path.Combine(Tools.RepoRoot, "Dockerfile");
