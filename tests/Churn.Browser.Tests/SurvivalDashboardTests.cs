@@ -24,7 +24,9 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
         Assert.All(risks, p => Assert.InRange(p, 0, 100));
         Assert.True(risks.Zip(risks.Skip(1)).All(p => p.First <= p.Second), string.Join(", ", risks));
         Assert.Contains("Expected time as a customer over the next 12", await tab.Page.InnerTextAsync("#expected-lifetime"), StringComparison.Ordinal);
-        await tab.Page.WaitForSelectorAsync("#survival-curve-chart svg path");
+        // One series, drawn as a line.
+        await tab.Page.WaitForSelectorAsync("#survival-curve-chart svg path.mud-chart-line", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached });
+        Assert.Equal(1, await tab.Page.Locator("#survival-curve-chart svg path.mud-chart-line").CountAsync());
         await tab.AssertChartsDrawnAsync();
         await tab.ScreenshotAsync("predict-survival", fullPage: true);
         tab.AssertNoConsoleErrors();
@@ -58,6 +60,8 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
         Assert.All(region, level => Assert.Contains(level.Level, legend, StringComparison.Ordinal));
         Assert.DoesNotContain(contracts[0], legend, StringComparison.Ordinal);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{region[0].Level}: {region[0].Customers:N0} customers"), await tab.Page.InnerTextAsync("#km-levels"), StringComparison.Ordinal);
+        // All customers and one line per region.
+        Assert.Equal(region.Count + 1, await tab.Page.Locator("#km-chart svg path.mud-chart-line").CountAsync());
         await tab.AssertChartsDrawnAsync();
         await tab.ScreenshotAsync("performance-survival", fullPage: true);
         tab.AssertNoConsoleErrors();
