@@ -5,6 +5,7 @@ using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests.Survival;
@@ -125,6 +126,58 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task TheRealisedCIndexComparesTheServedRankingWithReportedChurnDates()
+    {
+        using var service = server.ClientFor("service");
+        using var analyst = server.ClientFor("analyst");
+        await RegisterSurvivalChampionAsync();
+        await PredictWithSurvivalAsync(service, Bodies.Customer(seed: 3));
+        var from = DateTimeOffset.UtcNow;
+        var response = await service.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(40, seed: 51)]) }));
+        var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray()
+            .Select(p => (Id: p!["predictionId"]!.GetValue<string>(), Lifetime: p["survival"]!["expectedLifetime"]!.GetValue<double>())).ToList();
+        await WaitUntilLoggedAsync(Guid.Parse(predictions[^1].Id));
+
+        // The half expected to stay the shortest churn, in that order (one day apart); the others are still customers after
+        // 400 days. So the served ranking matches what happened, except where two expected lifetimes are equal.
+        var order = predictions.OrderBy(p => p.Lifetime).ToList();
+        var durations = new double[order.Count];
+        var events = new bool[order.Count];
+        for (var i = 0; i < order.Count; i++)
+        {
+            events[i] = i < order.Count / 2;
+            durations[i] = events[i] ? i + 1 : 400;
+            var feedback = new JsonObject { ["predictionId"] = order[i].Id, ["churned"] = events[i], ["observedAt"] = from.AddDays(durations[i]).ToString("O") };
+            (await service.PostAsync("/feedback", Bodies.Json(feedback))).EnsureSuccessStatusCode();
+        }
+        var realised = JsonNode.Parse(await analyst.GetStringAsync($"/monitoring/survival?from={Uri.EscapeDataString(from.ToString("O"))}"))!;
+        var none = await analyst.GetAsync($"/monitoring/survival?from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(from.AddDays(-1).ToString("O"))}");
+
+        Assert.Equal(40, realised["labelled"]!.GetValue<int>());
+        Assert.Equal(20, realised["churned"]!.GetValue<int>());
+        Assert.Equal(0, realised["skipped"]!.GetValue<int>());
+        // The same index from the lifetimes /predict answered (rounded to 4 decimals, which can only add ties).
+        var expected = SurvivalMetrics.ConcordanceIndex(durations, events, [.. order.Select(p => -p.Lifetime)]);
+        Assert.InRange(realised["cIndex"]!.GetValue<double>(), expected - 0.01, Math.Min(1, expected + 0.01));
+        Assert.True(expected > 0.95, $"expected {expected}");
+        Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
+        Assert.Contains("from", (await none.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
+    }
+
+    private async Task WaitUntilLoggedAsync(Guid prediction)
+    {
+        for (var attempt = 0; attempt < 400; attempt++)
+        {
+            await using var db = server.Factory.Store.CreateDbContext();
+            if (await db.PredictionLog.AnyAsync(p => p.Id == prediction))
+            {
+                return;
+            }
+            await Task.Delay(25);
+        }
+    }
+
     private static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<JsonNode> SurvivalOfAsync(HttpClient client, JsonObject customer, double tenure)
@@ -193,6 +246,17 @@ public sealed class NoSurvivalChampionTests(ServerFixture server)
         var prediction = await response.ReadObjectAsync();
         Assert.InRange(prediction["churnProbability"]!.GetValue<double>(), 0, 1);
         Assert.False(prediction.ContainsKey("survival"));
+    }
+
+    [Fact]
+    public async Task WithoutASurvivalChampionRealisedSurvivalPerformanceIsNotFound()
+    {
+        using var client = server.ClientFor("analyst");
+
+        var response = await client.GetAsync("/monitoring/survival");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("No survival model is served.", (await response.ReadObjectAsync())["title"]!.GetValue<string>());
     }
 
     [Fact]
