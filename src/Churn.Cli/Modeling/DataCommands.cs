@@ -40,8 +40,12 @@ internal static class DataCommands
             {
                 var (survival, inferred) = SurvivalSchema.Infer(path, durationColumn, parse.GetRequiredValue(label), LabelValues.Read(parse, positive), negatives, parse.GetValue(id), dropped, csv);
                 // Reading the data through the proposal finds bad durations now, and the covariates that track the duration.
-                var leaks = DurationLeakage.Check(SurvivalData.Load(path, survival, csv));
-                (json, features, notes) = (survival.ToJson(), survival.Data.Features.Count, [.. inferred.Select(n => "note: " + n), .. leaks.Select(l => "warning: " + l)]);
+                var read = SurvivalData.Load(path, survival, csv);
+                var leaks = DurationLeakage.Check(read);
+                var fitted = survival.HorizonsWithin(read.LongestDuration);
+                IReadOnlyList<string> horizons = fitted == survival ? [] :
+                    [$"horizons {string.Join(", ", fitted.Horizons.Select(h => h.ToString(CultureInfo.InvariantCulture)))}: the longest duration in '{durationColumn}' is {read.LongestDuration.ToString(CultureInfo.InvariantCulture)}, so the default horizons past it are left out."];
+                (json, features, notes) = (fitted.ToJson(), fitted.Data.Features.Count, [.. inferred.Concat(horizons).Select(n => "note: " + n), .. leaks.Select(l => "warning: " + l)]);
             }
             else
             {

@@ -161,6 +161,21 @@ public sealed record SurvivalSchema
         return (new SurvivalSchema { Data = inferred.Schema, DurationColumn = durationColumn }, inferred.Notes);
     }
 
+    /// <summary>
+    /// The schema keeping only the horizons up to <paramref name="longest"/> (the longest duration observed in the data),
+    /// or that duration alone when no horizon is that short: a model says nothing about later times. Unchanged when every
+    /// horizon fits.
+    /// </summary>
+    public SurvivalSchema HorizonsWithin(double longest)
+    {
+        if (Horizons.All(h => h <= longest))
+        {
+            return this;
+        }
+        var within = Horizons.Where(h => h <= longest).ToArray();
+        return this with { Horizons = within.Length > 0 ? within : [longest] };
+    }
+
     /// <summary>The schema as JSON: the dataset schema's fields followed by the survival fields.</summary>
     public string ToJson()
     {

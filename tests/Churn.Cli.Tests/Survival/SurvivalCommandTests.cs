@@ -204,6 +204,20 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     }
 
     [Fact]
+    public void SchemaInferProposesOnlyHorizonsTheDataReaches()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 40).Select(i => $"c{i},{i / 40.0:0.000},{(i % 2 == 0 ? "a" : "b")},{20 + i},{1 + i % 5},{i % 3 % 2}\n"));
+        var file = files.Write($"short-{Guid.NewGuid():N}.csv", "id,x,plan,monthly,months,churned\n" + rows);
+
+        var run = ChurnCli.Run(files.Dir, "schema", "infer", "--data", file, "--label", "churned", "--positive", "1", "--duration", "months");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal([1.0, 3], json.RootElement.GetProperty("horizons").EnumerateArray().Select(h => h.GetDouble()));
+        Assert.Contains("note: horizons 1, 3: the longest duration in 'months' is 5", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SchemaInferRefusesANegativeDurationNamingTheLineAndColumn()
     {
         var file = files.Write($"negative-{Guid.NewGuid():N}.csv", "id,x,plan,monthly,months,churned\na,0.1,a,20,3,1\nb,0.2,b,25,-1,0\n");
