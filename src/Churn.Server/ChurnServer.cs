@@ -109,6 +109,7 @@ public sealed class ChurnServer
         app.MapJobs();
         app.MapRetrain();
         app.MapMonitoring();
+        app.MapSurvivalMonitoring();
         app.MapAlerts();
         app.MapCampaigns();
         app.MapConfig();

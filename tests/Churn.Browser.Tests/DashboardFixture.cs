@@ -1,8 +1,13 @@
 using System.Text.Json.Nodes;
 using Churn.Core.Generation;
+using Churn.Core.Survival;
+using Churn.Data.Registry;
+using Churn.Data.Security;
+using Churn.Data.Survival;
 using Churn.Data.Tracking;
 using Churn.Server.Dashboard;
 using Churn.Server.Models;
+using Churn.Server.Survival;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -38,6 +43,8 @@ public sealed class DashboardFixture : IAsyncLifetime
     private IPlaywright? playwright;
     private readonly SemaphoreSlim monitoringGate = new(1, 1);
     private bool monitoringReady;
+    private readonly SemaphoreSlim survivalGate = new(1, 1);
+    private SurvivalCard? survivalCard;
 
     public async Task InitializeAsync()
     {
@@ -203,6 +210,40 @@ public sealed class DashboardFixture : IAsyncLifetime
         finally
         {
             monitoringGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Once per fixture: trains a survival model on generated customers (tenure as the duration), registers it as the
+    /// survival champion and waits until the server serves it, so the Predict and Model performance pages show time to churn.
+    /// Returns the registered version's card.
+    /// </summary>
+    public async Task<SurvivalCard> EnsureSurvivalChampionAsync()
+    {
+        await survivalGate.WaitAsync();
+        try
+        {
+            if (survivalCard is null)
+            {
+                var model = GeneratedSurvival.Train(rows: 2000, seed: 5);
+                var services = App.Services;
+                await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
+                    services.GetRequiredService<ModelChanges>(), DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("browser tests", null),
+                    promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint, _ => model, SurvivalRegistration.Packaging);
+                survivalCard = model.Card;
+            }
+            // The server follows the survival champion's alias on its poll interval.
+            var host = App.Services.GetRequiredService<SurvivalHost>();
+            for (var attempt = 0; host.Current is null && attempt < 300; attempt++)
+            {
+                await Task.Delay(100);
+            }
+            Assert.True(host.Current is not null, "The server did not pick up the survival champion within 30 s.");
+            return survivalCard;
+        }
+        finally
+        {
+            survivalGate.Release();
         }
     }
 

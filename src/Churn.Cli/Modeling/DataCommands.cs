@@ -5,6 +5,7 @@ using Churn.Core.Generation;
 using Churn.Core.Models;
 using Churn.Core.Quality;
 using Churn.Core.Schema;
+using Churn.Core.Survival;
 using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
@@ -22,28 +23,50 @@ internal static class DataCommands
         var id = new Option<string?>("--id") { Description = "Customer id column (guessed when omitted)." };
         var drop = new Option<string?>("--drop") { Description = "Comma-separated columns to ignore." };
         var output = new Option<string?>("--out") { Description = "Write the schema here instead of stdout." };
-        var infer = new Command("infer", "Propose a schema from a CSV file, for review.") { data, label, positive, negative, id, drop, output };
+        var duration = new Option<string?>("--duration")
+        {
+            Description = "Duration column of time-to-churn data: propose a survival schema (the label is the event column) and warn about columns that track the duration.",
+        };
+        var infer = new Command("infer", "Propose a schema from a CSV file, for review.") { data, label, positive, negative, id, drop, duration, output };
         dialect.AddTo(infer);
         infer.SetAction(parse =>
         {
             var dropped = parse.GetValue(drop)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-            var result = SchemaInference.Infer(parse.GetRequiredValue(data), parse.GetRequiredValue(label), LabelValues.Read(parse, positive),
-                LabelValues.Read(parse, negative), parse.GetValue(id), dropped, dialect.Resolve(parse));
-            if (parse.GetValue(output) is { } file)
+            var (path, csv, negatives) = (parse.GetRequiredValue(data), dialect.Resolve(parse), LabelValues.Read(parse, negative));
+            string json;
+            int features;
+            IReadOnlyList<string> notes;
+            if (parse.GetValue(duration) is { } durationColumn)
             {
-                result.Schema.Save(file);
-                foreach (var note in result.Notes)
-                {
-                    Console.Error.WriteLine($"note: {note}");
-                }
-                Console.Error.WriteLine($"Schema written to {file}: {result.Schema.Features.Count} features. Review it before training.");
+                var (survival, inferred) = SurvivalSchema.Infer(path, durationColumn, parse.GetRequiredValue(label), LabelValues.Read(parse, positive), negatives, parse.GetValue(id), dropped, csv);
+                // Reading the data through the proposal finds bad durations now, and the covariates that track the duration.
+                var read = SurvivalData.Load(path, survival, csv);
+                var leaks = DurationLeakage.Check(read);
+                var fitted = survival.HorizonsWithin(read.LongestDuration);
+                IReadOnlyList<string> horizons = fitted == survival ? [] :
+                    [$"horizons {string.Join(", ", fitted.Horizons.Select(h => h.ToString(CultureInfo.InvariantCulture)))}: the longest duration in '{durationColumn}' is {read.LongestDuration.ToString(CultureInfo.InvariantCulture)}, so the default horizons past it are left out."];
+                (json, features, notes) = (fitted.ToJson(), fitted.Data.Features.Count, [.. inferred.Concat(horizons).Select(n => "note: " + n), .. leaks.Select(l => "warning: " + l)]);
             }
             else
             {
-                Console.WriteLine(result.Schema.ToJson());
-                foreach (var note in result.Notes)
+                var result = SchemaInference.Infer(path, parse.GetRequiredValue(label), LabelValues.Read(parse, positive), negatives, parse.GetValue(id), dropped, csv);
+                (json, features, notes) = (result.Schema.ToJson(), result.Schema.Features.Count, [.. result.Notes.Select(n => "note: " + n)]);
+            }
+            if (parse.GetValue(output) is { } file)
+            {
+                File.WriteAllText(file, json + "\n");
+                foreach (var note in notes)
                 {
-                    Console.Error.WriteLine($"note: {note}");
+                    Console.Error.WriteLine(note);
+                }
+                Console.Error.WriteLine($"Schema written to {file}: {features} features. Review it before training.");
+            }
+            else
+            {
+                Console.WriteLine(json);
+                foreach (var note in notes)
+                {
+                    Console.Error.WriteLine(note);
                 }
             }
             return 0;

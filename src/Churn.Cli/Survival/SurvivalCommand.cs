@@ -74,7 +74,8 @@ internal static class SurvivalCommand
             var longest = survival.LongestDuration;
             if (schema.Horizons.FirstOrDefault(x => x > longest) is var beyond and > 0)
             {
-                throw new CliException($"--horizons: {Invariant(beyond)} is beyond the longest observed duration ({Invariant(longest)}) in column '{schema.DurationColumn}'; choose horizons up to {Invariant(longest)}.");
+                var source = parse.GetValue(horizons) is not null ? "--horizons" : parse.GetValue(schemaFile) is { } given ? $"horizons in {given}" : "the default horizons (give others with --horizons)";
+                throw new CliException($"{source}: {Invariant(beyond)} is beyond the longest observed duration ({Invariant(longest)}) in column '{schema.DurationColumn}'; choose horizons up to {Invariant(longest)}.");
             }
             var options = new SurvivalOptions
             {
@@ -147,9 +148,7 @@ internal static class SurvivalCommand
             throw new CliException("give --schema FILE, or --duration COLUMN, --event COLUMN and --event-value VALUE.");
         }
         var dropped = parse.GetValue(drop)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        // The duration is left out of the inferred covariates: it is the outcome, not a predictor of it.
-        var inferred = SchemaInference.Infer(file, events, values, null, parse.GetValue(id), [.. dropped, durationColumn], csv);
-        return (new SurvivalSchema { Data = inferred.Schema, DurationColumn = durationColumn }, inferred.Notes);
+        return SurvivalSchema.Infer(file, durationColumn, events, values, null, parse.GetValue(id), dropped, csv);
     }
 
     // Schema problems found with command-line values are reported against the options that gave them.

@@ -42,4 +42,10 @@ public sealed record SurvivalCard
 
     /// <summary>Warnings about the data, such as covariates that track the duration.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>
+    /// Kaplan–Meier curves of all the customers (training and test) by each categorical covariate, for the dashboard;
+    /// null on cards written before they were recorded.
+    /// </summary>
+    public SegmentSurvival? Segments { get; init; }
 }

@@ -14,12 +14,19 @@ public static class SurvivalInputs
     /// the source does not have, or a value that does not fit its kind, is missing. Also each row's elapsed time: the
     /// value of the duration column when the source has it, else NaN.
     /// </summary>
-    public static (Dataset Covariates, double[] Elapsed) FromRows(SurvivalSchema schema, DatasetSchema source, IReadOnlyList<FeatureValue[]> rows)
+    public static (Dataset Covariates, double[] Elapsed) FromRows(SurvivalSchema schema, DatasetSchema source, IReadOnlyList<FeatureValue[]> rows) =>
+        FromRows(schema, source.IndexOf, rows);
+
+    /// <summary>
+    /// The same for rows of any shape (such as the cells of an uploaded CSV file): <paramref name="columnIndex"/> gives the
+    /// position of a column in a row by name, or −1 when the rows do not have it.
+    /// </summary>
+    public static (Dataset Covariates, double[] Elapsed) FromRows(SurvivalSchema schema, Func<string, int> columnIndex, IReadOnlyList<FeatureValue[]> rows)
     {
         var features = schema.Data.Features;
         var columns = features.Select(f => new FeatureColumn(f, rows.Count)).ToArray();
-        var from = features.Select(f => source.IndexOf(f.Name)).ToArray();
-        var durationIndex = source.IndexOf(schema.DurationColumn);
+        var from = features.Select(f => columnIndex(f.Name)).ToArray();
+        var durationIndex = columnIndex(schema.DurationColumn);
         var elapsed = new double[rows.Count];
         for (var r = 0; r < rows.Count; r++)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Churn.Core.Data;
 using Churn.Core.Schema;
 
 namespace Churn.Core.Survival;
@@ -135,6 +136,44 @@ public sealed record SurvivalSchema
             Horizons = fields.Horizons ?? DefaultHorizons,
             ValueColumn = fields.ValueColumn,
         }.Validated(source);
+    }
+
+    /// <summary>
+    /// Proposes a survival schema from a CSV file for review: the dataset schema <see cref="SchemaInference"/> proposes with
+    /// the event column as the label, the duration column left out of the covariates and the default horizons.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="durationColumn">The duration column.</param>
+    /// <param name="eventColumn">The event column.</param>
+    /// <param name="eventValues">Values of the event column meaning "churned".</param>
+    /// <param name="censoredValues">Values meaning "censored"; null or empty for the one other class in the file.</param>
+    /// <param name="idColumn">The id column, or null to propose one.</param>
+    /// <param name="drop">Other columns to leave out.</param>
+    /// <param name="dialect">Delimiter and decimal mark given by the user; null parts are detected.</param>
+    /// <returns>The schema and the notes explaining each choice.</returns>
+    /// <exception cref="SchemaException">A named column is missing or the event column does not hold exactly two classes as given.</exception>
+    /// <exception cref="CsvFormatException">The file is malformed.</exception>
+    public static (SurvivalSchema Schema, IReadOnlyList<string> Notes) Infer(string path, string durationColumn, string eventColumn, IReadOnlyList<string> eventValues,
+        IReadOnlyList<string>? censoredValues = null, string? idColumn = null, IReadOnlyCollection<string>? drop = null, CsvDialect? dialect = null)
+    {
+        // The duration is left out of the inferred covariates: it is the outcome, not a predictor of it.
+        var inferred = SchemaInference.Infer(path, eventColumn, eventValues, censoredValues, idColumn, [.. drop ?? [], durationColumn], dialect);
+        return (new SurvivalSchema { Data = inferred.Schema, DurationColumn = durationColumn }, inferred.Notes);
+    }
+
+    /// <summary>
+    /// The schema keeping only the horizons up to <paramref name="longest"/> (the longest duration observed in the data),
+    /// or that duration alone when no horizon is that short: a model says nothing about later times. Unchanged when every
+    /// horizon fits.
+    /// </summary>
+    public SurvivalSchema HorizonsWithin(double longest)
+    {
+        if (Horizons.All(h => h <= longest))
+        {
+            return this;
+        }
+        var within = Horizons.Where(h => h <= longest).ToArray();
+        return this with { Horizons = within.Length > 0 ? within : [longest] };
     }
 
     /// <summary>The schema as JSON: the dataset schema's fields followed by the survival fields.</summary>

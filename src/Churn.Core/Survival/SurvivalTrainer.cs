@@ -89,6 +89,7 @@ public static class SurvivalTrainer
             TestRows = test.Length,
             DataFingerprint = data.Covariates.Fingerprint,
             Notes = notes,
+            Segments = SegmentSurvival.Of(data),
         };
         return new SurvivalTrainingResult(model.WithCard(card), evaluation, train.Length, test.Length, notes);
     }

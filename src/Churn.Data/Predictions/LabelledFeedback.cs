@@ -33,7 +33,7 @@ public static class LabelledFeedback
             query = query.Where(j => j.p.Time <= end);
         }
         var joined = await query.OrderBy(j => j.f.Id)
-            .Select(j => new LabelledPrediction(j.p.Id, j.p.Time, j.p.CustomerId, j.p.InputsJson, j.f.Churned))
+            .Select(j => new LabelledPrediction(j.p.Id, j.p.Time, j.p.CustomerId, j.p.InputsJson, j.f.Churned) { ObservedAt = j.f.ObservedAt })
             .ToListAsync(cancellationToken);
         return [.. joined.GroupBy(j => j.PredictionId).Select(g => g.Last()).OrderBy(j => j.PredictionId)];
     }

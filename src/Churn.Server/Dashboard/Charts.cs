@@ -16,6 +16,16 @@ public static class Charts
     /// <summary>Rates and shares as percentages: chart axes tick in whole steps, so values between 0 and 1 would lie flat.</summary>
     public static ChartSeries<double> Percent(string name, IEnumerable<double> values) => Series(name, values.Select(v => v * 100));
 
+    /// <summary>
+    /// Axis labels for times on a line chart (durations, horizons): about <paramref name="shown"/> of them written, evenly
+    /// spaced and always the first, so a long grid stays readable; the others are blank.
+    /// </summary>
+    public static string[] TimeLabels(IReadOnlyList<double> times, int shown = 8)
+    {
+        var every = Math.Max(1, (int)Math.Ceiling((double)times.Count / shown));
+        return [.. times.Select((t, i) => i % every == 0 ? Math.Round(t, 2).ToString(System.Globalization.CultureInfo.InvariantCulture) : "")];
+    }
+
     /// <summary>Y of a curve (points sorted by X) read at X = 0, 0.05, ..., 1 by linear interpolation.</summary>
     public static IEnumerable<double> OnGrid(IReadOnlyList<CurvePoint> curve)
     {

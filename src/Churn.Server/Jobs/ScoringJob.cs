@@ -5,6 +5,7 @@ using Churn.Core.Scoring;
 using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Settings;
+using Churn.Server.Survival;
 using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
@@ -16,7 +17,7 @@ public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFil
 /// Scores uploaded CSV files of any size in constant memory: rows stream from the upload through the scorer into
 /// the result file. A row whose values do not fit is reported in the result's error column; the rest are scored.
 /// </summary>
-public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings settings, IOptions<ServerOptions> options, ILogger<ScoringJob> log) : BackgroundService
+public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoard board, RuntimeSettings settings, IOptions<ServerOptions> options, ILogger<ScoringJob> log) : BackgroundService
 {
     public const string EmptyUpload = "The upload is empty.";
     public const string QueueFull = "Too many scoring jobs are queued.";
@@ -95,6 +96,8 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
         var explain = order.Contributions && model.Scorer.Model.CanExplain;
         var positions = schema.Features.Select((f, i) => (f.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
         var contributions = new double[schema.Features.Count];
+        // With a survival champion, every row also gets its horizon probabilities, expected lifetime and revenue at risk.
+        var survival = SurvivalColumns.For(survivalHost, reader.ColumnIndex);
         using (var writer = new StreamWriter(temp))
         {
             writer.Write("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error");
@@ -104,6 +107,7 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
                 writer.Write(',');
                 writer.Write(string.Join(',', FileScorer.ContributionHeader(model.Scorer.Model).Select(Cell)));
             }
+            writer.Write(survival?.Header);
             writer.Write('\n');
             var values = new FeatureValue[columns.Length];
             while (reader.Read())
@@ -131,14 +135,15 @@ public sealed class ScoringJob(ModelHost host, JobBoard board, RuntimeSettings s
                             ? string.Create(CultureInfo.InvariantCulture, $",{baseValue:R},{string.Join(',', contributions.Select(c => c.ToString("R", CultureInfo.InvariantCulture)))}")
                             : new string(',', contributions.Length + 1));
                     }
-                    writer.Write('\n');
                 }
                 catch (FeatureValueException ex)
                 {
                     failed++;
                     writer.Write(string.Create(CultureInfo.InvariantCulture, $"{rows},{Cell(customer)},,,,,{Cell(ex.Message)}"));
-                    writer.Write(order.Contributions ? new string(',', contributions.Length + 1) + "\n" : "\n");
+                    writer.Write(order.Contributions ? new string(',', contributions.Length + 1) : "");
                 }
+                writer.Write(survival?.Cells(reader.Current));
+                writer.Write('\n');
                 if (rows % report == 0)
                 {
                     board.Progress(order.JobId, (double)input.Position / length, rows);

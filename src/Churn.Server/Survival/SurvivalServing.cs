@@ -44,14 +44,7 @@ public sealed class SurvivalHost
             return null;
         }
         var (covariates, elapsed) = SurvivalInputs.FromRows(serving.Model.Schema, requestSchema, [.. inputs.Select(i => i.Values)]);
-        return [.. serving.Model.Forecast(covariates, elapsed).Select(f => new SurvivalResponse(
-            serving.Name,
-            serving.Version,
-            f.Elapsed,
-            [.. f.Horizons.Select(h => new SurvivalHorizonResponse(h.Horizon, Math.Round(h.Probability, 6), h.BeyondData))],
-            Math.Round(f.ExpectedLifetime, 4),
-            f.RevenueAtRisk is { } r ? Math.Round(r, 2) : null,
-            [.. f.Curve.Select(p => new SurvivalPointResponse(p.Time, Math.Round(p.Survival, 6)))]))];
+        return [.. serving.Model.Forecast(covariates, elapsed).Select(f => SurvivalResponse.From(serving, f))];
     }
 }
 
@@ -120,7 +113,18 @@ public static class SurvivalServing
 /// <param name="Curve">The survival curve from now, at the model's grid times.</param>
 public sealed record SurvivalResponse(
     string ModelName, int ModelVersion, double Elapsed, IReadOnlyList<SurvivalHorizonResponse> Horizons, double ExpectedLifetime, double? RevenueAtRisk,
-    IReadOnlyList<SurvivalPointResponse> Curve);
+    IReadOnlyList<SurvivalPointResponse> Curve)
+{
+    /// <summary>The wire form of one customer's outlook: probabilities to 6 decimals, the lifetime to 4, money to 2.</summary>
+    public static SurvivalResponse From(ServingSurvival serving, CustomerSurvival f) => new(
+        serving.Name,
+        serving.Version,
+        f.Elapsed,
+        [.. f.Horizons.Select(h => new SurvivalHorizonResponse(h.Horizon, Math.Round(h.Probability, 6), h.BeyondData))],
+        Math.Round(f.ExpectedLifetime, 4),
+        f.RevenueAtRisk is { } r ? Math.Round(r, 2) : null,
+        [.. f.Curve.Select(p => new SurvivalPointResponse(p.Time, Math.Round(p.Survival, 6)))]);
+}
 
 /// <summary>One horizon of a <see cref="SurvivalResponse"/>; <paramref name="BeyondData"/> marks a horizon past the longest time in the training data (a lower bound).</summary>
 public sealed record SurvivalHorizonResponse(double Horizon, double Probability, bool BeyondData);

@@ -147,6 +147,89 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     }
 
     [Fact]
+    public void AHorizonBeyondTheDataInASchemaFileIsNamedAgainstTheFile()
+    {
+        var schema = files.Write("late.json", """
+            { "labelColumn": "churned", "positiveLabel": "1", "durationColumn": "months", "horizons": [6, 24],
+              "features": [ { "name": "x", "kind": "Numeric" } ] }
+            """);
+
+        var run = ChurnCli.Run(files.Dir, "survival", "train", "--data", "customers.csv", "--schema", schema);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("horizons in late.json: 24 is beyond the longest observed duration (12) in column 'months'", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SchemaInferWithADurationProposesASurvivalSchemaAndWarnsAboutColumnsThatTrackTheDuration()
+    {
+        // A running total (months × monthly) beside the customers: known only because the customer stayed that long.
+        var lines = File.ReadAllLines(Path.Combine(files.Dir, "customers.csv"));
+        var withTotal = files.Write("with-total.csv", string.Concat(lines.Select((line, i) =>
+        {
+            var cells = line.Split(',');
+            return line + "," + (i == 0 ? "total" : (double.Parse(cells[4], CultureInfo.InvariantCulture) * double.Parse(cells[3], CultureInfo.InvariantCulture)).ToString(CultureInfo.InvariantCulture)) + "\n";
+        })));
+
+        var infer = ChurnCli.Run(files.Dir, "schema", "infer", "--data", withTotal, "--label", "churned", "--positive", "1", "--id", "id", "--duration", "months");
+        var plain = ChurnCli.Run(files.Dir, "schema", "infer", "--data", withTotal, "--label", "churned", "--positive", "1", "--id", "id");
+
+        Assert.True(infer.ExitCode == 0, infer.Stderr);
+        using var json = JsonDocument.Parse(infer.Stdout);
+        Assert.Equal("months", json.RootElement.GetProperty("durationColumn").GetString());
+        var features = json.RootElement.GetProperty("features").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToArray();
+        Assert.DoesNotContain("months", features);
+        Assert.Contains("total", features);
+        Assert.Contains("warning: column 'total' has a rank correlation", infer.Stderr, StringComparison.Ordinal);
+        Assert.Contains("with the duration 'months'", infer.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning: column 'monthly'", infer.Stderr, StringComparison.Ordinal);
+        // Without a duration there is nothing to track, and the schema is a plain dataset schema.
+        Assert.True(plain.ExitCode == 0, plain.Stderr);
+        Assert.DoesNotContain("warning:", plain.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("durationColumn", plain.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASurvivalSchemaProposedBySchemaInferTrainsAModel()
+    {
+        var infer = ChurnCli.Run(files.Dir, "schema", "infer", "--data", "customers.csv", "--label", "churned", "--positive", "1", "--duration", "months", "--out", "proposed.json");
+        var train = ChurnCli.Run(files.Dir, "survival", "train", "--data", "customers.csv", "--schema", "proposed.json", "--method", "cox", "--json");
+
+        Assert.True(infer.ExitCode == 0, infer.Stderr);
+        Assert.Contains("Schema written to proposed.json", infer.Stderr, StringComparison.Ordinal);
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        using var json = JsonDocument.Parse(train.Stdout);
+        Assert.Equal("months", json.RootElement.GetProperty("durationColumn").GetString());
+        Assert.InRange(json.RootElement.GetProperty("cIndex").GetDouble(), 0.6, 1);
+    }
+
+    [Fact]
+    public void SchemaInferProposesOnlyHorizonsTheDataReaches()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 40).Select(i => $"c{i},{i / 40.0:0.000},{(i % 2 == 0 ? "a" : "b")},{20 + i},{1 + i % 5},{i % 3 % 2}\n"));
+        var file = files.Write($"short-{Guid.NewGuid():N}.csv", "id,x,plan,monthly,months,churned\n" + rows);
+
+        var run = ChurnCli.Run(files.Dir, "schema", "infer", "--data", file, "--label", "churned", "--positive", "1", "--duration", "months");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal([1.0, 3], json.RootElement.GetProperty("horizons").EnumerateArray().Select(h => h.GetDouble()));
+        Assert.Contains("note: horizons 1, 3: the longest duration in 'months' is 5", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SchemaInferRefusesANegativeDurationNamingTheLineAndColumn()
+    {
+        var file = files.Write($"negative-{Guid.NewGuid():N}.csv", "id,x,plan,monthly,months,churned\na,0.1,a,20,3,1\nb,0.2,b,25,-1,0\n");
+
+        var run = ChurnCli.Run(files.Dir, "schema", "infer", "--data", file, "--label", "churned", "--positive", "1", "--duration", "months");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("line 3", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("'months'", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheEventValueIsRequiredWithoutASchema()
     {
         var run = ChurnCli.Run(files.Dir, "survival", "train", "--data", "customers.csv", "--duration", "months", "--event", "churned");

@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Core.Survival;
 using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests.Survival;
@@ -93,6 +93,93 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         Assert.All(answers, a => Assert.Equal(expected[a.c], a.Item2));
     }
 
+    [Fact]
+    public async Task AScoredFileCarriesEachCustomersSurvivalColumnsAsPredictGivesThem()
+    {
+        using var client = server.ClientFor("analyst");
+        await RegisterSurvivalChampionAsync();
+        var customers = Bodies.Customers(20, seed: 41);
+        await PredictWithSurvivalAsync(client, customers[0]);
+
+        var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(20, seed: 41), System.Text.Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        var lines = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].Split(',');
+        Assert.Equal(["churnWithin_1", "churnWithin_3", "churnWithin_6", "churnWithin_12", "expectedLifetime", "revenueAtRisk"], header[^6..]);
+        Assert.Equal(21, lines.Length);
+        for (var row = 0; row < 5; row++)
+        {
+            var cells = lines[row + 1].Split(',');
+            Assert.Equal(header.Length, cells.Length);
+            // The file's tenure is the customer's time so far, as the request's is on /predict.
+            var survival = await SurvivalOfAsync(client, customers[row], customers[row]["features"]!["tenureMonths"]!.GetValue<double>());
+            var horizons = survival["horizons"]!.AsArray();
+            for (var h = 0; h < 4; h++)
+            {
+                Assert.Equal(horizons[h]!["probability"]!.GetValue<double>(), Number(cells[header.Length - 6 + h]));
+            }
+            Assert.Equal(survival["expectedLifetime"]!.GetValue<double>(), Number(cells[^2]));
+            Assert.Equal(survival["revenueAtRisk"]!.GetValue<double>(), Number(cells[^1]));
+        }
+    }
+
+    [Fact]
+    public async Task TheRealisedCIndexComparesTheServedRankingWithReportedChurnDates()
+    {
+        using var service = server.ClientFor("service");
+        using var analyst = server.ClientFor("analyst");
+        await RegisterSurvivalChampionAsync();
+        await PredictWithSurvivalAsync(service, Bodies.Customer(seed: 3));
+        var from = DateTimeOffset.UtcNow;
+        var response = await service.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(40, seed: 51)]) }));
+        var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray()
+            .Select(p => (Id: p!["predictionId"]!.GetValue<string>(), Lifetime: p["survival"]!["expectedLifetime"]!.GetValue<double>())).ToList();
+        await WaitUntilLoggedAsync(Guid.Parse(predictions[^1].Id));
+
+        // The half expected to stay the shortest churn, in that order (one day apart); the others are still customers after
+        // 400 days. So the served ranking matches what happened, except where two expected lifetimes are equal.
+        var order = predictions.OrderBy(p => p.Lifetime).ToList();
+        var durations = new double[order.Count];
+        var events = new bool[order.Count];
+        for (var i = 0; i < order.Count; i++)
+        {
+            events[i] = i < order.Count / 2;
+            durations[i] = events[i] ? i + 1 : 400;
+            var feedback = new JsonObject { ["predictionId"] = order[i].Id, ["churned"] = events[i], ["observedAt"] = from.AddDays(durations[i]).ToString("O") };
+            (await service.PostAsync("/feedback", Bodies.Json(feedback))).EnsureSuccessStatusCode();
+        }
+        var realised = JsonNode.Parse(await analyst.GetStringAsync($"/monitoring/survival?from={Uri.EscapeDataString(from.ToString("O"))}"))!;
+        var none = await analyst.GetAsync($"/monitoring/survival?from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(from.AddDays(-1).ToString("O"))}");
+
+        Assert.Equal(40, realised["labelled"]!.GetValue<int>());
+        Assert.Equal(20, realised["churned"]!.GetValue<int>());
+        Assert.Equal(0, realised["skipped"]!.GetValue<int>());
+        // The same index from the lifetimes /predict answered (rounded to 4 decimals, which can only add ties).
+        var expected = SurvivalMetrics.ConcordanceIndex(durations, events, [.. order.Select(p => -p.Lifetime)]);
+        Assert.InRange(realised["cIndex"]!.GetValue<double>(), expected - 0.01, Math.Min(1, expected + 0.01));
+        Assert.True(expected > 0.95, $"expected {expected}");
+        Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
+        Assert.Contains("from", (await none.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
+    }
+
+    private async Task WaitUntilLoggedAsync(Guid prediction)
+    {
+        for (var attempt = 0; attempt < 400; attempt++)
+        {
+            await using var db = server.Factory.Store.CreateDbContext();
+            if (await db.PredictionLog.AnyAsync(p => p.Id == prediction))
+            {
+                return;
+            }
+            await Task.Delay(25);
+        }
+    }
+
+    private static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
+
     private static async Task<JsonNode> SurvivalOfAsync(HttpClient client, JsonObject customer, double tenure)
     {
         var body = customer.DeepClone().AsObject();
@@ -129,28 +216,11 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
             {
                 return done;
             }
-            var file = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.csv");
-            using (var writer = new StreamWriter(file))
-            {
-                new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = 3000, Seed = 5 }, writer);
-            }
-            var generated = CustomerGenerator.Schema;
-            var schema = new SurvivalSchema
-            {
-                Data = generated with
-                {
-                    Features = [.. generated.Features.Where(f => f.Name is not ("tenureMonths" or "totalCharges"))],
-                    Drop = ["totalCharges"],
-                },
-                DurationColumn = "tenureMonths",
-                ValueColumn = "monthlyCharges",
-            };
-            var data = SurvivalData.Load(file, schema);
+            var model = GeneratedSurvival.Train();
             var services = server.Factory.Services;
             var outcome = await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
-                services.GetRequiredService<ModelChanges>(), server.DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("test", null), promote: true, new Dictionary<string, string>(), data.Covariates.Fingerprint,
-                _ => SurvivalTrainer.Train(data, new SurvivalOptions()).Model, SurvivalRegistration.Packaging);
-            File.Delete(file);
+                services.GetRequiredService<ModelChanges>(), server.DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("test", null), promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint,
+                _ => model, SurvivalRegistration.Packaging);
             registered = outcome.Version.Version;
             return registered.Value;
         }
@@ -176,5 +246,29 @@ public sealed class NoSurvivalChampionTests(ServerFixture server)
         var prediction = await response.ReadObjectAsync();
         Assert.InRange(prediction["churnProbability"]!.GetValue<double>(), 0, 1);
         Assert.False(prediction.ContainsKey("survival"));
+    }
+
+    [Fact]
+    public async Task WithoutASurvivalChampionRealisedSurvivalPerformanceIsNotFound()
+    {
+        using var client = server.ClientFor("analyst");
+
+        var response = await client.GetAsync("/monitoring/survival");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("No survival model is served.", (await response.ReadObjectAsync())["title"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task WithoutASurvivalChampionAScoredFileHasNoSurvivalColumns()
+    {
+        using var client = server.ClientFor("analyst");
+
+        var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(5, seed: 43), System.Text.Encoding.UTF8, "text/csv"));
+
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        var header = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n')[0];
+        Assert.Equal("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error", header);
     }
 }
