@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using Churn.Core.Campaigns;
 using Churn.Core.Data;
 using Churn.Core.Generation;
+using Churn.Server.Campaigns;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 
@@ -90,6 +92,71 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         output.WriteLine($"effect {effect["difference"]} [{effect["ciLow"]}, {effect["ciHigh"]}], truth {truth:0.0000}");
         Assert.InRange(truth, effect["ciLow"]!.GetValue<double>(), effect["ciHigh"]!.GetValue<double>());
         Assert.Equal(3, results["readout"]!["segments"]!.AsArray().Count);
+
+        // The uplift scores, judged on this campaign's own holdout, rank the customers whom contact keeps first.
+        var check = results["uplift"]!;
+        output.WriteLine($"uplift check: Qini {check["score"]!["qini"]}, uplift at 30 % {check["score"]!["upliftAt30"]}");
+        Assert.Equal(2000, check["customers"]!.GetValue<int>());
+        Assert.True(check["score"]!["qini"]!["low"]!.GetValue<double>() > 0, check.ToJsonString());
+        Assert.InRange(check["curve"]!.AsArray().Count, 2, 101);
+    }
+
+    [Fact]
+    public async Task ACampaignThatWakesSleepingDogsRaisesItsHarmAlertWithinOneOutcomeWindow()
+    {
+        // Every two-year-contract customer is eligible: among them the long-standing ones are sleeping dogs, whom contact
+        // makes leave (+25 points), and the rest are sure things, so the true effect is harm.
+        const int Window = 30;
+        var eligible = new CampaignResponseGenerator().Customers(new GeneratorOptions { Rows = 4000, Seed = 41 })
+            .Where(c => c.Customer.Contract == ContractTerm.TwoYear).ToDictionary(c => c.Customer.CustomerId);
+        var truth = eligible.Values.Average(c => c.ChurnIfContacted - c.ChurnIfLeftAlone);
+        Assert.True(truth > 0.02, $"the true effect is {truth:0.000}");
+        using var analyst = server.ClientFor("analyst");
+        var created = await analyst.PostAsJsonAsync("/campaigns", new
+        {
+            name = "Wakes sleeping dogs",
+            offer = "a call about renewing the contract",
+            costPerContact = Cost,
+            retainedValue = Value,
+            eligibility = "list",
+            customerIds = eligible.Keys,
+            holdoutShare = 0.5,
+            outcomeWindowDays = Window,
+            seed = 41,
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var body = new JsonObject
+        {
+            ["customers"] = new JsonArray([.. eligible.Values.Select(c => (JsonNode)new JsonObject
+            {
+                ["customerId"] = c.Customer.CustomerId,
+                ["churnProbability"] = c.ChurnIfLeftAlone,
+            })]),
+        };
+        var assigned = JsonNode.Parse(await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(body))).Content.ReadAsStringAsync())!;
+        var arms = assigned["customers"]!.AsArray().ToDictionary(c => (string)c!["customerId"]!, c => (string)c!["arm"]!);
+        Assert.Equal(eligible.Count, arms.Count);
+
+        // Outcomes arrive on the last day of the window.
+        using var admin = server.ClientFor("admin");
+        var observed = DateTimeOffset.UtcNow.AddDays(Window - 1);
+        foreach (var (customerId, arm) in arms)
+        {
+            var churned = CampaignResponseGenerator.Churns(eligible[customerId], arm == CampaignArms.Treated, OutcomeSeed);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/feedback", new { customerId, churned, observedAt = observed })).StatusCode);
+        }
+        var checkedCampaigns = await server.Factory.Services.GetRequiredService<CampaignWatch>().CheckAsync(CancellationToken.None);
+
+        Assert.Contains(Guid.Parse(id), checkedCampaigns);
+        using var viewer = server.ClientFor("viewer");
+        var alerts = JsonNode.Parse(await viewer.GetStringAsync("/alerts?limit=1000"))!.AsArray();
+        var alert = alerts.SingleOrDefault(a => (string?)a!["kind"] == $"campaign_harm:{id}");
+        Assert.NotNull(alert);
+        var effect = JsonNode.Parse(await viewer.GetStringAsync($"/campaigns/{id}/results"))!["readout"]!["effects"]![0]!;
+        output.WriteLine($"{eligible.Count} customers; effect {effect["difference"]} [{effect["ciLow"]}, {effect["ciHigh"]}], truth {truth:0.0000}");
+        Assert.True(effect["ciLow"]!.GetValue<double>() > 0);
+        Assert.InRange(truth, effect["ciLow"]!.GetValue<double>(), effect["ciHigh"]!.GetValue<double>());
     }
 
     /// <summary>Customers kept by contacting these customers (outcomes drawn as the feedback is), times value, minus the contacts' cost.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Churn.Core.Campaigns;
 using Churn.Core.Models;
+using Churn.Core.Training;
 using Spectre.Console;
 
 namespace Churn.Cli.Campaigns;
@@ -31,10 +32,12 @@ internal static class UpliftCommand
         var seed = new Option<int>("--seed") { Description = "Seed of folds, learners and bootstrap.", DefaultValueFactory = _ => 42 };
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every column but the arm and the outcome)." };
         var drop = new Option<string?>("--drop") { Description = "Comma-separated columns not to use as features (other outcomes, for example)." };
+        var bags = new Option<int>("--bags") { Description = "LightGBM models averaged behind each estimate, each early-stopped on a different part of the training rows.", DefaultValueFactory = _ => 5 };
+        var foldFile = new Option<string?>("--folds") { Description = "CSV of row,fold (0-based data rows of --data): a published fold assignment instead of seeded folds." };
         var json = CommonOptions.Json();
-        var command = new Command("train", "Cross-validate the two-model and class-transformation uplift methods; report the Qini coefficient and uplift at 30 % against baselines.")
+        var command = new Command("train", "Cross-validate the uplift methods (two-model, class transformation, X-learner, logistic with interactions); report the Qini coefficient and uplift at 30 % against baselines.")
         {
-            data, armColumn, treated, control, outcome, positive, goal, folds, seed, features, drop, json,
+            data, armColumn, treated, control, outcome, positive, goal, folds, seed, features, drop, bags, foldFile, json,
         };
         command.SetAction(parse =>
         {
@@ -43,10 +46,15 @@ internal static class UpliftCommand
             {
                 throw new CliException("--cv must be at least 2.");
             }
+            if (parse.GetValue(bags) is < 1 or > 20)
+            {
+                throw new CliException("--bags must be from 1 to 20.");
+            }
             var history = UpliftData.Load(parse.GetRequiredValue(data), parse.GetRequiredValue(armColumn), parse.GetRequiredValue(treated),
                 parse.GetRequiredValue(control), parse.GetRequiredValue(outcome), parse.GetValue(goal) == "decrease",
                 List(parse.GetValue(features)), List(parse.GetValue(drop)), parse.GetValue(positive));
-            var report = UpliftTrainer.CrossValidate(history, new UpliftOptions { Folds = k, Seed = parse.GetValue(seed) });
+            var given = parse.GetValue(foldFile) is { } path ? FoldAssignment.Read(path) : null;
+            var report = UpliftTrainer.CrossValidate(history, new UpliftOptions { Folds = k, Seed = parse.GetValue(seed), FoldOfRow = given, Bags = parse.GetValue(bags) });
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(Wire(report), JsonDefaults.Options));

@@ -11,11 +11,12 @@ namespace Churn.Core.Campaigns;
 /// </summary>
 public sealed class UpliftData
 {
-    private UpliftData(Dataset features, bool[] treated, bool[] outcomes)
+    private UpliftData(Dataset features, bool[] treated, bool[] outcomes, int[] sourceRows)
     {
         Features = features;
         Treated = treated;
         Outcomes = outcomes;
+        SourceRows = sourceRows;
     }
 
     /// <summary>The customers' features; its schema's label is the outcome column.</summary>
@@ -26,6 +27,12 @@ public sealed class UpliftData
 
     /// <summary>True when the wanted outcome happened (the positive value, or its absence when the goal is to decrease it).</summary>
     public bool[] Outcomes { get; }
+
+    /// <summary>
+    /// Each customer's 0-based data row (the header not counted) in the file it was read from, so a published fold
+    /// assignment of that file applies; 0 to n − 1 for data built in memory.
+    /// </summary>
+    public int[] SourceRows { get; }
 
     /// <summary>Number of customers.</summary>
     public int Count => Treated.Length;
@@ -71,7 +78,7 @@ public sealed class UpliftData
             throw new InvalidDataException($"{path}: {all.RowCount} rows of features but {units.Count} rows of arms.");
         }
         var rows = Enumerable.Range(0, units.Count).Where(i => units[i].Arm == treatedArm || units[i].Arm == controlArm).ToArray();
-        return new UpliftData(all.Select(rows), [.. rows.Select(i => units[i].Arm == treatedArm)], [.. rows.Select(i => units[i].Outcome != decrease)]);
+        return new UpliftData(all.Select(rows), [.. rows.Select(i => units[i].Arm == treatedArm)], [.. rows.Select(i => units[i].Outcome != decrease)], rows);
     }
 
     /// <summary>Builds uplift data from parts already in memory (generated customers, campaign history in the store).</summary>
@@ -82,7 +89,7 @@ public sealed class UpliftData
         {
             throw new ArgumentException("Arms and outcomes need one entry per customer.", nameof(treated));
         }
-        return new UpliftData(features, treated, outcomes);
+        return new UpliftData(features, treated, outcomes, [.. Enumerable.Range(0, features.RowCount)]);
     }
 
     /// <summary>Fits the encoder on these customers (category vocabularies).</summary>

@@ -15,6 +15,9 @@ public sealed record Estimate(double Value, double Low, double High)
 /// <summary>How well one ranking targets the customers whom treatment moves: the Qini coefficient and uplift at 30 %, with intervals.</summary>
 public sealed record UpliftScore(Estimate Qini, Estimate UpliftAt30);
 
+/// <summary>How an uplift ranking did on randomised customers: its figures with intervals and its Qini curve (thinned to draw).</summary>
+public sealed record UpliftCheck(int Customers, UpliftScore Score, IReadOnlyList<QiniPoint> Curve);
+
 /// <summary>
 /// Measures of a ranking of customers by expected uplift, from randomised data (each customer treated or
 /// control, with a binary outcome that treatment is meant to raise). The definitions follow
@@ -102,6 +105,35 @@ public static class UpliftMetrics
             }
         }
         return new UpliftScore(Interval(qini, qinis), Interval(at30, ups));
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate"/> and the Qini curve thinned to at most <paramref name="points"/> points, or null when the
+    /// figures are undefined on these customers (an arm missing from the top 30 %, or no response at all).
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static UpliftCheck? Check(double[] scores, bool[] treated, bool[] outcomes, int resamples, int seed, int points = 101)
+    {
+        if (!treated.Contains(true) || !treated.Contains(false) || !outcomes.Contains(true))
+        {
+            return null;
+        }
+        var order = Order(scores, treated, outcomes);
+        if (double.IsNaN(UpliftAtK(order, treated, outcomes, Ones(scores.Length), TopShare)) || double.IsNaN(QiniCoefficient(order, scores, treated, outcomes, Ones(scores.Length))))
+        {
+            return null;
+        }
+        return new UpliftCheck(scores.Length, Evaluate(scores, treated, outcomes, resamples, seed), Thin(QiniCurve(scores, treated, outcomes), points));
+    }
+
+    /// <summary>At most <paramref name="points"/> evenly spaced points of a curve, its first and last included.</summary>
+    public static IReadOnlyList<QiniPoint> Thin(IReadOnlyList<QiniPoint> curve, int points)
+    {
+        if (curve.Count <= points || points < 2)
+        {
+            return [.. curve];
+        }
+        return [.. Enumerable.Range(0, points).Select(i => curve[(int)Math.Round(i * (curve.Count - 1) / (double)(points - 1))])];
     }
 
     private static Estimate Interval(double value, List<double> samples)

@@ -142,4 +142,21 @@ internal sealed class Learners
         Silent = true,
         Verbose = false,
     };
+
+    /// <summary>The same settings for a LightGBM regression of the float column <paramref name="label"/>.</summary>
+    internal LightGbmRegressionTrainer.Options LightGbmRegressionOptions(TreeSettings s, int trees, int earlyStopping, string label) => new()
+    {
+        LabelColumnName = label,
+        NumberOfIterations = trees,
+        LearningRate = s.LearningRate,
+        NumberOfLeaves = s.Leaves,
+        MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
+        EarlyStoppingRound = earlyStopping,
+        Booster = new GradientBooster.Options { L2Regularization = s.L2 },
+        Seed = _seed,
+        Deterministic = true,
+        NumberOfThreads = Environment.ProcessorCount,
+        Silent = true,
+        Verbose = false,
+    };
 }

@@ -49,10 +49,13 @@ public sealed record ContactListResponse(
 
 /// <summary>
 /// A campaign's results from feedback inside the outcome window: the read-out of churn by arm (overall and per segment),
-/// the impact (customers retained, profit), and whether treated customers churn more than the holdout.
+/// the impact (customers retained, profit), and whether treated customers churn more than the holdout. <see cref="Uplift"/>
+/// judges the uplift scores the customers were assigned with on this campaign's own randomised outcomes (the wanted outcome
+/// being that the customer stays): its Qini coefficient, uplift at 30 % and Qini curve; null without enough scored customers.
 /// </summary>
 public sealed record CampaignResultsResponse(
-    Guid CampaignId, int Assigned, int WithOutcome, int Pending, ExperimentReadout? Readout, CampaignImpact? Impact, string Note);
+    Guid CampaignId, int Assigned, int WithOutcome, int Pending, ExperimentReadout? Readout, CampaignImpact? Impact, string Note,
+    UpliftCheck? Uplift = null);
 
 internal static class CampaignMapping
 {

@@ -21,12 +21,18 @@ public static class CampaignOutcomes
             .ToLookup(f => f.CustomerId!, StringComparer.Ordinal);
         var window = TimeSpan.FromDays(campaign.OutcomeWindowDays);
         var units = new List<ArmOutcome>();
+        var scored = new List<(double Uplift, bool Treated, bool Stayed)>();
         foreach (var a in assignments)
         {
             var inWindow = feedback[a.CustomerId].Where(f => f.ObservedAt >= a.AssignedAt && f.ObservedAt <= a.AssignedAt + window).ToList();
             if (inWindow.Count > 0)
             {
-                units.Add(new ArmOutcome(a.Arm, inWindow.Any(f => f.Churned), a.Segment));
+                var churned = inWindow.Any(f => f.Churned);
+                units.Add(new ArmOutcome(a.Arm, churned, a.Segment));
+                if (a.Uplift is { } uplift)
+                {
+                    scored.Add((uplift, a.Arm == CampaignArms.Treated, !churned));
+                }
             }
         }
         var arms = units.Select(u => u.Arm).ToHashSet(StringComparer.Ordinal);
@@ -49,6 +55,17 @@ public static class CampaignOutcomes
             : readout.SampleRatioP < 0.001
                 ? "The arm sizes do not match the planned holdout share (sample-ratio mismatch): check the assignment before trusting the effect."
                 : "Effect = treated churn rate − holdout churn rate; negative means the campaign keeps customers.";
-        return new CampaignResultsResponse(campaign.Id, assignments.Count, units.Count, assignments.Count - units.Count, readout, impact, note);
+        // Uplift scores are the expected fall in churn if contacted, so a good ranking puts first the customers whom contact
+        // keeps: the outcome it is judged on is staying.
+        var check = scored.Count >= MinScoredForCheck
+            ? UpliftMetrics.Check([.. scored.Select(s => s.Uplift)], [.. scored.Select(s => s.Treated)], [.. scored.Select(s => s.Stayed)],
+                CheckResamples, (int)(campaign.Seed % int.MaxValue))
+            : null;
+        return new CampaignResultsResponse(campaign.Id, assignments.Count, units.Count, assignments.Count - units.Count, readout, impact, note, check);
     }
+
+    /// <summary>Customers with an uplift score and an outcome needed before their ranking is judged.</summary>
+    public const int MinScoredForCheck = 50;
+
+    private const int CheckResamples = 200;
 }
