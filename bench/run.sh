@@ -4,19 +4,39 @@
 # bench/results/README.md. Needs: hey (apt-get install -y hey) and Debian's python3-sklearn, python3-fastapi,
 # python3-uvicorn, python3-pandas (run by /usr/bin/python3). Data is read from ../shared/data, never copied.
 #
-#   bench/run.sh                      everything (about 8-12 minutes on 2 quiet cores; much longer when the machine is busy)
+# Every row of the performance targets is measured: the cold-start curve (time from launch to the first answer, then
+# rate and p99 per second under 50 concurrent for the first 30 s), /predict steady and at a fixed rate beside the
+# trivial-GET floor, 100-row batches, the served 1M-row file, training on the 64k file, cross-validated AUC on the four
+# datasets (same folds as the peer), the drift check over 1M predictions read from the store, and resident memory.
+#
+#   bench/run.sh                      everything (about 20-25 minutes on 2 quiet cores; much longer when the machine is busy)
+#   BENCH_SHORT=1 bench/run.sh        a quick end-to-end check of the script itself (2 s cases, small file, Telco quality only);
+#                                     its figures are not results
 #   BENCH_DURATION=10                 seconds per HTTP case (the 1-concurrent case runs half of it)
-#   BENCH_TRAIN_RUNS=2                Stopwatch runs of training on the 64k file
-#   BENCH_SKIP=bdn,train,http         skip parts (also churnhttp, peer1, peer2); the README is written from whatever results exist
+#   BENCH_COLD_SECONDS=30             seconds of full load right after the server answers its first /predict
+#   BENCH_FILE_ROWS=1000000           rows of the served file case (the Telco rows repeated)
+#   BENCH_TRAIN_RUNS=3                Stopwatch runs of training on the 64k file
+#   BENCH_QUALITY_SETS=telco,bank,bankchurners,ccd   datasets cross-validated for model quality
+#   BENCH_DRIFT_ROWS=1000000          logged predictions in the drift case
+#   BENCH_RESULTS=bench/results       where the JSON files and README.md go (a short check defaults to $CHURN_BENCH_WORK/results-short)
+#   BENCH_SKIP=bdn,train,http         skip parts (also cold, churnhttp, peer1, peer2, quality, drift); the README is written
+#                                     from whatever results exist
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
 data="${CHURN_BENCH_DATA:-$(cd "$root/.." && pwd)/shared/data}"
 work="${CHURN_BENCH_WORK:-/tmp/churn-bench}"
-results="$bench/results"
-duration="${BENCH_DURATION:-10}"
-train_runs="${BENCH_TRAIN_RUNS:-2}"
+results="${BENCH_RESULTS:-$bench/results}"
+short="${BENCH_SHORT:-}"
+# A short check writes beside the work files, never over the committed results.
+[ -n "$short" ] && results="${BENCH_RESULTS:-$work/results-short}"
+duration="${BENCH_DURATION:-$([ -n "$short" ] && echo 2 || echo 10)}"
+cold_seconds="${BENCH_COLD_SECONDS:-$([ -n "$short" ] && echo 8 || echo 30)}"
+train_runs="${BENCH_TRAIN_RUNS:-$([ -n "$short" ] && echo 1 || echo 3)}"
+quality_sets="${BENCH_QUALITY_SETS:-$([ -n "$short" ] && echo telco || echo telco,bank,bankchurners,ccd)}"
+drift_rows="${BENCH_DRIFT_ROWS:-$([ -n "$short" ] && echo 50000 || echo 1000000)}"
+bdn_filter="${BENCH_BDN_FILTER:-$([ -n "$short" ] && echo '*SingleNoReasons*' || echo '*')}"
 skip="${BENCH_SKIP:-}"
 py=/usr/bin/python3
 telco="$data/WA_Fn-UseC_-Telco-Customer-Churn.csv"
@@ -24,7 +44,7 @@ big="$data/customer_churn_dataset-testing-master.csv"
 key="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 churn_port="${BENCH_CHURN_PORT:-18301}"
 peer_port="${BENCH_PEER_PORT:-18302}"
-file_rows="${BENCH_FILE_ROWS:-200000}"
+file_rows="${BENCH_FILE_ROWS:-$([ -n "$short" ] && echo 20000 || echo 1000000)}"
 
 say() { printf '\n== %s  [load %s]\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)" >&2; }
 pids=()
@@ -32,11 +52,17 @@ cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || 
 trap cleanup EXIT
 
 command -v hey >/dev/null || { echo "hey is missing: apt-get install -y hey" >&2; exit 1; }
-"$py" -c 'import sklearn, fastapi, uvicorn, pandas' 2>/dev/null ||
-  { echo "Debian python packages are missing: apt-get install -y python3-sklearn python3-fastapi python3-uvicorn python3-pandas" >&2; exit 1; }
+if [[ ",$skip," != *",http,"* && ( ",$skip," != *",peer1,"* || ",$skip," != *",peer2,"* ) ]]; then
+  "$py" -c 'import sklearn, fastapi, uvicorn, pandas' 2>/dev/null ||
+    { echo "Debian python packages for the peer are missing: apt-get install -y python3-sklearn python3-fastapi python3-uvicorn python3-pandas (or BENCH_SKIP=peer1,peer2)" >&2; exit 1; }
+fi
 [ -f "$telco" ] && [ -f "$big" ] || { echo "Data files not found under $data (set CHURN_BENCH_DATA)." >&2; exit 1; }
 
 mkdir -p "$results" "$work"
+# The exact command and the settings it ran with, for the results' header.
+BENCH_COMMAND="$(for v in BENCH_SHORT BENCH_DURATION BENCH_COLD_SECONDS BENCH_FILE_ROWS BENCH_TRAIN_RUNS BENCH_QUALITY_SETS BENCH_DRIFT_ROWS BENCH_BDN_FILTER BENCH_SKIP; do
+  [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh"
+export BENCH_COMMAND
 started=$(date +%s)
 cd "$root"
 
@@ -53,6 +79,7 @@ info = {
   "os": sh(". /etc/os-release && echo $PRETTY_NAME"), "uptime_at_start": sh("uptime"),
   "git_commit": sh(f"git -C {sys.argv[2]} rev-parse HEAD"), "git_branch": sh(f"git -C {sys.argv[2]} rev-parse --abbrev-ref HEAD"),
   "git_dirty": sh(f"git -C {sys.argv[2]} status --porcelain -- src") != "",
+  "command": os.environ.get("BENCH_COMMAND", ""), "short": bool(os.environ.get("BENCH_SHORT")),
   "dotnet": sh("dotnet --version"), "hey": sh("dpkg-query -W -f='${Version}' hey"),
   "python": sh("/usr/bin/python3 --version"),
   "peer_packages": sh("dpkg-query -W -f='${Package} ${Version}\\n' python3-sklearn python3-fastapi python3-uvicorn python3-pandas python3-numpy python3-h11").splitlines(),
@@ -76,7 +103,7 @@ if [[ ",$skip," != *",bdn,"* ]]; then
   say "in process: BenchmarkDotNet (short in-process job)"
   rm -rf "$work/bdn"
   echo "{\"loadavg_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"" >"$work/bdn-load.json"
-  (cd "$work" && dotnet "$work/benchbin/Churn.Benchmarks.dll" bdn --filter '*' --artifacts "$work/bdn" --join) | tee "$work/bdn.log" | grep -E '^\|' || true
+  (cd "$work" && dotnet "$work/benchbin/Churn.Benchmarks.dll" bdn --filter "$bdn_filter" --artifacts "$work/bdn" --join) | tee "$work/bdn.log" | grep -E '^\|' || true
   echo ", \"loadavg_after\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$work/bdn-load.json"
   report=$(ls "$work"/bdn/results/*-report-full.json | head -1)
   "$py" - "$report" "$work/bdn-load.json" "$results/inprocess.json" <<'EOF'
@@ -111,9 +138,15 @@ if [[ ",$skip," != *",http,"* ]]; then
 fi
 if [[ ",$skip," != *",http,"* && ",$skip," != *",churnhttp,"* ]]; then
   say "HTTP: Churn server (Telco champion, prediction log on)"
+  launched=$(date +%s.%N)
   CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
     dotnet "$root/.build/cli/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
   cpid=$!; pids+=("$cpid")
+  if [[ ",$skip," != *",cold,"* ]]; then
+    say "HTTP: cold start (launch to first answer, then ${cold_seconds} s of /predict at 50 concurrent)"
+    "$py" bench/tools/cold_start.py churn "http://127.0.0.1:$churn_port" "$launched" "$work/bodies" "$results" "$cold_seconds" "$key" ||
+      { cat "$work/serve.log" >&2; exit 1; }
+  fi
   wait_http "http://127.0.0.1:$churn_port/health" "$cpid" || { cat "$work/serve.log" >&2; exit 1; }
   "$py" bench/tools/http_bench.py churn "http://127.0.0.1:$churn_port" "$cpid" "$work/bodies" "$results" "$duration" "$key"
   curl -fs "http://127.0.0.1:$churn_port/metrics" >"$work/churn-metrics.txt" 2>/dev/null || true
@@ -136,6 +169,11 @@ if [[ ",$skip," != *",http,"* ]]; then
   # Raw per-request CSVs are large; keep them out of git (bench/.gitignore), summaries are in the JSON.
 fi
 
+if [[ ",$skip," != *",drift,"* ]]; then
+  say "drift check over $drift_rows logged predictions read from a SQLite store"
+  dotnet "$work/benchbin/Churn.Benchmarks.dll" drift "$results/drift.json" "$drift_rows" "$work/drift"
+fi
+
 # Training last: LightGbm's threads suffer most from a busy machine, and it is the longest part.
 if [[ ",$skip," != *",train,"* ]]; then
   say "training on the 64k-row file ($train_runs Stopwatch runs)"
@@ -145,7 +183,29 @@ if [[ ",$skip," != *",train,"* ]]; then
     "$work/training.json" "$l0" "$results/training.json"
 fi
 
+if [[ ",$skip," != *",quality,"* ]]; then
+  say "model quality: 5-fold cross-validation of the whole recipe on the peer's folds ($quality_sets)"
+  rm -rf "$work/quality"; mkdir -p "$work/quality"
+  for set in ${quality_sets//,/ }; do
+    case "$set" in
+      telco) args=(--data "$data/WA_Fn-UseC_-Telco-Customer-Churn.csv" --label Churn --positive Yes --folds "$data/folds/telco.csv") ;;
+      bank) args=(--data "$data/Churn_Modelling.csv" --label Exited --positive 1 --drop RowNumber,CustomerId,Surname --folds "$data/folds/bank.csv") ;;
+      bankchurners) args=(--data "$data/BankChurners.csv" --label Attrition_Flag --positive "Attrited Customer" --id CLIENTNUM
+        --drop Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_Dependent_count_Education_Level_Months_Inactive_12_mon_1,Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_Dependent_count_Education_Level_Months_Inactive_12_mon_2
+        --folds "$data/folds/bankchurners.csv") ;;
+      ccd) args=(--data "$big" --label Churn --positive 1 --id CustomerID --folds "$data/folds/ccd_testing.csv") ;;
+      *) echo "Unknown quality dataset '$set' (telco, bank, bankchurners, ccd)." >&2; exit 1 ;;
+    esac
+    l0=$(cut -d' ' -f1-3 /proc/loadavg)
+    ./churn train "${args[@]}" --data-dir "$work/quality/dd-$set" --json >"$work/quality/$set.json" 2>"$work/quality/$set.log" ||
+      { cat "$work/quality/$set.log" >&2; exit 1; }
+    "$py" bench/tools/quality_row.py "$work/quality/$set.json" "$set" "$l0" "./churn train ${args[*]//$data/\$DATA} --json" >"$work/quality/$set.row.json"
+    cat "$work/quality/$set.row.json" | head -c 200 >&2; echo >&2
+  done
+  "$py" -c "import json,sys; json.dump([json.load(open(p)) for p in sys.argv[2:]], open(sys.argv[1],'w'), indent=1)" "$results/quality.json" "$work"/quality/*.row.json
+fi
+
 say "report"
 elapsed=$(( $(date +%s) - started ))
-"$py" bench/tools/report.py "$results" "$elapsed" "$duration" "$train_runs" "$file_rows"
+"$py" bench/tools/report.py "$results" "$elapsed" "$duration" "$train_runs" "$file_rows" "$cold_seconds"
 echo "Wrote $results/README.md in ${elapsed}s." >&2

@@ -14,6 +14,9 @@ using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Core.Scoring;
 using Churn.Core.Training;
+using Churn.Data.Predictions;
+using Churn.Data.Store;
+using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Benchmarks;
 
@@ -21,11 +24,16 @@ namespace Churn.Benchmarks;
 /// Usage:
 ///   Churn.Benchmarks bdn   [BenchmarkDotNet args]   in-process micro benchmarks (needs CHURN_BENCH_MODEL, CHURN_BENCH_TELCO)
 ///   Churn.Benchmarks train OUT.json RUNS            Stopwatch over ChurnTrainer.Train on the 64k file (CHURN_BENCH_TRAIN)
+///   Churn.Benchmarks drift OUT.json ROWS WORKDIR    the drift check over ROWS predictions read from a SQLite store (CHURN_BENCH_MODEL, CHURN_BENCH_TELCO)
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "drift")
+        {
+            return StoreDriftTiming.RunAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]).GetAwaiter().GetResult();
+        }
         if (args.Length > 0 && args[0] == "train")
         {
             return TrainTiming.Run(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3);
@@ -224,6 +232,7 @@ internal static class TrainTiming
         var path = Environment.GetEnvironmentVariable("CHURN_BENCH_TRAIN") ?? throw new InvalidOperationException("Set CHURN_BENCH_TRAIN.");
         var seconds = new List<double>();
         var loadSeconds = new List<double>();
+        var stages = new List<string>();
         for (var run = 0; run < runs; run++)
         {
             var total = Stopwatch.StartNew();
@@ -233,6 +242,8 @@ internal static class TrainTiming
             var result = ChurnTrainer.Train(data, new TrainingOptions { DataSource = path });
             total.Stop();
             seconds.Add(total.Elapsed.TotalSeconds);
+            // Where the time went, as the card records it (encoding through evaluation; the rest is load and the card's summaries).
+            stages.Add($"card {result.Model.Card.TrainingSeconds:0.00} s: {result.Model.Card.Parameters.GetValueOrDefault("stageSeconds")}");
             Console.WriteLine($"run {run + 1}: {total.Elapsed.TotalSeconds:0.00} s (load {loadSeconds[^1]:0.00} s), rows {data.RowCount}, test AUC {result.Model.Card.Metrics?.Auc:0.0000}");
         }
         var sorted = seconds.Order().ToArray();
@@ -241,11 +252,115 @@ internal static class TrainTiming
             benchmark = "training on customer_churn_dataset-testing-master.csv (64,374 rows), ChurnTrainer.Train defaults incl. schema inference and load",
             runs = seconds,
             load_seconds = loadSeconds,
+            stage_seconds = stages,
             median_seconds = sorted[sorted.Length / 2],
             min_seconds = sorted[0],
             max_seconds = sorted[^1],
         };
         File.WriteAllText(output, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
+    }
+}
+
+/// <summary>
+/// The drift check over logged predictions read from the store: <c>ROWS</c> prediction-log entries (Telco customers
+/// as the predictor logs them) in a SQLite store under WORKDIR, then, timed, the monitoring check's query, the
+/// logged inputs back into a dataset (<see cref="LoggedInputs.ToDataset"/>) and <c>DriftDetector.Detect</c>.
+/// The store is filled once and reused while it holds the same number of rows.
+/// </summary>
+internal static class StoreDriftTiming
+{
+    public static async Task<int> RunAsync(string output, int rows, string workDir, int runs = 3)
+    {
+        var model = ChurnModel.Load(Inputs.ModelPath);
+        var store = new StoreFactory(new StoreOptions(), workDir);
+        await store.MigrateAsync();
+        var filled = Stopwatch.StartNew();
+        await using (var db = store.CreateDbContext())
+        {
+            if (await db.PredictionLog.CountAsync() != rows)
+            {
+                await db.PredictionLog.ExecuteDeleteAsync();
+                await FillAsync(store, model, rows);
+            }
+        }
+        filled.Stop();
+        var seconds = new List<double>();
+        var readSeconds = new List<double>();
+        double drifted = 0;
+        for (var run = 0; run < runs; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            await using var db = store.CreateDbContext();
+            // The monitoring check's query (MonitoringCheck.RunOnceAsync), without its 200,000-row cap.
+            var logged = await db.PredictionLog.AsNoTracking()
+                .Where(p => p.ModelName == "churn")
+                .OrderByDescending(p => p.Time)
+                .Select(p => new { p.CustomerId, p.InputsJson, p.Probability })
+                .ToListAsync();
+            var read = clock.Elapsed.TotalSeconds;
+            var dataset = LoggedInputs.ToDataset(model.Card.Schema, [.. logged.Select(r => (r.CustomerId, r.InputsJson))]);
+            var report = DriftDetector.Detect(model.Card, dataset, [.. logged.Select(r => r.Probability)]);
+            clock.Stop();
+            drifted = report.DriftedShare;
+            seconds.Add(clock.Elapsed.TotalSeconds);
+            readSeconds.Add(read);
+            Console.WriteLine(FormattableString.Invariant($"run {run + 1}: {clock.Elapsed.TotalSeconds:0.00} s (query {read:0.00} s), {logged.Count} rows, drifted share {drifted:0.000}"));
+        }
+        var sorted = seconds.Order().ToArray();
+        File.WriteAllText(output, JsonSerializer.Serialize(new
+        {
+            benchmark = $"drift check over {rows:N0} logged predictions: the monitoring query on SQLite, LoggedInputs.ToDataset, DriftDetector.Detect",
+            rows,
+            runs = seconds,
+            query_seconds = readSeconds,
+            median_seconds = sorted[sorted.Length / 2],
+            fill_seconds = Math.Round(filled.Elapsed.TotalSeconds, 1),
+            drifted_share = drifted,
+            note = "The server's monitoring check reads at most MonitoringCheck.MaxRows (200,000) of the newest; this reads all of them.",
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    private static async Task FillAsync(StoreFactory store, ChurnModel model, int rows)
+    {
+        var data = Inputs.LoadTelco(model);
+        var schema = model.Card.Schema;
+        var scores = model.Score(data);
+        var inputs = new string[data.RowCount];
+        for (var r = 0; r < data.RowCount; r++)
+        {
+            var row = data.Row(r);
+            var json = new System.Text.Json.Nodes.JsonObject();
+            for (var f = 0; f < schema.Features.Count; f++)
+            {
+                var v = row[f];
+                json[schema.Features[f].Name] = v.IsMissing ? null : v.IsText ? System.Text.Json.Nodes.JsonValue.Create(v.Text) : System.Text.Json.Nodes.JsonValue.Create(v.Number);
+            }
+            inputs[r] = json.ToJsonString();
+        }
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        for (var done = 0; done < rows;)
+        {
+            await using var db = store.CreateDbContext();
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            var count = Math.Min(20_000, rows - done);
+            for (var i = 0; i < count; i++, done++)
+            {
+                var r = done % data.RowCount;
+                db.PredictionLog.Add(new PredictionLogEntry
+                {
+                    Id = Guid.CreateVersion7(),
+                    Time = start.AddTicks(done),
+                    ModelName = "churn",
+                    ModelVersion = 1,
+                    CustomerId = data.Ids[r],
+                    InputsJson = inputs[r],
+                    Probability = scores[r],
+                    LatencyMicroseconds = 20,
+                });
+            }
+            await db.SaveChangesAsync();
+        }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds bench/results/README.md and bench/results/summary.json from the JSON results of one run.
 
-  report.py RESULTS_DIR ELAPSED_S DURATION_S TRAIN_RUNS FILE_ROWS
+  report.py RESULTS_DIR ELAPSED_S DURATION_S TRAIN_RUNS FILE_ROWS [COLD_SECONDS]
 Profile notes for missed targets are read from RESULTS_DIR/../NOTES.md (hand-written, kept with the code).
 """
 import json
@@ -9,6 +9,7 @@ import os
 import sys
 
 res, elapsed, duration, train_runs, file_rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+cold_seconds = int(sys.argv[6]) if len(sys.argv) > 6 else 30
 
 
 def load(name):
@@ -70,47 +71,87 @@ def ratio(a, b, digits=2):
 
 
 targets = []
+cold = load("cold-churn.json")
+drift = load("drift.json")
+quality = load("quality.json")
 
 
-def target(name, goal, figure, met, how, extra=""):
-    targets.append({"target": name, "goal": goal, "figure": figure, "met": met, "how_measured": how, "note": extra})
+def target(name, goal, figure, met, how, extra="", peer="", floor="", ratios=""):
+    targets.append({"target": name, "goal": goal, "figure": figure, "met": met, "how_measured": how, "note": extra,
+                    "peer": peer, "floor": floor, "ratios": ratios})
 
 
-# 1. p99 at 1,000 req/s
+def rps(c):
+    return c["requests_per_second"] if c else None
+
+
+# The targets of the performance issue (2 cores, log on, reasons on, loopback, hey on the same cores).
+sat, floor50 = case("churn", "sat50"), case("churn", "floor50")
+if sat:
+    share = sat["requests_per_second"] / floor50["requests_per_second"] if floor50 else None
+    target("/predict, 50 concurrent, steady", "≥ 15,000 req/s and ≥ 0.55 of the trivial-GET floor",
+           f"{num(rps(sat))} req/s, p99 {sat['latency_ms']['p99']} ms; {share:.2f} of the floor" if share else f"{num(rps(sat))} req/s",
+           rps(sat) >= 15000 and (share or 0) >= 0.55, f"hey -c 50 for {duration} s on /predict, 5 reasons, log on",
+           peer=f"1w {num(rps(case('peer1w', 'sat50')))} / 2w {num(rps(case('peer2w', 'sat50')))} req/s",
+           floor=f"GET /health/live {num(rps(floor50))} req/s" if floor50 else "",
+           ratios=f"÷ floor {share:.2f}; ÷ peer 2w {ratio(rps(sat), rps(case('peer2w', 'sat50')), 0)}" if share else "")
 f = case("churn", "fixed1000")
 if f:
     rate_ok = f["requests_per_second"] >= 950
-    target("single /predict p99 at 1,000 req/s", "< 5 ms", f"p99 {f['latency_ms']['p99']} ms at {f['requests_per_second']:,.0f} req/s achieved",
-           rate_ok and f["latency_ms"]["p99"] < 5, f"hey -c 10 -q 100 for {duration} s, loopback, log on",
-           "" if rate_ok else "the offered 1,000 req/s was not sustained")
-f = case("churn", "sat50")
-if f:
-    floor = case("churn", "floor50")
-    target("single predictions/s with logging on", "≥ 10,000/s", f"{f['requests_per_second']:,.0f} req/s (p99 {f['latency_ms']['p99']} ms)",
-           f["requests_per_second"] >= 10000, f"hey -c 50 for {duration} s, loopback, one prediction per request",
-           f"HTTP floor on this machine (GET /health/live, same hey command, no scoring): {floor['requests_per_second']:,.0f} req/s" if floor else "")
+    p2 = case("peer2w", "fixed1000")
+    target("/predict at a fixed 1,000 req/s", "p99 < 3 ms", f"p99 {f['latency_ms']['p99']} ms (p50 {f['latency_ms']['p50']}) at {num(rps(f))} req/s achieved",
+           rate_ok and f["latency_ms"]["p99"] < 3, f"hey -c 10 -q 100 for {duration} s", "" if rate_ok else "the offered 1,000 req/s was not sustained",
+           peer=f"2w p99 {p2['latency_ms']['p99']} ms at {num(rps(p2))} req/s" if p2 else "",
+           ratios=f"p99 ÷ goal {f['latency_ms']['p99'] / 3:.2f}; peer p99 ÷ ours {ratio(p2 and p2['latency_ms']['p99'], f['latency_ms']['p99'], 0)}")
+if cold:
+    steady = rps(sat) or cold["last10"]["requests_per_second"]
+    share = cold["first5"]["requests_per_second"] / steady if steady else 0
+    target("cold start: first 5 s of full load after ready", "≥ 80 % of the steady rate, p99 < 10 ms",
+           f"{num(cold['first5']['requests_per_second'])} req/s = {share:.0%} of steady {num(steady)}, p99 {cold['first5']['p99_ms']} ms; "
+           f"launch → ready {cold['launched_to_ready_seconds']} s, → first /predict answered {cold['launched_to_first_predict_seconds']} s",
+           share >= 0.8 and (cold["first5"]["p99_ms"] or 1e9) < 10,
+           f"server launched, /predict polled every 20 ms until answered, then hey -c 50 for {cold['load_seconds']} s at once; steady = the sat50 case on the same server",
+           ratios=f"first 5 s ÷ steady {share:.2f}; p99 ÷ goal {(cold['first5']['p99_ms'] or 0) / 10:.2f}")
 f, b = case("churn", "batch100c1"), bench("Batch100WithReasons")
 if f:
-    target("100-row batch", "< 10 ms", f"HTTP p50 {f['latency_ms']['p50']} ms, p99 {f['latency_ms']['p99']} ms (1 concurrent); in process {fmt_ns(b['median_ns']) if b else 'n/a'}",
-           f["latency_ms"]["p50"] < 10, "POST /predict/batch, 100 real Telco rows, hey -c 1; judged on the HTTP median")
+    p2 = case("peer2w", "batch100c1")
+    target("/predict/batch, 100 rows, 1 concurrent", "HTTP p50 < 2.5 ms", f"p50 {f['latency_ms']['p50']} ms, p99 {f['latency_ms']['p99']} ms",
+           f["latency_ms"]["p50"] < 2.5, "POST /predict/batch, 100 real Telco rows with reasons, hey -c 1",
+           peer=f"2w p50 {p2['latency_ms']['p50']} ms" if p2 else "", floor=f"in process {fmt_ns(b['median_ns'])}" if b else "",
+           ratios=f"HTTP ÷ in process {f['latency_ms']['p50'] * 1e6 / b['median_ns']:.2f}" if b else "")
 f, b = case("churn", "file"), bench("ScoreFile")
-if f or b:
+if f:
     inproc_rps = 1e9 / b["median_ns"] if b else None
-    served = f["server_rows_per_second"] if f else None
-    figure = f"served job {num(served)} rows/s (server-side, {num(f['rows'] if f else None)} rows; {num(f['rows_per_second'] if f else None)} rows/s including upload); in process {num(inproc_rps)} rows/s"
-    target("file scoring", "≥ 200,000 rows/s", figure, (served or 0) >= 200000 and (inproc_rps or 0) >= 200000,
-           "POST /jobs/score with the Telco file repeated, job timestamps; FileScorer in process over 70,430 rows; judged on both")
+    p1, p2 = case("peer1w", "file"), case("peer2w", "file")
+    target(f"served file scoring (/jobs/score, {num(f['rows'])} rows)", "≥ 400,000 rows/s from upload start to result ready",
+           f"{num(f['rows_per_second'])} rows/s ({f['wall_seconds']} s)", f["rows_per_second"] >= 400000 and f["rows"] >= 1_000_000,
+           "one POST of the Telco rows repeated, then GET /jobs/{id} every 50 ms until Succeeded; wall clock of the client",
+           "" if f["rows"] >= 1_000_000 else "fewer rows than the target's 1M",
+           peer=f"1w {num(p1 and p1['rows_per_second'])} / 2w {num(p2 and p2['rows_per_second'])} rows/s",
+           floor=f"in process, one core {num(inproc_rps)} rows/s" if inproc_rps else "",
+           ratios=f"÷ peer 1w {ratio(f['rows_per_second'], p1 and p1['rows_per_second'])}; ÷ in process {ratio(f['rows_per_second'], inproc_rps)}")
 if training:
-    target("training on 64k rows", "< 20 s", f"median {training['median_seconds']:.1f} s over {len(training['runs'])} runs (min {training['min_seconds']:.1f}, max {training['max_seconds']:.1f})",
-           training["median_seconds"] < 20, "Stopwatch over schema inference + load + ChurnTrainer.Train defaults (as `churn train`)")
-b = bench("Drift")
-if b:
-    target("drift check over 1M logged predictions", "< 5 s", f"{fmt_ns(b['median_ns'])} (median)", b["median_ns"] < 5e9,
-           "DriftDetector.Detect over a 1M-row dataset with 1M scores, in process (reading the log from the store is not included)")
+    target("training the 64k-row file (defaults)", "< 6 s median", f"median {training['median_seconds']:.1f} s over {len(training['runs'])} runs (min {training['min_seconds']:.1f}, max {training['max_seconds']:.1f})",
+           training["median_seconds"] < 6, "Stopwatch over schema inference + load + ChurnTrainer.Train defaults (as `churn train`)",
+           peer="4-fold calibrated HGB 8.5–9 s; one tuned HGB fit 2.3 s (BENCHMARKS.md)", ratios=f"÷ goal {training['median_seconds'] / 6:.2f}")
+BARS = {"telco": 0.8456, "bank": 0.8651, "bankchurners": 0.9937, "ccd": 1.0000}
+for q in quality or []:
+    bar = BARS.get(q["dataset"])
+    target(f"cross-validated AUC, {q['dataset']}", f"not below the peer's best ({bar:.4f})" if bar else "n/a",
+           f"{q['auc_mean']:.5f} ± {q['auc_sd']:.4f}", bar is not None and round(q["auc_mean"], 4) >= bar,
+           "5 folds of the peer's fold file, the whole recipe per fold (`churn train --folds`)", peer=f"{bar:.4f}" if bar else "",
+           ratios=f"Δ {q['auc_mean'] - bar:+.4f}" if bar else "")
+if drift:
+    target(f"drift check over {num(drift['rows'])} logged predictions read from the store", "< 2 s",
+           f"median {drift['median_seconds']:.2f} s (query {sorted(drift['query_seconds'])[len(drift['query_seconds']) // 2]:.2f} s)",
+           drift["median_seconds"] < 2 and drift["rows"] >= 1_000_000, "SQLite store; the monitoring query, LoggedInputs.ToDataset, DriftDetector.Detect",
+           drift.get("note", ""), ratios=f"÷ goal {drift['median_seconds'] / 2:.2f}")
 h = http.get("churn")
 if h:
-    target("serving resident memory", "< 300 MB", f"peak {h['rss_mb']['peak_during']} MB during the HTTP run, {h['rss_mb']['after']} MB after",
-           h["rss_mb"]["peak_during"] < 300, "VmRSS from /proc/<pid>/status every 0.25 s")
+    p2 = http.get("peer2w")
+    target("resident memory under load", "< 250 MB", f"peak {h['rss_mb']['peak_during']} MB during the HTTP cases, {h['rss_mb']['after']} MB after",
+           h["rss_mb"]["peak_during"] < 250, "VmRSS from /proc/<pid>/status every 0.25 s",
+           peer=f"2w peak {p2['rss_mb']['peak_during']} MB" if p2 else "", ratios=f"÷ goal {h['rss_mb']['peak_during'] / 250:.2f}")
 
 # Peer comparison rows: (label, case, metric)
 peer_rows = []
@@ -141,16 +182,31 @@ w("## Machine")
 w("")
 w(f"- CPU: {machine.get('cpu_model')} — `nproc` = {machine.get('nproc')}; memory {num(machine.get('memory_mb'))} MB; {machine.get('os')}, kernel {machine.get('kernel')}")
 w(f"- `uptime` at start: `{machine.get('uptime_at_start')}`")
+w(f"- command: `{machine.get('command') or 'bench/run.sh'}`")
 w(f"- git: `{machine.get('git_commit')}` ({machine.get('git_branch')}{', src dirty' if machine.get('git_dirty') else ''}); .NET SDK {machine.get('dotnet')}; hey {machine.get('hey')}")
 w(f"- peer: {machine.get('python')}; " + ", ".join(machine.get("peer_packages", [])))
 w("")
-w("## Targets (PRODUCT.md section J)")
+w("## Targets (the performance issue; PRODUCT.md section J)")
 w("")
-w("| target | goal | measured | met? | how |")
-w("|---|---|---|---|---|")
+if machine.get("short"):
+    w("**A short check of the script (BENCH_SHORT): these figures are not results.**")
+    w("")
+w("| target | goal | measured | met? | peer | floor | ratios | how |")
+w("|---|---|---|---|---|---|---|---|")
 for t in targets:
-    w(f"| {t['target']} | {t['goal']} | {t['figure']} | {'**met**' if t['met'] else '**missed**'} | {t['how_measured']}{'; ' + t['note'] if t['note'] else ''} |")
+    w(f"| {t['target']} | {t['goal']} | {t['figure']} | {'**met**' if t['met'] else '**missed**'} | {t['peer']} | {t['floor']} | {t['ratios']} | {t['how_measured']}{'; ' + t['note'] if t['note'] else ''} |")
 w("")
+if cold:
+    w(f"### Cold start: each second of the first {cold['load_seconds']} s under 50 concurrent /predict")
+    w("")
+    w(f"Launch → ready (GET /health 200): {cold['launched_to_ready_seconds']} s; launch → first /predict answered: {cold['launched_to_first_predict_seconds']} s. "
+      f"Load average before `{cold['loadavg_before']}`, after `{cold['loadavg_after']}`. `{cold['command'].replace('/tmp/churn-bench', '$WORK')}`")
+    w("")
+    w("| second | requests | p50 ms | p99 ms |")
+    w("|---:|---:|---:|---:|")
+    for c in cold["curve"]:
+        w(f"| {c['second']} | {num(c['requests'])} | {c['p50_ms']} | {c['p99_ms']} |")
+    w("")
 w("Missed targets have a profile note in [../NOTES.md](../NOTES.md).")
 w("")
 w("## HTTP on loopback, side by side with the peer")
@@ -220,6 +276,9 @@ if training:
     w(f"Training on `customer_churn_dataset-testing-master.csv` (64,374 rows, label `Churn`, positive `1`, id `CustomerID`): "
       f"runs {', '.join(f'{s:.1f} s' for s in training['runs'])}; load average before `{training.get('loadavg_before')}`, after `{training.get('loadavg_after')}`. "
       "Peer (BENCHMARKS.md): well under a second per fold.")
+    w("")
+    for st in training.get("stage_seconds", []):
+        w(f"- {st}")
     w("")
 w("## Commands")
 w("")

@@ -411,21 +411,40 @@ public static class ChurnTrainer
     {
         var width = model.Encoder.Width;
         var count = model.Encoder.Features.Count;
-        var sums = new double[count];
-        var phi = new double[count];
-        var explained = 0;
-        for (var r = 0; r < rows; r++)
+        // Rows are explained on every core in a fixed number of contiguous parts, and the parts' sums are added in
+        // order, so the result does not depend on the number of cores or on which part finishes first.
+        const int parts = 16;
+        var partSums = new double[parts][];
+        var partExplained = new int[parts];
+        Parallel.For(0, parts, part =>
         {
-            if (model.Explain(matrix.AsSpan(r * width, width), phi))
+            var sums = new double[count];
+            var phi = new double[count];
+            var explained = 0;
+            for (var r = (int)((long)rows * part / parts); r < (int)((long)rows * (part + 1) / parts); r++)
             {
-                explained++;
-                for (var f = 0; f < count; f++)
+                if (model.Explain(matrix.AsSpan(r * width, width), phi))
                 {
-                    sums[f] += Math.Abs(phi[f]);
+                    explained++;
+                    for (var f = 0; f < count; f++)
+                    {
+                        sums[f] += Math.Abs(phi[f]);
+                    }
                 }
             }
+            partSums[part] = sums;
+            partExplained[part] = explained;
+        });
+        var total = new double[count];
+        foreach (var sums in partSums)
+        {
+            for (var f = 0; f < count; f++)
+            {
+                total[f] += sums[f];
+            }
         }
-        return [.. model.Encoder.Features.Select((f, i) => new FeatureShap(f.Name, Math.Round(sums[i] / Math.Max(1, explained), 6))).OrderByDescending(s => s.MeanAbsContribution)];
+        var explainedRows = partExplained.Sum();
+        return [.. model.Encoder.Features.Select((f, i) => new FeatureShap(f.Name, Math.Round(total[i] / Math.Max(1, explainedRows), 6))).OrderByDescending(s => s.MeanAbsContribution)];
     }
 
     private static ScoreProfile ScoreReference(double[] probabilities, int seed)

@@ -14,13 +14,11 @@ public sealed class SurvivalColumns
 {
     private readonly ServingSurvival serving;
     private readonly Func<string, int> columnIndex;
-    private readonly FeatureValue[][] row;
 
     private SurvivalColumns(ServingSurvival serving, Func<string, int> columnIndex)
     {
         this.serving = serving;
         this.columnIndex = columnIndex;
-        row = [[]];
         Header = string.Concat(Names(serving.Model.Schema).Select(n => "," + n));
     }
 
@@ -45,11 +43,13 @@ public sealed class SurvivalColumns
     /// <summary>
     /// The cells of one row of the file (its raw cells in file order), each preceded by a comma: the values of the
     /// <c>survival</c> object <see cref="SurvivalHost.Forecast"/> gives, conditional on the time so far when the file has
-    /// the duration column. Any row gets them, even one the classifier could not score.
+    /// the duration column. Any row gets them, even one the classifier could not score. Safe to call from several
+    /// threads at once: a file's batches are scored in parallel.
     /// </summary>
     public string Cells(IReadOnlyList<string?> cells)
     {
-        var values = row[0].Length == cells.Count ? row[0] : row[0] = new FeatureValue[cells.Count];
+        var values = new FeatureValue[cells.Count];
+        FeatureValue[][] row = [values];
         for (var c = 0; c < values.Length; c++)
         {
             values[c] = FeatureValue.Of(cells[c]);

@@ -158,6 +158,36 @@ public sealed class ShapTests
     }
 
     [Fact]
+    public void TheCardsMeanAbsoluteShapIsTheAverageOverTheHeldOutRowsExplainedOneByOne()
+    {
+        var model = TrainSmall("blend");
+        var data = SmallData.Value;
+        var (_, test) = DataSplits.StratifiedSplit(data.RequireLabels(), new TrainingOptions().TestFraction, 7);
+        var matrix = model.Encoder.EncodeAll(data.Select(test));
+        var width = model.Encoder.Width;
+        var sums = new double[model.Encoder.Features.Count];
+        var phi = new double[sums.Length];
+        var explained = 0;
+        for (var r = 0; r < test.Length; r++)
+        {
+            if (model.Explain(matrix.AsSpan(r * width, width), phi))
+            {
+                explained++;
+                for (var f = 0; f < sums.Length; f++)
+                {
+                    sums[f] += Math.Abs(phi[f]);
+                }
+            }
+        }
+
+        Assert.True(explained > test.Length / 2);
+        foreach (var (feature, i) in model.Encoder.Features.Select((f, i) => (f, i)))
+        {
+            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 6);
+        }
+    }
+
+    [Fact]
     public void ASavedAndLoadedModelExplainsTheSame()
     {
         var model = TrainSmall("blend");

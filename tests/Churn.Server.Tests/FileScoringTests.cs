@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Churn.Core.Data;
+using Churn.Core.Scoring;
+using Churn.Server.Jobs;
+using Churn.Server.Models;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Churn.Server.Tests;
+
+/// <summary>File scoring through <c>/jobs/score</c>: streamed, batched and parallel, yet the same as scoring each row in process.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class FileScoringTests(ServerFixture server)
+{
+    [Fact]
+    public async Task AFileScoredWhileItUploadsEqualsScoringEveryRowInProcessInOrder()
+    {
+        using var analyst = server.ClientFor("analyst");
+        // Several batches and a partial last one, with rows that cannot be scored, unseen categories and an id that needs quoting.
+        var rows = (3 * ScoringJob.BatchRows) + 321;
+        var csv = Spoil(Bodies.Csv(rows, seed: 21));
+
+        // Sent in small pieces with pauses, so the job reads the file while it is still arriving.
+        var started = await analyst.PostAsync("/jobs/score", new PacedContent(Encoding.UTF8.GetBytes(csv), chunk: 8 * 1024, pause: TimeSpan.FromMilliseconds(3)));
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = await JobsTests.WaitForJobAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
+        var serving = server.Factory.Services.GetRequiredService<ModelHost>().Require();
+        Assert.Equal(serving.Version, job["modelVersion"]!.GetValue<int>());
+        var result = await (await analyst.GetAsync($"/jobs/{job["id"]}/result")).Content.ReadAsStringAsync();
+
+        using var actual = new CsvReader(new StringReader(result), "result");
+        Assert.Equal(new[] { "row", "customerId", "churnProbability", "willChurn", "riskTier", "unseenCategories", "error" }, actual.Header);
+        using var input = new CsvReader(new StringReader(csv), "input");
+        var columns = serving.Schema.Features.Select(f => input.ColumnIndex(f.Name)).ToArray();
+        var idColumn = input.ColumnIndex(serving.Schema.IdColumn!);
+        var values = new FeatureValue[columns.Length];
+        var row = 0;
+        int failed = 0, unseen = 0;
+        while (input.Read())
+        {
+            row++;
+            Assert.True(actual.Read(), $"The result ends before row {row}.");
+            var cells = actual.Current;
+            Assert.Equal(row.ToString(CultureInfo.InvariantCulture), cells[0]);
+            Assert.Equal(input.Current[idColumn], cells[1]);
+            for (var f = 0; f < columns.Length; f++)
+            {
+                values[f] = FeatureValue.Of(input.Current[columns[f]]);
+            }
+            ScoreResult expected;
+            try
+            {
+                expected = serving.Scorer.Score(values, reasons: 0);
+            }
+            catch (FeatureValueException ex)
+            {
+                failed++;
+                Assert.Equal(new string?[] { null, null, null, null, ex.Message }, cells[2..]);
+                continue;
+            }
+            // The same number to the last bit: "R" round-trips a double exactly.
+            Assert.Equal(expected.Probability, double.Parse(cells[2]!, CultureInfo.InvariantCulture));
+            Assert.Equal(expected.WillChurn ? "true" : "false", cells[3]);
+            Assert.Equal(expected.RiskTier, cells[4]);
+            Assert.Equal(expected.UnseenCategories.Count == 0 ? null : string.Join(';', expected.UnseenCategories), cells[5]);
+            unseen += expected.UnseenCategories.Count > 0 ? 1 : 0;
+            Assert.Null(cells[6]);
+        }
+        Assert.False(actual.Read(), "The result has more rows than the upload.");
+        Assert.Equal(rows, row);
+        Assert.True(failed > 0 && unseen > 0, $"The upload should hold rows that fail ({failed}) and rows with unseen categories ({unseen}).");
+        Assert.Contains($"{failed} rows could not be scored", job["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Every 997th row gets a tenure that is not a number, every 1,009th an unknown contract, and the first row an id with a comma.</summary>
+    private static string Spoil(string csv)
+    {
+        var lines = csv.Split('\n');
+        var header = lines[0].Split(',');
+        var tenure = Array.IndexOf(header, "tenureMonths");
+        var contract = Array.IndexOf(header, "contract");
+        for (var i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0)
+            {
+                continue;
+            }
+            var cells = lines[i].Split(',');
+            if (i % 997 == 0)
+            {
+                cells[tenure] = "a long time";
+            }
+            if (i % 1009 == 0)
+            {
+                cells[contract] = "Lifetime";
+            }
+            if (i == 1)
+            {
+                cells[0] = "\"ACME, Inc.\"";
+            }
+            lines[i] = string.Join(',', cells);
+        }
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>A CSV body written in pieces with a pause between them, as a slow client sends it.</summary>
+    private sealed class PacedContent : HttpContent
+    {
+        private readonly byte[] body;
+        private readonly int chunk;
+        private readonly TimeSpan pause;
+
+        public PacedContent(byte[] body, int chunk, TimeSpan pause)
+        {
+            this.body = body;
+            this.chunk = chunk;
+            this.pause = pause;
+            Headers.ContentType = new("text/csv");
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var offset = 0; offset < body.Length; offset += chunk)
+            {
+                await stream.WriteAsync(body.AsMemory(offset, Math.Min(chunk, body.Length - offset)));
+                await stream.FlushAsync();
+                await Task.Delay(pause);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
