@@ -45,6 +45,14 @@ public sealed class ServerOptions
     public int PredictionLogCapacity { get; set; } = 100_000;
 
     /// <summary>
+    /// How long finished jobs (file scorings, retrainings) are kept in the store, with their upload and result files,
+    /// before the leader deletes them (environment: <c>Churn__JobRetention</c>). A result is downloadable until then,
+    /// across restarts and from every replica.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan JobRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
     /// A StackExchange.Redis configuration string (<c>redis:6379</c>, <c>host:port,password=...</c>) shared by every
     /// replica: rate-limit counters, model and settings change notifications, the training lock and the leader lease
     /// live there. Empty means one node: all of that stays in this process and the store (environment: <c>Churn__Redis</c>).
