@@ -82,6 +82,7 @@ public sealed class ChurnServer
 
         var app = builder.Build();
         app.UseInstanceHeader();
+        app.UseDurablePredictions();
         app.UseRequestStats();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

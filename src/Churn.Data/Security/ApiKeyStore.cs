@@ -16,6 +16,9 @@ public sealed class ApiKeyStore(StoreFactory store, AuditLog audit, TimeProvider
     // REVIEW: without Redis, a key revoked on another replica stays usable here until the cache entry expires; with it,
     // the revocation is announced and every replica forgets the key at once.
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long after its cache entry expired a key is still accepted while the store cannot be asked.</summary>
+    private static readonly TimeSpan StaleFor = TimeSpan.FromMinutes(15);
     private readonly ConcurrentDictionary<string, (KeyIdentity Key, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
 
     public const string AdminKeyName = "admin";
@@ -34,9 +37,18 @@ public sealed class ApiKeyStore(StoreFactory store, AuditLog audit, TimeProvider
         {
             return hit.Key;
         }
-        await using var db = store.CreateDbContext();
-        var row = await db.ApiKeys.AsNoTracking().Where(k => k.Hash == hash && k.RevokedAt == null)
-            .Select(k => new KeyIdentity(k.Id, k.Name, k.Role)).SingleOrDefaultAsync(cancellationToken);
+        KeyIdentity? row;
+        try
+        {
+            await using var db = store.CreateDbContext();
+            row = await db.ApiKeys.AsNoTracking().Where(k => k.Hash == hash && k.RevokedAt == null)
+                .Select(k => new KeyIdentity(k.Id, k.Name, k.Role)).SingleOrDefaultAsync(cancellationToken);
+        }
+        catch (Exception ex) when (hit.Key is not null && now - hit.Until < StaleFor && StoreOutage.Is(ex))
+        {
+            // The store is away: a key that was valid a short while ago stays valid, so predictions go on through an outage.
+            return hit.Key;
+        }
         if (row is null)
         {
             cache.TryRemove(hash, out _);

@@ -1,4 +1,5 @@
 using Churn.Data.Campaigns;
+using Churn.Data.Jobs;
 using Churn.Data.Mlflow;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
@@ -33,6 +34,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<Campaign> Campaigns => Set<Campaign>();
     public DbSet<CampaignAssignment> CampaignAssignments => Set<CampaignAssignment>();
     public DbSet<CampaignContact> CampaignContacts => Set<CampaignContact>();
+    public DbSet<JobRecord> Jobs => Set<JobRecord>();
 
     /// <summary>The provider name as in <see cref="StoreOptions.Provider"/>.</summary>
     public abstract string ProviderName { get; }
@@ -196,6 +198,21 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.HasKey(s => s.Key);
             entry.Property(s => s.Key).HasMaxLength(200);
             entry.Property(s => s.UpdatedBy).HasMaxLength(200);
+        });
+
+        modelBuilder.Entity<JobRecord>(job =>
+        {
+            job.ToTable("jobs");
+            job.Property(j => j.Kind).HasMaxLength(32);
+            job.Property(j => j.Status).HasMaxLength(16);
+            job.Property(j => j.CreatedBy).HasMaxLength(200);
+            job.Property(j => j.Instance).HasMaxLength(100);
+            job.Property(j => j.Message).HasMaxLength(4000);
+            job.Property(j => j.Error).HasMaxLength(4000);
+            job.Property(j => j.ResultFile).HasMaxLength(1000);
+            // Start-up looks for its own unfinished jobs; retention for finished ones past their time.
+            job.HasIndex(j => new { j.Instance, j.Status });
+            job.HasIndex(j => j.FinishedAt);
         });
 
         modelBuilder.Entity<MlflowOutboxEntry>(entry =>

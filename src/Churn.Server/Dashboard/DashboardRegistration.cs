@@ -95,7 +95,7 @@ public static class DashboardRegistration
                 return TypedResults.LocalRedirect("/account/login");
             })
             .AllowAnonymous().DisableRateLimiting().ExcludeFromDescription();
-        app.MapGet("/dashboard/jobs/{id:guid}/result", JobsApi.Result)
+        app.MapGet("/dashboard/jobs/{id:guid}/result", JobsApi.ResultAsync)
             .RequireAuthorization(DashboardPolicies.Predict).DisableRateLimiting().ExcludeFromDescription();
         return app;
     }

@@ -3,6 +3,7 @@ using Churn.Core.Data;
 using Churn.Core.Models;
 using Churn.Core.Scoring;
 using Churn.Data;
+using Churn.Data.Store;
 using Churn.Server.Models;
 using Churn.Server.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
@@ -43,6 +44,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
             AliasConflictException conflict => Problem(StatusCodes.Status409Conflict, "The alias changed concurrently.", conflict.Message),
             RegistryException registry => Problem(StatusCodes.Status409Conflict, "The registry refused the change.", registry.Message),
             RequestTimedOutException timeout => Problem(StatusCodes.Status504GatewayTimeout, "The request timed out.", timeout.Message),
+            _ when StoreOutage.Is(exception) => StoreAway(context, exception),
             _ => null,
         };
         if (problem is null)
@@ -56,6 +58,18 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
     }
 
     private static ProblemDetails Problem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
+
+    /// <summary>
+    /// The store is away (stopped, unreachable, locked): whatever needed it did not happen. Predictions do not need it and
+    /// go on; a change (a promotion, a key, a setting) gets 503 with a time to try again.
+    /// </summary>
+    private ProblemDetails StoreAway(HttpContext context, Exception exception)
+    {
+        log.LogWarning("The store is unavailable for {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, exception.GetBaseException().Message);
+        context.Response.Headers.RetryAfter = "5";
+        return Problem(StatusCodes.Status503ServiceUnavailable, "The store is unavailable.",
+            "The store (database) does not answer just now, so nothing was read or changed; predictions are still served. Try again shortly.");
+    }
 
     /// <summary>Malformed JSON, named by where the parser stopped (the path when it knows it, else the body, <c>$</c>).</summary>
     private static HttpValidationProblemDetails NotJson(JsonException json)

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Churn.Server.Predictions;
 using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Hosting;
@@ -43,6 +44,34 @@ public sealed class ServerOptions
     /// <summary>Predictions buffered in memory before the log writes straight to the spill file.</summary>
     [Range(16, 10_000_000)]
     public int PredictionLogCapacity { get; set; } = 100_000;
+
+    /// <summary>
+    /// When an accepted prediction's journal line reaches the disk itself, not only the OS (environment:
+    /// <c>Churn__PredictionJournalFlush</c>): <c>Os</c> (a killed process loses nothing, a power cut may lose the last
+    /// moments), <c>GroupCommit</c> (fsync at most every <see cref="PredictionJournalCommitInterval"/>, and a response waits
+    /// for the fsync that covers its predictions) or <c>EveryWrite</c> (fsync each line before the next). See docs/reliability.md.
+    /// </summary>
+    public JournalFlush PredictionJournalFlush { get; set; } = JournalFlush.GroupCommit;
+
+    /// <summary>The longest a group commit waits to gather more lines before it fsyncs (0: fsync as soon as one is pending).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan PredictionJournalCommitInterval { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// A prediction journal whose replica has not been seen (no heartbeat in its folder, folder not locked by a live
+    /// process) for this long is adopted by a live replica, which replays it into the store once (environment:
+    /// <c>Churn__OrphanedJournalAfter</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "30.00:00:00")]
+    public TimeSpan OrphanedJournalAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long finished jobs (file scorings, retrainings) are kept in the store, with their upload and result files,
+    /// before the leader deletes them (environment: <c>Churn__JobRetention</c>). A result is downloadable until then,
+    /// across restarts and from every replica.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan JobRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
     /// A StackExchange.Redis configuration string (<c>redis:6379</c>, <c>host:port,password=...</c>) shared by every

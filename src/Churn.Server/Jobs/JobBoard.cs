@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
+using Churn.Server.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 
@@ -26,31 +28,59 @@ public sealed record JobState(
     string? Error = null,
     long RowsDone = 0,
     int? ModelVersion = null,
-    [property: JsonIgnore] string? ResultFile = null)
+    [property: JsonIgnore] string? ResultFile = null,
+    string? Instance = null)
 {
     public string? ResultUrl => ResultFile is null || Status != JobStatus.Succeeded ? null : $"/jobs/{Id}/result";
+
+    /// <summary>Queued or running.</summary>
+    [JsonIgnore]
+    public bool Unfinished => Status is JobStatus.Queued or JobStatus.Running;
 }
 
 /// <summary>
-/// The jobs this process runs (retraining, file scoring) and their progress.
-/// REVIEW: job state lives in memory, so a restart forgets it; result files stay in the data directory.
+/// The jobs this process runs (retraining, file scoring) and their progress. Changes are made here in memory, at once,
+/// and written to the store's <c>jobs</c> table shortly after by <see cref="JobRecordsJob"/>, so any replica answers
+/// <c>GET /jobs/{id}</c> and a restart does not forget a job. A store outage delays the writes, never the jobs.
 /// </summary>
-public sealed class JobBoard(TimeProvider time)
+public sealed class JobBoard(TimeProvider time, JobRecords records, IOptions<ServerOptions> options)
 {
     private readonly ConcurrentDictionary<Guid, JobState> jobs = new();
+    private readonly Dictionary<Guid, JobState> unsaved = [];
+    private readonly Lock gate = new();
+    private readonly SemaphoreSlim changed = new(0);
 
     public JobState Create(string kind, string createdBy)
     {
-        var job = new JobState(Guid.CreateVersion7(time.GetUtcNow()), kind, JobStatus.Queued, 0, createdBy, time.GetUtcNow());
-        jobs[job.Id] = job;
+        var now = time.GetUtcNow();
+        var job = new JobState(Guid.CreateVersion7(now), kind, JobStatus.Queued, 0, createdBy, now, Instance: options.Value.InstanceId);
+        lock (gate)
+        {
+            jobs[job.Id] = job;
+            Unsaved(job);
+        }
         return job;
     }
 
+    /// <summary>A job this process runs or ran since it started.</summary>
     public JobState? Get(Guid id) => jobs.TryGetValue(id, out var job) ? job : null;
 
+    /// <summary>A job of this process, else of any replica or an earlier run as the store has it; null when neither knows it.</summary>
+    public async Task<JobState?> FindAsync(Guid id, CancellationToken cancellationToken) =>
+        Get(id) ?? await records.FindAsync(id, cancellationToken);
+
+    /// <summary>The jobs of this process since it started.</summary>
     public IEnumerable<JobState> All => jobs.Values;
 
-    public JobState Update(Guid id, Func<JobState, JobState> change) => jobs.AddOrUpdate(id, _ => throw new KeyNotFoundException(), (_, job) => change(job));
+    public JobState Update(Guid id, Func<JobState, JobState> change)
+    {
+        lock (gate)
+        {
+            var job = jobs.AddOrUpdate(id, _ => throw new KeyNotFoundException(), (_, job) => change(job));
+            Unsaved(job);
+            return job;
+        }
+    }
 
     public void Start(Guid id) => Update(id, j => j with { Status = JobStatus.Running, StartedAt = time.GetUtcNow() });
 
@@ -60,4 +90,40 @@ public sealed class JobBoard(TimeProvider time)
         Update(id, j => j with { Status = JobStatus.Succeeded, Progress = 1, FinishedAt = time.GetUtcNow(), Message = message, ModelVersion = version, ResultFile = resultFile });
 
     public void Fail(Guid id, string error) => Update(id, j => j with { Status = JobStatus.Failed, FinishedAt = time.GetUtcNow(), Error = error });
+
+    /// <summary>Waits until a job changed since the last <see cref="TakeUnsaved"/>, at most <paramref name="timeout"/>.</summary>
+    internal Task<bool> WaitForChangesAsync(TimeSpan timeout, CancellationToken cancellationToken) => changed.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>The latest state of every job changed since the last call; each job once, however often it changed.</summary>
+    internal List<JobState> TakeUnsaved()
+    {
+        lock (gate)
+        {
+            var taken = unsaved.Values.ToList();
+            unsaved.Clear();
+            return taken;
+        }
+    }
+
+    /// <summary>States the store refused, to be written again; a job that changed since keeps its newer state.</summary>
+    internal void Requeue(IEnumerable<JobState> states)
+    {
+        lock (gate)
+        {
+            foreach (var state in states)
+            {
+                unsaved.TryAdd(state.Id, state);
+            }
+        }
+    }
+
+    private void Unsaved(JobState job)
+    {
+        var first = unsaved.Count == 0;
+        unsaved[job.Id] = job;
+        if (first)
+        {
+            changed.Release();
+        }
+    }
 }

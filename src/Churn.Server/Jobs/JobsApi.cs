@@ -20,8 +20,8 @@ public static class JobsApi
             .WithMetadata(new RequestSizeLimitAttribute(routes.ServiceProvider.GetRequiredService<IOptions<ServerOptions>>().Value.MaxUploadBytes))
             .DisableRequestTimeout()
             .WithSummary("Uploads a CSV of customers (any size) to score in the background; the result CSV is at /jobs/{id}/result. ?contributions=true adds shap_base and one shap_<feature> column per feature.");
-        jobs.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress.");
-        jobs.MapGet("/{id:guid}/result", Result).RequireAuthorization(Policies.AnyKey).WithSummary("Downloads a finished scoring job's result CSV.");
+        jobs.MapGet("/{id:guid}", GetAsync).RequireAuthorization(Policies.AnyKey).WithSummary("A job's status and progress, from any replica.");
+        jobs.MapGet("/{id:guid}/result", ResultAsync).RequireAuthorization(Policies.AnyKey).WithSummary("Downloads a finished scoring job's result CSV.");
         return routes;
     }
 
@@ -76,12 +76,12 @@ public static class JobsApi
         };
     }
 
-    private static Results<Ok<JobState>, NotFound> Get(Guid id, JobBoard board) =>
-        board.Get(id) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
+    private static async Task<Results<Ok<JobState>, NotFound>> GetAsync(Guid id, JobBoard board, CancellationToken ct) =>
+        await board.FindAsync(id, ct) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
 
-    internal static Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult> Result(Guid id, JobBoard board)
+    internal static async Task<Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult>> ResultAsync(Guid id, JobBoard board, CancellationToken ct)
     {
-        if (board.Get(id) is not { } job || job.Kind != "score")
+        if (await board.FindAsync(id, ct) is not { } job || job.Kind != "score")
         {
             return TypedResults.NotFound();
         }
@@ -89,6 +89,11 @@ public static class JobsApi
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The result is not ready.",
                 detail: $"The job is {job.Status.ToString().ToLowerInvariant()}{(job.Error is null ? "" : $": {job.Error}")}.");
+        }
+        if (!File.Exists(job.ResultFile))
+        {
+            // Retention deleted the files a moment before the row.
+            return TypedResults.NotFound();
         }
         return TypedResults.PhysicalFile(job.ResultFile, "text/csv", $"churn-scores-{id:N}.csv");
     }
@@ -98,7 +103,10 @@ public static class JobsRegistration
 {
     public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<JobRecords>();
         builder.Services.AddSingleton<JobBoard>();
+        // Registered before the jobs that report to the board, so it stops after them and writes their last states.
+        builder.Services.AddHostedService<JobRecordsJob>();
         builder.Services.AddSingleton<ScoringJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ScoringJob>());
         return builder;

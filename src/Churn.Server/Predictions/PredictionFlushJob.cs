@@ -23,6 +23,7 @@ public sealed class PredictionFlushJob(
         var batch = new List<PredictionLogEntry>(BatchSize);
         while (true)
         {
+            journal.Heartbeat();
             bool more;
             using (var wait = new CancellationTokenSource(ReplayEvery))
             {
@@ -144,12 +145,13 @@ public sealed class PredictionFlushJob(
         {
             try
             {
-                foreach (var chunk in PredictionSpill.Read(file).Chunk(BatchSize))
+                foreach (var chunk in PredictionSpill.Read(file, logger).Chunk(BatchSize))
                 {
                     await using var db = target.Store.CreateDbContext();
                     var ids = chunk.Select(e => e.Id).ToList();
                     var stored = (await db.PredictionLog.Where(p => ids.Contains(p.Id)).Select(p => p.Id).ToListAsync()).ToHashSet();
-                    db.PredictionLog.AddRange(chunk.Where(e => !stored.Contains(e.Id)));
+                    // Distinct too: a file may hold an entry twice (a batch spilled again after a failed attempt).
+                    db.PredictionLog.AddRange(chunk.Where(e => !stored.Contains(e.Id)).DistinctBy(e => e.Id));
                     await db.SaveChangesAsync();
                 }
                 File.Delete(file);

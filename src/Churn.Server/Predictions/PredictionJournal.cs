@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Churn.Data.Predictions;
 using Churn.Server.Hosting;
@@ -6,10 +7,25 @@ using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 
+/// <summary>When a journal line reaches the disk itself (fsync), beyond the OS; see <see cref="ServerOptions.PredictionJournalFlush"/>.</summary>
+public enum JournalFlush
+{
+    /// <summary>Each line is one write to the OS and is never fsynced: safe against a killed process, not a power cut.</summary>
+    Os,
+
+    /// <summary>Lines are fsynced together at most every commit interval; a response waits for the fsync covering it.</summary>
+    GroupCommit,
+
+    /// <summary>Each line is fsynced before the next is written.</summary>
+    EveryWrite,
+}
+
 /// <summary>
 /// The write-ahead journal that makes an accepted prediction survive a killed process. Each entry buffered for the store
-/// is first appended as one JSON line to <c>journal/&lt;instance&gt;/segment-N.jsonl</c> with a single write to the OS
-/// (not fsynced: a killed process loses nothing the kernel has; a power cut may lose the last moments). The writer
+/// is first appended as one JSON line to <c>journal/&lt;instance&gt;/segment-N.jsonl</c> with a single write to the OS, so
+/// a killed process loses nothing the kernel has. Against a power cut the line must reach the disk too; how is
+/// <see cref="ServerOptions.PredictionJournalFlush"/>: by default a group commit (one fsync for the lines of the last
+/// couple of milliseconds, awaited before the responses they belong to are sent, see <see cref="Cover"/>). The writer
 /// reports what it has put in the store (or the fsynced spill file), in buffer order; segments wholly behind that point
 /// are deleted and the current one is truncated whenever everything is stored. At start, segments left by a killed
 /// predecessor with the same instance id become spill files, which the writer replays idempotently (entries have ids).
@@ -23,7 +39,26 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     /// <summary>A segment is closed and a new one started past this size, so stored entries can be deleted under load too.</summary>
     public const long SegmentBytes = 8 * 1024 * 1024;
 
+    /// <summary>The file whose modification time says the journal's replica is alive (see <see cref="Heartbeat"/>).</summary>
+    public const string HeartbeatFile = "heartbeat";
+
+    /// <summary>The file a live replica keeps locked in its journal folder.</summary>
+    public const string LockFile = ".lock";
+
+    /// <summary>How often a live replica touches its heartbeat file (far shorter than any sensible orphan timeout).</summary>
+    public static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(2);
+
+    private static readonly AsyncLocal<StrongBox<long>?> Covering = new();
+
     private readonly Lock gate = new();
+    private readonly SemaphoreSlim commitWanted = new(0);
+    private TaskCompletionSource commit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long durable;
+    private bool commitPending;
+    private bool syncFailing;
+    private Task? committer;
+    private bool shut;
+    private DateTime lastHeartbeat = DateTime.MinValue;
     private readonly Queue<(string Path, long EndSequence)> closed = new();
     private FileStream? folderLock;
     private FileStream? current;
@@ -35,21 +70,87 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
 
     public string Directory => Path.Combine(options.Value.DataDir, "journal", options.Value.InstanceId);
 
+    /// <summary>The policy in force.</summary>
+    public JournalFlush Flush => options.Value.PredictionJournalFlush;
+
+    /// <summary>
+    /// Starts tracking, for the current request (the async flow from here down), the last journal line it appends, so
+    /// that <see cref="WaitDurableAsync"/> can hold its response until that line is on disk. Returns the holder: 0 while
+    /// nothing was appended.
+    /// </summary>
+    public static StrongBox<long> Cover() => Covering.Value = new StrongBox<long>();
+
+    /// <summary>Completes when every line up to <paramref name="sequence"/> is on disk (at once unless the policy is a group commit).</summary>
+    public Task WaitDurableAsync(long sequence)
+    {
+        Task next;
+        lock (gate)
+        {
+            if (durable >= sequence || current is null || Flush != JournalFlush.GroupCommit)
+            {
+                return Task.CompletedTask;
+            }
+            next = commit.Task;
+            WantCommit();
+        }
+        return WaitThenAsync(next, sequence);
+    }
+
+    private async Task WaitThenAsync(Task next, long sequence)
+    {
+        await next;
+        // The round that completed may have started before this line was written; then the next one covers it.
+        await WaitDurableAsync(sequence);
+    }
+
+    /// <summary>Marks this replica alive for the others (see <see cref="OrphanedJournals"/>): the heartbeat file's time is now.</summary>
+    public void Heartbeat()
+    {
+        var now = DateTime.UtcNow;
+        if (now - lastHeartbeat < HeartbeatEvery)
+        {
+            return;
+        }
+        lastHeartbeat = now;
+        try
+        {
+            var path = Path.Combine(Directory, HeartbeatFile);
+            if (!File.Exists(path))
+            {
+                File.WriteAllBytes(path, []);
+            }
+            File.SetLastWriteTimeUtc(path, now);
+        }
+        catch (IOException ex)
+        {
+            log.LogDebug(ex, "Could not touch the journal heartbeat.");
+        }
+    }
     /// <summary>Locks the folder, hands segments left by an earlier run to the spill for replay and opens a fresh segment.</summary>
     public int Open()
     {
         lock (gate)
         {
             System.IO.Directory.CreateDirectory(Directory);
-            try
+            for (var attempt = 0; folderLock is null; attempt++)
             {
-                folderLock = new FileStream(Path.Combine(Directory, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                try
+                {
+                    folderLock = new FileStream(Path.Combine(Directory, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (IOException ex) when (attempt < 20)
+                {
+                    // A replica adopting this folder as orphaned holds the lock for a moment; a live twin holds it for good.
+                    log.LogDebug(ex, "The journal folder is locked; trying again.");
+                    Thread.Sleep(250);
+                }
+                catch (IOException ex)
+                {
+                    throw new InvalidOperationException(
+                        $"Another running process uses the prediction journal {Directory}: give each replica its own Churn:InstanceId (Churn__InstanceId).", ex);
+                }
             }
-            catch (IOException ex)
-            {
-                throw new InvalidOperationException(
-                    $"Another running process uses the prediction journal {Directory}: give each replica its own Churn:InstanceId (Churn__InstanceId).", ex);
-            }
+            Heartbeat();
             var recovered = 0;
             foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "segment-*.jsonl").Order(StringComparer.Ordinal))
             {
@@ -68,7 +169,84 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 log.LogWarning("Recovered {Count} prediction journal segment(s) from a previous run that did not stop cleanly; replaying them into the store.", recovered);
             }
             StartSegment();
+            if (Flush == JournalFlush.GroupCommit)
+            {
+                committer = Task.Run(CommitLoopAsync);
+            }
             return recovered;
+        }
+    }
+
+    /// <summary>
+    /// The group commit: waits until a line is pending and the commit interval since the last fsync has passed, then
+    /// fsyncs everything appended so far with one call and releases the responses waiting for it.
+    /// </summary>
+    private async Task CommitLoopAsync()
+    {
+        var interval = options.Value.PredictionJournalCommitInterval;
+        var lastSync = DateTime.UtcNow - interval;
+        while (true)
+        {
+            await commitWanted.WaitAsync();
+            var wait = lastSync + interval - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+            long upTo;
+            FileStream? file;
+            TaskCompletionSource done;
+            lock (gate)
+            {
+                if (shut)
+                {
+                    commit.TrySetResult();
+                    return;
+                }
+                upTo = appended;
+                file = current;
+                done = commit;
+                commit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                commitPending = false;
+            }
+            if (upTo > Volatile.Read(ref durable) && file is not null)
+            {
+                try
+                {
+                    // Outside the lock: requests go on appending while the disk works. A segment closed meanwhile was
+                    // fsynced as it closed.
+                    RandomAccess.FlushToDisk(file.SafeFileHandle);
+                    syncFailing = false;
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+                catch (IOException ex)
+                {
+                    // The lines are with the OS still; only the power-cut guarantee is lost. Say so once, keep serving.
+                    if (!syncFailing)
+                    {
+                        log.LogError(ex, "Could not fsync the prediction journal {File}; predictions are protected against a crash but not a power cut.", currentPath);
+                    }
+                    syncFailing = true;
+                }
+            }
+            lastSync = DateTime.UtcNow;
+            lock (gate)
+            {
+                durable = Math.Max(durable, upTo);
+            }
+            done.TrySetResult();
+        }
+    }
+
+    /// <summary>Asks the committer for a round, once per round (called under the gate).</summary>
+    private void WantCommit()
+    {
+        if (!commitPending && committer is not null)
+        {
+            commitPending = true;
+            commitWanted.Release();
         }
     }
 
@@ -122,9 +300,31 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 // One write call for line and newline: a kill can cut at most the line being written, which replay skips.
                 current.Write(line.Span);
                 failing = false;
+                switch (Flush)
+                {
+                    case JournalFlush.EveryWrite:
+                        current.Flush(flushToDisk: true);
+                        durable = appended;
+                        break;
+                    case JournalFlush.GroupCommit:
+                        if (Covering.Value is { } covered)
+                        {
+                            covered.Value = appended;
+                        }
+                        else
+                        {
+                            // Nobody waits for this line (the dashboard, a background caller): it goes with the next round.
+                            WantCommit();
+                        }
+                        break;
+                }
                 if (current.Position >= SegmentBytes)
                 {
                     closed.Enqueue((currentPath, appended));
+                    if (Flush != JournalFlush.Os)
+                    {
+                        current.Flush(flushToDisk: true);
+                    }
                     current.Dispose();
                     StartSegment();
                 }
@@ -185,6 +385,13 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             }
             folderLock?.Dispose();
             folderLock = null;
+            durable = appended;
+            shut = true;
+            commit.TrySetResult();
+            if (committer is not null)
+            {
+                commitWanted.Release();
+            }
         }
     }
 

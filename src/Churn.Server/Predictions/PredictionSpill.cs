@@ -118,11 +118,21 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
         }
     }
 
-    public static IEnumerable<PredictionLogEntry> Read(string file)
+    /// <summary>The entries of a spill or journal file; unreadable lines are skipped silently.</summary>
+    public static IEnumerable<PredictionLogEntry> Read(string file) => Read(file, null);
+
+    /// <summary>
+    /// The entries of a spill or journal file. A line that cannot be read (cut short by a crash mid-write, or zeros
+    /// left by a power cut) is skipped, and <paramref name="log"/> is told how many were, once the file has been read.
+    /// </summary>
+    public static IEnumerable<PredictionLogEntry> Read(string file, ILogger? log)
     {
+        var skipped = 0;
+        var number = 0;
+        var lastSkipped = 0;
         foreach (var line in File.ReadLines(file))
         {
-            // A line cut short by a crash mid-write cannot be recovered; skipping it keeps the rest replayable.
+            number++;
             PredictionLogEntry? entry = null;
             try
             {
@@ -135,6 +145,16 @@ public sealed class PredictionSpill(IOptions<ServerOptions> options, ServerMetri
             {
                 yield return entry;
             }
+            else if (line.Trim('\0', ' ', '\t', '\r').Length > 0)
+            {
+                skipped++;
+                lastSkipped = number;
+            }
+        }
+        if (skipped > 0)
+        {
+            log?.LogWarning("Skipped {Count} unreadable line(s) of {File} (the last at line {Line} of {Lines}): a line cut short by a crash or a power cut cannot be replayed; the other entries were.",
+                skipped, file, lastSkipped, number);
         }
     }
 }

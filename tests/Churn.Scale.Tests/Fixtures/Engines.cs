@@ -77,14 +77,28 @@ internal sealed class TestPostgres : IAsyncDisposable
         }
         var data = Path.Combine(root, "data");
         await RunPgAsync("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
-        await RunPgAsync("pg_ctl", "-D", data, "-w", "-t", "60", "-l", Path.Combine(root, "server.log"),
-            "-o", $"-p {Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start");
+        await ResumeAsync();
         await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres");
         await connection.OpenAsync();
         await using var create = new NpgsqlCommand("CREATE DATABASE churn", connection);
         await create.ExecuteNonQueryAsync();
     }
+
+    /// <summary>
+    /// Stops the cluster (an outage: open connections are cut, new ones refused); <see cref="ResumeAsync"/> brings it back
+    /// with its data. A fast stop, not an immediate one: this throwaway cluster runs with synchronous_commit=off, so an
+    /// immediate stop would drop commits it had already acknowledged, a loss no application could prevent.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        await RunPgAsync("pg_ctl", "-D", Path.Combine(root, "data"), "-m", "fast", "-w", "stop");
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Starts the cluster (again) on the same port and data.</summary>
+    public Task ResumeAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(root, "data"), "-w", "-t", "60", "-l", Path.Combine(root, "server.log"),
+        "-o", $"-p {Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "start");
 
     public async Task<long> ScalarAsync(string sql)
     {
