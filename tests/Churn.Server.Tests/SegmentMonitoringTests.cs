@@ -153,6 +153,48 @@ public sealed class SegmentMonitoringTests(MonitoringServer server) : IClassFixt
     }
 
     [Fact]
+    public async Task AJointChangeLeavingEveryMarginalUnchangedIsCaughtByTheDomainClassifierAndByNoUnivariateTest()
+    {
+        using var admin = server.Admin();
+        // An earlier shift in this server may have raised one already; acknowledged, the kind may alert again.
+        foreach (var open in JsonNode.Parse(await admin.GetStringAsync("/alerts?open=true"))!.AsArray().Where(a => (string?)a!["kind"] == "drift_multivariate"))
+        {
+            (await admin.PostAsync($"/alerts/{open!["id"]}/acknowledge", null)).EnsureSuccessStatusCode();
+        }
+        var customers = Bodies.Customers(1000, seed: 35);
+        // The same customers again with total charges shuffled among them: each feature's values are exactly as before.
+        var shuffled = customers.Select(c => (JsonObject)c.DeepClone()).ToList();
+        var totals = shuffled.Select(c => c["features"]!["totalCharges"]?.DeepClone()).ToArray();
+        new Random(35).Shuffle(totals);
+        for (var i = 0; i < shuffled.Count; i++)
+        {
+            shuffled[i]["features"]!["totalCharges"] = totals[i];
+        }
+
+        var checks = new List<JsonObject>();
+        var first = DateTimeOffset.UtcNow;
+        foreach (var window in new[] { customers, shuffled })
+        {
+            var from = DateTimeOffset.UtcNow;
+            await server.PredictAsync(admin, window);
+            checks.Add(await (await admin.PostAsync($"/monitoring/run?from={Uri.EscapeDataString(from.ToString("O"))}", null)).ReadObjectAsync());
+        }
+
+        var series = JsonNode.Parse(await admin.GetStringAsync($"/monitoring/drift?from={Uri.EscapeDataString(first.ToString("O"))}"))!.AsArray();
+        Assert.Equal(2, series.Count);
+        var (before, after) = (series[0]!["result"]!, series[1]!["result"]!);
+        static IEnumerable<string> Verdicts(JsonNode report) =>
+            report["features"]!.AsArray().Select(f => $"{f!["name"]}:{f["verdict"]}:{f["statistic"]}");
+        Assert.Equal(Verdicts(before), Verdicts(after));
+        Assert.False(after["datasetDrift"]!.GetValue<bool>());
+        Assert.False(before["domain"]!["drifted"]!.GetValue<bool>(), before["domain"]!.ToJsonString());
+        Assert.True(after["domain"]!["drifted"]!.GetValue<bool>(), after["domain"]!.ToJsonString());
+        Assert.Contains("totalCharges", after["domain"]!["separating"]!.AsArray().Take(2).Select(f => (string?)f!["feature"]));
+        Assert.DoesNotContain(checks[0]["alerts"]!.AsArray(), a => (string?)a!["kind"] == "drift_multivariate");
+        Assert.Contains(checks[1]["alerts"]!.AsArray(), a => (string?)a!["kind"] == "drift_multivariate");
+    }
+
+    [Fact]
     public async Task AMalformedSegmentSettingOrSegmentQueryIsRefusedNamingTheField()
     {
         using var admin = server.Admin();

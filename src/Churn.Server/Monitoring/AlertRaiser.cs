@@ -20,6 +20,9 @@ public static class AlertKinds
     public const string Latency = "latency";
     public const string DataQuality = "data_quality";
 
+    /// <summary>The domain classifier tells the window from the reference data: the features changed jointly, whatever each did alone.</summary>
+    public const string MultivariateDrift = "drift_multivariate";
+
     /// <summary>Observed churn over labelled predictions strays from the expected (sum of probabilities) beyond <c>monitoring.calibration_tolerance</c>.</summary>
     public const string Calibration = "calibration";
 

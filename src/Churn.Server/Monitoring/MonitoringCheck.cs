@@ -170,6 +170,11 @@ public sealed class MonitoringCheck(
             var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
             drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
+            if (references.For(model) is { } referenceRows)
+            {
+                // Beside the per-feature tests: a change in how features move together shows only to a joint view.
+                drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+            }
             results.Add(Result(MonitoringKinds.Drift, drift));
             if (rows.Count >= MinRows)
             {
@@ -226,6 +231,10 @@ public sealed class MonitoringCheck(
             await Raise(AlertKinds.Drift, "warning",
                 $"{drift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {rows.Count} predictions; most important: {string.Join(", ", drift.DriftedByImportance.Take(5))}.",
                 RunTrigger.Drift);
+        }
+        if (drift?.Domain is { Drifted: true } domain)
+        {
+            await Raise(AlertKinds.MultivariateDrift, "warning", $"A domain classifier tells this window's {rows.Count} predictions from the reference data: {domain.Summary()}.");
         }
         // Realised figures come from the latest window whose outcomes are final: the current one, else the matured one.
         var champion = performance.FirstOrDefault(p => p.ModelVersion == model.Version) is { Realised: not null } current
