@@ -118,6 +118,32 @@ public class DriftSmallDataTests(TrainedCliFixture fixture)
         Assert.Empty(Root(clean.Stdout).GetProperty("emptyColumns").EnumerateArray());
     }
 
+    [Fact]
+    public void DriftJudgesTheFilesJointlyWithADomainClassifierThatSeesAChangeNoPerFeatureTestSees()
+    {
+        // Generated customers with total charges shuffled among them: every column keeps its values, not their relation.
+        var lines = GeneratedCustomers.Csv(1000, seed: 77).TrimEnd('\n').Split('\n');
+        var column = Array.IndexOf(lines[0].Split(','), "totalCharges");
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        var totals = rows.Select(r => r[column]).ToArray();
+        new Random(77).Shuffle(totals);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i][column] = totals[i];
+        }
+        File.WriteAllLines(Path.Combine(fixture.Dir, "joint.csv"), [lines[0], .. rows.Select(r => string.Join(',', r))]);
+
+        var run = ChurnCli.Run(fixture.Dir, "drift", "--reference", "customers.csv", "--schema", "schema.json", "--current", "joint.csv", "--json");
+        var table = ChurnCli.Run(fixture.Dir, "drift", "--reference", "customers.csv", "--schema", "schema.json", "--current", "joint.csv");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var domain = Root(run.Stdout).GetProperty("domain");
+        Assert.True(domain.GetProperty("drifted").GetBoolean(), domain.ToString());
+        Assert.Contains("totalCharges", domain.GetProperty("separating").EnumerateArray().Take(2).Select(f => f.GetProperty("feature").GetString()));
+        Assert.Equal("stable", Feature(run.Stdout, "totalCharges").GetProperty("verdict").GetString());
+        Assert.Contains("Domain classifier: out-of-fold AUC", Unwrapped(table.Stdout), StringComparison.Ordinal);
+    }
+
     /// <summary>The first <paramref name="rows"/> rows of a generated file, with one column blanked in every row.</summary>
     internal static string WriteWindow(string dir, int rows, string? blank = null, string source = "customers.csv")
     {

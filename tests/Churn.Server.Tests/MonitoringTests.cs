@@ -73,15 +73,22 @@ public class MonitoringServer : IAsyncLifetime
         var customers = Bodies.Customers(count, seed, drift);
         var labels = new CustomerGenerator().Rows(new GeneratorOptions { Rows = count, Seed = seed, Drift = drift })
             .Select(cells => cells[^1] == CustomerGenerator.Schema.PositiveLabel).ToList();
-        var ids = new List<string>();
+        var predictions = await PredictAsync(client, customers);
+        return [.. predictions.Select(p => p.PredictionId).Zip(labels)];
+    }
+
+    /// <summary>Posts the customers in batches of 100 and waits until the log writer has stored them; returns each prediction's id and probability.</summary>
+    public async Task<List<(string PredictionId, double Probability)>> PredictAsync(HttpClient client, IReadOnlyList<JsonObject> customers)
+    {
+        var result = new List<(string, double)>();
         foreach (var chunk in customers.Chunk(100))
         {
-            var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. chunk]) }));
+            var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. chunk.Select(c => c.DeepClone())]) }));
             response.EnsureSuccessStatusCode();
             var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray();
-            ids.AddRange(predictions.Select(p => p!["predictionId"]!.GetValue<string>()));
+            result.AddRange(predictions.Select(p => (p!["predictionId"]!.GetValue<string>(), p["churnProbability"]!.GetValue<double>())));
         }
-        var last = Guid.Parse(ids[^1]);
+        var last = Guid.Parse(result[^1].Item1);
         for (var attempt = 0; attempt < 200; attempt++)
         {
             await using var db = Factory.Store.CreateDbContext();
@@ -91,7 +98,7 @@ public class MonitoringServer : IAsyncLifetime
             }
             await Task.Delay(25);
         }
-        return [.. ids.Zip(labels)];
+        return result;
     }
 
     private async Task ListenAsync()

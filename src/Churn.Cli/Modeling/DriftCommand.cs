@@ -70,9 +70,11 @@ internal static class DriftCommand
             else if (parse.GetValue(reference) is { } referencePath)
             {
                 var schema = DatasetSchema.Load(parse.GetValue(schemaFile) ?? throw new CliException("--reference needs --schema FILE."));
-                profile = ReferenceProfiler.Profile(DatasetLoader.Load(referencePath, schema, LabelRequirement.Optional));
+                var referenceData = DatasetLoader.Load(referencePath, schema, LabelRequirement.Optional);
+                profile = ReferenceProfiler.Profile(referenceData);
                 data = DatasetLoader.Load(currentPath, schema, LabelRequirement.Optional);
-                report = DriftDetector.Detect(profile, data, options: options);
+                // With reference rows at hand, the domain classifier judges the windows jointly, beside the per-feature tests.
+                report = DriftDetector.Detect(profile, data, options: options) with { Domain = DomainClassifier.Detect(referenceData, data, options) };
             }
             else
             {
@@ -97,6 +99,7 @@ internal static class DriftCommand
             }
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine(Markup.Escape(report.Summary()));
+            AnsiConsole.MarkupLine(Markup.Escape("Domain classifier: " + (report.Domain?.Summary() ?? "not run (it needs reference rows: give --reference FILE --schema FILE)")));
             if (report.Score is { } score)
             {
                 AnsiConsole.MarkupLine(Markup.Escape($"Score distribution: {score.Test} {Number(score.Statistic, "0.####")} ({score.Reason ?? (score.Drifted ? "drifted" : "stable")})"));

@@ -107,11 +107,38 @@ public static class DriftDetector
         {
             return none;
         }
-        var keys = reference.Frequencies.Keys.Union(currentCounts.Keys).ToList();
+        // The most frequent reference levels and the new levels that matter each get a bin; the long tail shares "other".
+        var kept = reference.Frequencies.OrderByDescending(f => f.Value).ThenBy(f => f.Key, StringComparer.Ordinal)
+            .Take(options.MaxLevels).Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+        var newLevels = currentCounts.Where(c => !reference.Frequencies.ContainsKey(c.Key) && c.Value >= options.NewLevelShare * n)
+            .OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
+        kept.UnionWith(newLevels.Select(c => c.Key));
+        var keys = kept.ToList();
         var present = reference.Count * (1 - reference.MissingShare);
         var refCounts = keys.Select(k => reference.Frequencies.GetValueOrDefault(k) * present).ToList();
         var curCounts = keys.Select(k => currentCounts.GetValueOrDefault(k)).ToList();
+        var otherReference = reference.Frequencies.Where(f => !kept.Contains(f.Key)).Sum(f => f.Value) * present;
+        var otherCurrent = currentCounts.Where(c => !kept.Contains(c.Key)).Sum(c => c.Value);
+        if (otherReference > 0 || otherCurrent > 0)
+        {
+            refCounts.Add(otherReference);
+            curCounts.Add(otherCurrent);
+        }
         var psi = DriftStatistics.Psi(refCounts, curCounts);
+        var levels = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (level, count) in newLevels.Take(10))
+        {
+            levels[level] = count / n;
+        }
+        return WithLevels(CategoricalVerdict(reference, options, rows, n, test, threshold, refCounts, curCounts, psi), levels, currentCounts.Count);
+    }
+
+    private static FeatureDrift WithLevels(FeatureDrift drift, Dictionary<string, double> newLevels, int currentLevels) =>
+        drift with { NewLevels = newLevels, CurrentLevels = currentLevels };
+
+    private static FeatureDrift CategoricalVerdict(
+        FeatureProfile reference, DriftOptions options, int rows, int n, string test, double threshold, List<double> refCounts, List<double> curCounts, double psi)
+    {
         if (test == "chi2")
         {
             if (DriftStatistics.PoolForChiSquared(refCounts, curCounts) is not { } pooled)

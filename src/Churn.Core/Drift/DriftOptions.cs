@@ -31,6 +31,31 @@ public sealed record DriftOptions
     /// </summary>
     public const int DefaultMinChiSquaredValues = 30;
 
+    /// <summary>
+    /// Default of <see cref="MaxLevels"/>: a categorical feature is compared over its 20 most frequent reference levels,
+    /// new levels of at least <see cref="NewLevelShare"/>, and one "other" bin for the rest.
+    /// </summary>
+    public const int DefaultMaxLevels = 20;
+
+    /// <summary>
+    /// Reference levels of a categorical feature compared one by one (the most frequent); rarer ones are pooled into one
+    /// "other" bin on both sides, so a column with thousands of levels is judged on the levels that carry its mass rather
+    /// than drowned in sparse cells (and the check stays fast). At least 1.
+    /// </summary>
+    public int MaxLevels { get; init; } = DefaultMaxLevels;
+
+    /// <summary>
+    /// A level absent from the reference that holds at least this share (0 to 1) of a window's present values is kept as its
+    /// own bin and reported in <see cref="FeatureDrift.NewLevels"/>; rarer new levels go to "other".
+    /// </summary>
+    public double NewLevelShare { get; init; } = 0.01;
+
+    /// <summary>
+    /// Out-of-fold AUC of the domain classifier (<see cref="DomainClassifier"/>) above which the windows differ jointly; on
+    /// small windows the bar is raised to 0.5 plus three null standard errors. From 0.5 to 1.
+    /// </summary>
+    public double DomainAucThreshold { get; init; } = 0.6;
+
     /// <summary>At or below this many current values, the statistical tests (KS, chi-squared) are used; above it, distances.</summary>
     public int SmallSampleMax { get; init; } = 1000;
 
@@ -68,6 +93,18 @@ public sealed record DriftOptions
         if (MinKsValues < 1)
         {
             throw new ArgumentException($"the minimum of values for KS must be at least 1, not {MinKsValues}.");
+        }
+        if (!(DomainAucThreshold is >= 0.5 and <= 1))
+        {
+            throw new ArgumentException($"the domain classifier's AUC threshold must be from 0.5 to 1, not {DomainAucThreshold}.");
+        }
+        if (MaxLevels < 1)
+        {
+            throw new ArgumentException($"the number of levels compared must be at least 1, not {MaxLevels}.");
+        }
+        if (!(NewLevelShare is >= 0 and <= 1))
+        {
+            throw new ArgumentException($"the share of a new level must be from 0 to 1, not {NewLevelShare}.");
         }
         if (MinChiSquaredValues < 1)
         {

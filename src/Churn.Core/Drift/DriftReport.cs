@@ -20,6 +20,9 @@ public sealed record DriftReport
 
     public FeatureDrift? Score { get; init; }
 
+    /// <summary>The domain classifier's multivariate verdict (<see cref="DomainClassifier"/>), when reference rows were at hand.</summary>
+    public DomainDrift? Domain { get; init; }
+
     /// <summary>Drifted features, most important to the model first: where drift hurts most.</summary>
     public required IReadOnlyList<string> DriftedByImportance { get; init; }
 

@@ -49,6 +49,15 @@ public sealed record FeatureDrift
     /// <summary>Share of reference rows (0 to 1) without a value for this feature.</summary>
     public double ReferenceMissingShare { get; init; }
 
+    /// <summary>
+    /// Categorical: levels absent from the reference that hold at least <see cref="DriftOptions.NewLevelShare"/> of the
+    /// window's present values, with that share (0 to 1), largest first (at most 10); empty otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> NewLevels { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Categorical: distinct levels in the window (all of them, also those pooled into "other").</summary>
+    public int? CurrentLevels { get; init; }
+
     /// <summary>The feature's permutation importance in the model (AUC drop), 0 for the score.</summary>
     public double Importance { get; init; }
 

@@ -19,8 +19,14 @@ public sealed record ColumnQuality
     /// <summary>Numeric: share of present values outside the reference [min, max] (null without a reference).</summary>
     public double? OutOfRangeShare { get; init; }
 
-    /// <summary>Categorical: values never seen in the reference, with their row counts.</summary>
+    /// <summary>
+    /// Categorical: values never seen in the reference, with their row counts; the <see cref="DataQualityAnalyzer.MaxUnseenListed"/>
+    /// most frequent when there are more (<see cref="UnseenLevels"/> counts them all).
+    /// </summary>
     public IReadOnlyDictionary<string, int> UnseenCategories { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Categorical: how many distinct values never seen in the reference the column holds (listed or not).</summary>
+    public int UnseenLevels { get; init; }
 
     /// <summary>Share of rows holding an unseen category (0 without a reference).</summary>
     public double UnseenShare { get; init; }
@@ -54,6 +60,9 @@ public sealed record DataQualityReport
 /// <summary>Builds <see cref="DataQualityReport"/>s.</summary>
 public static class DataQualityAnalyzer
 {
+    /// <summary>Unseen values listed per column at most, the most frequent first, so a free-text or id-like column keeps the report small.</summary>
+    public const int MaxUnseenListed = 20;
+
     /// <summary>Reads a file leniently (bad cells are counted, not fatal) and reports on it; <paramref name="dialect"/> as in <see cref="DatasetLoader.Load(string, DatasetSchema, LabelRequirement, CsvDialect?)"/>.</summary>
     public static DataQualityReport Analyze(string path, DatasetSchema schema, IReadOnlyList<FeatureProfile>? reference = null, CsvDialect? dialect = null)
     {
@@ -93,7 +102,9 @@ public static class DataQualityAnalyzer
                     MissingShare = (double)missing / rows,
                     Present = cats.Length - missing,
                     Unparseable = bad,
-                    UnseenCategories = unseen,
+                    UnseenCategories = unseen.OrderByDescending(u => u.Value).ThenBy(u => u.Key, StringComparer.Ordinal).Take(MaxUnseenListed)
+                        .ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal),
+                    UnseenLevels = unseen.Count,
                     UnseenShare = (double)unseen.Values.Sum() / rows,
                 });
             }

@@ -178,7 +178,7 @@ public sealed class MonitoringHistory
             outOfRange is { OutOfRangeShare: > 0 } ? outOfRange.Column : null,
             unseen?.UnseenShare ?? 0,
             unseen is { UnseenShare: > 0 } ? unseen.Column : null,
-            report.Columns.Sum(c => c.UnseenCategories.Count),
+            report.Columns.Sum(c => Math.Max(c.UnseenLevels, c.UnseenCategories.Count)),
             report.DuplicateIds,
             report.Columns.Sum(c => c.Unparseable));
     }

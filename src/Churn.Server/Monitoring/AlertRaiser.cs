@@ -20,6 +20,30 @@ public static class AlertKinds
     public const string Latency = "latency";
     public const string DataQuality = "data_quality";
 
+    /// <summary>The domain classifier tells the window from the reference data: the features changed jointly, whatever each did alone.</summary>
+    public const string MultivariateDrift = "drift_multivariate";
+
+    /// <summary>Observed churn over labelled predictions strays from the expected (sum of probabilities) beyond <c>monitoring.calibration_tolerance</c>.</summary>
+    public const string Calibration = "calibration";
+
+    /// <summary>
+    /// The kind of an alert about one segment (<c>drift:contract=Month-to-month</c>), so each segment cools down on its
+    /// own. A key too long for the kind column is shortened and keeps a hash of the whole, so distinct segments stay distinct.
+    /// </summary>
+    public static string ForSegment(string kind, string segment)
+    {
+        var full = $"{kind}:{segment}";
+        if (full.Length <= MaxLength)
+        {
+            return full;
+        }
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(segment)))[..8];
+        return $"{full[..(MaxLength - 9)]}~{hash}";
+    }
+
+    /// <summary>The longest kind the store keeps (the <c>alerts.kind</c> column).</summary>
+    public const int MaxLength = 64;
+
     /// <summary>The MLflow server cannot take model files (no artifact proxy, or an artifact root it does not serve).</summary>
     public const string Mlflow = "mlflow";
 

@@ -21,14 +21,20 @@ public static class MonitoringApi
     public static IEndpointRouteBuilder MapMonitoring(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/monitoring").WithTags("Monitoring").RequireAuthorization(Policies.Read);
-        group.MapGet("/drift", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
-            SeriesAsync(MonitoringKinds.Drift, from, to, store, time, ct)).WithSummary("Drift per feature, drifted share and score drift per check.");
-        group.MapGet("/quality", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
-            SeriesAsync(MonitoringKinds.Quality, from, to, store, time, ct)).WithSummary("Data quality of logged inputs against the reference per check.");
-        group.MapGet("/performance", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
-            SeriesAsync(MonitoringKinds.Performance, from, to, store, time, ct)).WithSummary("Realised (from feedback) and estimated performance per model version per check.");
-        group.MapGet("/system", (DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct) =>
-            SeriesAsync(MonitoringKinds.System, from, to, store, time, ct)).WithSummary("Scoring latency percentiles and server error rate per check.");
+        group.MapGet("/drift", (DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Drift, from, to, segment, store, time, ct))
+            .WithSummary("Drift per feature, drifted share and score drift per check; ?segment=column=level for one segment's drift against its own reference rows.");
+        group.MapGet("/quality", (DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Quality, from, to, segment, store, time, ct))
+            .WithSummary("Data quality of logged inputs against the reference per check; ?segment=column=level for one segment.");
+        group.MapGet("/performance", (DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Performance, from, to, segment, store, time, ct))
+            .WithSummary("Realised (from feedback whose outcome is final), estimated performance and calibration per model version per check; ?segment=column=level for the champion in one segment.");
+        group.MapGet("/system", (DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.System, from, to, segment, store, time, ct)).WithSummary("Scoring latency percentiles and server error rate per check (not kept per segment).");
+        group.MapGet("/segments", (DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct) =>
+            SeriesAsync(MonitoringKinds.Segments, from, to, segment, store, time, ct))
+            .WithSummary("Every segment of monitoring.segments per check: rows, drift, quality, performance and calibration; ?segment=column=level for one.");
         group.MapGet("/shadow", ShadowComparison.GetAsync)
             .WithSummary("The challenger against the champion on the same shadow-scored live predictions: differences, agreement and AUC on labelled rows.");
         group.MapPost("/run", RunAsync).RequireAuthorization(Policies.Admin)
@@ -37,7 +43,7 @@ public static class MonitoringApi
     }
 
     private static async Task<Results<Ok<List<MonitoringPoint>>, ProblemHttpResult>> SeriesAsync(
-        string kind, DateTimeOffset? from, DateTimeOffset? to, StoreFactory store, TimeProvider time, CancellationToken ct)
+        string kind, DateTimeOffset? from, DateTimeOffset? to, string? segment, StoreFactory store, TimeProvider time, CancellationToken ct)
     {
         var end = to ?? time.GetUtcNow();
         var start = from ?? end.AddDays(-7);
@@ -45,7 +51,20 @@ public static class MonitoringApi
         {
             return Errors.JsonBody.Invalid(new() { ["from"] = [$"is after to ({end:O})."] }, StatusCodes.Status400BadRequest);
         }
-        return TypedResults.Ok(await MonitoringSeries.ReadAsync(store, kind, start, end, MaxPoints, ct));
+        if (segment is null)
+        {
+            return TypedResults.Ok(await MonitoringSeries.ReadAsync(store, kind, start, end, MaxPoints, ct));
+        }
+        if (segment.IndexOf('=', StringComparison.Ordinal) is <= 0 || segment.EndsWith('=') || kind == MonitoringKinds.System)
+        {
+            return Errors.JsonBody.Invalid(new()
+            {
+                ["segment"] = [kind == MonitoringKinds.System
+                    ? "system metrics are not kept per segment."
+                    : $"'{segment}' is not a segment: write column=level, e.g. contract=Month-to-month or tenureMonths=6-24."],
+            }, StatusCodes.Status400BadRequest);
+        }
+        return TypedResults.Ok(await MonitoringSeries.ReadSegmentAsync(store, kind, segment, start, end, MaxPoints, ct));
     }
 
     private static async Task<Ok<MonitoringSummary>> RunAsync(DateTimeOffset? from, MonitoringCheck check, CancellationToken ct) =>
@@ -93,6 +112,7 @@ public static class MonitoringRegistration
         builder.Services.AddSingleton<AlertWebhook>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertWebhook>());
         builder.Services.AddSingleton<AlertRaiser>();
+        builder.Services.AddSingleton<ReferenceRows>();
         builder.Services.AddSingleton<MonitoringCheck>();
         builder.Services.AddHostedService<MonitoringJob>();
         builder.Services.AddSingleton<RetentionPurge>();

@@ -4,6 +4,7 @@ using Churn.Core.Drift;
 using Churn.Core.Evaluation;
 using Churn.Core.Models;
 using Churn.Core.Quality;
+using Churn.Core.Segments;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
 using Churn.Data.Registry;
@@ -24,15 +25,63 @@ public static class MonitoringKinds
     public const string Quality = "quality";
     public const string Performance = "performance";
     public const string System = "system";
+
+    /// <summary>Drift, quality and performance per segment of the columns in <c>monitoring.segments</c>, one row per check.</summary>
+    public const string Segments = "segments";
 }
 
-/// <summary>Realised metrics of one model version from joined feedback; AUC and Brier are null with too few labels or one class only.</summary>
-public sealed record RealisedPerformance(int Labelled, double? Auc, double? Brier, double Precision, double Recall, double F1, double ChurnRate);
+/// <summary>
+/// Realised metrics of one model version from joined feedback; AUC and Brier are null with too few labels or one class
+/// only; <see cref="Calibration"/> is observed against expected churn over the same labelled predictions.
+/// </summary>
+public sealed record RealisedPerformance(
+    int Labelled, double? Auc, double? Brier, double Precision, double Recall, double F1, double ChurnRate, CalibrationCheck? Calibration = null);
 
-/// <summary>One model version's predictions in a window: realised metrics where outcomes are known, estimated ones over all of them.</summary>
-public sealed record VersionPerformance(int ModelVersion, int Predictions, RealisedPerformance? Realised, EstimatedPerformance? Estimated, double? ReferenceAuc);
+/// <summary>Whether the outcomes of a window's predictions are final, as written in <see cref="VersionPerformance.Outcomes"/>.</summary>
+public static class OutcomeStates
+{
+    /// <summary>Every prediction's outcome window (and label delay) has passed: realised metrics cover them all.</summary>
+    public const string Final = "final";
 
-public sealed record PerformanceWindow(IReadOnlyList<VersionPerformance> Versions);
+    /// <summary>Some predictions are still inside their outcome window: realised metrics cover only the others.</summary>
+    public const string PartlyMaturing = "partly maturing";
+
+    /// <summary>No prediction's outcome is final yet: there are no realised metrics, only the estimate.</summary>
+    public const string Maturing = "maturing";
+}
+
+/// <summary>
+/// One model version's predictions in a window: realised metrics over predictions whose outcome is final and that have
+/// feedback, estimated ones over all of them. <see cref="Outcomes"/> is one of <see cref="OutcomeStates"/>;
+/// <see cref="Maturing"/> counts predictions still inside their outcome window and <see cref="MaturesAt"/> is when the
+/// last of them becomes final.
+/// </summary>
+public sealed record VersionPerformance(
+    int ModelVersion, int Predictions, RealisedPerformance? Realised, EstimatedPerformance? Estimated, double? ReferenceAuc,
+    string Outcomes = OutcomeStates.Final, int Maturing = 0, DateTimeOffset? MaturesAt = null);
+
+/// <summary>
+/// Performance per model version over a window; with an outcome window set, <see cref="Matured"/> is the same length of
+/// time shifted back until every outcome is final, where realised and estimated performance can be compared fairly.
+/// </summary>
+public sealed record PerformanceWindow(IReadOnlyList<VersionPerformance> Versions, MaturedPerformance? Matured = null);
+
+/// <summary>Performance over the latest window whose outcomes are all final: from <see cref="Start"/> to <see cref="End"/>.</summary>
+public sealed record MaturedPerformance(DateTimeOffset Start, DateTimeOffset End, IReadOnlyList<VersionPerformance> Versions);
+
+/// <summary>
+/// One segment's check: its rows in the window and in the reference, its drift against the segment's own reference
+/// rows, data quality, and the champion's realised and estimated performance and calibration. A segment with fewer
+/// rows than <see cref="MonitoringCheck.MinRows"/>, or absent from the reference data, carries a <see cref="Note"/> instead.
+/// </summary>
+public sealed record SegmentResult(
+    string Segment, string Column, int Rows, int ReferenceRows, DriftReport? Drift, DataQualityReport? Quality, VersionPerformance? Performance, string? Note);
+
+/// <summary>Every segment of a check, and segment columns that could not be used (with why).</summary>
+public sealed record SegmentsWindow(IReadOnlyList<SegmentResult> Segments, IReadOnlyList<string> Problems);
+
+/// <summary>A segment's headline in a check's summary.</summary>
+public sealed record SegmentSummary(string Segment, int Rows, double? DriftedShare, bool? DatasetDrift, double? CalibrationRatio);
 
 /// <summary>Serving health over a window: scoring latency from the log and the server error rate since the previous check.</summary>
 public sealed record SystemWindow(int Predictions, double? LatencyP50Ms, double? LatencyP99Ms, long Requests, long ServerErrors, double? ErrorRate);
@@ -48,7 +97,8 @@ public sealed record MonitoringSummary(
     IReadOnlyList<string> DriftedFeatures,
     IReadOnlyList<VersionPerformance> Performance,
     SystemWindow System,
-    IReadOnlyList<AlertResponse> Alerts);
+    IReadOnlyList<AlertResponse> Alerts,
+    IReadOnlyList<SegmentSummary> Segments);
 
 /// <summary>
 /// One monitoring check over the latest window of logged predictions: drift and data quality against the champion's
@@ -63,6 +113,7 @@ public sealed class MonitoringCheck(
     ServerMetrics metrics,
     AlertRaiser alerts,
     RetrainQueue retraining,
+    ReferenceRows references,
     TimeProvider time,
     ILogger<MonitoringCheck> log)
 {
@@ -104,34 +155,52 @@ public sealed class MonitoringCheck(
         var start = from ?? end - monitoring.Window;
 
         await using var db = store.CreateDbContext();
-        var rows = await db.PredictionLog.AsNoTracking()
-            .Where(p => p.ModelName == model.Name && p.Time >= start && p.Time <= end)
-            .OrderByDescending(p => p.Time)
-            .Take(MaxRows)
-            .Select(p => new LoggedRow(p.Id, p.ModelVersion, p.CustomerId, p.InputsJson, p.Probability, p.LatencyMicroseconds))
-            .ToListAsync(ct);
-        var ids = rows.Select(r => r.Id).ToList();
+        var rows = await RowsAsync(db, model.Name, start, end, ct);
         var labels = await LabelsAsync(db, start, end, ct);
+        // An outcome is final once its outcome window and the label delay have passed; younger predictions are maturing.
+        var maturity = monitoring.OutcomeMaturity();
+        var finalBefore = end - maturity;
 
         var results = new List<MonitoringResult>();
         DriftReport? drift = null;
         string? qualityProblems = null;
+        SegmentsWindow? segments = null;
         if (rows.Count > 0)
         {
             var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
             drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
+            if (references.For(model) is { } referenceRows)
+            {
+                // Beside the per-feature tests: a change in how features move together shows only to a joint view.
+                drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+            }
             results.Add(Result(MonitoringKinds.Drift, drift));
             if (rows.Count >= MinRows)
             {
                 var quality = DataQualityAnalyzer.Analyze(dataset, new LoadReport([], []), model.Card.Reference);
                 results.Add(Result(MonitoringKinds.Quality, quality));
-                qualityProblems = QualityProblems(model.Card, quality, monitoring.AlertThreshold);
+                qualityProblems = QualityProblems(model.Card.Reference, quality, monitoring.AlertThreshold);
+            }
+            if (monitoring.SegmentColumns() is { Count: > 0 } segmentColumns)
+            {
+                segments = Segments(model, segmentColumns, dataset, rows, labels, finalBefore, maturity, DriftOptionsFor(thresholds));
+                results.Add(Result(MonitoringKinds.Segments, segments));
             }
         }
 
-        var performance = await PerformanceAsync(model, rows, labels, ct);
-        results.Add(Result(MonitoringKinds.Performance, new PerformanceWindow(performance)));
+        var performance = await PerformanceAsync(model, rows, labels, finalBefore, maturity, ct);
+        MaturedPerformance? matured = null;
+        if (maturity > TimeSpan.Zero)
+        {
+            // The same length of window, shifted back until every outcome in it is final: there realised and estimated
+            // performance compare fairly, where the latest window would look better only because churn has not happened yet.
+            var (maturedStart, maturedEnd) = (start - maturity, end - maturity);
+            var maturedRows = await RowsAsync(db, model.Name, maturedStart, maturedEnd, ct);
+            var maturedLabels = await LabelsAsync(db, maturedStart, maturedEnd, ct);
+            matured = new MaturedPerformance(maturedStart, maturedEnd, await PerformanceAsync(model, maturedRows, maturedLabels, maturedEnd, maturity, ct));
+        }
+        results.Add(Result(MonitoringKinds.Performance, new PerformanceWindow(performance, matured)));
         var system = System(rows);
         results.Add(Result(MonitoringKinds.System, system));
         foreach (var r in results)
@@ -163,12 +232,43 @@ public sealed class MonitoringCheck(
                 $"{drift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {rows.Count} predictions; most important: {string.Join(", ", drift.DriftedByImportance.Take(5))}.",
                 RunTrigger.Drift);
         }
-        if (performance.FirstOrDefault(p => p.ModelVersion == model.Version) is { Realised.Auc: { } auc, ReferenceAuc: { } reference }
+        if (drift?.Domain is { Drifted: true } domain)
+        {
+            await Raise(AlertKinds.MultivariateDrift, "warning", $"A domain classifier tells this window's {rows.Count} predictions from the reference data: {domain.Summary()}.");
+        }
+        // Realised figures come from the latest window whose outcomes are final: the current one, else the matured one.
+        var champion = performance.FirstOrDefault(p => p.ModelVersion == model.Version) is { Realised: not null } current
+            ? current
+            : matured?.Versions.FirstOrDefault(p => p.ModelVersion == model.Version);
+        if (champion is { Realised.Auc: { } auc, ReferenceAuc: { } reference }
             && auc < reference - thresholds.RetrainingThreshold)
         {
             await Raise(AlertKinds.Performance, "critical",
                 $"Realised AUC of v{model.Version} is {auc:0.000}, more than {thresholds.RetrainingThreshold:0.000} below its test AUC {reference:0.000}.",
                 RunTrigger.Performance);
+        }
+        if (champion?.Realised?.Calibration is { } calibration && calibration.IsMiscalibrated(monitoring.CalibrationTolerance))
+        {
+            await Raise(AlertKinds.Calibration, "warning", CalibrationMessage(null, model.Version, calibration, monitoring.CalibrationTolerance));
+        }
+        foreach (var segment in segments?.Segments ?? [])
+        {
+            if (segment.Drift is { DatasetDrift: true } segmentDrift)
+            {
+                await Raise(AlertKinds.ForSegment(AlertKinds.Drift, segment.Segment), "warning",
+                    $"Segment {segment.Segment}: {segmentDrift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {segment.Rows} predictions; most important: {string.Join(", ", segmentDrift.DriftedByImportance.Take(5))}.");
+            }
+            if (segment.Performance?.Realised?.Calibration is { } segmentCalibration && segmentCalibration.IsMiscalibrated(monitoring.CalibrationTolerance))
+            {
+                await Raise(AlertKinds.ForSegment(AlertKinds.Calibration, segment.Segment), "warning",
+                    CalibrationMessage(segment.Segment, model.Version, segmentCalibration, monitoring.CalibrationTolerance));
+            }
+            if (segment.Quality is { } segmentQuality
+                && QualityProblems(references.Segments(model, monitoring.SegmentColumns()).GetValueOrDefault(segment.Segment)?.Profile ?? model.Card.Reference,
+                    segmentQuality, monitoring.AlertThreshold) is { } segmentProblems)
+            {
+                await Raise(AlertKinds.ForSegment(AlertKinds.DataQuality, segment.Segment), "warning", $"Segment {segment.Segment}: {segmentProblems}");
+            }
         }
         if (system.ErrorRate is { } errorRate && errorRate > monitoring.AlertThreshold)
         {
@@ -186,7 +286,84 @@ public sealed class MonitoringCheck(
         log.LogInformation("Monitoring check over {Rows} predictions from {Start:u}: drifted share {Share}, {Alerts} alert(s).",
             rows.Count, start, drift?.DriftedShare, raised.Count);
         return new MonitoringSummary(start, end, rows.Count, model.Version, drift?.DriftedShare, drift?.DatasetDrift,
-            drift?.DriftedByImportance ?? [], performance, system, raised);
+            drift?.DriftedByImportance ?? [], performance, system, raised,
+            [.. (segments?.Segments ?? []).Select(g => new SegmentSummary(g.Segment, g.Rows, g.Drift?.DriftedShare, g.Drift?.DatasetDrift, g.Performance?.Realised?.Calibration?.Ratio))]);
+    }
+
+    private static string CalibrationMessage(string? segment, int version, CalibrationCheck c, double tolerance) =>
+        FormattableString.Invariant(
+            $"{(segment is null ? "" : $"Segment {segment}: ")}v{version} observed {c.Observed} churners against {c.Expected:0.0} expected over {c.Labelled} labelled predictions: ratio {c.Ratio:0.00} (95 % interval {c.Low:0.00} to {c.High:0.00}, tolerance {tolerance:0.00}), {c.Direction}.");
+
+    private static async Task<List<LoggedRow>> RowsAsync(ChurnDbContext db, string modelName, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
+        await db.PredictionLog.AsNoTracking()
+            .Where(p => p.ModelName == modelName && p.Time >= start && p.Time <= end)
+            .OrderByDescending(p => p.Time)
+            .Take(MaxRows)
+            .Select(p => new LoggedRow(p.Id, p.ModelVersion, p.CustomerId, p.InputsJson, p.Probability, p.LatencyMicroseconds, p.Time))
+            .ToListAsync(ct);
+
+    /// <summary>
+    /// Each segment of each configured column on its own: drift against the segment's reference rows, data quality, and
+    /// the champion's performance and calibration. A column the schema lacks is reported in the problems, not thrown.
+    /// </summary>
+    private SegmentsWindow Segments(
+        ServingModel model, IReadOnlyList<SegmentColumn> columns, Dataset dataset, List<LoggedRow> rows, Dictionary<Guid, bool> labels,
+        DateTimeOffset finalBefore, TimeSpan maturity, DriftOptions options)
+    {
+        var problems = new List<string>();
+        var usable = new List<SegmentColumn>();
+        foreach (var column in columns)
+        {
+            try
+            {
+                column.Assign(dataset.Select([]));
+                usable.Add(column);
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add(ex.Message);
+            }
+        }
+        var reference = references.Segments(model, usable);
+        if (usable.Count > 0 && references.For(model) is null)
+        {
+            problems.Add($"the reference data of v{model.Version} ('{model.Card.DataSource}') is not in the data directory, so segments get no drift verdict.");
+        }
+        var importance = model.Card.Importance.ToDictionary(i => i.Feature, i => i.AucDrop);
+        var results = new List<SegmentResult>();
+        foreach (var column in usable)
+        {
+            var keys = column.Assign(dataset);
+            var groups = Enumerable.Range(0, keys.Length).Where(r => keys[r] is not null).GroupBy(r => keys[r]!, StringComparer.Ordinal);
+            foreach (var group in groups.OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var indices = group.ToList();
+                var segmentReference = reference.GetValueOrDefault(group.Key);
+                if (indices.Count < MinRows)
+                {
+                    results.Add(new SegmentResult(group.Key, column.Column, indices.Count, segmentReference?.Rows ?? 0, null, null, null,
+                        $"{indices.Count} predictions: at least {MinRows} are needed to check a segment."));
+                    continue;
+                }
+                var subset = dataset.Select(indices);
+                DriftReport? drift = null;
+                string? note = null;
+                if (segmentReference is { Rows: >= MinRows })
+                {
+                    drift = DriftDetector.Detect(segmentReference.Profile, subset, importance, options: options);
+                }
+                else
+                {
+                    note = $"{segmentReference?.Rows ?? 0} reference rows: at least {MinRows} are needed for a drift verdict.";
+                }
+                var quality = DataQualityAnalyzer.Analyze(subset, new LoadReport([], []), segmentReference?.Profile ?? model.Card.Reference);
+                var champion = indices.Select(i => rows[i]).Where(r => r.ModelVersion == model.Version).ToList();
+                var performance = champion.Count == 0 ? null
+                    : Performance(model.Version, champion, labels, model.Card.Threshold, model.Card.Metrics.Auc, finalBefore, maturity);
+                results.Add(new SegmentResult(group.Key, column.Column, indices.Count, segmentReference?.Rows ?? 0, drift, quality, performance, note));
+            }
+        }
+        return new SegmentsWindow(results, problems);
     }
 
     /// <summary>The drift options the operator's settings give; <c>churn drift</c> builds the same from the same settings.</summary>
@@ -198,12 +375,12 @@ public sealed class MonitoringCheck(
     };
 
     /// <summary>The quality problems beyond the threshold as one alert message, or null when there are none.</summary>
-    private static string? QualityProblems(ModelCard card, DataQualityReport quality, double threshold)
+    private static string? QualityProblems(IReadOnlyList<FeatureProfile> reference, DataQualityReport quality, double threshold)
     {
         var problems = new List<string>();
         foreach (var column in quality.Columns)
         {
-            var referenceMissing = card.Reference.FirstOrDefault(r => r.Name == column.Column)?.MissingShare ?? 0;
+            var referenceMissing = reference.FirstOrDefault(r => r.Name == column.Column)?.MissingShare ?? 0;
             // Missing values the reference already had are normal; only the excess is a quality problem.
             if (column.MissingShare - referenceMissing > threshold)
             {
@@ -225,35 +402,50 @@ public sealed class MonitoringCheck(
     private static async Task<Dictionary<Guid, bool>> LabelsAsync(ChurnDbContext db, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
         (await LabelledFeedback.LatestAsync(db, modelName: null, start, end, ct)).ToDictionary(l => l.PredictionId, l => l.Churned);
 
-    private async Task<List<VersionPerformance>> PerformanceAsync(ServingModel model, List<LoggedRow> rows, Dictionary<Guid, bool> labels, CancellationToken ct)
+    private async Task<List<VersionPerformance>> PerformanceAsync(
+        ServingModel model, List<LoggedRow> rows, Dictionary<Guid, bool> labels, DateTimeOffset finalBefore, TimeSpan maturity, CancellationToken ct)
     {
         var result = new List<VersionPerformance>();
         foreach (var group in rows.GroupBy(r => r.ModelVersion).OrderBy(g => g.Key))
         {
             var card = group.Key == model.Version ? model.Card : await CardAsync(model.Name, group.Key, ct);
-            var threshold = card?.Threshold ?? model.Card.Threshold;
-            var probabilities = group.Select(r => r.Probability).ToArray();
-            var labelled = group.Where(r => labels.ContainsKey(r.Id)).ToList();
-            RealisedPerformance? realised = null;
-            if (labelled.Count > 0)
-            {
-                var p = labelled.Select(r => r.Probability).ToArray();
-                var y = labelled.Select(r => labels[r.Id]).ToArray();
-                var positives = y.Count(v => v);
-                var enough = labelled.Count >= MinLabels && positives > 0 && positives < y.Length;
-                var confusion = BinaryMetrics.Confusion(p, y, threshold);
-                realised = new RealisedPerformance(
-                    labelled.Count,
-                    enough ? BinaryMetrics.Auc(p, y) : null,
-                    labelled.Count >= MinLabels ? BinaryMetrics.Brier(p, y) : null,
-                    confusion.Precision,
-                    confusion.Recall,
-                    confusion.F1,
-                    (double)positives / y.Length);
-            }
-            result.Add(new VersionPerformance(group.Key, group.Count(), realised, EstimatedPerformance.From(probabilities, threshold), card?.Metrics.Auc));
+            result.Add(Performance(group.Key, [.. group], labels, card?.Threshold ?? model.Card.Threshold, card?.Metrics.Auc, finalBefore, maturity));
         }
         return result;
+    }
+
+    /// <summary>
+    /// One version's performance over its predictions: estimated over all of them, realised and calibration over those
+    /// with feedback whose outcome is final (logged no later than <paramref name="finalBefore"/>).
+    /// </summary>
+    private static VersionPerformance Performance(
+        int version, List<LoggedRow> rows, Dictionary<Guid, bool> labels, double threshold, double? referenceAuc, DateTimeOffset finalBefore, TimeSpan maturity)
+    {
+        var probabilities = rows.Select(r => r.Probability).ToArray();
+        var maturing = rows.Where(r => r.Time > finalBefore).ToList();
+        var labelled = rows.Where(r => r.Time <= finalBefore && labels.ContainsKey(r.Id)).ToList();
+        RealisedPerformance? realised = null;
+        if (labelled.Count > 0)
+        {
+            var p = labelled.Select(r => r.Probability).ToArray();
+            var y = labelled.Select(r => labels[r.Id]).ToArray();
+            var positives = y.Count(v => v);
+            var enough = labelled.Count >= MinLabels && positives > 0 && positives < y.Length;
+            var confusion = BinaryMetrics.Confusion(p, y, threshold);
+            realised = new RealisedPerformance(
+                labelled.Count,
+                enough ? BinaryMetrics.Auc(p, y) : null,
+                labelled.Count >= MinLabels ? BinaryMetrics.Brier(p, y) : null,
+                confusion.Precision,
+                confusion.Recall,
+                confusion.F1,
+                (double)positives / y.Length,
+                CalibrationCheck.From(p, y));
+        }
+        var outcomes = maturing.Count == 0 ? OutcomeStates.Final : maturing.Count == rows.Count ? OutcomeStates.Maturing : OutcomeStates.PartlyMaturing;
+        DateTimeOffset? maturesAt = maturing.Count == 0 ? null : maturing.Max(r => r.Time) + maturity;
+        return new VersionPerformance(version, rows.Count, realised, EstimatedPerformance.From(probabilities, threshold), referenceAuc,
+            outcomes, maturing.Count, maturesAt);
     }
 
     private async Task<ModelCard?> CardAsync(string name, int version, CancellationToken ct)
@@ -284,5 +476,5 @@ public sealed class MonitoringCheck(
     private static MonitoringResult Result<T>(string kind, T value) =>
         new() { Kind = kind, ResultJson = JsonSerializer.Serialize(value, JsonDefaults.Options) };
 
-    internal sealed record LoggedRow(Guid Id, int ModelVersion, string? CustomerId, string InputsJson, double Probability, long LatencyMicroseconds);
+    internal sealed record LoggedRow(Guid Id, int ModelVersion, string? CustomerId, string InputsJson, double Probability, long LatencyMicroseconds, DateTimeOffset Time);
 }

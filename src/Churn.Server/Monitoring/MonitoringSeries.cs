@@ -19,6 +19,55 @@ public static class MonitoringSeries
         return [.. rows.OrderBy(m => m.Time).ThenBy(m => m.Id)
             .Select(m => new MonitoringPoint(m.Id, m.Time, m.WindowStart, m.WindowEnd, JsonDocument.Parse(m.ResultJson).RootElement.Clone()))];
     }
+
+    /// <summary>
+    /// One segment's series of one kind, in the shape of the whole window's (<see cref="MonitoringKinds.Segments"/> gives
+    /// the segment's entry itself): read from the stored segment checks, skipping checks where the segment had no such result.
+    /// </summary>
+    public static async Task<List<MonitoringPoint>> ReadSegmentAsync(
+        StoreFactory store, string kind, string segment, DateTimeOffset start, DateTimeOffset end, int limit, CancellationToken ct)
+    {
+        var points = new List<MonitoringPoint>();
+        foreach (var point in await ReadAsync(store, MonitoringKinds.Segments, start, end, limit, ct))
+        {
+            if (!point.Result.TryGetProperty("segments", out var segments) || segments.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+            foreach (var entry in segments.EnumerateArray())
+            {
+                if (entry.TryGetProperty("segment", out var name) && name.GetString() == segment
+                    && Part(kind, entry) is { } result)
+                {
+                    points.Add(point with { Result = result });
+                }
+            }
+        }
+        return points;
+    }
+
+    private static JsonElement? Part(string kind, JsonElement entry)
+    {
+        if (kind == MonitoringKinds.Segments)
+        {
+            return entry;
+        }
+        var property = kind switch
+        {
+            MonitoringKinds.Drift => "drift",
+            MonitoringKinds.Quality => "quality",
+            MonitoringKinds.Performance => "performance",
+            _ => null,
+        };
+        if (property is null || !entry.TryGetProperty(property, out var part) || part.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        // The performance of a segment is the champion's alone; it is wrapped as a window of one version, like the whole window's.
+        return kind == MonitoringKinds.Performance
+            ? JsonSerializer.SerializeToElement(new { versions = new[] { part } })
+            : part;
+    }
 }
 
 /// <summary>Acknowledging an alert, for <c>POST /alerts/{id}/acknowledge</c> and the dashboard's Acknowledge button alike.</summary>

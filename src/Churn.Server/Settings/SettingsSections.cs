@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using Churn.Core.Drift;
+using Churn.Core.Segments;
 
 namespace Churn.Server.Settings;
 
@@ -50,7 +51,7 @@ public sealed class ModelSettings
 }
 
 /// <summary>The "monitoring" settings.</summary>
-public sealed class MonitoringSettings
+public sealed class MonitoringSettings : IValidatableObject
 {
     [JsonPropertyName("check_interval"), ConfigurationKeyName("check_interval"), Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(300);
@@ -77,6 +78,55 @@ public sealed class MonitoringSettings
     /// <summary>An open alert of one kind is not raised again within this time.</summary>
     [JsonPropertyName("alert_cooldown"), ConfigurationKeyName("alert_cooldown"), Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan AlertCooldown { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Columns whose segments each check also judges on their own (drift, data quality, performance, calibration), as read
+    /// by <see cref="SegmentColumn.ParseList"/>: <c>contract; region; tenureMonths: 6, 24</c>. Empty: no segments.
+    /// </summary>
+    [JsonPropertyName("segments"), ConfigurationKeyName("segments"), MaxLength(2000)]
+    public string Segments { get; set; } = "";
+
+    /// <summary>
+    /// How far observed churn may stray from expected (a ratio of 1) before a calibration alert: raised when the 95 %
+    /// interval of observed over expected lies wholly above 1 + this or below 1 − this.
+    /// </summary>
+    [JsonPropertyName("calibration_tolerance"), ConfigurationKeyName("calibration_tolerance"), Range(0.0, 1.0)]
+    public double CalibrationTolerance { get; set; } = 0.05;
+
+    /// <summary>
+    /// Days after a prediction within which a churn counts as its outcome. A prediction's outcome is final once this and
+    /// <see cref="LabelDelayDays"/> have passed; realised metrics cover only such predictions and younger windows are shown
+    /// as maturing. Zero (the default) treats every outcome as final as soon as it arrives.
+    /// </summary>
+    [JsonPropertyName("outcome_window_days"), ConfigurationKeyName("outcome_window_days"), Range(0, 3650)]
+    public int OutcomeWindowDays { get; set; }
+
+    /// <summary>
+    /// How long after a prediction its outcome is final: <see cref="OutcomeWindowDays"/> plus <see cref="LabelDelayDays"/>,
+    /// or zero while no outcome window is set.
+    /// </summary>
+    public TimeSpan OutcomeMaturity() => OutcomeWindowDays == 0 ? TimeSpan.Zero : TimeSpan.FromDays(OutcomeWindowDays + LabelDelayDays);
+
+    /// <summary>The segment columns of <see cref="Segments"/>; valid once the settings passed validation.</summary>
+    public IReadOnlyList<SegmentColumn> SegmentColumns() => SegmentColumn.ParseList(Segments);
+
+    /// <inheritdoc/>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        string? problem = null;
+        try
+        {
+            SegmentColumn.ParseList(Segments);
+        }
+        catch (FormatException ex)
+        {
+            problem = ex.Message;
+        }
+        if (problem is not null)
+        {
+            yield return new ValidationResult(problem, [nameof(Segments)]);
+        }
+    }
 }
 
 /// <summary>The "api" settings.</summary>
