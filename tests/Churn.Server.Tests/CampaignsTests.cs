@@ -183,6 +183,46 @@ public sealed class CampaignsTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task CustomersSentWithFeaturesAreScoredByTheServingModelAndAssigned()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var body = NewCampaign("From features", holdout: 0.5);
+        body["probabilityFloor"] = 0;
+        var id = (await CreateAsync(analyst, body))["id"]!.GetValue<string>();
+        var customers = GeneratedCustomers.Json(30, seed: 19);
+
+        var response = await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(30, (await response.ReadObjectAsync())["assigned"]!.GetValue<int>());
+        // The probability stored is the serving model's, the same /predict gives for those features.
+        var list = await (await analyst.GetAsync($"/campaigns/{id}/contacts?contacts=30")).ReadObjectAsync();
+        var contact = list["contacts"]![0]!;
+        var customer = customers.Single(c => (string?)c["customerId"] == (string?)contact["customerId"]);
+        var predicted = await (await analyst.PostAsync("/predict", Bodies.Json(customer.DeepClone()))).ReadObjectAsync();
+        Assert.Equal(predicted["churnProbability"]!.GetValue<double>(), contact["churnProbability"]!.GetValue<double>(), 9);
+    }
+
+    [Fact]
+    public async Task FeaturesThatDoNotFitTheServingModelAre422NamingTheFieldAndAssignNobody()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var id = (await CreateAsync(analyst, NewCampaign("Bad features")))["id"]!.GetValue<string>();
+        var customers = GeneratedCustomers.Json(2, seed: 23);
+        var features = customers[1]["features"]!.AsObject();
+        var numeric = features.First(f => f.Value is JsonValue v && v.TryGetValue<double>(out _)).Key;
+        features[numeric] = "many";
+
+        var response = await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        Assert.Contains(errors, e => e.Key.StartsWith("customers[1].features", StringComparison.Ordinal) && e.Key.Contains(numeric, StringComparison.Ordinal));
+        var results = await (await analyst.GetAsync($"/campaigns/{id}/results")).ReadObjectAsync();
+        Assert.Equal(0, results["assigned"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task AnUnknownCampaignIs404Everywhere()
     {
         using var analyst = server.ClientFor("analyst");

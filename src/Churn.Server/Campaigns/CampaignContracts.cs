@@ -29,8 +29,12 @@ public sealed record CampaignResponse(
     int? ListedCustomers, double HoldoutShare, int OutcomeWindowDays, DateTimeOffset StartsAt, DateTimeOffset? EndsAt, long Seed,
     DateTimeOffset CreatedAt, string CreatedBy);
 
-/// <summary>One customer to assign: id, calibrated churn probability, and optionally uplift (from an uplift model) and a segment.</summary>
-public sealed record AssignCustomer(string? CustomerId, double? ChurnProbability, double? Uplift, string? Segment);
+/// <summary>
+/// One customer to assign: id, calibrated churn probability, and optionally uplift (from an uplift model) and a segment.
+/// Instead of the probability the customer's <see cref="Features"/> (<c>{"feature": value}</c>, every feature of the serving
+/// model) may be sent, and the serving model scores them.
+/// </summary>
+public sealed record AssignCustomer(string? CustomerId, double? ChurnProbability, double? Uplift, string? Segment, System.Text.Json.JsonElement? Features = null);
 
 /// <summary>The body of <c>POST /campaigns/{id}/assign</c>.</summary>
 public sealed record AssignRequest(IReadOnlyList<AssignCustomer>? Customers);
@@ -160,7 +164,7 @@ internal static class CampaignValidation
             }
             if (c.ChurnProbability is not (>= 0 and <= 1))
             {
-                errors.Add($"customers[{i}].churnProbability", "is required: a calibrated churn probability in [0, 1].");
+                errors.Add($"customers[{i}].churnProbability", "is required (or features to score): a calibrated churn probability in [0, 1].");
             }
             if (c.Uplift is { } u && u is not (>= -1 and <= 1))
             {

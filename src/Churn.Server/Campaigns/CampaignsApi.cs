@@ -1,5 +1,8 @@
 using System.Text;
+using Churn.Core.Data;
 using Churn.Server.Errors;
+using Churn.Server.Models;
+using Churn.Server.Predictions;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -47,8 +50,21 @@ public static class CampaignsApi
         await book.GetAsync(id, ct) is { } campaign ? TypedResults.Ok(campaign) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<AssignResponse>, NotFound, ProblemHttpResult>> AssignAsync(
-        Guid id, AssignRequest request, CampaignBook book, HttpContext context, CancellationToken ct)
+        Guid id, AssignRequest request, CampaignBook book, ModelHost host, Predictor predictor, HttpContext context, CancellationToken ct)
     {
+        if (request.Customers is { } customers && customers.Any(c => c is { Features: not null, ChurnProbability: null }))
+        {
+            if (await book.GetAsync(id, ct) is null)
+            {
+                return TypedResults.NotFound();
+            }
+            var errors = new FieldErrors();
+            request = new AssignRequest(ScoreFeatures(customers, host.Require(), predictor, errors));
+            if (errors.Any)
+            {
+                return JsonBody.Invalid(errors.Errors);
+            }
+        }
         var outcome = await book.AssignAsync(id, request, context.User.KeyName(), Address(context), ct);
         return !outcome.Found ? TypedResults.NotFound() : outcome.Value is { } done ? TypedResults.Ok(done) : JsonBody.Invalid(outcome.Errors);
     }
@@ -79,6 +95,30 @@ public static class CampaignsApi
 
     private static async Task<Results<Ok<CampaignResultsResponse>, NotFound>> ResultsAsync(Guid id, CampaignBook book, CancellationToken ct) =>
         await book.ResultsAsync(id, ct) is { } results ? TypedResults.Ok(results) : TypedResults.NotFound();
+
+    /// <summary>
+    /// Gives customers sent with features but no churn probability the serving model's probability (a logged prediction,
+    /// so feedback joins it like any other). Every customer's features are read first and nothing is scored while any is
+    /// refused.
+    /// </summary>
+    private static List<AssignCustomer> ScoreFeatures(IReadOnlyList<AssignCustomer> customers, ServingModel model, Predictor predictor, FieldErrors errors)
+    {
+        var inputs = new FeatureValue[]?[customers.Count];
+        for (var i = 0; i < customers.Count; i++)
+        {
+            if (customers[i] is { Features: { } features, ChurnProbability: null })
+            {
+                inputs[i] = FeatureInput.ReadFeatures(features, $"customers[{i}].features", model.Schema, errors);
+            }
+        }
+        if (errors.Any)
+        {
+            return [.. customers];
+        }
+        return [.. customers.Select((c, i) => inputs[i] is { } values
+            ? c with { ChurnProbability = predictor.Predict(model, new CustomerInput(c.CustomerId, values, null)).ChurnProbability }
+            : c)];
+    }
 
     private static string? Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 }

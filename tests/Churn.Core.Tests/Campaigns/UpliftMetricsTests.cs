@@ -18,6 +18,39 @@ public class UpliftMetricsTests
     }
 
     [Fact]
+    public void ACheckGivesTheFiguresAndTheCurveOrNothingWhenAnArmIsMissing()
+    {
+        // The perfect order ten times over, so the top 30 % holds both arms.
+        double[] perfect = [8, 7, 5, 5, 5, 5, 2, 2];
+        double[] scores = [.. Enumerable.Range(0, 10).SelectMany(_ => perfect)];
+        bool[] treated = [.. Enumerable.Range(0, 10).SelectMany(_ => Treated)];
+        bool[] outcomes = [.. Enumerable.Range(0, 10).SelectMany(_ => Outcomes)];
+
+        var check = UpliftMetrics.Check(scores, treated, outcomes, resamples: 50, seed: 1);
+
+        Assert.NotNull(check);
+        Assert.Equal(80, check.Customers);
+        Assert.Equal(1, check.Score.Qini.Value, 10);
+        Assert.Equal(UpliftMetrics.QiniCurve(scores, treated, outcomes), check.Curve);
+        // One arm only, or a top 30 % (two of eight customers) without a control customer: the figures are undefined.
+        Assert.Null(UpliftMetrics.Check(scores, [.. treated.Select(_ => true)], outcomes, resamples: 50, seed: 1));
+        Assert.Null(UpliftMetrics.Check(perfect, Treated, Outcomes, resamples: 50, seed: 1));
+    }
+
+    [Fact]
+    public void ThinningKeepsTheFirstAndLastPointsAndAtMostTheCountAsked()
+    {
+        var curve = Enumerable.Range(0, 1000).Select(i => new QiniPoint(i, i * 0.5)).ToList();
+
+        var thin = UpliftMetrics.Thin(curve, 101);
+
+        Assert.Equal(101, thin.Count);
+        Assert.Equal(curve[0], thin[0]);
+        Assert.Equal(curve[^1], thin[^1]);
+        Assert.Equal(curve.Take(50), UpliftMetrics.Thin(curve.Take(50).ToList(), 101));
+    }
+
+    [Fact]
     public void TheReversedOrderIsWorseThanRandom()
     {
         double[] scores = [1, 2, 3, 4, 5, 6, 7, 8];

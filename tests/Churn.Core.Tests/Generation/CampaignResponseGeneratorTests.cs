@@ -53,6 +53,9 @@ public class CampaignResponseGeneratorTests(ITestOutputHelper output)
 
         output.WriteLine($"{report.Chosen}: Qini {report.Score.Qini}, random {report.RandomOrder.Qini}");
         Assert.True(report.Score.Qini.Low > report.RandomOrder.Qini.High, $"{report.Score.Qini} against {report.RandomOrder.Qini}");
+        // Every method, not only the one chosen, finds who contact moves.
+        Assert.Equal(Enum.GetValues<UpliftMethod>(), report.Candidates.Select(c => c.Method));
+        Assert.All(report.Candidates, c => Assert.True(c.Score.Qini.Low > report.RandomOrder.Qini.High, $"{c.Method}: {c.Score.Qini} against {report.RandomOrder.Qini}"));
         double Mean(ResponseType t) => fresh.Select((c, i) => (c, i)).Where(x => x.c.Type == t).Average(x => scores[x.i]);
         output.WriteLine(string.Join(", ", Enum.GetValues<ResponseType>().Select(t => $"{t} {Mean(t):0.000}")));
         Assert.True(Mean(ResponseType.SleepingDog) < 0);
