@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Data.Tracking;
 using Churn.Server.Dashboard;
@@ -6,8 +5,6 @@ using Churn.Server.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 

@@ -1,7 +1,4 @@
-using System.Net;
 using Churn.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 

@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Churn.Core.Campaigns;
 using Churn.Server.Campaigns;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

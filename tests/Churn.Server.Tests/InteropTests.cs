@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 /// <summary><c>POST /invocations</c> with every input shape of the MLflow 2.x scoring protocol, and Python's NaN tokens.</summary>

@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
 using Churn.Data.Settings;
 using Churn.Server.Monitoring;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

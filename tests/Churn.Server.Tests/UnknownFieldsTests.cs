@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 /// <summary><c>api.unknown_fields</c>: unknown fields refused by default, or skipped and listed on every scoring path.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Churn.Cli.Tests.Survival;
 
 /// <summary>A folder with a seeded time-to-churn file: customers whose monthly hazard rises with x and on plan b.</summary>

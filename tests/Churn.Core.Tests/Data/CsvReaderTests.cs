@@ -1,6 +1,3 @@
-using System.Text;
-using Churn.Core.Data;
-
 namespace Churn.Core.Tests.Data;
 
 public class CsvReaderTests

@@ -1,7 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Schema;
-using Churn.Core.Training;
-
 namespace Churn.Core.Tests.ReferenceData;
 
 /// <summary>The four public churn datasets in ../shared/data load and train with nothing but a schema.</summary>

@@ -1,7 +1,5 @@
 using System.IO.Compression;
 using Churn.Data.Backup;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 
 namespace Churn.Data.Tests.Backup;
 

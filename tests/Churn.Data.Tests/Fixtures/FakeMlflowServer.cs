@@ -1,8 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Churn.Data.Tests.Fixtures;

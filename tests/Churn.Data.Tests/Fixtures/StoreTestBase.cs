@@ -1,6 +1,5 @@
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
-using Churn.Data.Store;
 
 namespace Churn.Data.Tests.Fixtures;
 

@@ -1,7 +1,4 @@
-using System.Text;
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 using Churn.Data.Tracking;
 
 namespace Churn.Data.Tests.Registry;

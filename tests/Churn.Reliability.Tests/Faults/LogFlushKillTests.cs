@@ -1,6 +1,3 @@
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
-
 namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using Churn.Reliability.Tests.Fixtures;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>Damaged model packages: refused with a clear problem, and the champion keeps serving.</summary>

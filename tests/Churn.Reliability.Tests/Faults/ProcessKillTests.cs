@@ -1,10 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Churn.Data.Tracking;
-using Churn.Reliability.Tests.Fixtures;
-using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Faults;
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Faults;
 

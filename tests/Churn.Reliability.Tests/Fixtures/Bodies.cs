@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Reliability.Tests.Fixtures;
 
 /// <summary>Valid request bodies built from generated customers, so they always match the served model's schema.</summary>

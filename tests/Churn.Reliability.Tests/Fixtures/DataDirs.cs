@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
 namespace Churn.Reliability.Tests.Fixtures;

@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Load;
 

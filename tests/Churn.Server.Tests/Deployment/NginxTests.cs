@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
 namespace Churn.Server.Tests.Deployment;

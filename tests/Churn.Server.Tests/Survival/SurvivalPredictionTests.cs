@@ -1,12 +1,8 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Core.Survival;
 using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests.Survival;
 
