@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Cli.Modeling;
 
 namespace Churn.Cli;

@@ -1,8 +1,5 @@
-using System.CommandLine;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Data.Security;
-using Spectre.Console;
 
 namespace Churn.Cli;
 

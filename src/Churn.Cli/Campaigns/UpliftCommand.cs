@@ -1,9 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Campaigns;
-using Churn.Core.Models;
-using Spectre.Console;
 
 namespace Churn.Cli.Campaigns;
 

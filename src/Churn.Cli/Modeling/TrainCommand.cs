@@ -1,13 +1,8 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
-using Churn.Core.Models;
 using Churn.Core.Training;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Data.Security;
 using Churn.Data.Store;
 

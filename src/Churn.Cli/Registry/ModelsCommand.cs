@@ -1,8 +1,6 @@
-using System.CommandLine;
 using Churn.Data;
 using Churn.Data.Registry;
 using Churn.Data.Security;
-using Spectre.Console;
 
 namespace Churn.Cli.Registry;
 

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Registry;
 

@@ -1,14 +1,9 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Cli.Modeling;
 using Churn.Cli.Registry;
-using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Survival;
 

@@ -1,5 +1,3 @@
-using Churn.Core.Data;
-
 namespace Churn.Core.Campaigns;
 
 /// <summary>One point of a Qini curve: after targeting <see cref="Targeted"/> customers, the incremental responders <see cref="Qini"/>.</summary>

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Survival;
 

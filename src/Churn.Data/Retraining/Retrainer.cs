@@ -8,7 +8,6 @@ using Churn.Core.Training;
 using Churn.Data.Predictions;
 using Churn.Data.Registry;
 using Churn.Data.Security;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
 
 namespace Churn.Data.Retraining;

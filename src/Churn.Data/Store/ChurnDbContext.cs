@@ -6,7 +6,6 @@ using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Store;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Models;
 using Churn.Data.Registry;
 using Churn.Data.Security;

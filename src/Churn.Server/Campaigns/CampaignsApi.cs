@@ -1,7 +1,5 @@
 using System.Text;
-using Churn.Server.Errors;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Churn.Server.Campaigns;
 

@@ -2,10 +2,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Churn.Core.Data;
 using Churn.Core.Scoring;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
-using Churn.Server.Settings;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

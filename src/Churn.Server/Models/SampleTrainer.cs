@@ -3,10 +3,7 @@ using Churn.Core.Generation;
 using Churn.Core.Training;
 using Churn.Data.Registry;
 using Churn.Data.Retraining;
-using Churn.Data.Security;
 using Churn.Data.Tracking;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 
