@@ -33,10 +33,7 @@ internal static class TrainCommand
         command.Add(data);
         schema.AddTo(command);
         dialect.AddTo(command);
-        foreach (var o in new Option[] { trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json })
-        {
-            command.Add(o);
-        }
+        Commands.AddAll(command, trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var file = parse.GetRequiredValue(data);
