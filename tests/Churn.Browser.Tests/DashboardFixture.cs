@@ -126,14 +126,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             return;
         }
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
+        if (RepositoryRoot.Find() is { } root)
         {
-            dir = dir.Parent;
-        }
-        if (dir is not null)
-        {
-            var target = Path.Combine(dir.FullName, "docs", "screenshots");
+            var target = Path.Combine(root, "docs", "screenshots");
             Directory.CreateDirectory(target);
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
         }

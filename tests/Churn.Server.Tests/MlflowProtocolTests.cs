@@ -146,9 +146,7 @@ public sealed class MlflowProtocolTests(ServerFixture server)
 
         var response = await client.PostAsync("/invocations", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        var errors = await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
         Assert.True(errors.Count <= 2, errors.ToJsonString());
     }
 
@@ -177,7 +175,6 @@ public sealed class MlflowProtocolTests(ServerFixture server)
 
         var response = await client.PostAsync("/invocations", content);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("$"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, "$");
     }
 }

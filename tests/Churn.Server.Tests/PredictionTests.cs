@@ -170,8 +170,7 @@ public sealed class PredictionTests(ServerFixture server)
 
         var response = await client.PostAsJsonAsync("/feedback", new { churned = "maybe" });
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.True(errors.ContainsKey("churned"));
         Assert.True(errors.ContainsKey("predictionId"));
     }

@@ -54,8 +54,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(["customers[3].features.tenureMonths"], errors.Select(e => e.Key));
     }
 
@@ -66,8 +65,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json("""{"customers": []}"""));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "customers");
     }
 
     [Fact]
@@ -78,8 +76,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.RequestEntityTooLarge, "customers");
     }
 
     [Fact]
@@ -91,8 +88,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
@@ -102,8 +98,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", new StringContent(Bodies.Customer().ToJsonString(), Encoding.UTF8, "text/plain"));
 
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.UnsupportedMediaType);
     }
 
     [Theory]
@@ -117,8 +112,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -175,7 +175,7 @@ public sealed class ShapTests
     [SharedDataFact]
     public void OnTheTelcoModelBasePlusContributionsIsTheLogOddsOfEveryRow()
     {
-        var file = Path.Combine(TestFiles.SharedData()!, "WA_Fn-UseC_-Telco-Customer-Churn.csv");
+        var file = SharedData.PathOf("WA_Fn-UseC_-Telco-Customer-Churn.csv");
         var schema = SchemaInference.Infer(file, "Churn", "Yes").Schema;
         var data = DatasetLoader.Load(file, schema);
         var model = ChurnTrainer.Train(data, new TrainingOptions { ComputeImportance = false }).Model;

@@ -8,8 +8,6 @@ public sealed class MlflowMirrorTests : StoreTestBase
 {
     private readonly ManualClock clock = new();
 
-    protected override Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());
-
     private static MlflowOptions Mlflow(string uri, string? deployment = "prod") =>
         new() { TrackingUri = uri, Deployment = deployment, RequestTimeout = TimeSpan.FromSeconds(5) };
 
