@@ -1,5 +1,4 @@
 using Churn.Core.Training;
-using Spectre.Console;
 
 namespace Churn.Cli;
 

@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace Churn.Cli;
 
 /// <summary>An error the user can fix: printed as one sentence, exit code 1, no stack trace.</summary>

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Cli.Modeling;
 
 namespace Churn.Cli;
@@ -25,5 +24,35 @@ internal static class Commands
         yield return KeysCommand.Create();
         yield return Campaigns.CampaignCommand.Create();
         yield return Campaigns.UpliftCommand.Create();
+    }
+
+    /// <summary>A command that only holds subcommands, such as <c>churn models</c> for <c>list|show|promote|…</c>.</summary>
+    public static Command Group(string name, string description, params Command[] subcommands)
+    {
+        var command = new Command(name, description);
+        foreach (var subcommand in subcommands)
+        {
+            command.Add(subcommand);
+        }
+        return command;
+    }
+
+    /// <summary>Adds each option and argument to <paramref name="command"/>, in order.</summary>
+    public static void AddAll(Command command, params Symbol[] symbols)
+    {
+        foreach (var symbol in symbols)
+        {
+            switch (symbol)
+            {
+                case Option option:
+                    command.Add(option);
+                    break;
+                case Argument argument:
+                    command.Add(argument);
+                    break;
+                default:
+                    throw new ArgumentException($"{symbol.Name} is neither an option nor an argument.", nameof(symbols));
+            }
+        }
     }
 }

@@ -1,80 +1,50 @@
-using System.CommandLine;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Data.Security;
-using Spectre.Console;
 
 namespace Churn.Cli;
 
 /// <summary><c>churn keys create|list|revoke</c>: API keys managed on the data directory's store, audited (as the operating-system user at this host) like the API's changes.</summary>
 internal static class KeysCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("keys", "Create, list and revoke API keys (stored only as hashes).");
-        command.Add(CreateKey());
-        command.Add(List());
-        command.Add(Revoke());
-        return command;
-    }
+    public static Command Create() => Commands.Group("keys", "Create, list and revoke API keys (stored only as hashes).", CreateKey(), List(), Revoke());
 
     private static Command CreateKey()
     {
         var name = new Option<string>("--name") { Description = "A unique name for the key (who or what uses it).", Required = true };
         var role = new Option<string>("--role") { Description = "admin, analyst, service or viewer.", Required = true };
         role.AcceptOnlyFromAmong([.. Roles.All]);
-        var dataDir = CommonOptions.DataDir();
-        var json = CommonOptions.Json();
-        var command = new Command("create", "Create a key and print it once.") { name, role, dataDir, json };
-        command.SetAction(async (parse, ct) =>
+        return StoreAccess.Command("create", "Create a key and print it once.", [name, role], async (parse, store, json, ct) =>
         {
-            using (var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct))
+            var keyName = parse.GetRequiredValue(name);
+            var created = await store.Keys.CreateAsync(keyName, parse.GetRequiredValue(role), AuditActor.ThisMachine(), ct)
+                ?? throw new CliException($"A key named '{keyName}' exists; choose another --name.");
+            if (json)
             {
-                var keyName = parse.GetRequiredValue(name);
-                var created = await store.Keys.CreateAsync(keyName, parse.GetRequiredValue(role), AuditActor.ThisMachine(), ct)
-                    ?? throw new CliException($"A key named '{keyName}' exists; choose another --name.");
-                if (parse.GetValue(json))
-                {
-                    Console.WriteLine(JsonSerializer.Serialize(created, JsonSerializerOptions.Web));
-                }
-                else
-                {
-                    AnsiConsole.MarkupLine($"Key [bold]{Markup.Escape(created.Name)}[/] ({created.Role}, id {created.Id}):");
-                    Console.WriteLine(created.Key);
-                    AnsiConsole.MarkupLine("[grey]Shown once: only its hash is stored. Send it in the X-API-Key header.[/]");
-                }
+                Console.WriteLine(JsonSerializer.Serialize(created, JsonSerializerOptions.Web));
+                return;
             }
-            return 0;
+            AnsiConsole.MarkupLine($"Key [bold]{Markup.Escape(created.Name)}[/] ({created.Role}, id {created.Id}):");
+            Console.WriteLine(created.Key);
+            AnsiConsole.MarkupLine("[grey]Shown once: only its hash is stored. Send it in the X-API-Key header.[/]");
         });
-        return command;
     }
 
-    private static Command List()
-    {
-        var dataDir = CommonOptions.DataDir();
-        var json = CommonOptions.Json();
-        var command = new Command("list", "List keys (never their secrets).") { dataDir, json };
-        command.SetAction(async (parse, ct) =>
+    private static Command List() =>
+        StoreAccess.Command("list", "List keys (never their secrets).", [], async (parse, store, json, ct) =>
         {
-            using (var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct))
+            var all = await store.Keys.ListAsync(ct);
+            if (json)
             {
-                var all = await store.Keys.ListAsync(ct);
-                if (parse.GetValue(json))
-                {
-                    Console.WriteLine(JsonSerializer.Serialize(all, JsonSerializerOptions.Web));
-                    return 0;
-                }
-                var table = new Table().AddColumns("id", "name", "role", "created", "revoked");
-                foreach (var k in all)
-                {
-                    table.AddRow(k.Id.ToString(), Markup.Escape(k.Name), k.Role, $"{k.CreatedAt:u}", k.RevokedAt is { } r ? $"{r:u}" : "");
-                }
-                AnsiConsole.Write(table);
+                Console.WriteLine(JsonSerializer.Serialize(all, JsonSerializerOptions.Web));
+                return;
             }
-            return 0;
+            var table = new Table().AddColumns("id", "name", "role", "created", "revoked");
+            foreach (var k in all)
+            {
+                table.AddRow(k.Id.ToString(), Markup.Escape(k.Name), k.Role, $"{k.CreatedAt:u}", k.RevokedAt is { } r ? $"{r:u}" : "");
+            }
+            AnsiConsole.Write(table);
         });
-        return command;
-    }
 
     private static Command Revoke()
     {

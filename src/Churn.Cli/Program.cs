@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Cli;
 
 var root = new RootCommand("Churn: train, evaluate and serve customer-churn models.");

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Server;
 
 namespace Churn.Cli;

@@ -4,9 +4,7 @@ using Churn.Server.ApiDocs;
 using Churn.Server.Campaigns;
 using Churn.Server.Coordination;
 using Churn.Server.Dashboard;
-using Churn.Server.Errors;
 using Churn.Server.Health;
-using Churn.Server.Hosting;
 using Churn.Server.Interop;
 using Churn.Server.Jobs;
 using Churn.Server.Mlflow;
@@ -15,12 +13,10 @@ using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
 using Churn.Server.Retraining;
 using Churn.Server.Security;
-using Churn.Server.Settings;
 using Churn.Server.Survival;
 using Churn.Server.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server;
 

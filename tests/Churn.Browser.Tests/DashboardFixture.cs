@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Churn.Core.Generation;
 using Churn.Core.Survival;
 using Churn.Data.Registry;
@@ -11,8 +10,6 @@ using Churn.Server.Survival;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 
@@ -136,14 +133,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             return;
         }
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
+        if (RepositoryRoot.Find() is { } root)
         {
-            dir = dir.Parent;
-        }
-        if (dir is not null)
-        {
-            var target = Path.Combine(dir.FullName, "docs", "screenshots");
+            var target = Path.Combine(root, "docs", "screenshots");
             Directory.CreateDirectory(target);
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
         }

@@ -1,7 +1,4 @@
-using System.Net;
 using Churn.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 
@@ -24,8 +21,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(fixture.BaseUrl) };
         var response = await http.GetAsync("/models");
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.Unauthorized);
         var dashboard = await http.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, dashboard.StatusCode);
         Assert.StartsWith("/account/login", dashboard.Headers.Location?.PathAndQuery, StringComparison.Ordinal);

@@ -1,9 +1,6 @@
-using System.Text.Json.Nodes;
 using Churn.Data.Registry;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 

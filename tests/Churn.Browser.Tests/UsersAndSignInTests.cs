@@ -1,6 +1,4 @@
 using Churn.Server.Dashboard;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
 
 namespace Churn.Browser.Tests;
 

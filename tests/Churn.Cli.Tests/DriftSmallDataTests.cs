@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Churn.Data.Settings;
-using Churn.Data.Store;
 
 namespace Churn.Cli.Tests;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Churn.Cli.Tests;
 
 /// <summary>Files as people really save them, through the real churn command: label spellings, yes/no and missing

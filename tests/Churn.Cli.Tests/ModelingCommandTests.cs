@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Churn.Cli.Tests;
 
 /// <summary>One generated dataset and one trained model shared by the modelling command tests.</summary>

@@ -1,7 +1,5 @@
-using Churn.Container.Tests.Fixtures;
 using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Container.Tests;
 

@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Churn.Container.Tests.Fixtures;
-using Churn.Scale.Tests.Fixtures;
-using Xunit.Abstractions;
-
 namespace Churn.Container.Tests;
 
 /// <summary>One container of the image, as a user runs it (a named volume at /data): health, serving, user, files, backup.</summary>

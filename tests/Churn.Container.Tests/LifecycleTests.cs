@@ -1,11 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Churn.Container.Tests.Fixtures;
 using Churn.Data.Store;
-using Churn.Scale.Tests.Fixtures;
 using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Container.Tests;
 

@@ -1,8 +1,3 @@
-using System.Net;
-using Churn.Container.Tests.Fixtures;
-using Churn.Scale.Tests.Fixtures;
-using Xunit.Abstractions;
-
 namespace Churn.Container.Tests;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 /// <summary>Every endpoint with no key, a revoked key and each role. Bodies that would change state are made invalid, so the check stops after authorization.</summary>

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Churn.Core.Campaigns;
 using Churn.Core.Data;
 using Churn.Core.Generation;

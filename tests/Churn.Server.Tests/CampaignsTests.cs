@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Churn.Core.Campaigns;
 using Churn.Server.Campaigns;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 
@@ -54,9 +50,7 @@ public sealed class CampaignsTests(ServerFixture server)
         Assert.Equal(0.1, fetched["holdoutShare"]!.GetValue<double>());
         var list = JsonNode.Parse(await viewer.GetStringAsync("/campaigns"))!.AsArray();
         Assert.Contains(list, c => (string?)c!["id"] == id);
-        using var admin = server.ClientFor("admin");
-        var audit = JsonNode.Parse(await admin.GetStringAsync("/audit?limit=200&action=campaign.create"))!.AsArray();
-        Assert.Contains(audit, a => (string?)a!["target"] == id);
+        await AssertAuditedAsync("campaign.create", id);
     }
 
     [Fact]
@@ -178,8 +172,7 @@ public sealed class CampaignsTests(ServerFixture server)
 
         var response = await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(Customers([("ok", 0.5, null), ("bad", 1.5, null)])));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers[1].churnProbability"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "customers[1].churnProbability");
     }
 
     [Fact]
@@ -232,8 +225,7 @@ public sealed class CampaignsTests(ServerFixture server)
         Assert.Equal(HttpStatusCode.NotFound, (await analyst.PostAsync($"/campaigns/{missing}/assign", Bodies.Json(Customers([("x", 0.5, null)])))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await analyst.GetAsync($"/campaigns/{missing}/contacts?budget=100")).StatusCode);
         var results = await analyst.GetAsync($"/campaigns/{missing}/results");
-        Assert.Equal(HttpStatusCode.NotFound, results.StatusCode);
-        Assert.Equal("application/problem+json", results.Content.Headers.ContentType?.MediaType);
+        results.AssertProblem(HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -265,9 +257,7 @@ public sealed class CampaignsTests(ServerFixture server)
         var lines = (await csv.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
         Assert.Equal("rank,customer_id,churn_probability,uplift,expected_profit", lines[0]);
         Assert.Equal(4, lines.Length);
-        using var admin = server.ClientFor("admin");
-        var audit = JsonNode.Parse(await admin.GetStringAsync("/audit?limit=200&action=campaign.contacts"))!.AsArray();
-        Assert.Contains(audit, a => (string?)a!["target"] == id);
+        await AssertAuditedAsync("campaign.contacts", id);
     }
 
     [Fact]
@@ -299,8 +289,7 @@ public sealed class CampaignsTests(ServerFixture server)
 
         var response = await viewer.GetAsync($"/campaigns/{id}/contacts?{query}");
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey(field));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
     }
 
     [Fact]
@@ -389,5 +378,13 @@ public sealed class CampaignsTests(ServerFixture server)
         var results = await response.ReadObjectAsync();
         Assert.Equal(1200, results["withOutcome"]!.GetValue<int>());
         return (id, results);
+    }
+
+    /// <summary>Asserts the audit log holds an entry of <paramref name="action"/> on <paramref name="target"/>.</summary>
+    private async Task AssertAuditedAsync(string action, string? target)
+    {
+        using var admin = server.ClientFor("admin");
+        var audit = JsonNode.Parse(await admin.GetStringAsync($"/audit?limit=200&action={action}"))!.AsArray();
+        Assert.Contains(audit, a => (string?)a!["target"] == target);
     }
 }

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -36,9 +33,7 @@ public sealed class ConfigTests(ServerFixture server)
 
         var response = await admin.PutAsync("/config", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
         Assert.Equal(before, await admin.GetStringAsync("/config"));
     }
 

@@ -1,10 +1,6 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
 using Churn.Core.Data;
 using Churn.Core.Drift;
-using Churn.Core.Generation;
 using Churn.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace Churn.Server.Tests;

@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 
 namespace Churn.Server.Tests;
 

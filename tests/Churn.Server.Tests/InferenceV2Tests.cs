@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Core.Schema;
 
 namespace Churn.Server.Tests;

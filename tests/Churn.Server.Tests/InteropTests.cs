@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -20,6 +15,15 @@ public sealed class InteropTests(ServerFixture server)
         return probabilities;
     }
 
+    /// <summary>Posts <paramref name="body"/> to /invocations and asserts it answers what /predict gives each customer.</summary>
+    private async Task AssertSameAsPredictAsync(HttpClient client, List<JsonObject> customers, HttpContent body)
+    {
+        var response = await client.PostAsync("/invocations", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(await PredictEachAsync(client, customers), Predictions(await response.ReadObjectAsync()));
+    }
+
     private static double[] Predictions(JsonObject response) => [.. response["predictions"]!.AsArray().Select(p => p!.GetValue<double>())];
 
     [Fact]
@@ -31,10 +35,7 @@ public sealed class InteropTests(ServerFixture server)
         var data = new JsonArray([.. customers.Select(c => new JsonArray([.. columns.Select(col => c["features"]![col]?.DeepClone())]))]);
         var body = new JsonObject { ["dataframe_split"] = new JsonObject { ["columns"] = new JsonArray([.. columns.Select(c => JsonValue.Create(c))]), ["data"] = data } };
 
-        var response = await client.PostAsync("/invocations", Bodies.Json(body));
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(await PredictEachAsync(client, customers), Predictions(await response.ReadObjectAsync()));
+        await AssertSameAsPredictAsync(client, customers, Bodies.Json(body));
     }
 
     [Fact]
@@ -44,10 +45,7 @@ public sealed class InteropTests(ServerFixture server)
         var customers = Bodies.Customers(Rows, seed: 32);
         var body = new JsonObject { ["dataframe_records"] = new JsonArray([.. customers.Select(c => c["features"]!.DeepClone())]) };
 
-        var response = await client.PostAsync("/invocations", Bodies.Json(body));
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(await PredictEachAsync(client, customers), Predictions(await response.ReadObjectAsync()));
+        await AssertSameAsPredictAsync(client, customers, Bodies.Json(body));
     }
 
     [Fact]
@@ -58,10 +56,7 @@ public sealed class InteropTests(ServerFixture server)
         // The generated CSV has a label column, which a scoring request does not send.
         var csv = string.Join('\n', Bodies.Csv(Rows, seed: 33).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..line.LastIndexOf(',')]));
 
-        var response = await client.PostAsync("/invocations", new StringContent(csv, Encoding.UTF8, "text/csv"));
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(await PredictEachAsync(client, customers), Predictions(await response.ReadObjectAsync()));
+        await AssertSameAsPredictAsync(client, customers, new StringContent(csv, Encoding.UTF8, "text/csv"));
     }
 
     [Fact]
@@ -73,8 +68,7 @@ public sealed class InteropTests(ServerFixture server)
 
         var response = await client.PostAsync("/invocations", Bodies.Json(new JsonObject { ["dataframe_records"] = records }));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("dataframe_records[2].tenureMonths"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "dataframe_records[2].tenureMonths");
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Text;
 using Churn.Server.Errors;
 
 namespace Churn.Server.Tests;

@@ -1,7 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Churn.Server.Tests;
 
@@ -62,10 +59,8 @@ public sealed class JsonBodyTests(ServerFixture server)
 
         var response = await admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = Bodies.Json(body) });
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        response.AssertProblem(HttpStatusCode.UnprocessableEntity);
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
         Assert.Equal(config, await admin.GetStringAsync("/config"));
     }
 
@@ -76,8 +71,7 @@ public sealed class JsonBodyTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json($$"""{"features": {{FeaturesWith("\"regio\\u006e\": \"South\"")}}}"""));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("features.region"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "features.region");
     }
 
     public static TheoryData<string, string, string, string> NonFiniteTokens() => new()
@@ -97,9 +91,7 @@ public sealed class JsonBodyTests(ServerFixture server)
 
         var response = await client.PostAsync(path, Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        var errors = await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, field);
         var message = errors[field]![0]!.GetValue<string>();
         Assert.Contains(token, message, StringComparison.Ordinal);
         Assert.Contains("send null", message, StringComparison.Ordinal);
@@ -113,8 +105,7 @@ public sealed class JsonBodyTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json("{\"features\": " + Features()[..^1] + ", \"z\": 'five'}}"));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("features.z"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, "features.z");
     }
 
     public static TheoryData<string, string, string, HttpStatusCode> BodiesOfEveryJsonEndpoint() => new()
@@ -183,9 +174,7 @@ public sealed class JsonBodyTests(ServerFixture server)
 
         var response = await client.PostAsync(path, content);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, field);
     }
 
     [Fact]

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
 namespace Churn.Server.Tests;
@@ -80,28 +77,6 @@ public sealed class KestrelTests(ServerFixture server)
         }
     }
 
-    private static async Task WaitForReadyAsync(HttpClient http, Task run)
-    {
-        for (var attempt = 0; attempt < 1200; attempt++)
-        {
-            if (run.IsCompleted)
-            {
-                await run;
-                Assert.Fail("The server stopped before it was ready.");
-            }
-            try
-            {
-                if ((await http.GetAsync("/health/live")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet: the champion is still loading.
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail("The server did not become ready within 120 s.");
-    }
+    private static Task WaitForReadyAsync(HttpClient http, Task run) =>
+        Polling.UntilReadyAsync(run, async () => (await http.GetAsync("/health/live")).IsSuccessStatusCode, "The server");
 }

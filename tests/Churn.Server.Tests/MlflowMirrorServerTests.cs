@@ -1,8 +1,5 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Churn.Data.Registry;
 using Churn.Data.Tests.Fixtures;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 /// <summary><c>POST /invocations</c> with every input shape of the MLflow 2.x scoring protocol, and Python's NaN tokens.</summary>
@@ -150,9 +146,7 @@ public sealed class MlflowProtocolTests(ServerFixture server)
 
         var response = await client.PostAsync("/invocations", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
-        Assert.True(errors.ContainsKey(field), errors.ToJsonString());
+        var errors = await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
         Assert.True(errors.Count <= 2, errors.ToJsonString());
     }
 
@@ -181,7 +175,6 @@ public sealed class MlflowProtocolTests(ServerFixture server)
 
         var response = await client.PostAsync("/invocations", content);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("$"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, "$");
     }
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]

@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
 using Churn.Data.Settings;
 using Churn.Server.Monitoring;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 
@@ -21,8 +16,7 @@ public class MonitoringServer : IAsyncLifetime
 {
     public const string Secret = "test-webhook-secret-0123456789";
 
-    private readonly HttpListener listener = new();
-    private Task? listening;
+    private LoopbackHttpServer? webhook;
 
     public ConcurrentQueue<(string Body, bool SignatureValid)> Deliveries { get; } = new();
 
@@ -30,27 +24,22 @@ public class MonitoringServer : IAsyncLifetime
 
     public string DataDir { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        var port = LoopbackPorts.Free();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        listening = Task.Run(ListenAsync);
+        webhook = new LoopbackHttpServer(ReceiveAsync);
+        var port = webhook.Port;
 
         // Its own data directory keeps this server's windows, alerts and champion to itself; the first start trains a champion.
         DataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
         Factory = new WebhookFactory(DataDir, $"http://127.0.0.1:{port}/hook", ConfigureServer);
         Factory.CreateClient().Dispose();
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
-        listener.Stop();
-        if (listening is not null)
-        {
-            await Task.WhenAny(listening, Task.Delay(1000));
-        }
+        webhook?.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         ServerFixture.TryDelete(DataDir);
     }
@@ -101,29 +90,15 @@ public class MonitoringServer : IAsyncLifetime
         return result;
     }
 
-    private async Task ListenAsync()
+    private Task ReceiveAsync(HttpListenerContext context, byte[] body)
     {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using var buffer = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(buffer);
-            var body = buffer.ToArray();
-            // The receiver's own check: recompute the HMAC of the raw body with the shared secret.
-            var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), body));
-            var valid = context.Request.Headers["X-Churn-Signature"] == expected;
-            Deliveries.Enqueue((Encoding.UTF8.GetString(body), valid));
-            context.Response.StatusCode = valid ? 204 : 401;
-            context.Response.Close();
-        }
+        // The receiver's own check: recompute the HMAC of the raw body with the shared secret.
+        var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), body));
+        var valid = context.Request.Headers["X-Churn-Signature"] == expected;
+        Deliveries.Enqueue((Encoding.UTF8.GetString(body), valid));
+        context.Response.StatusCode = valid ? 204 : 401;
+        context.Response.Close();
+        return Task.CompletedTask;
     }
 
     private sealed class WebhookFactory(string dataDir, string url, Action<IWebHostBuilder> configure) : ChurnFactory(dataDir)

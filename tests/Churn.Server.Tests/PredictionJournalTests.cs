@@ -3,7 +3,6 @@ using Churn.Data.Predictions;
 using Churn.Server.Hosting;
 using Churn.Server.Predictions;
 using Churn.Server.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

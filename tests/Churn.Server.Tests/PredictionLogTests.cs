@@ -1,10 +1,8 @@
-using System.Text.Json.Nodes;
 using Churn.Data.Store;
 using Churn.Server.Predictions;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -174,8 +170,7 @@ public sealed class PredictionTests(ServerFixture server)
 
         var response = await client.PostAsJsonAsync("/feedback", new { churned = "maybe" });
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.True(errors.ContainsKey("churned"));
         Assert.True(errors.ContainsKey("predictionId"));
     }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Xunit.Abstractions;
 
 namespace Churn.Server.Tests;

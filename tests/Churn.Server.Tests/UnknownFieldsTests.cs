@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 /// <summary><c>api.unknown_fields</c>: unknown fields refused by default, or skipped and listed on every scoring path.</summary>
@@ -70,8 +66,7 @@ public sealed class UnknownFieldsTests(ServerFixture server)
         var names = unknown.Split(',');
 
         var refused = await admin.PostAsync(path, new StringContent(extra, Encoding.UTF8, contentType));
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
-        var errors = (await refused.ReadObjectAsync())["errors"]!.AsObject();
+        var errors = await refused.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.All(names, n => Assert.True(errors.ContainsKey(n), errors.ToJsonString()));
 
         try
@@ -115,8 +110,7 @@ public sealed class UnknownFieldsTests(ServerFixture server)
             var missing = await admin.PostAsync("/predict", Bodies.Json(new JsonObject { ["features"] = WithExtra(lacking) }));
             var repeated = await admin.PostAsync("/predict", Bodies.Json("{\"features\": " + Features().ToJsonString()[..^1] + ",\"region\":\"South\"}}"));
 
-            Assert.Equal(HttpStatusCode.UnprocessableEntity, missing.StatusCode);
-            Assert.True((await missing.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("features.region"));
+            await missing.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "features.region");
             Assert.Equal(HttpStatusCode.UnprocessableEntity, repeated.StatusCode);
         }
         finally
@@ -136,8 +130,7 @@ public sealed class UnknownFieldsTests(ServerFixture server)
 
         var response = await admin.PutAsync("/config", Bodies.Json("{\"api\": {\"unknown_fields\": " + value + "}}"));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("api.unknown_fields"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "api.unknown_fields");
         Assert.Equal("reject", JsonNode.Parse(await admin.GetStringAsync("/config"))!["api"]!["unknown_fields"]!.GetValue<string>());
     }
 }

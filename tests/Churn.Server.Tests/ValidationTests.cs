@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
-
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -58,8 +54,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        var errors = (await response.ReadObjectAsync())["errors"]!.AsObject();
+        var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(["customers[3].features.tenureMonths"], errors.Select(e => e.Key));
     }
 
@@ -70,8 +65,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json("""{"customers": []}"""));
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "customers");
     }
 
     [Fact]
@@ -82,8 +76,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.True((await response.ReadObjectAsync())["errors"]!.AsObject().ContainsKey("customers"));
+        await response.AssertFieldErrorAsync(HttpStatusCode.RequestEntityTooLarge, "customers");
     }
 
     [Fact]
@@ -95,8 +88,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
@@ -106,8 +98,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", new StringContent(Bodies.Customer().ToJsonString(), Encoding.UTF8, "text/plain"));
 
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.UnsupportedMediaType);
     }
 
     [Theory]
@@ -121,8 +112,7 @@ public sealed class ValidationTests(ServerFixture server)
 
         var response = await client.PostAsync("/predict", Bodies.Json(body));
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        response.AssertProblem(HttpStatusCode.BadRequest);
     }
 
     [Fact]

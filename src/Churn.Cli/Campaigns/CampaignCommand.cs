@@ -1,21 +1,11 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Campaigns;
-using Churn.Core.Models;
-using Spectre.Console;
 
 namespace Churn.Cli.Campaigns;
 
 /// <summary>churn campaign: read-outs of retention campaigns and other randomised experiments.</summary>
 internal static class CampaignCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("campaign", "Retention campaigns: read out a finished experiment.");
-        command.Add(Readout());
-        return command;
-    }
+    public static Command Create() => Commands.Group("campaign", "Retention campaigns: read out a finished experiment.", Readout());
 
     private static Command Readout()
     {

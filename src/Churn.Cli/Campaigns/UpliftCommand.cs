@@ -1,6 +1,3 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Campaigns;
 using Churn.Core.Models;
 using Churn.Core.Training;
@@ -11,12 +8,7 @@ namespace Churn.Cli.Campaigns;
 /// <summary>churn uplift: treatment-effect models from randomised campaign history.</summary>
 internal static class UpliftCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("uplift", "Uplift (treatment-effect) models: who is persuadable.");
-        command.Add(Train());
-        return command;
-    }
+    public static Command Create() => Commands.Group("uplift", "Uplift (treatment-effect) models: who is persuadable.", Train());
 
     private static Command Train()
     {

@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Generation;
-using Churn.Core.Models;
 using Churn.Core.Quality;
 using Churn.Core.Schema;
 using Churn.Core.Survival;

@@ -1,15 +1,10 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Drift;
-using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Server.Monitoring;
 using Churn.Server.Settings;
 using Microsoft.Extensions.Configuration;
-using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
 

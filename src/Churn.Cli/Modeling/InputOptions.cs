@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Core.Data;
 
 namespace Churn.Cli.Modeling;

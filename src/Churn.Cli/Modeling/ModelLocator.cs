@@ -1,4 +1,3 @@
-using System.Globalization;
 using Churn.Cli.Registry;
 using Churn.Data;
 using Churn.Data.Registry;

@@ -1,7 +1,4 @@
-using System.Globalization;
 using Churn.Core.Evaluation;
-using Churn.Core.Models;
-using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 

@@ -1,9 +1,6 @@
-using System.CommandLine;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
-using Churn.Core.Models;
 using Churn.Core.Scoring;
 
 namespace Churn.Cli.Modeling;

@@ -1,13 +1,8 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Cli.Registry;
 using Churn.Core.Data;
 using Churn.Core.Evaluation;
-using Churn.Core.Models;
 using Churn.Core.Training;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
 
@@ -38,10 +33,7 @@ internal static class TrainCommand
         command.Add(data);
         schema.AddTo(command);
         dialect.AddTo(command);
-        foreach (var o in new Option[] { trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json })
-        {
-            command.Add(o);
-        }
+        Commands.AddAll(command, trainer, cv, folds, seed, calibration, value, cost, success, output, promote, name, dataDir, json);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
             var file = parse.GetRequiredValue(data);
@@ -96,7 +88,7 @@ internal static class TrainCommand
                         result = ChurnTrainer.Train(dataset, options, new Progress<TrainingProgress>(p => progress(p with { Fraction = offset + p.Fraction * (1 - offset) })), token);
                     });
                     return summary is null ? result!.Model : result!.Model.WithCrossValidation(summary);
-                }, ct);
+                }, RecordedTraining.Classifier, ct);
             await StoreAccess.MirrorAsync(store);
             var model = outcome.Model;
             var packagePath = outcome.Version.PackagePath;
@@ -131,7 +123,7 @@ internal sealed record TrainingSummary(
     string Model, string Name, int Version, Guid RunId, bool Champion, string Trainer, double Threshold, string ThresholdPolicy, object Metrics, object? Cv,
     IReadOnlyDictionary<string, string> Parameters, double TrainingSeconds, int TrainRows, int TestRows, IReadOnlyList<string> SchemaNotes)
 {
-    public static TrainingSummary From(ModelCard card, string path, IReadOnlyList<string> notes, TrainingOutcome outcome)
+    public static TrainingSummary From(ModelCard card, string path, IReadOnlyList<string> notes, RecordedOutcome<ChurnModel> outcome)
     {
         var m = card.Metrics;
         var metrics = new

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Churn.Data.Security;
 using Churn.Data.Store;
 
@@ -10,22 +9,17 @@ internal static class BackupCommand
     public static Command Backup()
     {
         var output = new Option<string>("--out") { Description = "The archive to write (zip).", Required = true };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("backup", "Write the store, model files and configuration to one archive.") { output, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("backup", "Write the store, model files and configuration to one archive.", [output], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var archive = Path.GetFullPath(parse.GetValue(output)!);
             var manifest = await store.Backup.BackupAsync(archive, ct);
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { archive, manifest });
                 return;
             }
             Console.WriteLine($"Wrote {archive}: {manifest.Provider} store and {manifest.Files.Count - 1} files, {manifest.Files.Sum(f => f.Size):N0} bytes.");
-        }));
-        return command;
+        });
     }
 
     public static Command Restore()

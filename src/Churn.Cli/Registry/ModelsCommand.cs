@@ -1,8 +1,7 @@
-using System.CommandLine;
 using Churn.Data;
 using Churn.Data.Registry;
 using Churn.Data.Security;
-using Spectre.Console;
+using Churn.Data.Store;
 
 namespace Churn.Cli.Registry;
 
@@ -12,29 +11,16 @@ namespace Churn.Cli.Registry;
 /// </summary>
 internal static class ModelsCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("models", "List, inspect, promote and roll back registered model versions.");
-        command.Add(List());
-        command.Add(Show());
-        command.Add(Register());
-        command.Add(Promote());
-        command.Add(Rollback());
-        command.Add(History());
-        return command;
-    }
+    public static Command Create() => Commands.Group("models", "List, inspect, promote and roll back registered model versions.",
+        List(), Show(), Register(), Promote(), Rollback(), History());
 
     private static Command List()
     {
         var model = new Argument<string?>("model") { Description = "Only this model's versions.", Arity = ArgumentArity.ZeroOrOne };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("list", "List registered versions with their aliases.") { model, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("list", "List registered versions with their aliases.", [model], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var versions = await store.Registry.ListVersionsAsync(parse.GetValue(model), ct);
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { versions = versions.Select(AsJson) });
                 return;
@@ -51,8 +37,7 @@ internal static class ModelsCommand
                     Markup.Escape(v.CreatedBy), v.RunId.ToString()[..8], v.Sha256[..12]);
             }
             AnsiConsole.Write(table);
-        }));
-        return command;
+        });
     }
 
     private static Command Show()
@@ -61,12 +46,8 @@ internal static class ModelsCommand
         var version = new Argument<int?>("version") { Description = "Version number (default: the champion).", Arity = ArgumentArity.ZeroOrOne };
         var alias = new Option<string?>("--alias") { Description = "Show the version this alias points at." };
         var verify = new Option<bool>("--verify") { Description = "Check the package file's SHA-256." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("show", "Show one version: file, hash, aliases, model card.") { model, version, alias, verify, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("show", "Show one version: file, hash, aliases, model card.", [model, version, alias, verify], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var name = parse.GetValue(model)!;
             var info = parse.GetValue(version) is { } number
                 ? await store.Registry.GetVersionAsync(name, number, ct)
@@ -74,7 +55,7 @@ internal static class ModelsCommand
                 : await store.Registry.ResolveAliasAsync(name, parse.GetValue(alias) ?? ModelAliases.Champion, ct)
                     ?? throw new CliException($"Model '{name}' has no {parse.GetValue(alias) ?? ModelAliases.Champion}; name a version.");
             var path = store.Registry.PackagePath(info, parse.GetValue(verify));
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { version = AsJson(info), file = path, verified = parse.GetValue(verify) });
                 return;
@@ -89,8 +70,7 @@ internal static class ModelsCommand
             grid.AddRow("Size", $"{info.SizeBytes:N0} bytes");
             grid.AddRow("Created", $"{StoreAccess.Time(info.CreatedAt)} by {Markup.Escape(info.CreatedBy)}");
             AnsiConsole.Write(grid);
-        }));
-        return command;
+        });
     }
 
     private static Command Register()
@@ -100,86 +80,68 @@ internal static class ModelsCommand
         var card = new Option<string?>("--card") { Description = "A model card JSON file to store with the version." };
         var promote = new Option<bool>("--promote") { Description = "Make the new version the champion." };
         var by = new Option<string?>("--by") { Description = "Who registers it (default: the current user)." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("register", "Register a model package trained elsewhere as a new version (recorded as a run).")
+        return StoreAccess.Command("register", "Register a model package trained elsewhere as a new version (recorded as a run).", [model, file, card, promote, by], async (parse, store, json, ct) =>
         {
-            model, file, card, promote, by, json, dataDir,
-        };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
-        {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var name = parse.GetValue(model)!;
             var source = Path.GetFullPath(parse.GetValue(file)!);
             var cardJson = parse.GetValue(card) is { } cardFile ? await File.ReadAllTextAsync(cardFile, ct) : "{}";
             var info = await store.Changes.RegisterAsync(name, source, cardJson, parse.GetValue(promote), AuditActor.ThisMachine(parse.GetValue(by)), ct);
             await StoreAccess.MirrorAsync(store);
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { version = AsJson(info) });
                 return;
             }
             Console.WriteLine($"Registered {name} v{info.Version}{(parse.GetValue(promote) ? " as champion" : "")}.");
-        }));
-        return command;
+        });
     }
 
     private static Command Promote()
     {
-        var model = new Argument<string>("model") { Description = "Model name." };
         var version = new Argument<int>("version") { Description = "Version number to promote." };
         var alias = new Option<string>("--alias") { Description = "champion (default) or challenger.", DefaultValueFactory = _ => ModelAliases.Champion };
-        var reason = new Option<string?>("--reason") { Description = "Why, kept in the alias history." };
-        var by = new Option<string?>("--by") { Description = "Who moves the alias (default: the current user)." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("promote", "Point an alias (champion or challenger) at a version.") { model, version, alias, reason, by, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
-        {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
-            var name = parse.GetValue(model)!;
-            var moved = await store.Changes.PromoteAsync(name, parse.GetValue(version), parse.GetValue(alias)!,
-                AuditActor.ThisMachine(parse.GetValue(by)), parse.GetValue(reason), ct)
-                ?? throw new CliException($"Model '{name}' has no version {parse.GetValue(version)}.");
-            await StoreAccess.MirrorAsync(store);
-            WriteMove(moved, parse.GetValue(json));
-        }));
-        return command;
+        return AliasMove("promote", "Point an alias (champion or challenger) at a version.", "Who moves the alias (default: the current user).",
+            [version, alias], parse => parse.GetValue(version),
+            (parse, store, name, actor, reason, ct) => store.Changes.PromoteAsync(name, parse.GetValue(version), parse.GetValue(alias)!, actor, reason, ct));
     }
 
     private static Command Rollback()
     {
-        var model = new Argument<string>("model") { Description = "Model name." };
         var to = new Option<int?>("--to") { Description = "Version to roll back to (default: the previous champion)." };
+        return AliasMove("rollback", "Move the champion back to the previous champion or a named version.", "Who rolls back (default: the current user).",
+            [to], parse => parse.GetValue(to),
+            (parse, store, name, actor, reason, ct) => store.Changes.RollbackAsync(name, parse.GetValue(to), actor, reason, ct));
+    }
+
+    /// <summary>
+    /// promote and rollback: a model argument, <paramref name="symbols"/>, <c>--reason</c> and <c>--by</c>; the move is audited
+    /// as the operating-system user (or <c>--by</c>) at this host, mirrored, and reported. A move that finds no version
+    /// names the version <paramref name="wanted"/> reads.
+    /// </summary>
+    private static Command AliasMove(string name, string description, string byDescription, Symbol[] symbols, Func<ParseResult, int?> wanted,
+        Func<ParseResult, ChurnStore, string, AuditActor, string?, CancellationToken, Task<AliasInfo?>> move)
+    {
+        var model = new Argument<string>("model") { Description = "Model name." };
         var reason = new Option<string?>("--reason") { Description = "Why, kept in the alias history." };
-        var by = new Option<string?>("--by") { Description = "Who rolls back (default: the current user)." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("rollback", "Move the champion back to the previous champion or a named version.") { model, to, reason, by, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        var by = new Option<string?>("--by") { Description = byDescription };
+        return StoreAccess.Command(name, description, [model, .. symbols, reason, by], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
-            var name = parse.GetValue(model)!;
-            var moved = await store.Changes.RollbackAsync(name, parse.GetValue(to), AuditActor.ThisMachine(parse.GetValue(by)), parse.GetValue(reason), ct)
-                ?? throw new CliException($"Model '{name}' has no version {parse.GetValue(to)}.");
+            var modelName = parse.GetValue(model)!;
+            var moved = await move(parse, store, modelName, AuditActor.ThisMachine(parse.GetValue(by)), parse.GetValue(reason), ct)
+                ?? throw new CliException($"Model '{modelName}' has no version {wanted(parse)}.");
             await StoreAccess.MirrorAsync(store);
-            WriteMove(moved, parse.GetValue(json));
-        }));
-        return command;
+            WriteMove(moved, json);
+        });
     }
 
     private static Command History()
     {
         var model = new Argument<string>("model") { Description = "Model name." };
         var alias = new Option<string?>("--alias") { Description = "Only this alias (champion or challenger)." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("history", "Which version held each alias, from when to when, moved by whom and why.") { model, alias, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("history", "Which version held each alias, from when to when, moved by whom and why.", [model, alias], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var history = await store.Registry.HistoryAsync(parse.GetValue(model)!, parse.GetValue(alias), ct);
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { history });
                 return;
@@ -191,8 +153,7 @@ internal static class ModelsCommand
                     Markup.Escape(h.MovedBy), Markup.Escape(h.Reason ?? ""));
             }
             AnsiConsole.Write(table);
-        }));
-        return command;
+        });
     }
 
     private static void WriteMove(AliasInfo moved, bool json)

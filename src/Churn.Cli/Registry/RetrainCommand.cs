@@ -1,7 +1,4 @@
-using System.CommandLine;
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
-using Churn.Core.Models;
 using Churn.Core.Retraining;
 using Churn.Data;
 using Churn.Data.Retraining;
@@ -10,7 +7,6 @@ using Churn.Data.Store;
 using Churn.Data.Tracking;
 using Churn.Server.Settings;
 using Microsoft.Extensions.Configuration;
-using Spectre.Console;
 
 namespace Churn.Cli.Registry;
 

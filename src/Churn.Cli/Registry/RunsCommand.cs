@@ -1,32 +1,20 @@
-using System.CommandLine;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Registry;
 
 /// <summary><c>churn runs list|show</c>: the training runs recorded in the store.</summary>
 internal static class RunsCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("runs", "List and inspect recorded training runs.");
-        command.Add(List());
-        command.Add(Show());
-        return command;
-    }
+    public static Command Create() => Commands.Group("runs", "List and inspect recorded training runs.", List(), Show());
 
     private static Command List()
     {
         var model = new Option<string?>("--model") { Description = "Only this model's runs." };
         var limit = new Option<int>("--limit") { Description = "At most this many runs, newest first.", DefaultValueFactory = _ => 50 };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("list", "List runs, newest first.") { model, limit, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("list", "List runs, newest first.", [model, limit], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var runs = await store.Runs.ListAsync(parse.GetValue(model), parse.GetValue(limit), ct);
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(new { runs });
                 return;
@@ -44,19 +32,14 @@ internal static class RunsCommand
                     Markup.Escape(string.Join(", ", run.Metrics.Take(3).Select(m => $"{m.Key}={m.Value:0.####}"))));
             }
             AnsiConsole.Write(table);
-        }));
-        return command;
+        });
     }
 
     private static Command Show()
     {
         var id = new Argument<string>("run") { Description = "Run id (or a unique prefix of it)." };
-        var json = CommonOptions.Json();
-        var dataDir = CommonOptions.DataDir();
-        var command = new Command("show", "Show one run: parameters, metrics, artifacts, outcome.") { id, json, dataDir };
-        command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
+        return StoreAccess.Command("show", "Show one run: parameters, metrics, artifacts, outcome.", [id], async (parse, store, json, ct) =>
         {
-            using var store = await StoreAccess.OpenAsync(parse.GetValue(dataDir), ct);
             var wanted = parse.GetValue(id)!;
             var run = Guid.TryParse(wanted, out var guid)
                 ? await store.Runs.GetAsync(guid, ct)
@@ -72,7 +55,7 @@ internal static class RunsCommand
             {
                 throw new CliException($"No run '{wanted}'.");
             }
-            if (parse.GetValue(json))
+            if (json)
             {
                 StoreAccess.WriteJson(run);
                 return;
@@ -94,8 +77,7 @@ internal static class RunsCommand
             Section("Parameters", run.Parameters.Select(p => (p.Key, p.Value)));
             Section("Metrics", run.Metrics.Select(m => (m.Key, m.Value.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture))));
             Section("Artifacts", run.Artifacts.Select(a => (a.Key, a.Value)));
-        }));
-        return command;
+        });
     }
 
     private static void Section(string title, IEnumerable<(string Key, string Value)> rows)

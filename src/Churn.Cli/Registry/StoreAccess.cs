@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Churn.Data;
 using Churn.Data.Store;
@@ -17,6 +16,25 @@ internal static class StoreAccess
     /// <summary>Opens the store of the data directory from --data-dir / CHURN_DATA_DIR, with its churn.json and Churn__* settings.</summary>
     public static Task<ChurnStore> OpenAsync(string? dataDirFlag, CancellationToken cancellationToken) =>
         ChurnStore.OpenAsync(CommonOptions.ResolveDataDir(dataDirFlag), cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// A command over the data directory's store: <paramref name="symbols"/> plus <c>--json</c> and <c>--data-dir</c>. Its
+    /// action gets the parse result, the opened store and whether <c>--json</c> was given; the store's user-facing errors
+    /// become one-sentence CLI errors.
+    /// </summary>
+    public static Command Command(string name, string description, Symbol[] symbols, Func<ParseResult, ChurnStore, bool, CancellationToken, Task> action)
+    {
+        var json = CommonOptions.Json();
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command(name, description);
+        Commands.AddAll(command, [.. symbols, json, dataDir]);
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var store = await OpenAsync(parse.GetValue(dataDir), ct);
+            await action(parse, store, parse.GetValue(json), ct);
+        }));
+        return command;
+    }
 
     /// <summary>Runs a store command, turning the store's user-facing errors into one-sentence CLI errors.</summary>
     public static async Task<int> RunAsync(Func<Task> action)

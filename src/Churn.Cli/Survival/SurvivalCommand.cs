@@ -1,26 +1,16 @@
-using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using Churn.Cli.Modeling;
 using Churn.Cli.Registry;
-using Churn.Core.Models;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
-using Spectre.Console;
 
 namespace Churn.Cli.Survival;
 
 /// <summary><c>churn survival</c>: time-to-churn models.</summary>
 internal static class SurvivalCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("survival", "Time to churn: survival models from a duration and an event column.");
-        command.Add(Train());
-        return command;
-    }
+    public static Command Create() => Commands.Group("survival", "Time to churn: survival models from a duration and an event column.", Train());
 
     private static Command Train()
     {
@@ -46,10 +36,7 @@ internal static class SurvivalCommand
         var dialect = new DialectOptions();
 
         var command = new Command("train", "Train a time-to-churn model and report its C-index, integrated Brier score and calibration at each horizon.");
-        foreach (var o in new Option[] { data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, name, promote, output, dataDir, json })
-        {
-            command.Add(o);
-        }
+        Commands.AddAll(command, data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, name, promote, output, dataDir, json);
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {

@@ -1,5 +1,3 @@
-using Churn.Core.Data;
-
 namespace Churn.Core.Campaigns;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Churn.Core.Data;
-
 namespace Churn.Core.Campaigns;
 
 /// <summary>One point of a Qini curve: after targeting <see cref="Targeted"/> customers, the incremental responders <see cref="Qini"/>.</summary>
@@ -169,24 +167,15 @@ public static class UpliftMetrics
     // Calls back at the end of every group of tied scores with (customers so far, Qini so far), weighted.
     private static void Walk(int[] order, ReadOnlySpan<double> scores, ReadOnlySpan<bool> treated, ReadOnlySpan<bool> outcomes, int[] weights, Action<double, double> point)
     {
-        double nt = 0, nc = 0, rt = 0, rc = 0;
+        var n = new ArmCounts();
         for (var j = 0; j < order.Length; j++)
         {
             var i = order[j];
             var w = weights[i];
-            if (treated[i])
-            {
-                nt += w;
-                rt += outcomes[i] ? w : 0;
-            }
-            else
-            {
-                nc += w;
-                rc += outcomes[i] ? w : 0;
-            }
+            n.Add(treated[i], outcomes[i], w);
             if (j == order.Length - 1 || scores[order[j + 1]] != scores[i])
             {
-                point(nt + nc, rt - (nc > 0 ? rc * nt / nc : 0));
+                point(n.Treated + n.Control, n.TreatedResponders - (n.Control > 0 ? n.ControlResponders * n.Treated / n.Control : 0));
             }
         }
     }
@@ -200,20 +189,12 @@ public static class UpliftMetrics
             (lastX, lastY) = (x, y);
         });
         // Totals, for the random line and the best possible order.
-        double nt = 0, nc = 0, rt = 0, rc = 0;
+        var totals = new ArmCounts();
         for (var i = 0; i < weights.Length; i++)
         {
-            if (treated[i])
-            {
-                nt += weights[i];
-                rt += outcomes[i] ? weights[i] : 0;
-            }
-            else
-            {
-                nc += weights[i];
-                rc += outcomes[i] ? weights[i] : 0;
-            }
+            totals.Add(treated[i], outcomes[i], weights[i]);
         }
+        var (nt, nc, rt, rc) = (totals.Treated, totals.Control, totals.TreatedResponders, totals.ControlResponders);
         if (nt == 0 || nc == 0)
         {
             return double.NaN;
@@ -246,7 +227,7 @@ public static class UpliftMetrics
             total += w;
         }
         var take = (long)Math.Floor(total * k);
-        double nt = 0, nc = 0, rt = 0, rc = 0;
+        var n = new ArmCounts();
         foreach (var i in order)
         {
             if (take <= 0)
@@ -255,17 +236,31 @@ public static class UpliftMetrics
             }
             var w = Math.Min(weights[i], take);
             take -= w;
-            if (treated[i])
+            n.Add(treated[i], outcomes[i], w);
+        }
+        return n.Treated == 0 || n.Control == 0 ? double.NaN : n.TreatedResponders / n.Treated - n.ControlResponders / n.Control;
+    }
+
+    /// <summary>Weighted customers and responders counted so far, per arm.</summary>
+    private struct ArmCounts
+    {
+        public double Treated;
+        public double Control;
+        public double TreatedResponders;
+        public double ControlResponders;
+
+        public void Add(bool treated, bool responded, double weight)
+        {
+            if (treated)
             {
-                nt += w;
-                rt += outcomes[i] ? w : 0;
+                Treated += weight;
+                TreatedResponders += responded ? weight : 0;
             }
             else
             {
-                nc += w;
-                rc += outcomes[i] ? w : 0;
+                Control += weight;
+                ControlResponders += responded ? weight : 0;
             }
         }
-        return nt == 0 || nc == 0 ? double.NaN : rt / nt - rc / nc;
     }
 }

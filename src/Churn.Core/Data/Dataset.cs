@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Data;
 

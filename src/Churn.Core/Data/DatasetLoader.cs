@@ -1,5 +1,3 @@
-using Churn.Core.Schema;
-
 namespace Churn.Core.Data;
 
 /// <summary>A cell that could not be read as its schema kind.</summary>

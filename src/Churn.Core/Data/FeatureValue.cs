@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Churn.Core.Data;
 
 /// <summary>One raw feature value as it arrives: missing, a number or a text.</summary>

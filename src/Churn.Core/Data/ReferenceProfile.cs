@@ -1,5 +1,3 @@
-using Churn.Core.Schema;
-
 namespace Churn.Core.Data;
 
 /// <summary>The training-time distribution of one feature, kept in the model card for drift and quality checks.</summary>

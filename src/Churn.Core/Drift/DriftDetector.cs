@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Models;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Drift;
 
@@ -167,36 +165,31 @@ public static class DriftDetector
             : null;
     }
 
-    private static FeatureDrift NoVerdict(FeatureProfile reference, int rows, int present, FeatureVerdict verdict, string test, double threshold, string reason) => new()
+    private static FeatureDrift NoVerdict(FeatureProfile reference, int rows, int present, FeatureVerdict verdict, string test, double threshold, string reason) =>
+        Counted(reference, rows, present, test, threshold, drifted: false) with { Verdict = verdict, Reason = reason };
+
+    private static FeatureDrift Judged(
+        FeatureProfile reference, int rows, int present, string test, double threshold, double statistic, double? pValue, bool drifted, double psi) =>
+        Counted(reference, rows, present, test, threshold, drifted) with
+        {
+            Statistic = statistic,
+            PValue = pValue,
+            Verdict = drifted ? FeatureVerdict.Drifted : FeatureVerdict.Stable,
+            Psi = psi,
+        };
+
+    /// <summary>What a feature's result says whether or not it could be judged: the test, its threshold and the values counted.</summary>
+    private static FeatureDrift Counted(FeatureProfile reference, int rows, int present, string test, double threshold, bool drifted) => new()
     {
         Feature = reference.Name,
         Kind = reference.Kind,
         Test = test,
         Threshold = threshold,
-        Drifted = false,
-        Verdict = verdict,
-        Reason = reason,
+        Drifted = drifted,
         CurrentCount = present,
         CurrentMissingShare = MissingShare(rows, present),
         ReferenceMissingShare = reference.MissingShare,
     };
-
-    private static FeatureDrift Judged(
-        FeatureProfile reference, int rows, int present, string test, double threshold, double statistic, double? pValue, bool drifted, double psi) => new()
-        {
-            Feature = reference.Name,
-            Kind = reference.Kind,
-            Test = test,
-            Statistic = statistic,
-            PValue = pValue,
-            Threshold = threshold,
-            Drifted = drifted,
-            Verdict = drifted ? FeatureVerdict.Drifted : FeatureVerdict.Stable,
-            Psi = psi,
-            CurrentCount = present,
-            CurrentMissingShare = MissingShare(rows, present),
-            ReferenceMissingShare = reference.MissingShare,
-        };
 
     private static double MissingShare(int rows, int present) => rows == 0 ? 1 : (double)(rows - present) / rows;
 

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
-using Churn.Core.Data;
 
 namespace Churn.Core.Drift;
 

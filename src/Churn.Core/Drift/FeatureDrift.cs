@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Drift;
 

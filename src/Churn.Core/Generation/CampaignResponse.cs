@@ -1,5 +1,4 @@
 using Churn.Core.Campaigns;
-using Churn.Core.Data;
 
 namespace Churn.Core.Generation;
 

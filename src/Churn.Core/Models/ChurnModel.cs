@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text.Json;
-using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Features;
 using Churn.Core.Scoring;

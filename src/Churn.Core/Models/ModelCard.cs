@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Evaluation;
-using Churn.Core.Schema;
 using Churn.Core.Training;
 
 namespace Churn.Core.Models;

@@ -1,6 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Schema;
-
 namespace Churn.Core.Quality;
 
 /// <summary>Quality of one column of a file.</summary>

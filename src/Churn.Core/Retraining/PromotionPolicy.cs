@@ -1,4 +1,3 @@
-using System.Globalization;
 using Churn.Core.Evaluation;
 
 namespace Churn.Core.Retraining;

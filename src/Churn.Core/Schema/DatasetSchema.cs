@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Churn.Core.Data;
 
 namespace Churn.Core.Schema;
 

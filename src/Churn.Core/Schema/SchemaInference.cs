@@ -1,6 +1,3 @@
-using System.Globalization;
-using Churn.Core.Data;
-
 namespace Churn.Core.Schema;
 
 /// <summary>A schema proposed from a file, with the reasons for every choice a person should review.</summary>

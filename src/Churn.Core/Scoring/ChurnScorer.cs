@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Models;
-using Churn.Core.Schema;
 using Churn.Core.Training;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;

@@ -1,5 +1,4 @@
 using System.Reflection;
-using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Features;
 using Churn.Core.Models;

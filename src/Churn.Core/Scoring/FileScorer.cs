@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using Churn.Core.Data;
 using Churn.Core.Models;
 
 namespace Churn.Core.Scoring;

@@ -1,4 +1,3 @@
-using Churn.Core.Data;
 using Churn.Core.Features;
 using MathNet.Numerics.LinearAlgebra.Double;
 

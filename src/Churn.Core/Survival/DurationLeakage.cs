@@ -1,5 +1,3 @@
-using System.Globalization;
-using Churn.Core.Schema;
 using MathNet.Numerics.Statistics;
 
 namespace Churn.Core.Survival;

@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using Churn.Core.Data;
 using Churn.Core.Features;
 using Churn.Core.Models;
 using Microsoft.ML;

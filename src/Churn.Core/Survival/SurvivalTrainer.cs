@@ -1,4 +1,3 @@
-using System.Globalization;
 using Churn.Core.Models;
 using Churn.Core.Training;
 

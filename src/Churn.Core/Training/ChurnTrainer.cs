@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Features;
 using Churn.Core.Models;

@@ -1,10 +1,7 @@
 using System.Data;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text.Json;
-using Churn.Data.Store;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Backup;
 

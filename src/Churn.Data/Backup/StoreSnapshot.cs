@@ -5,9 +5,7 @@ using Churn.Data.Predictions;
 using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Settings;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Backup;
 

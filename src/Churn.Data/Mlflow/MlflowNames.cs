@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Churn.Data.Settings;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Mlflow;
 

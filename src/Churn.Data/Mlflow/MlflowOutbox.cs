@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Churn.Data.Store;
-
 namespace Churn.Data.Mlflow;
 
 /// <summary>The kinds of mirror operations and their payloads.</summary>

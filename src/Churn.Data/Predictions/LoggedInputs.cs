@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Churn.Data.Registry;
@@ -121,7 +118,7 @@ public sealed class ModelRegistry(
         CancellationToken cancellationToken = default)
     {
         alias = ModelAliases.Validate(alias);
-        return await MoveAliasAsync(modelName, alias, version, movedBy, reason ?? "promote", cancellationToken);
+        return await MoveAliasAsync(new AliasMove(modelName, alias, version, movedBy, reason ?? "promote"), cancellationToken);
     }
 
     /// <summary>Moves the champion back to <paramref name="toVersion"/>, or when null to the version that was champion before the current one.</summary>
@@ -133,7 +130,7 @@ public sealed class ModelRegistry(
         CancellationToken cancellationToken = default)
     {
         toVersion ??= await PreviousChampionAsync(modelName, cancellationToken);
-        return await MoveAliasAsync(modelName, ModelAliases.Champion, toVersion.Value, movedBy, reason ?? "rollback", cancellationToken);
+        return await MoveAliasAsync(new AliasMove(modelName, ModelAliases.Champion, toVersion.Value, movedBy, reason ?? "rollback"), cancellationToken);
     }
 
     /// <summary>The version that was champion before the current one (the most recent other champion).</summary>
@@ -288,20 +285,18 @@ public sealed class ModelRegistry(
         return removed;
     }
 
-    private async Task<AliasInfo> MoveAliasAsync(
-        string modelName,
-        string alias,
-        int version,
-        string movedBy,
-        string reason,
-        CancellationToken cancellationToken)
+    /// <summary>One alias move: which alias of which model goes to which version, by whom and why.</summary>
+    private sealed record AliasMove(string ModelName, string Alias, int Version, string MovedBy, string Reason);
+
+    private async Task<AliasInfo> MoveAliasAsync(AliasMove move, CancellationToken cancellationToken)
     {
+        var (modelName, alias, _, _, _) = move;
         ModelNames.Validate(modelName);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var moved = await TryMoveAliasAsync(modelName, alias, version, movedBy, reason, cancellationToken);
+                var moved = await TryMoveAliasAsync(move, cancellationToken);
                 if (moved is not null)
                 {
                     return moved;
@@ -326,14 +321,9 @@ public sealed class ModelRegistry(
     }
 
     /// <summary>One round of an alias move in one transaction; null when another mover changed the alias first.</summary>
-    private async Task<AliasInfo?> TryMoveAliasAsync(
-        string modelName,
-        string alias,
-        int version,
-        string movedBy,
-        string reason,
-        CancellationToken cancellationToken)
+    private async Task<AliasInfo?> TryMoveAliasAsync(AliasMove move, CancellationToken cancellationToken)
     {
+        var (modelName, alias, version, movedBy, reason) = move;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (!await db.ModelVersions.AnyAsync(v => v.ModelName == modelName && v.Version == version, cancellationToken))

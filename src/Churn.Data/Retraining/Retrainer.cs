@@ -8,7 +8,6 @@ using Churn.Core.Training;
 using Churn.Data.Predictions;
 using Churn.Data.Registry;
 using Churn.Data.Security;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
 
 namespace Churn.Data.Retraining;
@@ -94,7 +93,7 @@ public sealed class Retrainer(
         var trainingProgress = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.9));
         var by = order.RequestedBy;
         var trained = await RecordedTraining.RunAsync(runs, registry, changes, store.DataDir, champion.Name, order.Trigger, by, promote: false,
-            parameters, fingerprint, token => ChurnTrainer.Train(trainingData, trainingOptions, trainingProgress, token).Model, ct);
+            parameters, fingerprint, token => ChurnTrainer.Train(trainingData, trainingOptions, trainingProgress, token).Model, RecordedTraining.Classifier, ct);
         var version = trained.Version.Version;
         await changes.PromoteAsync(champion.Name, version, ModelAliases.Challenger, by,
             $"retrained ({order.Trigger.ToString().ToLowerInvariant()}): {order.Reason}", ct);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Churn.Data.Settings;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Churn.Data.Retraining;

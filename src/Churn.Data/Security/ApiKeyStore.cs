@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Security;
 

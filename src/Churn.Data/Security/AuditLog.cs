@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Data.Security;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Data.Settings;
 
 /// <summary>

@@ -7,7 +7,6 @@ using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Store;
 

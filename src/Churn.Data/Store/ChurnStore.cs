@@ -5,7 +5,6 @@ using Churn.Data.Retraining;
 using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Churn.Data.Store;

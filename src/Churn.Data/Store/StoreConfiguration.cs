@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Churn.Data.Mlflow;
 
 namespace Churn.Data.Store;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Churn.Core.Models;
 using Churn.Core.Survival;
 using Churn.Data.Tracking;

@@ -1,13 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Models;
 using Churn.Data.Registry;
 using Churn.Data.Security;
 
 namespace Churn.Data.Tracking;
-
-/// <summary>What a recorded training produced.</summary>
-public sealed record TrainingOutcome(Guid RunId, ModelVersionInfo Version, ChurnModel Model, bool Promoted);
 
 /// <summary>What a recorded training of a model of any kind produced.</summary>
 public sealed record RecordedOutcome<TModel>(Guid RunId, ModelVersionInfo Version, TModel Model, bool Promoted);
@@ -22,29 +18,14 @@ public sealed record ModelPackaging<TModel>(Action<TModel, string> Save, Func<TM
 /// </summary>
 public static class RecordedTraining
 {
-    public static async Task<TrainingOutcome> RunAsync(
-        RunTracker runs,
-        ModelRegistry registry,
-        ModelChanges changes,
-        string dataDir,
-        string modelName,
-        RunTrigger trigger,
-        AuditActor by,
-        bool promote,
-        IReadOnlyDictionary<string, string> parameters,
-        string? datasetFingerprint,
-        Func<CancellationToken, ChurnModel> train,
-        CancellationToken cancellationToken = default)
-    {
-        var outcome = await RunAsync(runs, registry, changes, dataDir, modelName, trigger, by, promote, parameters, datasetFingerprint, train,
-            new ModelPackaging<ChurnModel>((m, path) => m.Save(path), m => JsonSerializer.Serialize(m.Card, JsonDefaults.Options), m => Metrics(m.Card)),
-            cancellationToken);
-        return new TrainingOutcome(outcome.RunId, outcome.Version, outcome.Model, outcome.Promoted);
-    }
+    /// <summary>How a churn classifier is stored: its package, its card and the card's scalar metrics.</summary>
+    public static readonly ModelPackaging<ChurnModel> Classifier =
+        new((m, path) => m.Save(path), m => JsonSerializer.Serialize(m.Card, JsonDefaults.Options), m => Metrics(m.Card));
 
     /// <summary>
-    /// The same for a model of any kind (a classifier, a survival model): <paramref name="packaging"/> says how it is
-    /// written to its package file, what its card is and which metrics the run records.
+    /// Trains a model of any kind (a classifier with <see cref="Classifier"/>, a survival model) as a recorded run:
+    /// <paramref name="packaging"/> says how it is written to its package file, what its card is and which metrics the
+    /// run records.
     /// </summary>
     public static async Task<RecordedOutcome<TModel>> RunAsync<TModel>(
         RunTracker runs,

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Tracking;
 

@@ -3,11 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Churn.Core.Campaigns;
 using Churn.Data.Campaigns;
-using Churn.Data.Security;
-using Churn.Data.Store;
 using Churn.Server.Monitoring;
 using Churn.Server.Predictions;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Campaigns;
 

@@ -1,7 +1,5 @@
 using Churn.Core.Campaigns;
 using Churn.Data.Campaigns;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Campaigns;
 

@@ -4,7 +4,6 @@ using Churn.Server.Errors;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Churn.Server.Campaigns;
 

@@ -1,6 +1,3 @@
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace Churn.Server.Coordination;
 
 /// <summary>

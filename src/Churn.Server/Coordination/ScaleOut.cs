@@ -1,13 +1,9 @@
-using Churn.Data.Security;
 using Churn.Data.Settings;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
-using Churn.Server.Settings;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Churn.Server.Coordination;

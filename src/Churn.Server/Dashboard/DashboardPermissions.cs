@@ -1,4 +1,3 @@
-using Churn.Data.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
 

@@ -1,9 +1,6 @@
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Models;
-using Churn.Data.Store;
 using Churn.Server.Monitoring;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Dashboard;
 

@@ -1,12 +1,10 @@
 using System.Security.Claims;
-using Churn.Data.Security;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 
 namespace Churn.Server.Dashboard;

@@ -1,7 +1,4 @@
 using System.Security.Cryptography;
-using Churn.Data.Security;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Dashboard;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 

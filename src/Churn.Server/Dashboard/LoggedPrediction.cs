@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Churn.Server.Dashboard;
 
 /// <summary>A logged prediction as the dashboard reads it: when, which version, the probability and the inputs sent.</summary>

@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
 using Churn.Core.Drift;
 using Churn.Core.Models;
 using Churn.Core.Quality;
-using Churn.Data.Store;
 using Churn.Server.Monitoring;
 using MudBlazor;
 

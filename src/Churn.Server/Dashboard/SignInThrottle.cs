@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Churn.Server.Dashboard;
 
 /// <summary>A user name or client address that may not sign in until <see cref="Until"/>.</summary>

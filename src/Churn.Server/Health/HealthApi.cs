@@ -1,11 +1,7 @@
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
 using Churn.Server.Coordination;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Health;
 

@@ -1,12 +1,8 @@
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
 using Churn.Data.Retraining;
-using Churn.Data.Security;
 using Churn.Data.Settings;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Hosting;
 

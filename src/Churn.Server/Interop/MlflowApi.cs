@@ -1,16 +1,10 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Churn.Core.Data;
 using Churn.Core.Schema;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
-using Churn.Server.Settings;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Interop;
 

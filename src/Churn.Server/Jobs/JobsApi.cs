@@ -1,10 +1,6 @@
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

@@ -5,7 +5,6 @@ using System.Text;
 using System.Threading.Channels;
 using Churn.Core.Data;
 using Churn.Core.Scoring;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Settings;
 using Churn.Server.Survival;

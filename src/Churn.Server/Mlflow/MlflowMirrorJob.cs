@@ -1,5 +1,4 @@
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
 using Churn.Server.Coordination;
 using Churn.Server.Monitoring;
 

@@ -1,7 +1,3 @@
-using Churn.Data.Security;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
-
 namespace Churn.Server.Models;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Data.Security;
 
 namespace Churn.Server.Models;
 

@@ -1,10 +1,7 @@
 using Churn.Data;
 using Churn.Data.Registry;
 using Churn.Data.Retraining;
-using Churn.Data.Security;
 using Churn.Data.Tracking;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 

@@ -1,7 +1,5 @@
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 

@@ -2,8 +2,6 @@ using Churn.Core.Models;
 using Churn.Core.Scoring;
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 

@@ -1,11 +1,6 @@
-using System.Text.Json;
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 

@@ -3,10 +3,7 @@ using Churn.Core.Generation;
 using Churn.Core.Training;
 using Churn.Data.Registry;
 using Churn.Data.Retraining;
-using Churn.Data.Security;
 using Churn.Data.Tracking;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 
@@ -38,7 +35,7 @@ public sealed class SampleTrainer(
         var trainingOptions = new TrainingOptions { ModelName = name, Seed = request.Seed, DataSource = Path.GetFileName(csv) };
         var training = new Progress<TrainingProgress>(p => progress?.Report(p.Fraction * 0.95));
         var outcome = await RecordedTraining.RunAsync(runs, registry, changes, dataDir, name, trigger, AuditActor.ThisMachine(createdBy), promote: false, parameters, dataset.Fingerprint,
-            token => ChurnTrainer.Train(dataset, trainingOptions, training, token).Model, cancellationToken);
+            token => ChurnTrainer.Train(dataset, trainingOptions, training, token).Model, RecordedTraining.Classifier, cancellationToken);
         log.LogInformation("Trained {Model} v{Version} on {Rows} rows (AUC {Auc:0.000}).", name, outcome.Version.Version, request.Rows, outcome.Model.Card.Metrics.Auc);
         progress?.Report(1);
         return outcome.Version;

@@ -1,9 +1,5 @@
 using Churn.Data.Registry;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Churn.Server.Hosting;
-using Churn.Server.Settings;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Models;
 

@@ -1,13 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using Churn.Data.Monitoring;
-using Churn.Data.Store;
-using Churn.Server.Settings;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Monitoring;
 

@@ -1,9 +1,4 @@
-using System.Text.Json;
-using Churn.Data.Security;
-using Churn.Data.Store;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Monitoring;
 

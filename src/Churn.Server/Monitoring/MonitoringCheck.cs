@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Churn.Core.Data;
 using Churn.Core.Drift;
 using Churn.Core.Evaluation;
@@ -8,13 +7,10 @@ using Churn.Core.Segments;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
 using Churn.Data.Registry;
-using Churn.Data.Store;
 using Churn.Data.Tracking;
 using Churn.Server.Models;
 using Churn.Server.Retraining;
-using Churn.Server.Settings;
 using Churn.Server.Telemetry;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Monitoring;
 

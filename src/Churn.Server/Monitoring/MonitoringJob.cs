@@ -1,6 +1,5 @@
 using Churn.Server.Coordination;
 using Churn.Server.Models;
-using Churn.Server.Settings;
 
 namespace Churn.Server.Monitoring;
 

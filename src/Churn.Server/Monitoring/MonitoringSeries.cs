@@ -1,8 +1,3 @@
-using System.Text.Json;
-using Churn.Data.Security;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Server.Monitoring;
 
 /// <summary>Reads stored monitoring time series; the <c>/monitoring/*</c> endpoints and the dashboard's charts share it.</summary>

@@ -1,7 +1,4 @@
-using Churn.Data.Store;
 using Churn.Server.Coordination;
-using Churn.Server.Settings;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Monitoring;
 

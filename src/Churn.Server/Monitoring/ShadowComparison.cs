@@ -1,9 +1,6 @@
 using Churn.Core.Evaluation;
-using Churn.Data.Store;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Monitoring;
 

@@ -1,12 +1,5 @@
-using System.Text.Json;
 using Churn.Data.Predictions;
-using Churn.Data.Store;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

@@ -1,12 +1,6 @@
-using System.Text.Json;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
 using Churn.Server.Security;
-using Churn.Server.Settings;
 using Churn.Server.Survival;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

@@ -1,7 +1,5 @@
 using System.Threading.Channels;
 using Churn.Data.Predictions;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

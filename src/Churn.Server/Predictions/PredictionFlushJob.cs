@@ -1,5 +1,4 @@
 using Churn.Data.Predictions;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Predictions;
 

@@ -2,8 +2,6 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Churn.Data.Predictions;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

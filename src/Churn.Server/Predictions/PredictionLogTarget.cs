@@ -1,5 +1,3 @@
-using Churn.Data.Store;
-
 namespace Churn.Server.Predictions;
 
 /// <summary>Where the prediction log is written: the store, unless a test points it at another database.</summary>

@@ -1,8 +1,5 @@
-using System.Text.Json;
 using Churn.Data.Predictions;
-using Churn.Server.Hosting;
 using Churn.Server.Telemetry;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

@@ -1,5 +1,3 @@
-using Churn.Data.Store;
-
 namespace Churn.Server.Predictions;
 
 /// <summary>Scoring, the prediction buffer and its way to the store, and shadow scoring.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using Churn.Core.Schema;
 using Churn.Core.Scoring;
 using Churn.Data.Predictions;

@@ -3,9 +3,7 @@ using Churn.Core.Data;
 using Churn.Data;
 using Churn.Data.Monitoring;
 using Churn.Data.Registry;
-using Churn.Data.Store;
 using Churn.Server.Models;
-using Churn.Server.Settings;
 
 namespace Churn.Server.Predictions;
 

@@ -1,13 +1,8 @@
-using System.Text.Json;
 using Churn.Data.Retraining;
 using Churn.Data.Tracking;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Jobs;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Retraining;
 

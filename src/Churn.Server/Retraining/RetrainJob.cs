@@ -1,10 +1,7 @@
 using Churn.Core.Retraining;
 using Churn.Data.Retraining;
-using Churn.Server.Hosting;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
-using Churn.Server.Settings;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Retraining;
 

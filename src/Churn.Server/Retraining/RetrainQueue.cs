@@ -1,11 +1,8 @@
 using System.Threading.Channels;
 using Churn.Data.Retraining;
-using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
-using Churn.Server.Hosting;
 using Churn.Server.Jobs;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Retraining;
 

@@ -1,6 +1,5 @@
 using Churn.Data.Tracking;
 using Churn.Server.Coordination;
-using Churn.Server.Settings;
 
 namespace Churn.Server.Retraining;
 

@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Churn.Data.Security;
 
 namespace Churn.Server.Security;
 

@@ -1,9 +1,3 @@
-using Churn.Data.Security;
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-
 namespace Churn.Server.Security;
 
 public sealed record CreateKeyRequest(string? Name, string? Role);

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Churn.Server.Coordination;
-using Churn.Server.Errors;
-using Churn.Server.Settings;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
 

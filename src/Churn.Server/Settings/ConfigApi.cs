@@ -1,8 +1,4 @@
-using Churn.Server.Errors;
-using Churn.Server.Hosting;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Settings;
 

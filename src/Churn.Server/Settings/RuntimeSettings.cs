@@ -1,13 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Churn.Data.Security;
 using Churn.Data.Settings;
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Settings;
 

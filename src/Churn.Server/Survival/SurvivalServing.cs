@@ -2,9 +2,7 @@ using Churn.Core.Schema;
 using Churn.Core.Survival;
 using Churn.Data;
 using Churn.Data.Registry;
-using Churn.Server.Hosting;
 using Churn.Server.Predictions;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Survival;
 

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
 using Churn.Core.Schema;
 using Churn.Data.Tests.Fixtures;
 using YamlDotNet.Serialization;

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Churn.Data.Security;
-using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Cli.Tests.Registry;

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
-using Churn.Data.Store;
 
 namespace Churn.Cli.Tests.Registry;
 

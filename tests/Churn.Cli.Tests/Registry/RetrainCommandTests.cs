@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Churn.Data;
 using Churn.Data.Retraining;
 using Churn.Data.Settings;
-using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Cli.Tests.Registry;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Churn.Cli.Tests.Survival;
 
 /// <summary>A folder with a seeded time-to-churn file: customers whose monthly hazard rises with x and on plan b.</summary>
@@ -279,36 +275,5 @@ public class SurvivalReferenceDataTests
         Assert.True(leaky.ExitCode == 0, leaky.Stderr);
         using var leakyJson = JsonDocument.Parse(leaky.Stdout);
         Assert.Contains(leakyJson.RootElement.GetProperty("notes").EnumerateArray(), n => n.GetString()!.StartsWith("column 'TotalCharges' has a rank correlation", StringComparison.Ordinal));
-    }
-}
-
-/// <summary>../shared/data beside the repository (the folder holding Churn.slnx), or null when it is absent.</summary>
-internal static class SharedData
-{
-    public static string? Folder { get; } = Find();
-
-    private static string? Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
-            {
-                var data = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-                return File.Exists(Path.Combine(data, "README.md")) ? data : null;
-            }
-        }
-        return null;
-    }
-}
-
-/// <summary>A fact that needs ../shared/data; skipped, saying why, only when that folder is absent.</summary>
-public sealed class SharedDataFactAttribute : FactAttribute
-{
-    public SharedDataFactAttribute()
-    {
-        if (SharedData.Folder is null)
-        {
-            Skip = "../shared/data (the reference churn datasets) is not beside this repository.";
-        }
     }
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Churn.Scale.Tests.Fixtures;
-
 namespace Churn.Container.Tests.Fixtures;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace Churn.Container.Tests.Fixtures;
 
@@ -30,7 +29,7 @@ public sealed class ImageFixture : IAsyncLifetime
     internal DockerEngine Docker { get; private set; } = null!;
 
     /// <summary>The checkout the image is built from: the nearest parent of the test binaries holding Churn.slnx.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot { get; } = RepositoryRoot.Require();
 
     /// <summary>The product image's size as the engine reports it, in bytes.</summary>
     public long ImageBytes { get; private set; }
@@ -134,18 +133,6 @@ public sealed class ImageFixture : IAsyncLifetime
         var container = await ChurnContainer.RunAsync(Docker, await VolumeAsync());
         await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
         return container;
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Churn.slnx above {AppContext.BaseDirectory}.");
     }
 }
 

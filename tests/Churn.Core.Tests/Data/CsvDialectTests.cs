@@ -1,7 +1,3 @@
-using System.Text;
-using Churn.Core.Data;
-using Churn.Core.Schema;
-
 namespace Churn.Core.Tests.Data;
 
 public class CsvDialectTests

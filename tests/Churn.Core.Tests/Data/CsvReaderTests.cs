@@ -1,6 +1,3 @@
-using System.Text;
-using Churn.Core.Data;
-
 namespace Churn.Core.Tests.Data;
 
 public class CsvReaderTests
@@ -56,30 +53,19 @@ public class CsvReaderTests
     [Fact]
     public void RaggedRowIsRejectedWithLineAndColumn()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => ReadAll("a,b,c\n1,2,3\n4,5\n", out _));
-
-        Assert.Equal(3, ex.Line);
-        Assert.Equal(3, ex.Column);
-        Assert.Contains("expected 3 fields", ex.Message, StringComparison.Ordinal);
+        AssertRejected("a,b,c\n1,2,3\n4,5\n", line: 3, column: 3, "expected 3 fields");
     }
 
     [Fact]
     public void UnclosedQuoteIsRejectedAtTheLineWhereItOpened()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => ReadAll("a,b\n1,2\n3,\"open\n4,5\n", out _));
-
-        Assert.Equal(3, ex.Line);
-        Assert.Equal(2, ex.Column);
-        Assert.Contains("never closed", ex.Message, StringComparison.Ordinal);
+        AssertRejected("a,b\n1,2\n3,\"open\n4,5\n", line: 3, column: 2, "never closed");
     }
 
     [Fact]
     public void StrayQuoteInsideUnquotedFieldIsRejected()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => ReadAll("a,b\n1,x\"y\n", out _));
-
-        Assert.Equal(2, ex.Line);
-        Assert.Equal(2, ex.Column);
+        AssertRejected("a,b\n1,x\"y\n", line: 2, column: 2);
     }
 
     [Fact]
@@ -113,5 +99,15 @@ public class CsvReaderTests
 
         Assert.Equal(2, rows.Count);
         Assert.Equal(5, reader.RecordLine);
+    }
+
+    /// <summary>Asserts reading <paramref name="csv"/> fails at <paramref name="line"/> and <paramref name="column"/>, saying <paramref name="message"/>.</summary>
+    private static void AssertRejected(string csv, int line, int column, string message = "")
+    {
+        var ex = Assert.Throws<CsvFormatException>(() => ReadAll(csv, out _));
+
+        Assert.Equal(line, ex.Line);
+        Assert.Equal(column, ex.Column);
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,3 @@
-using Churn.Core.Data;
-
 namespace Churn.Core.Tests.Data;
 
 public class CsvTextTests

@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Features;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Tests.Data;
 

@@ -1,8 +1,4 @@
-using System.Text.Json;
-using Churn.Core.Data;
 using Churn.Core.Drift;
-using Churn.Core.Generation;
-using Churn.Core.Models;
 using Churn.Core.Quality;
 using Churn.Core.Tests.Training;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Churn.Core.Evaluation;
-
 namespace Churn.Core.Tests.Evaluation;
 
 public class CalibrationTests

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Churn.Core.Data;
-using Churn.Core.Evaluation;
-using Churn.Core.Generation;
 using Churn.Core.Tests.Training;
 using Xunit.Abstractions;
 

@@ -1,5 +1,3 @@
-using Churn.Core.Evaluation;
-
 namespace Churn.Core.Tests.Evaluation;
 
 public class LiftTests

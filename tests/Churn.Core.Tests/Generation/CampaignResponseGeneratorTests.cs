@@ -1,6 +1,4 @@
 using Churn.Core.Campaigns;
-using Churn.Core.Data;
-using Churn.Core.Generation;
 using Xunit.Abstractions;
 
 namespace Churn.Core.Tests.Generation;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Churn.Core.Generation;
-using Churn.Core.Schema;
-
 namespace Churn.Core.Tests.Generation;
 
 public class CustomerGeneratorTests

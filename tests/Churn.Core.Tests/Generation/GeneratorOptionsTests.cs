@@ -1,5 +1,3 @@
-using Churn.Core.Generation;
-
 namespace Churn.Core.Tests.Generation;
 
 public class GeneratorOptionsTests

@@ -1,13 +1,9 @@
-using Churn.Core.Data;
-using Churn.Core.Schema;
-using Churn.Core.Training;
-
 namespace Churn.Core.Tests.ReferenceData;
 
 /// <summary>The four public churn datasets in ../shared/data load and train with nothing but a schema.</summary>
 public class ReferenceDatasetTests
 {
-    private static string File(string name) => Path.Combine(TestFiles.SharedData()!, name);
+    private static string File(string name) => SharedData.PathOf(name);
 
     public static readonly (string File, string Label, string Positive, string? Id, string[] Drop, int Rows, int Positives, int Features)[] Datasets =
     [

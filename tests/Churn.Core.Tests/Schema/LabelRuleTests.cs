@@ -1,6 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Schema;
-
 namespace Churn.Core.Tests.Schema;
 
 public class LabelRuleTests

@@ -1,9 +1,5 @@
-using Churn.Core.Data;
-using Churn.Core.Generation;
-using Churn.Core.Models;
 using Churn.Core.Scoring;
 using Churn.Core.Tests.Training;
-using Churn.Core.Training;
 
 namespace Churn.Core.Tests.Scoring;
 

@@ -1,11 +1,5 @@
-using Churn.Core.Data;
-using Churn.Core.Evaluation;
-using Churn.Core.Generation;
-using Churn.Core.Models;
-using Churn.Core.Schema;
 using Churn.Core.Scoring;
 using Churn.Core.Tests.Training;
-using Churn.Core.Training;
 
 namespace Churn.Core.Tests.Scoring;
 
@@ -211,7 +205,7 @@ public sealed class ShapTests
     [SharedDataFact]
     public void OnTheTelcoModelBasePlusContributionsIsTheLogOddsOfEveryRow()
     {
-        var file = Path.Combine(TestFiles.SharedData()!, "WA_Fn-UseC_-Telco-Customer-Churn.csv");
+        var file = SharedData.PathOf("WA_Fn-UseC_-Telco-Customer-Churn.csv");
         var schema = SchemaInference.Infer(file, "Churn", "Yes").Schema;
         var data = DatasetLoader.Load(file, schema);
         var model = ChurnTrainer.Train(data, new TrainingOptions { ComputeImportance = false }).Model;

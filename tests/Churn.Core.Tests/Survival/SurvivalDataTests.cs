@@ -1,5 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Schema;
 using Churn.Core.Survival;
 
 namespace Churn.Core.Tests.Survival;

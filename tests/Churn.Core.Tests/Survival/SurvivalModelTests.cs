@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Churn.Core.Schema;
 using Churn.Core.Survival;
 
 namespace Churn.Core.Tests.Survival;

@@ -1,9 +1,4 @@
-using Churn.Core.Data;
-using Churn.Core.Evaluation;
-using Churn.Core.Generation;
-using Churn.Core.Models;
 using Churn.Core.Scoring;
-using Churn.Core.Training;
 
 namespace Churn.Core.Tests.Training;
 

@@ -1,7 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Generation;
-using Churn.Core.Training;
-
 namespace Churn.Core.Tests.Training;
 
 /// <summary>One small seeded model trained on generated customers, shared by the tests that read it.</summary>

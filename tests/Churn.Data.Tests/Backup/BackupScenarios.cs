@@ -1,7 +1,5 @@
 using System.IO.Compression;
 using Churn.Data.Backup;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 
 namespace Churn.Data.Tests.Backup;
 
@@ -128,14 +126,10 @@ public abstract class BackupScenarios : StoreTestBase
     }
 }
 
-public sealed class SqliteBackupTests : BackupScenarios
-{
-    protected override Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());
-}
+public sealed class SqliteBackupTests : BackupScenarios;
 
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresBackupTests(PostgresCluster cluster) : BackupScenarios
 {
-    protected override async Task<StoreOptions> StoreOptionsAsync() =>
-        new() { Provider = StoreOptions.Postgres, ConnectionString = await cluster.CreateDatabaseAsync() };
+    protected override Task<StoreOptions> StoreOptionsAsync() => cluster.StoreOptionsAsync();
 }

@@ -1,8 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Text;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Churn.Data.Tests.Fixtures;
@@ -45,19 +41,16 @@ public sealed partial class FakeMlflowServer : IDisposable
         "Endpoint: /api/2.0/mlflow-artifacts/artifacts/<path:artifact_path> disabled due to the mlflow server running with `--no-serve-artifacts`. " +
         "To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`";
 
-    private readonly HttpListener listener = new();
+    private readonly LoopbackHttpServer http;
     private readonly ConcurrentQueue<RecordedRequest> requests = new();
     private readonly Lock gate = new();
-    private readonly Task loop;
     private readonly MlflowServerSettings settings;
 
     public FakeMlflowServer(int? port = null, MlflowServerSettings? settings = null)
     {
         this.settings = settings ?? new MlflowServerSettings();
-        Port = port ?? FreePort();
-        listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        listener.Start();
-        loop = Task.Run(ServeAsync);
+        http = new LoopbackHttpServer(AnswerAsync, port);
+        Port = http.Port;
     }
 
     public FakeMlflowServer(MlflowServerSettings settings)
@@ -169,60 +162,33 @@ public sealed partial class FakeMlflowServer : IDisposable
 
     public static int FreePort() => LoopbackPorts.Free();
 
-    public void Dispose()
+    public void Dispose() => http.Dispose();
+
+    private async Task AnswerAsync(HttpListenerContext context, byte[] raw)
     {
-        listener.Stop();
-        listener.Close();
+        var request = new RecordedRequest(
+            context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, Encoding.UTF8.GetString(raw), raw);
+        (int Status, string ContentType, string Text) answer;
         try
         {
-            loop.Wait(TimeSpan.FromSeconds(5));
+            answer = Answer(request, context.Request.QueryString);
         }
-        catch (AggregateException)
+        catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or System.Text.Json.JsonException or FormatException)
         {
-            // The loop ends with the listener's disposal exception; nothing to report.
+            // MLflow answers a body it cannot read as the request message with 400 (parse_dict fails).
+            answer = Error(400, "BAD_REQUEST", $"Malformed request: {ex.Message}");
         }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (listener.IsListening)
+        request.Status = answer.Status;
+        if (answer.Status >= 400 && answer.ContentType == "application/json")
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            var raw = body.ToArray();
-            var request = new RecordedRequest(
-                context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, Encoding.UTF8.GetString(raw), raw);
-            (int Status, string ContentType, string Text) answer;
-            try
-            {
-                answer = Answer(request, context.Request.QueryString);
-            }
-            catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or System.Text.Json.JsonException or FormatException)
-            {
-                // MLflow answers a body it cannot read as the request message with 400 (parse_dict fails).
-                answer = Error(400, "BAD_REQUEST", $"Malformed request: {ex.Message}");
-            }
-            request.Status = answer.Status;
-            if (answer.Status >= 400 && answer.ContentType == "application/json")
-            {
-                request.ErrorCode = JsonNode.Parse(answer.Text)?["error_code"]?.GetValue<string>();
-            }
-            requests.Enqueue(request);
-            var bytes = Encoding.UTF8.GetBytes(answer.Text);
-            context.Response.StatusCode = answer.Status;
-            context.Response.ContentType = answer.ContentType;
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            request.ErrorCode = JsonNode.Parse(answer.Text)?["error_code"]?.GetValue<string>();
         }
+        requests.Enqueue(request);
+        var bytes = Encoding.UTF8.GetBytes(answer.Text);
+        context.Response.StatusCode = answer.Status;
+        context.Response.ContentType = answer.ContentType;
+        await context.Response.OutputStream.WriteAsync(bytes);
+        context.Response.Close();
     }
 
     private (int, string, string) Answer(RecordedRequest request, System.Collections.Specialized.NameValueCollection query)

@@ -53,6 +53,10 @@ public sealed class PostgresCluster : IAsyncLifetime
         }
     }
 
+    /// <summary>Store options for a new, empty database of this cluster.</summary>
+    public async Task<StoreOptions> StoreOptionsAsync() =>
+        new() { Provider = StoreOptions.Postgres, ConnectionString = await CreateDatabaseAsync() };
+
     /// <summary>A new, empty database; fails the calling test with a clear message when PostgreSQL is unavailable.</summary>
     public async Task<string> CreateDatabaseAsync()
     {

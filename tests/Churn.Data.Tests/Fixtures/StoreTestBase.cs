@@ -1,6 +1,5 @@
 using Churn.Data.Mlflow;
 using Churn.Data.Registry;
-using Churn.Data.Store;
 
 namespace Churn.Data.Tests.Fixtures;
 
@@ -9,7 +8,8 @@ public abstract class StoreTestBase : IDisposable
 {
     protected TempDir Dir { get; } = new();
 
-    protected abstract Task<StoreOptions> StoreOptionsAsync();
+    /// <summary>The store the test runs on: SQLite in the test's folder unless a provider's subclass says otherwise.</summary>
+    protected virtual Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());
 
     private StoreOptions? options;
 

@@ -1,7 +1,4 @@
-using System.Text;
 using Churn.Data.Mlflow;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
 
@@ -10,8 +7,6 @@ namespace Churn.Data.Tests.Mlflow;
 public sealed class MlflowMirrorTests : StoreTestBase
 {
     private readonly ManualClock clock = new();
-
-    protected override Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());
 
     private static MlflowOptions Mlflow(string uri, string? deployment = "prod") =>
         new() { TrackingUri = uri, Deployment = deployment, RequestTimeout = TimeSpan.FromSeconds(5) };

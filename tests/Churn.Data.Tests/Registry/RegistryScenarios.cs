@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Churn.Data.Store;
-using Churn.Data.Tests.Fixtures;
 using Churn.Data.Tracking;
 
 namespace Churn.Data.Tests.Registry;
@@ -218,14 +216,10 @@ public abstract class RegistryScenarios : StoreTestBase
     }
 }
 
-public sealed class SqliteRegistryTests : RegistryScenarios
-{
-    protected override Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());
-}
+public sealed class SqliteRegistryTests : RegistryScenarios;
 
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresRegistryTests(PostgresCluster cluster) : RegistryScenarios
 {
-    protected override async Task<StoreOptions> StoreOptionsAsync() =>
-        new() { Provider = StoreOptions.Postgres, ConnectionString = await cluster.CreateDatabaseAsync() };
+    protected override Task<StoreOptions> StoreOptionsAsync() => cluster.StoreOptionsAsync();
 }

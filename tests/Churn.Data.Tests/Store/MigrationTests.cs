@@ -1,4 +1,3 @@
-using Churn.Data.Store;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Tests.Store;

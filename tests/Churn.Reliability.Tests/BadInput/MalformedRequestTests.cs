@@ -1,8 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.BadInput;
 

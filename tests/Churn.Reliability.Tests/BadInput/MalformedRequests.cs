@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-
 namespace Churn.Reliability.Tests.BadInput;
 
 /// <summary>One generated request: what it is, and whether it can be valid (a generator flags the ones that never are).</summary>

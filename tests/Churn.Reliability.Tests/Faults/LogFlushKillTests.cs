@@ -1,6 +1,3 @@
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
-
 namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>
@@ -13,38 +10,31 @@ public sealed class LogFlushKillTests(ITestOutputHelper output)
     [Fact]
     public async Task NoAcceptedPredictionIsLostWhenTheServerIsKilledWhileFlushingItsLog()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var dir = await DataDirs.CloneTrainedAsync();
+        var accepted = new List<Guid>();
+        await using (var server = await ServerProcess.StartAsync(dir.Path))
         {
-            var accepted = new List<Guid>();
-            await using (var server = await ServerProcess.StartAsync(dir))
+            using var service = server.Client();
+            for (var round = 0; round < 10; round++)
             {
-                using var service = server.Client();
-                for (var round = 0; round < 10; round++)
-                {
-                    var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(b => StoreOutageTests.PredictBatchAsync(service, $"flush-{round}-{b}", 100)));
-                    accepted.AddRange(batches.SelectMany(b => b));
-                }
-                // Straight after the last answer, while the writer is still draining its buffer.
-                server.Kill();
+                var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(b => StoreOutageTests.PredictBatchAsync(service, $"flush-{round}-{b}", 100)));
+                accepted.AddRange(batches.SelectMany(b => b));
             }
-            var loggedAtKill = await StoreOutageTests.CountLoggedAsync(dir, accepted);
+            // Straight after the last answer, while the writer is still draining its buffer.
+            server.Kill();
+        }
+        var loggedAtKill = await StoreOutageTests.CountLoggedAsync(dir.Path, accepted);
 
-            await using (var restarted = await ServerProcess.StartAsync(dir))
-            {
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-                while (await StoreOutageTests.CountLoggedAsync(dir, accepted) < accepted.Count && DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(250);
-                }
-            }
-            var logged = await StoreOutageTests.CountLoggedAsync(dir, accepted);
-            output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
-            Assert.Equal(accepted.Count, logged);
-        }
-        finally
+        await using (var restarted = await ServerProcess.StartAsync(dir.Path))
         {
-            DataDirs.TryDelete(dir);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (await StoreOutageTests.CountLoggedAsync(dir.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
         }
+        var logged = await StoreOutageTests.CountLoggedAsync(dir.Path, accepted);
+        output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
+        Assert.Equal(accepted.Count, logged);
     }
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using Churn.Reliability.Tests.Fixtures;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>Damaged model packages: refused with a clear problem, and the champion keeps serving.</summary>
@@ -11,96 +7,75 @@ public sealed class ModelFileTests
     [Fact]
     public async Task PromotingAVersionWhoseFileWasTruncatedOnDiskIsRefusedAndTheChampionKeepsServing()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var dir = await DataDirs.CloneTrainedAsync();
+        await using var server = await ServerProcess.StartAsync(dir.Path);
+        using var admin = server.Client();
+        var champion = await ProcessKillTests.ChampionAsync(admin);
+        var other = champion == 1 ? 2 : 1;
+        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
         {
-            await using var server = await ServerProcess.StartAsync(dir);
-            using var admin = server.Client();
-            var champion = await ProcessKillTests.ChampionAsync(admin);
-            var other = champion == 1 ? 2 : 1;
-            await using (var db = StoreCheck.Open(dir).CreateDbContext())
-            {
-                var package = Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == other)).PackagePath);
-                await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
-                file.SetLength(file.Length / 2);
-            }
-
-            var response = await admin.PostAsync($"/models/{other}/promote", null);
-
-            await AssertRefusedAsync(response, "SHA-256");
-            await AssertStillServingAsync(admin, champion);
+            var package = Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == other)).PackagePath);
+            await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
+            file.SetLength(file.Length / 2);
         }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+
+        var response = await admin.PostAsync($"/models/{other}/promote", null);
+
+        await AssertRefusedAsync(response, "SHA-256");
+        await AssertStillServingAsync(admin, champion);
     }
 
     [Fact]
     public async Task ATruncatedPackageRegisteredThroughTheCliIsRefusedAtPromotionAndTheChampionKeepsServing()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var dir = await DataDirs.CloneTrainedAsync();
+        await using var server = await ServerProcess.StartAsync(dir.Path);
+        using var admin = server.Client();
+        var champion = await ProcessKillTests.ChampionAsync(admin);
+        string truncated = Path.Combine(dir.Path, "truncated.zip");
+        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
         {
-            await using var server = await ServerProcess.StartAsync(dir);
-            using var admin = server.Client();
-            var champion = await ProcessKillTests.ChampionAsync(admin);
-            string truncated = Path.Combine(dir, "truncated.zip");
-            await using (var db = StoreCheck.Open(dir).CreateDbContext())
-            {
-                var bytes = await File.ReadAllBytesAsync(Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath));
-                await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
-            }
-            // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
-            var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir, "--json");
-            Assert.True(registered.ExitCode == 0, registered.Output);
-
-            var response = await admin.PostAsync("/models/3/promote", null);
-
-            await AssertRefusedAsync(response, "corrupt or truncated");
-            await AssertStillServingAsync(admin, champion);
+            var bytes = await File.ReadAllBytesAsync(Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath));
+            await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
         }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+        // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
+        var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir.Path", dir.Path, "--json");
+        Assert.True(registered.ExitCode == 0, registered.Output);
+
+        var response = await admin.PostAsync("/models/3/promote", null);
+
+        await AssertRefusedAsync(response, "corrupt or truncated");
+        await AssertStillServingAsync(admin, champion);
     }
 
     [Fact]
     public async Task AServerStartedWithATruncatedChampionFileServesThePreviousChampionAndSaysWhy()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var dir = await DataDirs.CloneTrainedAsync();
+        int previous, champion;
+        await using (var server = await ServerProcess.StartAsync(dir.Path))
         {
-            int previous, champion;
-            await using (var server = await ServerProcess.StartAsync(dir))
-            {
-                using var admin = server.Client();
-                previous = await ProcessKillTests.ChampionAsync(admin);
-                champion = previous == 1 ? 2 : 1;
-                Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
-                await server.StopAsync();
-            }
-            await using (var db = StoreCheck.Open(dir).CreateDbContext())
-            {
-                var package = Path.Combine(dir, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath);
-                await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
-                file.SetLength(file.Length / 2);
-            }
-
-            await using var restarted = await ServerProcess.StartAsync(dir);
-
-            using var client = restarted.Client();
-            var prediction = await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
-            Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
-            Assert.Equal(previous, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
-            Assert.Contains($"The champion churn v{champion} cannot be loaded: The package file of churn v{champion} has SHA-256", restarted.Output, StringComparison.Ordinal);
-            Assert.Contains($"Serving the previous champion v{previous}", restarted.Output, StringComparison.Ordinal);
+            using var admin = server.Client();
+            previous = await ProcessKillTests.ChampionAsync(admin);
+            champion = previous == 1 ? 2 : 1;
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
+            await server.StopAsync();
         }
-        finally
+        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
         {
-            DataDirs.TryDelete(dir);
+            var package = Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath);
+            await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
+            file.SetLength(file.Length / 2);
         }
+
+        await using var restarted = await ServerProcess.StartAsync(dir.Path);
+
+        using var client = restarted.Client();
+        var prediction = await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
+        Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
+        Assert.Equal(previous, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+        Assert.Contains($"The champion churn v{champion} cannot be loaded: The package file of churn v{champion} has SHA-256", restarted.Output, StringComparison.Ordinal);
+        Assert.Contains($"Serving the previous champion v{previous}", restarted.Output, StringComparison.Ordinal);
     }
 
     private static async Task AssertRefusedAsync(HttpResponseMessage response, string explanation)

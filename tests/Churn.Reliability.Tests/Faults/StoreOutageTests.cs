@@ -1,9 +1,4 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Faults;
 
@@ -14,76 +9,62 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
     [Fact]
     public async Task WhileAnotherProcessHoldsTheStoreExclusivelyPredictionsAreServedAndEveryOneIsLoggedAfterwards()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
-        {
-            await using var server = await ServerProcess.StartAsync(dir);
-            using var service = server.Client();
-            // One request first, so the key is in the server's cache before the store goes away.
-            Assert.Equal(HttpStatusCode.OK, (await service.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
+        using var dir = await DataDirs.CloneTrainedAsync();
+        await using var server = await ServerProcess.StartAsync(dir.Path);
+        using var service = server.Client();
+        // One request first, so the key is in the server's cache before the store goes away.
+        Assert.Equal(HttpStatusCode.OK, (await service.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
 
-            var accepted = new List<Guid>();
-            await using (var blocker = new SqliteConnection($"Data Source={Path.Combine(dir, "churn.db")};Pooling=False;Default Timeout=60"))
+        var accepted = new List<Guid>();
+        await using (var blocker = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "churn.db")};Pooling=False;Default Timeout=60"))
+        {
+            await blocker.OpenAsync();
+            await using (var begin = blocker.CreateCommand())
             {
-                await blocker.OpenAsync();
-                await using (var begin = blocker.CreateCommand())
-                {
-                    // EXCLUSIVE: no other connection may write until we end the transaction.
-                    begin.CommandText = "BEGIN EXCLUSIVE; UPDATE settings SET key = key WHERE 0;";
-                    await begin.ExecuteNonQueryAsync();
-                }
-                for (var b = 0; b < 20; b++)
-                {
-                    accepted.AddRange(await PredictBatchAsync(service, $"outage-{b}", 10));
-                }
-                await Task.Delay(TimeSpan.FromSeconds(3));
-                await using var end = blocker.CreateCommand();
-                end.CommandText = "ROLLBACK;";
-                await end.ExecuteNonQueryAsync();
+                // EXCLUSIVE: no other connection may write until we end the transaction.
+                begin.CommandText = "BEGIN EXCLUSIVE; UPDATE settings SET key = key WHERE 0;";
+                await begin.ExecuteNonQueryAsync();
             }
+            for (var b = 0; b < 20; b++)
+            {
+                accepted.AddRange(await PredictBatchAsync(service, $"outage-{b}", 10));
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await using var end = blocker.CreateCommand();
+            end.CommandText = "ROLLBACK;";
+            await end.ExecuteNonQueryAsync();
+        }
 
-            await Wait.UntilAsync(async () => await CountLoggedAsync(dir, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
-            output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await CountLoggedAsync(dir, accepted)} logged afterwards; 0 lost.");
-            Assert.Equal(200, accepted.Count);
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+        await Wait.UntilAsync(async () => await CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
+        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
+        Assert.Equal(200, accepted.Count);
     }
 
     [Fact]
     public async Task WhenTheSpillFileCannotBeWrittenTheServerRaisesAnAlertAndKeepsServing()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
-        {
-            // Every write to /dev/full fails with ENOSPC, as on a full disk.
-            // Each replica spills to its own folder, named by its instance id.
-            Directory.CreateDirectory(Path.Combine(dir, "spill", ServerProcess.InstanceId));
-            File.CreateSymbolicLink(Path.Combine(dir, "spill", ServerProcess.InstanceId, "predictions.jsonl"), "/dev/full");
-            // A tiny buffer, so a burst overflows it into the (full) spill file at once.
-            await using var server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
-            using var admin = server.Client();
+        using var dir = await DataDirs.CloneTrainedAsync();
+        // Every write to /dev/full fails with ENOSPC, as on a full disk.
+        // Each replica spills to its own folder, named by its instance id.
+        Directory.CreateDirectory(Path.Combine(dir.Path, "spill", ServerProcess.InstanceId));
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "spill", ServerProcess.InstanceId, "predictions.jsonl"), "/dev/full");
+        // A tiny buffer, so a burst overflows it into the (full) spill file at once.
+        await using var server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
+        using var admin = server.Client();
 
-            var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => PredictBatchAsync(admin, $"full-{b}", 100)));
+        var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => PredictBatchAsync(admin, $"full-{b}", 100)));
 
-            Assert.All(batches, b => Assert.Equal(100, b.Count));
-            await Wait.UntilAsync(async () => JsonNode.Parse(await admin.GetStringAsync("/health"))!["predictionLogSpillError"] is not null,
-                TimeSpan.FromSeconds(60), "health to report the spill failure");
-            await Wait.UntilAsync(async () => JsonNode.Parse(await admin.GetStringAsync("/alerts"))!.AsArray().Any(a => (string?)a!["kind"] == "prediction_log"),
-                TimeSpan.FromSeconds(60), "an alert about the spill file");
-            var health = JsonNode.Parse(await admin.GetStringAsync("/health"))!;
-            output.WriteLine($"health: {health["predictionLogSpillError"]}");
-            Assert.Contains("space", health["predictionLogSpillError"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
-            Assert.Contains("Cannot write the prediction spill file", server.Output, StringComparison.Ordinal);
-            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
-            Assert.False(server.HasExited);
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+        Assert.All(batches, b => Assert.Equal(100, b.Count));
+        await Wait.UntilAsync(async () => JsonNode.Parse(await admin.GetStringAsync("/health"))!["predictionLogSpillError"] is not null,
+            TimeSpan.FromSeconds(60), "health to report the spill failure");
+        await Wait.UntilAsync(async () => JsonNode.Parse(await admin.GetStringAsync("/alerts"))!.AsArray().Any(a => (string?)a!["kind"] == "prediction_log"),
+            TimeSpan.FromSeconds(60), "an alert about the spill file");
+        var health = JsonNode.Parse(await admin.GetStringAsync("/health"))!;
+        output.WriteLine($"health: {health["predictionLogSpillError"]}");
+        Assert.Contains("space", health["predictionLogSpillError"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Cannot write the prediction spill file", server.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
+        Assert.False(server.HasExited);
     }
 
     public static async Task<List<Guid>> PredictBatchAsync(HttpClient client, string prefix, int count)

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Churn.Reliability.Tests.Fixtures;
 
 /// <summary>One operation of the API as the server's own OpenAPI document describes it.</summary>

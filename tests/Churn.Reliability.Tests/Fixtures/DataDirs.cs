@@ -1,7 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
-
 namespace Churn.Reliability.Tests.Fixtures;
 
 /// <summary>
@@ -23,10 +19,10 @@ public static class DataDirs
     }
 
     /// <summary>A copy of the trained template: store, model files and sample data, no spill or job files.</summary>
-    public static async Task<string> CloneTrainedAsync()
+    public static async Task<TrainedDataDir> CloneTrainedAsync()
     {
         var source = await TemplateAsync();
-        var target = NewEmpty();
+        var target = new TrainedDataDir();
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(source, file);
@@ -34,27 +30,11 @@ public static class DataDirs
             {
                 continue;
             }
-            var to = Path.Combine(target, relative);
+            var to = target.Combine(relative);
             Directory.CreateDirectory(Path.GetDirectoryName(to)!);
             File.Copy(file, to);
         }
         return target;
-    }
-
-    public static void TryDelete(string dir)
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A killed child may hold a file a moment longer; the temp folder is cleaned by the OS later.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private static async Task<string> TemplateAsync()

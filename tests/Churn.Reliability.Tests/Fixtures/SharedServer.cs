@@ -1,6 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-
 namespace Churn.Reliability.Tests.Fixtures;
 
 /// <summary>
@@ -20,11 +17,13 @@ public sealed class SharedServer : IAsyncLifetime
 
     public string RevokedKey { get; private set; } = "";
 
+    private TrainedDataDir? dir;
+
     public async Task InitializeAsync()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
+        dir = await DataDirs.CloneTrainedAsync();
         // A small upload limit, so the security suite can show the 413 without sending a gigabyte.
-        Server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:MaxUploadBytes"] = UploadLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:MaxUploadBytes"] = UploadLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         using var admin = Server.Client();
         Keys["admin"] = ServerProcess.AdminKey;
         foreach (var role in new[] { "analyst", "service", "viewer" })
@@ -39,9 +38,8 @@ public sealed class SharedServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        var dir = Server.DataDir;
         await Server.DisposeAsync();
-        DataDirs.TryDelete(dir);
+        dir?.Dispose();
     }
 
     public HttpClient ClientFor(string? role) => Server.Client(role switch

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Churn.Data.Store;
 using Churn.Data.Tracking;
-using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Reliability.Tests.Fixtures;
 

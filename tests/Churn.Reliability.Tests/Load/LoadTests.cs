@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Load;
 
@@ -13,44 +8,37 @@ public sealed class LoadTests(ITestOutputHelper output)
     [Fact]
     public async Task ABurstFarAboveTheRateLimitGets429sWithRetryAfterAndNoRequestTimesOut()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
-        {
-            const int limit = 60;
-            await using var server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:Api:rate_limit"] = limit.ToString(CultureInfo.InvariantCulture) });
-            using var admin = server.Client();
-            // A key of its own, so the burst is the only traffic in its rate-limit window.
-            var key = (await SharedServer.CreateKeyAsync(admin, "burst", "service")).Secret;
-            using var client = server.Client(key, timeout: TimeSpan.FromSeconds(60));
-            var statuses = new ConcurrentDictionary<int, int>();
-            var problems = new ConcurrentQueue<string>();
-            var body = Bodies.Customer().ToJsonString();
+        using var dir = await DataDirs.CloneTrainedAsync();
+        const int limit = 60;
+        await using var server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:Api:rate_limit"] = limit.ToString(CultureInfo.InvariantCulture) });
+        using var admin = server.Client();
+        // A key of its own, so the burst is the only traffic in its rate-limit window.
+        var key = (await SharedServer.CreateKeyAsync(admin, "burst", "service")).Secret;
+        using var client = server.Client(key, timeout: TimeSpan.FromSeconds(60));
+        var statuses = new ConcurrentDictionary<int, int>();
+        var problems = new ConcurrentQueue<string>();
+        var body = Bodies.Customer().ToJsonString();
 
-            await Parallel.ForEachAsync(Enumerable.Range(0, 1200), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (_, ct) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1200), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (_, ct) =>
+        {
+            using var response = await client.PostAsync("/predict", Bodies.Json(body), ct);
+            var status = (int)response.StatusCode;
+            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
+            if (status == 429 && (response.Headers.RetryAfter is null || response.Content.Headers.ContentType?.MediaType != "application/problem+json"))
             {
-                using var response = await client.PostAsync("/predict", Bodies.Json(body), ct);
-                var status = (int)response.StatusCode;
-                statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
-                if (status == 429 && (response.Headers.RetryAfter is null || response.Content.Headers.ContentType?.MediaType != "application/problem+json"))
-                {
-                    problems.Enqueue("a 429 without Retry-After or ProblemDetails");
-                }
-                else if (status is not (200 or 429))
-                {
-                    problems.Enqueue($"status {status}");
-                }
-            });
+                problems.Enqueue("a 429 without Retry-After or ProblemDetails");
+            }
+            else if (status is not (200 or 429))
+            {
+                problems.Enqueue($"status {status}");
+            }
+        });
 
-            output.WriteLine($"1200 requests, 64 at a time, rate limit {limit}/min: " + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
-            Assert.Empty(problems);
-            // A fixed one-minute window can open once during the burst, so at most two windows' worth get through.
-            Assert.InRange(statuses.GetValueOrDefault(200), 1, 2 * limit);
-            Assert.True(statuses.GetValueOrDefault(429) >= 1200 - (2 * limit));
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+        output.WriteLine($"1200 requests, 64 at a time, rate limit {limit}/min: " + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
+        Assert.Empty(problems);
+        // A fixed one-minute window can open once during the burst, so at most two windows' worth get through.
+        Assert.InRange(statuses.GetValueOrDefault(200), 1, 2 * limit);
+        Assert.True(statuses.GetValueOrDefault(429) >= 1200 - (2 * limit));
     }
 
     /// <summary>Seconds of steady load; CHURN_SOAK_SECONDS lengthens it for a run by hand.</summary>
@@ -59,57 +47,50 @@ public sealed class LoadTests(ITestOutputHelper output)
     [Fact]
     public async Task UnderSteadyLoadMemoryAndOpenFilesDoNotGrow()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
-        {
-            await using var server = await ServerProcess.StartAsync(dir);
-            using var client = server.Client();
-            var single = Bodies.Customer().ToJsonString();
-            var batch = new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(20)]) }.ToJsonString();
-            var requests = 0L;
-            var failures = 0L;
-            var warmUp = TimeSpan.FromSeconds(Math.Max(10, SoakSeconds / 4));
-            var end = DateTime.UtcNow + warmUp + TimeSpan.FromSeconds(SoakSeconds);
-            (long RssBytes, int OpenFds)? warm = null;
+        using var dir = await DataDirs.CloneTrainedAsync();
+        await using var server = await ServerProcess.StartAsync(dir.Path);
+        using var client = server.Client();
+        var single = Bodies.Customer().ToJsonString();
+        var batch = new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(20)]) }.ToJsonString();
+        var requests = 0L;
+        var failures = 0L;
+        var warmUp = TimeSpan.FromSeconds(Math.Max(10, SoakSeconds / 4));
+        var end = DateTime.UtcNow + warmUp + TimeSpan.FromSeconds(SoakSeconds);
+        (long RssBytes, int OpenFds)? warm = null;
 
-            var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
+        {
+            var i = 0;
+            while (DateTime.UtcNow < end)
             {
-                var i = 0;
-                while (DateTime.UtcNow < end)
+                // Mostly single predictions, with batches, reads and a refused request mixed in.
+                using var response = (i++ % 10) switch
                 {
-                    // Mostly single predictions, with batches, reads and a refused request mixed in.
-                    using var response = (i++ % 10) switch
-                    {
-                        0 => await client.PostAsync("/predict/batch", Bodies.Json(batch)),
-                        1 => await client.GetAsync("/models"),
-                        2 => await client.PostAsync("/predict", Bodies.Json("{\"features\": 1}")),
-                        3 => await client.GetAsync("/health"),
-                        _ => await client.PostAsync("/predict", Bodies.Json(single)),
-                    };
-                    Interlocked.Increment(ref requests);
-                    if ((int)response.StatusCode >= 500)
-                    {
-                        Interlocked.Increment(ref failures);
-                    }
+                    0 => await client.PostAsync("/predict/batch", Bodies.Json(batch)),
+                    1 => await client.GetAsync("/models"),
+                    2 => await client.PostAsync("/predict", Bodies.Json("{\"features\": 1}")),
+                    3 => await client.GetAsync("/health"),
+                    _ => await client.PostAsync("/predict", Bodies.Json(single)),
+                };
+                Interlocked.Increment(ref requests);
+                if ((int)response.StatusCode >= 500)
+                {
+                    Interlocked.Increment(ref failures);
                 }
-            })).ToList();
-            await Task.Delay(warmUp);
-            warm = server.Resources();
-            await Task.WhenAll(workers);
-            var last = server.Resources();
+            }
+        })).ToList();
+        await Task.Delay(warmUp);
+        warm = server.Resources();
+        await Task.WhenAll(workers);
+        var last = server.Resources();
 
-            var growth = (last.RssBytes - warm.Value.RssBytes) / 1024.0 / 1024.0;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"soak {SoakSeconds} s after {warmUp.TotalSeconds:0} s warm-up, {requests} requests: RSS {warm.Value.RssBytes / 1048576.0:0.0} MB -> {last.RssBytes / 1048576.0:0.0} MB ({growth:+0.0;-0.0} MB), open fds {warm.Value.OpenFds} -> {last.OpenFds}"));
-            Assert.Equal(0, failures);
-            // Generous bounds: a leak of a few kilobytes per request would exceed them over tens of thousands of requests.
-            Assert.True(last.RssBytes <= (warm.Value.RssBytes * 1.5) + (64L * 1024 * 1024), $"RSS grew from {warm.Value.RssBytes} to {last.RssBytes} bytes");
-            Assert.True(last.OpenFds <= warm.Value.OpenFds + 50, $"open file descriptors grew from {warm.Value.OpenFds} to {last.OpenFds}");
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
-        }
+        var growth = (last.RssBytes - warm.Value.RssBytes) / 1024.0 / 1024.0;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"soak {SoakSeconds} s after {warmUp.TotalSeconds:0} s warm-up, {requests} requests: RSS {warm.Value.RssBytes / 1048576.0:0.0} MB -> {last.RssBytes / 1048576.0:0.0} MB ({growth:+0.0;-0.0} MB), open fds {warm.Value.OpenFds} -> {last.OpenFds}"));
+        Assert.Equal(0, failures);
+        // Generous bounds: a leak of a few kilobytes per request would exceed them over tens of thousands of requests.
+        Assert.True(last.RssBytes <= (warm.Value.RssBytes * 1.5) + (64L * 1024 * 1024), $"RSS grew from {warm.Value.RssBytes} to {last.RssBytes} bytes");
+        Assert.True(last.OpenFds <= warm.Value.OpenFds + 50, $"open file descriptors grew from {warm.Value.OpenFds} to {last.OpenFds}");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
     }
 }

@@ -1,6 +1,3 @@
-using System.Text;
-using Churn.Reliability.Tests.Fixtures;
-
 namespace Churn.Reliability.Tests.Security;
 
 /// <summary>

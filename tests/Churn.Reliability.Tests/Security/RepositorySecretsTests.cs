@@ -15,7 +15,7 @@ public sealed partial class RepositorySecretsTests
     [Fact]
     public void NoCommittedFileHoldsAPrivateKeyATokenOrAPassword()
     {
-        var root = RepositoryRoot();
+        var root = RepositoryRoot.Require();
         var files = Git(root, "ls-files", "-z").Split('\0', StringSplitOptions.RemoveEmptyEntries);
         var findings = new List<string>();
         foreach (var file in files)
@@ -76,16 +76,6 @@ public sealed partial class RepositorySecretsTests
 
     [GeneratedRegex("(?i)(test|example|change-?me|fixture|placeholder|dummy|\\{|\\$)")]
     private static partial Regex Placeholder();
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("The repository root (with Churn.slnx) is not above the test binaries.");
-    }
 
     private static string Git(string root, params string[] args)
     {

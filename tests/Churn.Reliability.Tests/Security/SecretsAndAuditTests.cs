@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-
 namespace Churn.Reliability.Tests.Security;
 
 [Collection(ReliabilityCollection.Name)]

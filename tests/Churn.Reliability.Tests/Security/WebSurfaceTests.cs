@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
-using Churn.Reliability.Tests.Fixtures;
 
 namespace Churn.Reliability.Tests.Security;
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
@@ -27,6 +25,22 @@ internal static class Engines
 
     /// <summary>Sends SIGTERM, the signal an orchestrator sends to stop a replica gracefully.</summary>
     public static Task TerminateAsync(int pid) => RunAsync("/bin/kill", "-TERM", pid.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Starts a long-running program whose output is read and dropped, so its pipes never fill and block it.</summary>
+    public static Process StartDrained(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
 
     public static async Task WaitForPortAsync(int port, string what)
     {
@@ -160,16 +174,7 @@ internal sealed class TestRedis : IAsyncDisposable
     public async Task StartAsync()
     {
         var server = Engines.Require("redis-server", "redis-server");
-        var start = new ProcessStartInfo(server) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        process = Engines.StartDrained(server, "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
         await Engines.WaitForPortAsync(Port, "redis-server");
     }
 
@@ -240,16 +245,7 @@ internal sealed class TestNginx : IAsyncDisposable
             """;
         var path = Path.Combine(root, "nginx.conf");
         await File.WriteAllTextAsync(path, conf);
-        var start = new ProcessStartInfo(nginx) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-e", ErrorLog, "-p", root, "-c", path })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        process = Engines.StartDrained(nginx, "-e", ErrorLog, "-p", root, "-c", path);
         try
         {
             await Engines.WaitForPortAsync(Port, "nginx");

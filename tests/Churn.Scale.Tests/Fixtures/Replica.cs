@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Text;
 
 namespace Churn.Scale.Tests.Fixtures;
 

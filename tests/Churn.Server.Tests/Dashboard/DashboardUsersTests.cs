@@ -1,6 +1,4 @@
-using System.Net;
 using Churn.Server.Dashboard;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests.Dashboard;
 

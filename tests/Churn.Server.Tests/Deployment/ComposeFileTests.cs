@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
-using System.Text.Json.Nodes;
 using Churn.Data.Store;
 using Churn.Server.Dashboard;
 using Churn.Server.Hosting;

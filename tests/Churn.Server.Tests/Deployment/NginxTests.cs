@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
 namespace Churn.Server.Tests.Deployment;
@@ -136,29 +134,12 @@ public sealed class NginxTests(ServerFixture server)
         return process;
     }
 
-    private static async Task WaitForAsync(int port, Task server)
+    private static Task WaitForAsync(int port, Task server) => Polling.UntilReadyAsync(server, async () =>
     {
-        for (var attempt = 0; attempt < 1200; attempt++)
-        {
-            if (server.IsCompleted)
-            {
-                await server;
-                Assert.Fail("The server stopped before it was ready.");
-            }
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail($"Nothing listened on port {port} within 120 s.");
-    }
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        return true;
+    }, $"A listener on port {port}");
 
     private static int FreePort()
     {

@@ -6,7 +6,7 @@ namespace Churn.Server.Tests.Deployment;
 internal static class Tools
 {
     /// <summary>The repository root: the nearest parent of the test binaries that holds Churn.slnx.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot { get; } = RepositoryRoot.Require();
 
     public static string DeployDir => Path.Combine(RepoRoot, "deploy");
 
@@ -66,17 +66,5 @@ internal static class Tools
             throw new Xunit.Sdk.XunitException($"{file} {string.Join(' ', start.ArgumentList)} did not finish within two minutes.");
         }
         return (process.ExitCode, await output, await error);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Churn.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Churn.slnx above {AppContext.BaseDirectory}.");
     }
 }

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Churn.Core.Generation;
 using Churn.Data.Store;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -132,26 +126,4 @@ public class ChurnFactory(string dataDir) : WebApplicationFactory<ChurnServer>
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
-}
-
-/// <summary>Request bodies built from generated customers, so they always match the model's schema.</summary>
-public static class Bodies
-{
-    public static readonly IReadOnlyList<string> Header = CustomerGenerator.Header;
-
-    /// <summary>Generated customers as {"customerId", "features"} objects.</summary>
-    public static List<JsonObject> Customers(int count, int seed = 7, double drift = 0) => GeneratedCustomers.Json(count, seed, drift);
-
-    public static JsonObject Customer(int seed = 7) => Customers(1, seed)[0];
-
-    public static StringContent Json(JsonNode node) => new(node.ToJsonString(), Encoding.UTF8, "application/json");
-
-    public static StringContent Json(string raw) => new(raw, Encoding.UTF8, "application/json");
-
-    public static string Csv(int rows, int seed = 7) => GeneratedCustomers.Csv(rows, seed);
-
-    public static async Task<JsonObject> ReadObjectAsync(this HttpResponseMessage response) =>
-        JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-
-    public static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 }
