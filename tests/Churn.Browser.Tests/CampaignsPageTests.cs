@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
-using Microsoft.Playwright;
-
 namespace Churn.Browser.Tests;
 
 /// <summary>The Campaigns page in a real browser, for each role: who may create and assign, and what everyone may read.</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Microsoft.Playwright;
-
 namespace Churn.Browser.Tests;
 
 /// <summary>Time to churn on the dashboard, once a survival champion is served.</summary>

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
 using Churn.Scale.Tests.Fixtures;
 
 namespace Churn.Scale.Tests;

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using Churn.Data.Predictions;
 using Churn.Scale.Tests.Fixtures;
 using Npgsql;

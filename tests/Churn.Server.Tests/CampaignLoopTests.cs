@@ -1,8 +1,6 @@
 using Churn.Core.Campaigns;
 using Churn.Core.Data;
-using Churn.Core.Generation;
 using Churn.Server.Campaigns;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

@@ -1,11 +1,7 @@
-using System.Globalization;
-using System.Net;
-using System.Text;
 using Churn.Core.Data;
 using Churn.Core.Scoring;
 using Churn.Server.Jobs;
 using Churn.Server.Models;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests;
 

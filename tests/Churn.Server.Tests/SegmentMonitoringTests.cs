@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Tests;

@@ -1,7 +1,5 @@
 using Churn.Core.Campaigns;
-using Churn.Core.Models;
 using Churn.Core.Training;
-using Spectre.Console;
 
 namespace Churn.Cli.Campaigns;
 

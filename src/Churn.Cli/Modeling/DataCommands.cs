@@ -2,7 +2,6 @@ using Churn.Core.Generation;
 using Churn.Core.Quality;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
-using Spectre.Console;
 
 namespace Churn.Cli.Modeling;
 

@@ -1,4 +1,3 @@
-using Churn.Core.Data;
 using Churn.Core.Evaluation;
 using Churn.Core.Features;
 using Churn.Core.Training;

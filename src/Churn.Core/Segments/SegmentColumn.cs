@@ -1,7 +1,3 @@
-using System.Globalization;
-using Churn.Core.Data;
-using Churn.Core.Schema;
-
 namespace Churn.Core.Segments;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Churn.Core.Schema;
-
 namespace Churn.Core.Survival;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Churn.Core.Data;
-using Churn.Core.Schema;
 
 namespace Churn.Core.Survival;
 

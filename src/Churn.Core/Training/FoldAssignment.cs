@@ -1,6 +1,3 @@
-using System.Globalization;
-using Churn.Core.Data;
-
 namespace Churn.Core.Training;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Text;
 using Churn.Core.Data;
-using Churn.Server.Errors;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Churn.Server.Security;

@@ -2,7 +2,6 @@ using Churn.Core.Data;
 using Churn.Core.Models;
 using Churn.Core.Scoring;
 using Churn.Data;
-using Churn.Data.Store;
 using Churn.Server.Models;
 using Churn.Server.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;

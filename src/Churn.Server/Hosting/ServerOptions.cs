@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Churn.Server.Predictions;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Hosting;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Serialization;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

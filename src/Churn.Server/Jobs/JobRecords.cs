@@ -1,8 +1,4 @@
 using Churn.Data.Jobs;
-using Churn.Data.Store;
-using Churn.Server.Hosting;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

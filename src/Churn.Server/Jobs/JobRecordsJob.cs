@@ -1,6 +1,4 @@
 using Churn.Server.Coordination;
-using Churn.Server.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

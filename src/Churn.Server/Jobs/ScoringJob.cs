@@ -6,9 +6,7 @@ using System.Threading.Channels;
 using Churn.Core.Data;
 using Churn.Core.Scoring;
 using Churn.Server.Models;
-using Churn.Server.Settings;
 using Churn.Server.Survival;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Jobs;
 

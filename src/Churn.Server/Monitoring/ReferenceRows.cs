@@ -1,9 +1,7 @@
 using Churn.Core.Data;
 using Churn.Core.Segments;
 using Churn.Data.Retraining;
-using Churn.Server.Hosting;
 using Churn.Server.Models;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Monitoring;
 

@@ -1,6 +1,4 @@
-using Churn.Server.Hosting;
 using Churn.Server.Jobs;
-using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Predictions;
 

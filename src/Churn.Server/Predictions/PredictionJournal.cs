@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Churn.Data.Predictions;
 
 namespace Churn.Server.Predictions;

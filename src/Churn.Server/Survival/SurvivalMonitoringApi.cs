@@ -1,8 +1,6 @@
 using Churn.Data.Predictions;
-using Churn.Data.Store;
 using Churn.Data.Survival;
 using Churn.Server.Security;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Churn.Server.Survival;
 

@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Drift;
-using Churn.Core.Generation;
 using Churn.Core.Tests.Training;
 
 namespace Churn.Core.Tests.Drift;

@@ -1,6 +1,4 @@
-using Churn.Core.Data;
 using Churn.Core.Drift;
-using Churn.Core.Generation;
 using Churn.Core.Quality;
 using Churn.Core.Tests.Training;
 

@@ -1,6 +1,3 @@
-using Churn.Core.Data;
-using Churn.Core.Evaluation;
-using Churn.Core.Generation;
 using Churn.Core.Segments;
 
 namespace Churn.Core.Tests.Segments;

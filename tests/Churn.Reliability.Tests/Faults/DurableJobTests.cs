@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json.Nodes;
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
-
 namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>Jobs kept in the store: a killed run's job is failed with its reason at the next start, results outlive restarts until retention.</summary>
@@ -14,8 +7,8 @@ public sealed class DurableJobTests(ITestOutputHelper output)
     [Fact]
     public async Task AJobKilledMidwayIsFailedWithItsReasonAtTheNextStartWhileFinishedResultsOutliveTheRestartUntilRetention()
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var trained = await DataDirs.CloneTrainedAsync();
+        var dir = trained.Path;
         {
             string scoring, training;
             byte[] result;
@@ -65,10 +58,6 @@ public sealed class DurableJobTests(ITestOutputHelper output)
                 Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/jobs/{scoring}/result")).StatusCode);
                 Assert.False(Directory.Exists(Path.Combine(dir, "jobs", Guid.Parse(scoring).ToString("N"))), "the job's folder is still there");
             }
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
         }
     }
 

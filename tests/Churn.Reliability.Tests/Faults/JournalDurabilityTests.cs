@@ -1,9 +1,4 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
 using Churn.Data.Predictions;
-using Churn.Reliability.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Faults;
 
@@ -16,8 +11,8 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
     [InlineData("EveryWrite")]
     public async Task AJournalWhoseLastLineWasTornIsReplayedWithAWarningAndTheServerServesUnderTheFsyncPolicy(string policy)
     {
-        var dir = await DataDirs.CloneTrainedAsync();
-        try
+        using var trained = await DataDirs.CloneTrainedAsync();
+        var dir = trained.Path;
         {
             // What a crash mid-write leaves: whole lines, then half of one (and, after a power cut, zeros).
             var whole = Enumerable.Range(0, 3).Select(i => new PredictionLogEntry
@@ -52,10 +47,6 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
             await Wait.UntilAsync(async () => await StoreOutageTests.CountLoggedAsync(dir, answered) == answered.Count,
                 TimeSpan.FromSeconds(60), "the answered predictions to be logged");
             output.WriteLine($"{policy}: {whole.Count} whole lines replayed, 1 torn line skipped with a warning, {answered.Count} predictions answered and logged.");
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
         }
     }
 }

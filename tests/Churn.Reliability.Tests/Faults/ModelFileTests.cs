@@ -39,7 +39,7 @@ public sealed class ModelFileTests
             await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
         }
         // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
-        var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir.Path", dir.Path, "--json");
+        var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir.Path, "--json");
         Assert.True(registered.ExitCode == 0, registered.Output);
 
         var response = await admin.PostAsync("/models/3/promote", null);

@@ -1,12 +1,9 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Churn.Core.Survival;
 using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Survival;
 using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Churn.Server.Tests.Survival;
 
