@@ -63,4 +63,24 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
         await tab.ScreenshotAsync("performance-survival", fullPage: true);
         tab.AssertNoConsoleErrors();
     }
+
+    [Fact]
+    public async Task TheTimeToChurnSectionsFitAPhoneWidth()
+    {
+        await fixture.EnsureSurvivalChampionAsync();
+        await using var tab = await fixture.SignInAsync("admin", 390, 844);
+
+        await tab.GotoAsync("/dashboard/performance");
+        await tab.Page.WaitForSelectorAsync("#km-chart svg", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        var performance = await tab.Page.EvaluateAsync<int[]>("() => [document.scrollingElement.scrollWidth, window.innerWidth]");
+        await tab.ScreenshotAsync("performance-survival-phone", fullPage: true);
+        await tab.GotoAsync("/dashboard/predict");
+        await tab.Page.ClickAsync("#score");
+        await tab.Page.WaitForSelectorAsync("#survival-curve-chart svg", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        var predict = await tab.Page.EvaluateAsync<int[]>("() => [document.scrollingElement.scrollWidth, window.innerWidth]");
+
+        Assert.True(performance[0] <= performance[1], $"The performance page scrolls sideways: {performance[0]} > {performance[1]}.");
+        Assert.True(predict[0] <= predict[1], $"The predict page scrolls sideways: {predict[0]} > {predict[1]}.");
+        tab.AssertNoConsoleErrors();
+    }
 }

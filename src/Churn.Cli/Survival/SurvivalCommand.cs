@@ -1,5 +1,7 @@
 using Churn.Cli.Modeling;
 using Churn.Cli.Registry;
+using Churn.Core.Models;
+using Churn.Core.Retraining;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
 using Churn.Data.Survival;
@@ -30,13 +32,17 @@ internal static class SurvivalCommand
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
         var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => SurvivalOptions.DefaultModelName };
         var promote = new Option<bool>("--promote") { Description = "Make the new version the survival champion (served beside the classifier)." };
+        var promoteIfBetter = new Option<bool>("--promote-if-better")
+        {
+            Description = "Make the new version the survival champion only if its C-index on the held-out customers beats the champion's by the promotion margin (the first one is promoted).",
+        };
         var output = new Option<string?>("--out") { Description = "Also write model.zip and card.json to this directory." };
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
         var dialect = new DialectOptions();
 
         var command = new Command("train", "Train a time-to-churn model and report its C-index, integrated Brier score and calibration at each horizon.");
-        Commands.AddAll(command, data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, name, promote, output, dataDir, json);
+        Commands.AddAll(command, data, schemaFile, duration, eventColumn, eventValue, drop, id, horizons, valueColumn, method, cv, folds, seed, name, promote, promoteIfBetter, output, dataDir, json);
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
@@ -46,6 +52,10 @@ internal static class SurvivalCommand
             if (k is 1 or < 0 or > 20)
             {
                 throw new CliException("--cv must be between 2 and 20.");
+            }
+            if (parse.GetValue(promote) && parse.GetValue(promoteIfBetter))
+            {
+                throw new CliException("give --promote or --promote-if-better, not both.");
             }
             var (schema, notes) = ResolveSchema(parse, file, csv, schemaFile, duration, eventColumn, eventValue, drop, id);
             if (parse.GetValue(horizons) is { } h)
@@ -94,6 +104,16 @@ internal static class SurvivalCommand
                     var model = SurvivalTrainer.Train(survival, options).Model;
                     return summary is null ? model : model.WithCard(model.Card with { CrossValidation = summary });
                 }, SurvivalRegistration.Packaging, ct);
+            // Retraining: the new version replaces the champion only when it ranks the held-out customers better.
+            PromotionDecision? decision = null;
+            var champion = outcome.Promoted;
+            if (parse.GetValue(promoteIfBetter))
+            {
+                var test = SurvivalTrainer.Split(survival, options).Test;
+                decision = await SurvivalPromotion.DecideAsync(store, options.ModelName, outcome.Version.Version, outcome.Model,
+                    other => (other == schema ? survival : SurvivalData.Load(file, other, csv)).Select(test), new PromotionPolicy(), Churn.Data.Security.AuditActor.ThisMachine(), ct);
+                champion = decision?.Promote ?? true;
+            }
             await StoreAccess.MirrorAsync(store);
             var card = outcome.Model.Card;
             if (parse.GetValue(output) is { } outFlag)
@@ -105,12 +125,16 @@ internal static class SurvivalCommand
             IReadOnlyList<string> allNotes = [.. notes, .. card.Notes];
             if (asJson)
             {
-                Console.WriteLine(JsonSerializer.Serialize(SurvivalSummary.From(card, schema, allNotes, outcome), JsonDefaults.Options));
+                Console.WriteLine(JsonSerializer.Serialize(SurvivalSummary.From(card, schema, allNotes, outcome, champion, decision), JsonDefaults.Options));
             }
             else
             {
                 Write(card, allNotes);
-                AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(options.ModelName)} v{outcome.Version.Version}[/]{(outcome.Promoted ? " as champion" : "")} (run {outcome.RunId}).");
+                if (decision is not null)
+                {
+                    AnsiConsole.MarkupLine($"{(decision.Promote ? "Promoted" : "Not promoted")}: {Markup.Escape(decision.Reason)}.");
+                }
+                AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(options.ModelName)} v{outcome.Version.Version}[/]{(champion ? " as champion" : "")} (run {outcome.RunId}).");
             }
         }));
         return command;
@@ -198,11 +222,12 @@ internal static class SurvivalCommand
 internal sealed record SurvivalSummary(
     string Name, int Version, Guid RunId, bool Champion, string Method, string DurationColumn, string EventColumn, IReadOnlyList<double> Horizons,
     double CIndex, double IntegratedBrier, IReadOnlyList<HorizonCalibration> Calibration, object? Cv, IReadOnlyDictionary<string, string> Parameters,
-    int TrainRows, int TestRows, IReadOnlyList<string> Notes)
+    int TrainRows, int TestRows, IReadOnlyList<string> Notes, PromotionDecision? Promotion)
 {
-    public static SurvivalSummary From(SurvivalCard card, SurvivalSchema schema, IReadOnlyList<string> notes, RecordedOutcome<SurvivalModel> outcome) => new(
-        card.ModelName, outcome.Version.Version, outcome.RunId, outcome.Promoted, card.Parameters["method"], schema.DurationColumn, schema.EventColumn,
+    public static SurvivalSummary From(SurvivalCard card, SurvivalSchema schema, IReadOnlyList<string> notes, RecordedOutcome<SurvivalModel> outcome, bool champion,
+        PromotionDecision? promotion) => new(
+        card.ModelName, outcome.Version.Version, outcome.RunId, champion, card.Parameters["method"], schema.DurationColumn, schema.EventColumn,
         schema.Horizons, card.Test.CIndex, card.Test.IntegratedBrier, card.Test.Calibration,
         card.CrossValidation is { } cv ? new { cv.Folds, cv.CIndex, cv.IntegratedBrier, Calibration = cv.PooledCalibration } : null,
-        card.Parameters, card.TrainRows, card.TestRows, notes);
+        card.Parameters, card.TrainRows, card.TestRows, notes, promotion);
 }

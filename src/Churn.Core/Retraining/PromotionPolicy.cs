@@ -54,15 +54,19 @@ public sealed class PromotionPolicy
         return Decide(BinaryMetrics.Auc(championScores, labels), BinaryMetrics.Auc(challengerScores, labels), labels.Length, championVersion, challengerVersion);
     }
 
-    /// <summary>Decides from both models' AUC on the same <paramref name="heldOutRows"/> held-out rows.</summary>
-    public PromotionDecision Decide(double championAuc, double challengerAuc, int heldOutRows, int championVersion, int challengerVersion)
+    /// <summary>
+    /// Decides from both models' AUC on the same <paramref name="heldOutRows"/> held-out rows, or from another ranking
+    /// measure on the same 0–1 scale named by <paramref name="metric"/> (a survival model's C-index, which is the AUC of
+    /// time-to-event data).
+    /// </summary>
+    public PromotionDecision Decide(double championAuc, double challengerAuc, int heldOutRows, int championVersion, int challengerVersion, string metric = Metric)
     {
         var promote = challengerAuc >= championAuc + Margin;
         var reason = promote
             ? string.Create(CultureInfo.InvariantCulture,
-                $"challenger v{challengerVersion} {Metric} {challengerAuc:0.0000} beats champion v{championVersion} {Metric} {championAuc:0.0000} by at least {Margin:0.0000} on {heldOutRows} held-out rows")
+                $"challenger v{challengerVersion} {metric} {challengerAuc:0.0000} beats champion v{championVersion} {metric} {championAuc:0.0000} by at least {Margin:0.0000} on {heldOutRows} held-out rows")
             : string.Create(CultureInfo.InvariantCulture,
-                $"challenger v{challengerVersion} {Metric} {challengerAuc:0.0000} does not beat champion v{championVersion} {Metric} {championAuc:0.0000} by the margin {Margin:0.0000} on {heldOutRows} held-out rows");
-        return new PromotionDecision(promote, Metric, championAuc, challengerAuc, Margin, heldOutRows, reason);
+                $"challenger v{challengerVersion} {metric} {challengerAuc:0.0000} does not beat champion v{championVersion} {metric} {championAuc:0.0000} by the margin {Margin:0.0000} on {heldOutRows} held-out rows");
+        return new PromotionDecision(promote, metric, championAuc, challengerAuc, Margin, heldOutRows, reason);
     }
 }

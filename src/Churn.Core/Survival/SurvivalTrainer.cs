@@ -68,7 +68,7 @@ public static class SurvivalTrainer
     public static SurvivalTrainingResult Train(SurvivalData data, SurvivalOptions options)
     {
         RequireTrainable(data);
-        var (train, test) = DataSplits.StratifiedSplit(data.Events, options.TestFraction, options.Seed);
+        var (train, test) = Split(data, options);
         var trainData = data.Select(train);
         var testData = data.Select(test);
         var model = Fit(trainData, options);
@@ -92,6 +92,10 @@ public static class SurvivalTrainer
         };
         return new SurvivalTrainingResult(model.WithCard(card), evaluation, train.Length, test.Length, notes);
     }
+
+    /// <summary>The training and held-out test rows <see cref="Train"/> uses: stratified on the event, seeded.</summary>
+    public static (int[] Train, int[] Test) Split(SurvivalData data, SurvivalOptions options) =>
+        DataSplits.StratifiedSplit(data.Events, options.TestFraction, options.Seed);
 
     /// <summary>
     /// Cross-validates the recipe; <paramref name="folds"/> gives each row's fold (or null for folds stratified on the

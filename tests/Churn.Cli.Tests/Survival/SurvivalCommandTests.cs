@@ -100,6 +100,40 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     }
 
     [Fact]
+    public void PromoteIfBetterReplacesTheChampionOnlyWhenTheNewVersionRanksTheHeldOutCustomersBetter()
+    {
+        var dir = ChurnCli.TempDir();
+        File.Copy(Path.Combine(files.Dir, "customers.csv"), Path.Combine(dir, "customers.csv"));
+        string[] weak = ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--drop", "x,plan", "--promote-if-better", "--json"];
+
+        var first = ChurnCli.Run(dir, weak);
+        var better = ChurnCli.Run(dir, ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--promote-if-better", "--json"]);
+        var worse = ChurnCli.Run(dir, weak);
+        var both = ChurnCli.Run(dir, ["survival", "train", "--data", "customers.csv", .. Columns, "--promote", "--promote-if-better"]);
+
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        using var one = JsonDocument.Parse(first.Stdout);
+        Assert.True(one.RootElement.GetProperty("champion").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, one.RootElement.GetProperty("promotion").ValueKind);
+        Assert.True(better.ExitCode == 0, better.Stderr);
+        using var two = JsonDocument.Parse(better.Stdout);
+        var promoted = two.RootElement.GetProperty("promotion");
+        Assert.True(promoted.GetProperty("promote").GetBoolean(), promoted.GetProperty("reason").GetString());
+        Assert.Equal("C-index", promoted.GetProperty("metric").GetString());
+        Assert.True(two.RootElement.GetProperty("champion").GetBoolean());
+        Assert.True(worse.ExitCode == 0, worse.Stderr);
+        using var three = JsonDocument.Parse(worse.Stdout);
+        var refused = three.RootElement.GetProperty("promotion");
+        Assert.False(refused.GetProperty("promote").GetBoolean());
+        Assert.False(three.RootElement.GetProperty("champion").GetBoolean());
+        Assert.StartsWith("challenger v3 C-index", refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("does not beat champion v2", refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.True(refused.GetProperty("champion").GetDouble() > refused.GetProperty("challenger").GetDouble());
+        Assert.Equal(1, both.ExitCode);
+        Assert.Contains("--promote or --promote-if-better", both.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ADurationColumnNamedAsAFeatureIsRefused()
     {
         var schema = files.Write("leaky.json", """
