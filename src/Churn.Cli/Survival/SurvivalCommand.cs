@@ -1,6 +1,5 @@
 using Churn.Cli.Modeling;
 using Churn.Cli.Registry;
-using Churn.Core.Models;
 using Churn.Core.Retraining;
 using Churn.Core.Schema;
 using Churn.Core.Survival;

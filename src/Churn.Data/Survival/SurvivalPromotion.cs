@@ -1,7 +1,6 @@
 using Churn.Core.Retraining;
 using Churn.Core.Survival;
 using Churn.Data.Security;
-using Churn.Data.Store;
 
 namespace Churn.Data.Survival;
 
