@@ -144,7 +144,7 @@ if [[ ",$skip," != *",http,"* && ",$skip," != *",churnhttp,"* ]]; then
   cpid=$!; pids+=("$cpid")
   if [[ ",$skip," != *",cold,"* ]]; then
     say "HTTP: cold start (launch to first answer, then ${cold_seconds} s of /predict at 50 concurrent)"
-    "$py" bench/tools/cold_start.py churn "http://127.0.0.1:$churn_port" "$launched" "$work/bodies" "$results" "$cold_seconds" "$key" ||
+    "$py" bench/tools/cold_start.py churn "http://127.0.0.1:$churn_port" "$launched" "$work/bodies" "$results" "$cold_seconds" "$key" "$cpid" ||
       { cat "$work/serve.log" >&2; exit 1; }
   fi
   wait_http "http://127.0.0.1:$churn_port/health" "$cpid" || { cat "$work/serve.log" >&2; exit 1; }
