@@ -88,8 +88,13 @@ json.dump(info, open(sys.argv[1], "w"), indent=1)
 print(json.dumps(info, indent=1))
 EOF
 
-say "build (CLI and benchmarks)"
+say "build (CLI and benchmarks; the server published as the container image publishes it)"
 ./churn --help >/dev/null
+# The server under test is what ships: published for the runtime like the Dockerfile does (ReadyToRun), not the dev build.
+rm -rf "$work/serve"
+{ dotnet publish src/Churn.Server/Churn.Server.csproj -c Release -r linux-x64 --self-contained false -o "$work/serve" -nologo -v quiet &&
+  dotnet publish src/Churn.Cli/Churn.Cli.csproj -c Release -r linux-x64 --self-contained false -o "$work/serve" -nologo -v quiet; } >"$work/publish.log" 2>&1 ||
+  { cat "$work/publish.log" >&2; exit 1; }
 dotnet build bench/Churn.Benchmarks/Churn.Benchmarks.csproj -c Release -o "$work/benchbin" -nologo -v quiet >"$work/benchbuild.log" 2>&1 ||
   { cat "$work/benchbuild.log" >&2; exit 1; }
 
@@ -140,11 +145,11 @@ if [[ ",$skip," != *",http,"* && ",$skip," != *",churnhttp,"* ]]; then
   say "HTTP: Churn server (Telco champion, prediction log on)"
   launched=$(date +%s.%N)
   CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
-    dotnet "$root/.build/cli/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
+    dotnet "$work/serve/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
   cpid=$!; pids+=("$cpid")
   if [[ ",$skip," != *",cold,"* ]]; then
     say "HTTP: cold start (launch to first answer, then ${cold_seconds} s of /predict at 50 concurrent)"
-    "$py" bench/tools/cold_start.py churn "http://127.0.0.1:$churn_port" "$launched" "$work/bodies" "$results" "$cold_seconds" "$key" ||
+    "$py" bench/tools/cold_start.py churn "http://127.0.0.1:$churn_port" "$launched" "$work/bodies" "$results" "$cold_seconds" "$key" "$cpid" ||
       { cat "$work/serve.log" >&2; exit 1; }
   fi
   wait_http "http://127.0.0.1:$churn_port/health" "$cpid" || { cat "$work/serve.log" >&2; exit 1; }

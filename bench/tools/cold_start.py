@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Cold start of a server just launched: time to the first answered /predict, then full load at once (stdlib + hey).
 
-  cold_start.py TARGET BASE_URL LAUNCHED_EPOCH_S BODIES_DIR OUT_DIR SECONDS [API_KEY]
+  cold_start.py TARGET BASE_URL LAUNCHED_EPOCH_S BODIES_DIR OUT_DIR SECONDS [API_KEY [SERVER_PID]]
 
 LAUNCHED_EPOCH_S is the wall clock (date +%s.%N) just before the server process was started. The script polls
 GET /health (ready) and POST /predict every 20 ms until each answers 2xx, then runs `hey -z SECONDS -c 50` on /predict
 straight away and cuts the per-request CSV into one-second windows by completion time: requests/s and p50/p99 per
-window. Writes OUT_DIR/cold-TARGET.json and leaves the raw CSV in OUT_DIR/raw/.
+window. With SERVER_PID, a server that exits before answering ends the wait at once. Writes OUT_DIR/cold-TARGET.json and leaves the raw CSV in OUT_DIR/raw/.
 """
 import csv
 import json
@@ -42,7 +42,8 @@ def pct(sorted_ms, p):
 
 def main():
     target, base, launched, bodies, out_dir, seconds = sys.argv[1], sys.argv[2].rstrip("/"), float(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
-    key = sys.argv[7] if len(sys.argv) > 7 else None
+    key = sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] else None
+    pid = int(sys.argv[8]) if len(sys.argv) > 8 else None
     single = os.path.join(bodies, "single.json")
     with open(single, "rb") as f:
         body = f.read()
@@ -52,6 +53,8 @@ def main():
     ready = first = None
     deadline = time.time() + 600
     while time.time() < deadline and first is None:
+        if pid is not None and not os.path.exists(f"/proc/{pid}"):
+            sys.exit("The server exited before it answered /predict.")
         if ready is None and ok("GET", base + "/health"):
             ready = time.time()
         if ready is not None and ok("POST", base + "/predict", body, headers):
