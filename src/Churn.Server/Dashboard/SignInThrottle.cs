@@ -1,3 +1,7 @@
+using Churn.Server.Coordination;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
 namespace Churn.Server.Dashboard;
 
 /// <summary>A user name or client address that may not sign in until <see cref="Until"/>.</summary>
@@ -8,11 +12,17 @@ public sealed record SignInLock(string Kind, string Key, DateTimeOffset Until);
 /// failures for one user name, or <see cref="DashboardOptions.FailuresPerAddress"/> from one client address, within
 /// <see cref="DashboardOptions.Lockout"/>, further attempts are refused without checking the password until the lockout ends.
 /// Unknown user names are counted like known ones, so a lockout does not reveal who exists.
-/// REVIEW: the counts live in this process; with several replicas each keeps its own, so a guesser spread over
-/// replicas gets that many times the attempts. A shared store (Redis) would close that.
+/// With <c>Churn:Redis</c> the counts and lockouts live in Redis (<c>churn:signin:*</c>), so every replica draws on the
+/// same allowance and a guesser spread over N replicas gets no more attempts than against one; when Redis does not
+/// answer, this process's own counts are used until it does. Without Redis they live in this process.
+/// REVIEW: without Redis, several replicas each keep their own counts (the store is not used for them).
 /// </summary>
-public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvider time, ILogger<SignInThrottle> log)
+public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvider time, ILogger<SignInThrottle> log, RedisConnection? redis = null)
 {
+    private const string FailPrefix = "churn:signin:fail:";
+    private const string LockPrefix = "churn:signin:lock:";
+    private int redisWarned;
+
     public const string UserKind = "user";
     public const string AddressKind = "address";
 
@@ -25,6 +35,18 @@ public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvi
     /// <summary>How long the user name or address is still locked out; null when it may try.</summary>
     public TimeSpan? LockedFor(string userName, string? address)
     {
+        if (Shared() is { } db)
+        {
+            try
+            {
+                var ttls = new[] { db.KeyTimeToLive(LockPrefix + Key(UserKind, Normalize(userName))), db.KeyTimeToLive(LockPrefix + Key(AddressKind, address ?? "unknown")) };
+                return ttls.Max();
+            }
+            catch (RedisException ex)
+            {
+                RedisFailed(ex);
+            }
+        }
         var now = time.GetUtcNow();
         lock (gate)
         {
@@ -37,25 +59,85 @@ public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvi
     public TimeSpan? Failed(string userName, string? address)
     {
         var o = options.Value;
+        if (Shared() is { } db)
+        {
+            try
+            {
+                var user = CountShared(db, UserKind, Normalize(userName), o.FailuresPerUser, o.Lockout);
+                var from = CountShared(db, AddressKind, address ?? "unknown", o.FailuresPerAddress, o.Lockout);
+                return Report(user, from, userName, address, o.Lockout);
+            }
+            catch (RedisException ex)
+            {
+                RedisFailed(ex);
+            }
+        }
         var now = time.GetUtcNow();
         lock (gate)
         {
             Prune(now);
             var user = Count((UserKind, Normalize(userName)), o.FailuresPerUser, now, o.Lockout);
             var from = Count((AddressKind, address ?? "unknown"), o.FailuresPerAddress, now, o.Lockout);
-            if (user is null && from is null)
-            {
-                return null;
-            }
-            log.LogWarning("Dashboard sign-in locked out for {Lockout} after repeated failures: user name {User}, address {Address}.",
-                o.Lockout, user is null ? "-" : userName, from is null ? "-" : address);
-            return o.Lockout;
+            return Report(user is not null, from is not null, userName, address, o.Lockout);
+        }
+    }
+
+    private TimeSpan? Report(bool user, bool from, string userName, string? address, TimeSpan lockout)
+    {
+        if (!user && !from)
+        {
+            return null;
+        }
+        log.LogWarning("Dashboard sign-in locked out for {Lockout} after repeated failures: user name {User}, address {Address}.",
+            lockout, user ? userName : "-", from ? address : "-");
+        return lockout;
+    }
+
+    /// <summary>Counts a failure in Redis: a counter per name that lives for the lockout window; reaching the limit sets the lock.</summary>
+    private static bool CountShared(IDatabase db, string kind, string key, int limit, TimeSpan lockout)
+    {
+        var failKey = FailPrefix + Key(kind, key);
+        var failures = db.StringIncrement(failKey);
+        if (failures == 1)
+        {
+            db.KeyExpire(failKey, lockout);
+        }
+        if (failures < limit)
+        {
+            return false;
+        }
+        db.StringSet(LockPrefix + Key(kind, key), "1", lockout);
+        db.KeyDelete(failKey);
+        return true;
+    }
+
+    private static string Key(string kind, string key) => $"{kind}:{key}";
+
+    /// <summary>The shared Redis database while it answers; null on one node (or while it is away).</summary>
+    private IDatabase? Shared() => redis?.Multiplexer is { IsConnected: true } multiplexer ? multiplexer.GetDatabase() : null;
+
+    private void RedisFailed(RedisException ex)
+    {
+        if (Interlocked.Exchange(ref redisWarned, 1) == 0)
+        {
+            log.LogWarning(ex, "Redis did not answer for the sign-in lockout; this process counts failures on its own until it does.");
         }
     }
 
     /// <summary>A successful sign-in forgets the user name's failures (the address keeps its count: it may be guessing other names).</summary>
     public void Succeeded(string userName)
     {
+        if (Shared() is { } db)
+        {
+            try
+            {
+                db.KeyDelete(FailPrefix + Key(UserKind, Normalize(userName)));
+            }
+            catch (RedisException ex)
+            {
+                RedisFailed(ex);
+            }
+        }
         lock (gate)
         {
             entries.Remove((UserKind, Normalize(userName)));
@@ -66,6 +148,29 @@ public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvi
     public IReadOnlyList<SignInLock> Locks()
     {
         var now = time.GetUtcNow();
+        if (Shared() is { } db && redis?.Multiplexer is { } multiplexer)
+        {
+            try
+            {
+                var shared = new List<SignInLock>();
+                foreach (var server in multiplexer.GetServers().Where(s => !s.IsReplica))
+                {
+                    foreach (var key in server.Keys(pattern: LockPrefix + "*"))
+                    {
+                        var parts = key.ToString()[LockPrefix.Length..].Split(':', 2);
+                        if (parts.Length == 2 && db.KeyTimeToLive(key) is { } ttl)
+                        {
+                            shared.Add(new SignInLock(parts[0], parts[1], now + ttl));
+                        }
+                    }
+                }
+                return [.. shared.OrderByDescending(l => l.Until)];
+            }
+            catch (RedisException ex)
+            {
+                RedisFailed(ex);
+            }
+        }
         lock (gate)
         {
             return [.. entries.Where(e => e.Value.LockedUntil > now)
@@ -77,6 +182,18 @@ public sealed class SignInThrottle(IOptions<DashboardOptions> options, TimeProvi
     /// <summary>Ends a lockout early and forgets its failures (an admin's decision); false when there was none.</summary>
     public bool Lift(string kind, string key)
     {
+        if (Shared() is { } db)
+        {
+            try
+            {
+                var name = Key(kind, kind == UserKind ? Normalize(key) : key);
+                return db.KeyDelete([(RedisKey)(LockPrefix + name), (RedisKey)(FailPrefix + name)]) > 0;
+            }
+            catch (RedisException ex)
+            {
+                RedisFailed(ex);
+            }
+        }
         lock (gate)
         {
             return entries.Remove((kind, kind == UserKind ? Normalize(key) : key));

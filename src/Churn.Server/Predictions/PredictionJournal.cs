@@ -308,11 +308,8 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                         {
                             covered.Value = appended;
                         }
-                        else
-                        {
-                            // Nobody waits for this line (the dashboard, a background caller): it goes with the next round.
-                            WantCommit();
-                        }
+                        // A round is asked for even when nobody waits for this line (a dashboard prediction, a background caller).
+                        WantCommit();
                         break;
                 }
                 if (current.Position >= SegmentBytes)

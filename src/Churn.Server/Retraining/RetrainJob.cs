@@ -34,11 +34,15 @@ public sealed class RetrainJob(
         }
         await foreach (var (jobId, order, held) in queue.Reader.ReadAllAsync(stoppingToken))
         {
+            var released = false;
             try
             {
                 board.Start(jobId);
                 var progress = new Progress<double>(p => board.Progress(jobId, p));
                 var outcome = await RunAsync(order, progress, stoppingToken);
+                // The lock goes before the job reports success, so whoever sees it succeeded may train at once.
+                await held.DisposeAsync();
+                released = true;
                 board.Succeed(jobId, outcome.Message, outcome.Version);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -54,7 +58,10 @@ public sealed class RetrainJob(
             }
             finally
             {
-                await held.DisposeAsync();
+                if (!released)
+                {
+                    await held.DisposeAsync();
+                }
                 queue.Done();
             }
         }

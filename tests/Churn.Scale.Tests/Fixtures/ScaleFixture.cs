@@ -1,4 +1,10 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -15,11 +21,19 @@ public sealed class ScaleFixture : IAsyncLifetime
 
     public const string DashboardPassword = "scale-test-password-0123";
 
+    private const string KeyRingPassword = "scale-test-key-ring-0123";
+
     private readonly TestPostgres postgres = new();
     private readonly TestRedis redis = new();
     private readonly TestNginx nginx = new();
 
     public string DataDir { get; } = Path.Combine(Scratch.Root, $"churn-scale-{Guid.NewGuid():N}");
+
+    /// <summary>The data-protection keys in Redis right after start (XML, one per key).</summary>
+    public IReadOnlyList<string> KeyRingAtStart { get; private set; } = [];
+
+    /// <summary>The PFX file of the certificate that encrypts the data-protection key ring (Churn:KeyRingCertificate).</summary>
+    public string KeyRingCertificate { get; private set; } = "";
 
     internal Replica A { get; private set; } = null!;
 
@@ -40,6 +54,14 @@ public sealed class ScaleFixture : IAsyncLifetime
     {
         await Task.WhenAll(postgres.StartAsync(), redis.StartAsync());
         Directory.CreateDirectory(DataDir);
+        // The certificate that encrypts the dashboard's key ring at rest, given to the replicas as an operator would.
+        KeyRingCertificate = Path.Combine(Scratch.Root, $"churn-scale-key-ring-{Guid.NewGuid():N}.pfx");
+        using (var rsa = RSA.Create(2048))
+        {
+            var request = new CertificateRequest("CN=churn-key-ring", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            await File.WriteAllBytesAsync(KeyRingCertificate, certificate.Export(X509ContentType.Pfx, KeyRingPassword));
+        }
         var environment = new Dictionary<string, string>
         {
             ["Churn__DataDir"] = DataDir,
@@ -53,6 +75,8 @@ public sealed class ScaleFixture : IAsyncLifetime
             ["Churn__ChampionPollInterval"] = "01:00:00",
             ["Churn__Api__rate_limit"] = "1000000",
             ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
+            ["Churn__KeyRingCertificate"] = KeyRingCertificate,
+            ["Churn__KeyRingCertificatePassword"] = KeyRingPassword,
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
@@ -65,6 +89,12 @@ public sealed class ScaleFixture : IAsyncLifetime
         await Task.WhenAll(A.WaitReadyAsync(TimeSpan.FromMinutes(3)), B.WaitReadyAsync(TimeSpan.FromMinutes(3)));
         await nginx.StartAsync([A.Port, B.Port]);
         Redis = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        // The key ring as the replicas wrote it once a page needed it; later tests restart Redis (empty, no persistence).
+        using (var browser = new HttpClient())
+        {
+            await browser.GetAsync($"{A.Url}/account/login");
+        }
+        KeyRingAtStart = [.. (await Redis.GetDatabase().ListRangeAsync("churn:data-protection-keys")).Select(k => k.ToString())];
         using var admin = A.Client(AdminKey);
         VersionsAfterStart = (await admin.GetFromJsonAsync<JsonArray>("/models"))!.Count;
     }
