@@ -173,8 +173,16 @@ public sealed class MonitoringCheck(
             drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
             if (references.For(model) is { } referenceRows)
             {
-                // Beside the per-feature tests: a change in how features move together shows only to a joint view.
-                drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+                // Beside the per-feature tests: a change in how features move together shows only to a joint view. Training
+                // it can fail on data no model can learn from; that costs the joint verdict, not the rest of the check.
+                try
+                {
+                    drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    log.LogWarning(ex, "The domain classifier failed on {Rows} predictions; this check has no multivariate drift verdict.", rows.Count);
+                }
             }
             results.Add(Result(MonitoringKinds.Drift, drift));
             if (rows.Count >= MinRows)
