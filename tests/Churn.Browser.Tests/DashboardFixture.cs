@@ -196,6 +196,8 @@ public sealed class DashboardFixture : IAsyncLifetime
             {
                 (await api.PostAsync("/feedback", Json(new JsonObject { ["predictionId"] = id, ["churned"] = churned }))).EnsureSuccessStatusCode();
             }
+            // Segments by contract, so the page's segment selector has segments to offer.
+            (await api.PutAsync("/config", Json(new JsonObject { ["monitoring"] = new JsonObject { ["segments"] = "contract" } }))).EnsureSuccessStatusCode();
             (await api.PostAsync("/monitoring/run", null)).EnsureSuccessStatusCode();
             monitoringReady = true;
         }

@@ -40,6 +40,31 @@ public sealed class MonitoringAndRegistryTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task TheSegmentSelectorRedrawsTheCalibrationChartForOneSegment()
+    {
+        await fixture.EnsureMonitoringDataAsync();
+        await using var tab = await fixture.SignInAsync("vic");
+        await tab.GotoAsync("/dashboard/monitoring");
+
+        // All customers first: every prediction has an outcome, so observed against expected is drawn with its interval.
+        await tab.Page.WaitForSelectorAsync("#calibration-chart svg", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        var legend = await tab.Page.InnerTextAsync("#calibration");
+        Assert.Contains("Observed / expected", legend, StringComparison.Ordinal);
+        Assert.Contains("95 % high", legend, StringComparison.Ordinal);
+
+        await tab.Page.ClickAsync(".mud-select:has(#segment-select)");
+        await tab.Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "contract=Month-to-month" }).ClickAsync();
+
+        var summary = await tab.Page.WaitForSelectorAsync("#segment-summary", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        Assert.Contains("contract=Month-to-month", await summary!.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("features drifted", await summary.InnerTextAsync(), StringComparison.Ordinal);
+        await tab.Page.WaitForSelectorAsync("#calibration-chart svg", new PageWaitForSelectorOptions { Timeout = 15_000 });
+        await tab.AssertChartsDrawnAsync();
+        await tab.ScreenshotAsync("monitoring-segment");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task ViewerSeesAlertsWithoutAcknowledgeButtonAndAnAnalystAcknowledgesOne()
     {
         await fixture.EnsureMonitoringDataAsync();

@@ -204,6 +204,16 @@ public sealed class SegmentMonitoringTests(MonitoringServer server) : IClassFixt
         Assert.Contains("must increase", (await setting.ReadObjectAsync())["errors"]!["monitoring.segments"]![0]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, query.StatusCode);
         Assert.NotNull((await query.ReadObjectAsync())["errors"]!["segment"]);
+
+        // A column the model does not have is reported by the check, which still judges the others.
+        await ConfigureAsync(admin, new JsonObject { ["segments"] = "plan; contract" });
+        var from = DateTimeOffset.UtcNow;
+        await server.PredictAsync(admin, 100, seed: 36, drift: 0);
+        var check = await admin.PostAsync($"/monitoring/run?from={Uri.EscapeDataString(from.ToString("O"))}", null);
+        Assert.Equal(HttpStatusCode.OK, check.StatusCode);
+        var point = JsonNode.Parse(await admin.GetStringAsync($"/monitoring/segments?from={Uri.EscapeDataString(from.ToString("O"))}"))!.AsArray().Single()!;
+        Assert.Contains("'plan' is not a feature", point["result"]!["problems"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(point["result"]!["segments"]!.AsArray(), s => (string?)s!["segment"] == "contract=Month-to-month");
     }
 
     private static double Tenure(JsonObject customer) => customer["features"]!["tenureMonths"]!.GetValue<double>();

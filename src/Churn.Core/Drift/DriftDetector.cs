@@ -80,7 +80,8 @@ public static class DriftDetector
         }
         var sd = reference.StandardDeviation is { } s and > 0 ? s : 1;
         var distance = DriftStatistics.Wasserstein(reference.Sample, current) / sd;
-        return Judged(reference, values.Length, current.Length, test, threshold, distance, null, distance > options.WassersteinThreshold, psi);
+        return Judged(reference, values.Length, current.Length, test, threshold, distance, null,
+            distance > options.WassersteinThreshold || psi > options.PsiThreshold, psi);
     }
 
     private static FeatureDrift Categorical(FeatureProfile reference, FeatureColumn column, DriftOptions options)
@@ -148,7 +149,7 @@ public static class DriftDetector
             return Judged(reference, rows, n, test, threshold, chi, p, p < options.PValue, psi);
         }
         var js = DriftStatistics.JensenShannon(refCounts, curCounts);
-        return Judged(reference, rows, n, test, threshold, js, null, js > options.JensenShannonThreshold, psi);
+        return Judged(reference, rows, n, test, threshold, js, null, js > options.JensenShannonThreshold || psi > options.PsiThreshold, psi);
     }
 
     /// <summary>The no-verdict result when a feature has no current values or fewer than the test's minimum; null when it can be judged.</summary>

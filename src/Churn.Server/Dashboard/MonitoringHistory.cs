@@ -56,6 +56,41 @@ public sealed class MonitoringHistory
 
     public IReadOnlyList<SystemRow> Serving { get; private init; } = [];
 
+    /// <summary>Each check's segments (<c>monitoring.segments</c>), oldest first.</summary>
+    public IReadOnlyList<(DateTimeOffset Time, SegmentsWindow Window)> Segments { get; private init; } = [];
+
+    /// <summary>Every segment any check in the span judged, in order of name.</summary>
+    public IReadOnlyList<string> SegmentNames =>
+        [.. Segments.SelectMany(s => s.Window.Segments).Select(s => s.Segment).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>The latest check's result for one segment; null when no check holds it.</summary>
+    public SegmentResult? LatestSegment(string segment) =>
+        Segments.Reverse().Select(s => s.Window.Segments.FirstOrDefault(g => g.Segment == segment)).FirstOrDefault(g => g is not null);
+
+    /// <summary>
+    /// Observed over expected churn (%) with its 95 % interval at every check that had enough labelled predictions: for
+    /// the main version over the whole window, or for the champion in one segment. 100 is a calibrated model.
+    /// </summary>
+    public ChartView CalibrationChart(string? segment)
+    {
+        var points = (segment is null
+                ? MainVersionRows().Select(r => (Time: r.WindowEnd, Check: r.Version.Realised?.Calibration))
+                : Segments.Select(s => (Time: s.Time, Check: s.Window.Segments.FirstOrDefault(g => g.Segment == segment)?.Performance?.Realised?.Calibration)))
+            .Where(p => p.Check?.Ratio is not null)
+            .ToList();
+        if (points.Count == 0)
+        {
+            return new ChartView([], []);
+        }
+        return new ChartView(Labels(points.Select(p => p.Time)),
+        [
+            Charts.Percent("Observed / expected", points.Select(p => p.Check!.Ratio!.Value)),
+            Charts.Percent("95 % low", points.Select(p => p.Check!.Low!.Value)),
+            Charts.Percent("95 % high", points.Select(p => p.Check!.High!.Value)),
+            Charts.Percent("Calibrated", points.Select(_ => 1.0)),
+        ]);
+    }
+
     public bool IsEmpty => Drift.Count == 0 && Quality.Count == 0 && Performance.Count == 0 && Serving.Count == 0;
 
     public static async Task<MonitoringHistory> ReadAsync(StoreFactory store, DateTimeOffset now, TimeSpan span, CancellationToken ct)
@@ -67,6 +102,7 @@ public sealed class MonitoringHistory
             Quality = [.. (await MonitoringSeries.ReadAsync(store, MonitoringKinds.Quality, from, now, MaxPoints, ct)).Select(p => AsRow(p.WindowEnd, Read<DataQualityReport>(p.Result)))],
             Performance = [.. (await MonitoringSeries.ReadAsync(store, MonitoringKinds.Performance, from, now, MaxPoints, ct)).Select(p => (p.WindowEnd, Read<PerformanceWindow>(p.Result)))],
             Serving = [.. (await MonitoringSeries.ReadAsync(store, MonitoringKinds.System, from, now, MaxPoints, ct)).Select(p => new SystemRow(p.WindowEnd, Read<SystemWindow>(p.Result)))],
+            Segments = [.. (await MonitoringSeries.ReadAsync(store, MonitoringKinds.Segments, from, now, MaxPoints, ct)).Select(p => (p.WindowEnd, Read<SegmentsWindow>(p.Result)))],
         };
     }
 

@@ -71,7 +71,8 @@ public sealed record MaturedPerformance(DateTimeOffset Start, DateTimeOffset End
 /// rows than <see cref="MonitoringCheck.MinRows"/>, or absent from the reference data, carries a <see cref="Note"/> instead.
 /// </summary>
 public sealed record SegmentResult(
-    string Segment, string Column, int Rows, int ReferenceRows, DriftReport? Drift, DataQualityReport? Quality, VersionPerformance? Performance, string? Note);
+    string Segment, string Column, int Rows, int ReferenceRows, DriftReport? Drift, DataQualityReport? Quality, VersionPerformance? Performance, string? Note,
+    string? QualityProblems = null);
 
 /// <summary>Every segment of a check, and segment columns that could not be used (with why).</summary>
 public sealed record SegmentsWindow(IReadOnlyList<SegmentResult> Segments, IReadOnlyList<string> Problems);
@@ -168,8 +169,16 @@ public sealed class MonitoringCheck(
             drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
             if (references.For(model) is { } referenceRows)
             {
-                // Beside the per-feature tests: a change in how features move together shows only to a joint view.
-                drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+                // Beside the per-feature tests: a change in how features move together shows only to a joint view. Training
+                // it can fail on data no model can learn from; that costs the joint verdict, not the rest of the check.
+                try
+                {
+                    drift = drift with { Domain = DomainClassifier.Detect(referenceRows, dataset, DriftOptionsFor(thresholds)) };
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    log.LogWarning(ex, "The domain classifier failed on {Rows} predictions; this check has no multivariate drift verdict.", rows.Count);
+                }
             }
             results.Add(Result(MonitoringKinds.Drift, drift));
             if (rows.Count >= MinRows)
@@ -180,7 +189,7 @@ public sealed class MonitoringCheck(
             }
             if (monitoring.SegmentColumns() is { Count: > 0 } segmentColumns)
             {
-                segments = Segments(model, segmentColumns, dataset, rows, labels, finalBefore, maturity, DriftOptionsFor(thresholds));
+                segments = Segments(model, segmentColumns, dataset, rows, labels, finalBefore, maturity, DriftOptionsFor(thresholds), monitoring.AlertThreshold);
                 results.Add(Result(MonitoringKinds.Segments, segments));
             }
         }
@@ -259,9 +268,7 @@ public sealed class MonitoringCheck(
                 await Raise(AlertKinds.ForSegment(AlertKinds.Calibration, segment.Segment), "warning",
                     CalibrationMessage(segment.Segment, model.Version, segmentCalibration, monitoring.CalibrationTolerance));
             }
-            if (segment.Quality is { } segmentQuality
-                && QualityProblems(references.Segments(model, monitoring.SegmentColumns()).GetValueOrDefault(segment.Segment)?.Profile ?? model.Card.Reference,
-                    segmentQuality, monitoring.AlertThreshold) is { } segmentProblems)
+            if (segment.QualityProblems is { } segmentProblems)
             {
                 await Raise(AlertKinds.ForSegment(AlertKinds.DataQuality, segment.Segment), "warning", $"Segment {segment.Segment}: {segmentProblems}");
             }
@@ -304,7 +311,7 @@ public sealed class MonitoringCheck(
     /// </summary>
     private SegmentsWindow Segments(
         ServingModel model, IReadOnlyList<SegmentColumn> columns, Dataset dataset, List<LoggedRow> rows, Dictionary<Guid, bool> labels,
-        DateTimeOffset finalBefore, TimeSpan maturity, DriftOptions options)
+        DateTimeOffset finalBefore, TimeSpan maturity, DriftOptions options, double alertThreshold)
     {
         var problems = new List<string>();
         var usable = new List<SegmentColumn>();
@@ -352,11 +359,13 @@ public sealed class MonitoringCheck(
                 {
                     note = $"{segmentReference?.Rows ?? 0} reference rows: at least {MinRows} are needed for a drift verdict.";
                 }
-                var quality = DataQualityAnalyzer.Analyze(subset, new LoadReport([], []), segmentReference?.Profile ?? model.Card.Reference);
+                var segmentProfile = segmentReference?.Profile ?? model.Card.Reference;
+                var quality = DataQualityAnalyzer.Analyze(subset, new LoadReport([], []), segmentProfile);
                 var champion = indices.Select(i => rows[i]).Where(r => r.ModelVersion == model.Version).ToList();
                 var performance = champion.Count == 0 ? null
                     : Performance(model.Version, champion, labels, model.Card.Threshold, model.Card.Metrics.Auc, finalBefore, maturity);
-                results.Add(new SegmentResult(group.Key, column.Column, indices.Count, segmentReference?.Rows ?? 0, drift, quality, performance, note));
+                results.Add(new SegmentResult(group.Key, column.Column, indices.Count, segmentReference?.Rows ?? 0, drift, quality, performance, note,
+                    QualityProblems(segmentProfile, quality, alertThreshold)));
             }
         }
         return new SegmentsWindow(results, problems);

@@ -39,7 +39,16 @@ public sealed class ReferenceRows(IOptions<ServerOptions> options, ILogger<Refer
             }
             else
             {
-                data = DatasetLoader.Load(path, model.Schema, LabelRequirement.Optional);
+                try
+                {
+                    data = DatasetLoader.Load(path, model.Schema, LabelRequirement.Optional);
+                }
+                catch (Exception ex) when (ex is IOException or FormatException or CsvFormatException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+                {
+                    // An unreadable reference costs the segment and joint checks, not the whole monitoring check.
+                    log.LogWarning(ex, "Could not read the reference rows of {Model} v{Version} from {Path}; segments and the domain classifier are not checked.",
+                        model.Name, model.Version, path);
+                }
             }
             loaded = (model.Name, model.Version, data);
             segments.Clear();
