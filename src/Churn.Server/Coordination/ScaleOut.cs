@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Server.Models;
 using Microsoft.AspNetCore.DataProtection;

@@ -1,5 +1,4 @@
 using Churn.Server.Coordination;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Churn.Server.Dashboard;

@@ -1,11 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using Churn.Reliability.Tests.Fixtures;
-using Microsoft.EntityFrameworkCore;
-using Xunit.Abstractions;
 
 namespace Churn.Reliability.Tests.Faults;
 
@@ -20,13 +13,13 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
     public async Task TwentySigkillsDuringMixedTrafficLoseNoAnsweredPredictionDoubleNoneAndLeaveTheRegistryConsistentAndNoJobRunning()
     {
         var kills = int.TryParse(Environment.GetEnvironmentVariable("CHURN_CRASH_KILLS"), CultureInfo.InvariantCulture, out var k) ? k : 20;
-        var dir = await DataDirs.CloneTrainedAsync();
+        using var trained = await DataDirs.CloneTrainedAsync();
+        var dir = trained.Path;
         var random = new Random(20261129);
         var answered = new ConcurrentDictionary<Guid, byte>();
         var cut = 0;
         var feedback = 0;
         var actions = new List<string>();
-        try
         {
             for (var round = 0; round < kills; round++)
             {
@@ -116,10 +109,6 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
                     + $"{cut} requests cut off by the kills; {feedback} feedback records accepted; {rows} prediction rows in all; "
                     + $"{abandoned} jobs failed as abandoned after a restart, 0 left running; registry consistent, champion v{champion} serving.");
             }
-        }
-        finally
-        {
-            DataDirs.TryDelete(dir);
         }
     }
 

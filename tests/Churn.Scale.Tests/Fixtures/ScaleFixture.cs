@@ -1,10 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json.Nodes;
 using Npgsql;
 using StackExchange.Redis;
 
