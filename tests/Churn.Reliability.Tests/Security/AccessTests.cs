@@ -35,6 +35,8 @@ public sealed class AccessTests(SharedServer shared)
         ["GET /monitoring/drift"] = Read,
         ["GET /monitoring/quality"] = Read,
         ["GET /monitoring/shadow"] = Read,
+        ["GET /monitoring/segments"] = Read,
+        ["GET /monitoring/survival"] = Read,
         ["GET /monitoring/performance"] = Read,
         ["GET /monitoring/system"] = Read,
         ["POST /monitoring/run"] = Admin,
