@@ -18,12 +18,14 @@ COPY src/Churn.Core/Churn.Core.csproj src/Churn.Core/
 COPY src/Churn.Data/Churn.Data.csproj src/Churn.Data/
 COPY src/Churn.Server/Churn.Server.csproj src/Churn.Server/
 COPY src/Churn.Cli/Churn.Cli.csproj src/Churn.Cli/
-RUN dotnet restore src/Churn.Cli/Churn.Cli.csproj -r "$RID"
+RUN dotnet restore src/Churn.Cli/Churn.Cli.csproj -r "$RID" -p:PublishReadyToRun=true
 COPY src/ src/
 # The server and the churn command go into one folder: they share every library, and operators need the command
 # inside the container for backups, keys and rollbacks (docker compose exec churn-1 churn backup ...).
-RUN dotnet publish src/Churn.Server/Churn.Server.csproj -c Release -r "$RID" --self-contained false --no-restore -o /app \
-    && dotnet publish src/Churn.Cli/Churn.Cli.csproj -c Release -r "$RID" --self-contained false --no-restore -o /app \
+# Both are precompiled (ReadyToRun, see the project files); publishing restores again with its own properties, which
+# finds the packages of the layer above and fetches only the runtime packs the precompiler needs.
+RUN dotnet publish src/Churn.Server/Churn.Server.csproj -c Release -r "$RID" --self-contained false -o /app \
+    && dotnet publish src/Churn.Cli/Churn.Cli.csproj -c Release -r "$RID" --self-contained false -o /app \
     && find /app -name '*.dbg' -delete
 
 # ---- runtime: the ASP.NET Core runtime (Ubuntu 24.04 in the official image) and the published output only.

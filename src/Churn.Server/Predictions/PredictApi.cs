@@ -29,6 +29,10 @@ public static class PredictApi
         var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
         var reasons = Reasons(request, errors);
         var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
+        if (input is not null && !errors.Any)
+        {
+            survival.Check(model.Schema, [input], _ => "features", errors);
+        }
         if (errors.Any || input is null)
         {
             return JsonBody.Invalid(errors.Errors);
@@ -81,6 +85,10 @@ public static class PredictApi
                 inputs.Add(input);
             }
             i++;
+        }
+        if (!errors.Any)
+        {
+            survival.Check(model.Schema, inputs, c => $"customers[{c}].features", errors);
         }
         if (errors.Any)
         {

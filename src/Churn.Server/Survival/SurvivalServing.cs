@@ -1,3 +1,5 @@
+using System.Globalization;
+using Churn.Core.Data;
 using Churn.Core.Schema;
 using Churn.Core.Survival;
 using Churn.Data;
@@ -29,6 +31,29 @@ public sealed class SurvivalHost
     public ServingSurvival? Current => Volatile.Read(ref current);
 
     public void Swap(ServingSurvival? next) => Interlocked.Exchange(ref current, next);
+
+    /// <summary>
+    /// Adds a field error for each customer whose time so far (the survival champion's duration column, when the request
+    /// carries it) is negative: an outlook conditional on a negative age means nothing, so the request is refused rather
+    /// than read as a new customer. <paramref name="featuresPath"/> gives the path of customer i's features object
+    /// (<c>features</c>, or <c>customers[i].features</c> in a batch). Does nothing without a survival champion.
+    /// </summary>
+    public void Check(DatasetSchema requestSchema, IReadOnlyList<CustomerInput> inputs, Func<int, string> featuresPath, FieldErrors errors)
+    {
+        if (Current is not { } serving || requestSchema.IndexOf(serving.Model.Schema.DurationColumn) is var index && index < 0)
+        {
+            return;
+        }
+        var duration = serving.Model.Schema.DurationColumn;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (ValueParser.TryNumber(inputs[i].Values[index], out var elapsed) && elapsed < 0)
+            {
+                errors.Add($"{featuresPath(i)}.{duration}", string.Create(CultureInfo.InvariantCulture,
+                    $"is {elapsed}: it is the customer's time so far (the survival model's duration column) and cannot be negative."));
+            }
+        }
+    }
 
     /// <summary>
     /// The survival outlook of validated customers (values in the classifier schema's order): horizon probabilities,

@@ -67,6 +67,24 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     }
 
     [Fact]
+    public async Task ANegativeTimeSoFarIsRefusedNamingTheFieldInASingleAndABatchPrediction()
+    {
+        using var client = server.ClientFor("service");
+        await RegisterSurvivalChampionAsync();
+        var customers = Bodies.Customers(2, seed: 31);
+        await PredictWithSurvivalAsync(client, customers[0]);
+        var negative = customers[1].DeepClone();
+        negative["features"]!["tenureMonths"] = -3;
+
+        var single = await client.PostAsync("/predict", Bodies.Json(negative.DeepClone()));
+        var errors = await single.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "features.tenureMonths");
+        Assert.Contains("cannot be negative", errors["features.tenureMonths"]!.ToJsonString(), StringComparison.Ordinal);
+        var batch = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray(customers[0].DeepClone(), negative.DeepClone()) }));
+        errors = await batch.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "customers[1].features.tenureMonths");
+        Assert.Contains("cannot be negative", errors["customers[1].features.tenureMonths"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConcurrentPredictionsGiveEachCustomerTheSameSurvival()
     {
         using var client = server.ClientFor("service");
