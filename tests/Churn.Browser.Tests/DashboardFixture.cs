@@ -269,11 +269,14 @@ public sealed class DashboardPage : IAsyncDisposable
 
     public List<string> ConsoleErrors { get; } = [];
 
-    /// <summary>Opens a dashboard path and waits until the circuit is connected (clicks are handled from then on).</summary>
+    /// <summary>
+    /// Opens a dashboard path and waits until the circuit is connected (clicks are handled from then on): up to a minute,
+    /// since on two cores shared with the other suites a first circuit has taken over 30 s.
+    /// </summary>
     public async Task GotoAsync(string path)
     {
         await Page.GotoAsync(fixture.BaseUrl + path);
-        await Page.WaitForSelectorAsync("#interactive", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = 30_000 });
+        await Page.WaitForSelectorAsync("#interactive", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
     }
 
     /// <summary>Saves a screenshot of the viewport, or of the whole page when <paramref name="fullPage"/> is set (long pages).</summary>
