@@ -2,7 +2,9 @@
 # Exact contributions (ADR 0004) against reasons by occlusion (ADR 0002), before and after in one run on one machine:
 # both trees are built from git, each trains its own Telco model with its own CLI (same data, same seed), then
 #   1. in process: explanation cost per row (bench/explain-ab/Program.cs), rounds alternating before/after;
-#   2. over HTTP: /predict with the default five reasons, 50 concurrent (hey), rounds alternating before/after.
+#   2. over HTTP: /predict with the default five reasons, 50 concurrent (hey), rounds alternating before/after: the
+#      first AB_DURATION seconds after ready (cold: tiered JIT still at work) and the next AB_DURATION seconds (warm)
+#      are measured apart, since the two sides differ in how much code must tier up.
 # Writes bench/results/explain-ab.json (or $AB_OUT) and prints it.
 #
 #   bench/explain-ab.sh [BEFORE_COMMIT] [AFTER_COMMIT]     defaults: 5b3d3e1 (last with occlusion) and HEAD
@@ -55,7 +57,9 @@ for round in $(seq 1 "$rounds"); do
       dotnet "$work/$side/cli/churn.dll" serve --urls "http://127.0.0.1:$port" --data-dir "$work/$side/dd" >"$work/serve-$side-$round.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.5; done
-    hey -z 2s -c 4 -m POST -T application/json -H "X-API-Key: $key" -D "$work/bodies/single.json" "http://127.0.0.1:$port/predict" >/dev/null
+    { echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+      hey -z "${duration}s" -c 50 -m POST -T application/json -H "X-API-Key: $key" -D "$work/bodies/single.json" "http://127.0.0.1:$port/predict"
+    } >"$work/http-cold-$side-$round.txt"
     { echo "loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
       hey -z "${duration}s" -c 50 -m POST -T application/json -H "X-API-Key: $key" -D "$work/bodies/single.json" "http://127.0.0.1:$port/predict"
     } >"$work/http-$side-$round.txt"
@@ -77,10 +81,11 @@ def http(path):
 res = {"machine": {"nproc": int(subprocess.run("nproc", capture_output=True, text=True).stdout),
                    "cpu": next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
                    "kernel": platform.release(), "dotnet": subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()},
-       "command": "bench/explain-ab.sh " + before + " " + after, "before_commit": before, "after_commit": after, "in_process": {}, "http_predict_50_concurrent": {}}
+       "command": "bench/explain-ab.sh " + before + " " + after, "before_commit": before, "after_commit": after, "in_process": {}, "http_predict_50_concurrent": {}, "http_predict_50_concurrent_first_seconds": {}}
 for side in ("before", "after"):
     res["in_process"][side] = [json.load(open(f"{work}/inproc-{side}-{r}.json")) for r in range(1, rounds + 1)]
     res["http_predict_50_concurrent"][side] = [http(f"{work}/http-{side}-{r}.txt") for r in range(1, rounds + 1)]
+    res["http_predict_50_concurrent_first_seconds"][side] = [http(f"{work}/http-cold-{side}-{r}.txt") for r in range(1, rounds + 1)]
     res.setdefault("example_response", {})[side] = json.load(open(f"{work}/response-{side}.json"))
 json.dump(res, open(out, "w"), indent=1)
 print(json.dumps(res, indent=1))
