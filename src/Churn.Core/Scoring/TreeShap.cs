@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Churn.Core.Scoring;
 
 /// <summary>
@@ -246,64 +249,80 @@ internal sealed class TreeShap
     }
 
     /// <summary>Adds tree <paramref name="t"/>'s share to <paramref name="phi"/>; returns the value of the leaf the row reaches.</summary>
+    /// <remarks>
+    /// This loop is the whole cost of an explanation, so it reads the tree arrays through references, without bounds
+    /// checks: every index it uses was checked when the ensemble was read (children and features within the arrays) or
+    /// built here (a leaf's columns and table row within <see cref="_leafColumns"/> and <see cref="_tables"/>), and
+    /// <paramref name="phi"/> and <paramref name="x"/> are checked against the model's widths once per call below.
+    /// </remarks>
     private double AddTabulated(int t, ReadOnlySpan<float> x, Span<double> phi, Span<int> nodes, Span<ulong> masks)
     {
-        // The arrays are read into locals once: this loop is the whole cost of an explanation.
+        if (phi.Length < _columns || nodes.Length < _maxLeaves + 1 || masks.Length < _maxLeaves + 1)
+        {
+            throw new ArgumentException("The buffers are narrower than the model.");
+        }
         var trees = _trees;
-        var feature = trees.Feature;
-        var column = trees.Column;
-        var threshold = trees.Threshold;
-        var missingLeft = trees.MissingLeft;
-        var lefts = trees.Left;
-        var rights = trees.Right;
-        var leafValues = trees.Leaf;
-        var leafColumns = _leafColumns;
-        var columnStart = _columnStart;
-        var columnCount = _columnCount;
-        var columnMask = _columnMask;
-        var tables = _tables;
-        var tableStart = _tableStart;
+        ref var feature = ref MemoryMarshal.GetArrayDataReference(trees.Feature);
+        ref var column = ref MemoryMarshal.GetArrayDataReference(trees.Column);
+        ref var threshold = ref MemoryMarshal.GetArrayDataReference(trees.Threshold);
+        ref var missingLeft = ref MemoryMarshal.GetArrayDataReference(trees.MissingLeft);
+        ref var lefts = ref MemoryMarshal.GetArrayDataReference(trees.Left);
+        ref var rights = ref MemoryMarshal.GetArrayDataReference(trees.Right);
+        ref var leafColumns = ref MemoryMarshal.GetArrayDataReference(_leafColumns);
+        ref var columnStart = ref MemoryMarshal.GetArrayDataReference(_columnStart);
+        ref var columnCount = ref MemoryMarshal.GetArrayDataReference(_columnCount);
+        ref var columnMask = ref MemoryMarshal.GetArrayDataReference(_columnMask);
+        ref var tables = ref MemoryMarshal.GetArrayDataReference(_tables);
+        ref var tableStart = ref MemoryMarshal.GetArrayDataReference(_tableStart);
+        ref var values = ref MemoryMarshal.GetReference(x);
+        ref var contributions = ref MemoryMarshal.GetReference(phi);
+        ref var stackNodes = ref MemoryMarshal.GetReference(nodes);
+        ref var stackMasks = ref MemoryMarshal.GetReference(masks);
         var start = trees.Start[t];
         var leafStart = trees.LeafStart[t];
         var reached = 0.0;
-        // Walk every branch once, carrying the columns at which the row has left this branch's way (its cold set).
-        var top = 0;
-        nodes[0] = 0;
-        masks[0] = 0;
-        while (top >= 0)
+        // Walk every branch once, carrying the columns at which the row has left this branch's way (its cold set): go
+        // down the row's own way first and keep the other branch for later, so each split costs one push.
+        var top = -1;
+        var node = 0;
+        var cold = 0UL;
+        while (true)
         {
-            var node = nodes[top];
-            var cold = masks[top];
-            top--;
-            if (node >= 0)
+            while (node >= 0)
             {
                 var i = start + node;
-                var value = x[feature[i]];
-                var goesLeft = float.IsNaN(value) ? missingLeft[i] : value <= threshold[i];
-                var left = lefts[i];
-                var right = rights[i];
-                nodes[++top] = goesLeft ? right : left;
-                masks[top] = cold | (1UL << column[i]);
-                nodes[++top] = goesLeft ? left : right;
-                masks[top] = cold;
-                continue;
+                var value = Unsafe.Add(ref values, Unsafe.Add(ref feature, i));
+                var goesLeft = float.IsNaN(value) ? Unsafe.Add(ref missingLeft, i) : value <= Unsafe.Add(ref threshold, i);
+                var left = Unsafe.Add(ref lefts, i);
+                var right = Unsafe.Add(ref rights, i);
+                top++;
+                Unsafe.Add(ref stackNodes, top) = goesLeft ? right : left;
+                Unsafe.Add(ref stackMasks, top) = cold | (1UL << Unsafe.Add(ref column, i));
+                node = goesLeft ? left : right;
             }
             var leaf = leafStart + ~node;
             if (cold == 0)
             {
                 // The one leaf the row follows all the way: the probability's walk.
-                reached = leafValues[leaf];
+                reached = trees.Leaf[leaf];
             }
-            var k = columnCount[leaf];
-            var first = columnStart[leaf];
-            var hot = HotSet(~cold, columnMask[leaf], leafColumns.AsSpan(first, k));
-            var row = tables.AsSpan(tableStart[leaf] + hot * k, k);
-            for (var q = 0; q < row.Length; q++)
+            var k = Unsafe.Add(ref columnCount, leaf);
+            var first = Unsafe.Add(ref columnStart, leaf);
+            var hot = HotSet(~cold, Unsafe.Add(ref columnMask, leaf), _leafColumns.AsSpan(first, k));
+            ref var row = ref Unsafe.Add(ref tables, Unsafe.Add(ref tableStart, leaf) + hot * k);
+            ref var cols = ref Unsafe.Add(ref leafColumns, first);
+            for (var q = 0; q < k; q++)
             {
-                phi[leafColumns[first + q]] += row[q];
+                Unsafe.Add(ref contributions, Unsafe.Add(ref cols, q)) += Unsafe.Add(ref row, q);
             }
+            if (top < 0)
+            {
+                return reached;
+            }
+            node = Unsafe.Add(ref stackNodes, top);
+            cold = Unsafe.Add(ref stackMasks, top);
+            top--;
         }
-        return reached;
     }
 
     /// <summary>
