@@ -308,9 +308,9 @@ internal sealed class TreeShap
             }
             var k = Unsafe.Add(ref columnCount, leaf);
             var first = Unsafe.Add(ref columnStart, leaf);
-            var hot = HotSet(~cold, Unsafe.Add(ref columnMask, leaf), _leafColumns.AsSpan(first, k));
-            ref var row = ref Unsafe.Add(ref tables, Unsafe.Add(ref tableStart, leaf) + hot * k);
             ref var cols = ref Unsafe.Add(ref leafColumns, first);
+            var hot = HotSet(~cold, Unsafe.Add(ref columnMask, leaf), ref cols, k);
+            ref var row = ref Unsafe.Add(ref tables, Unsafe.Add(ref tableStart, leaf) + hot * k);
             for (var q = 0; q < k; q++)
             {
                 Unsafe.Add(ref contributions, Unsafe.Add(ref cols, q)) += Unsafe.Add(ref row, q);
@@ -329,16 +329,16 @@ internal sealed class TreeShap
     /// The leaf's hot set as a k-bit mask: bit q is set when the row follows the q-th of the leaf's columns (in increasing
     /// order) at every split, that is when the column is in <paramref name="followed"/>.
     /// </summary>
-    private static int HotSet(ulong followed, ulong mask, ReadOnlySpan<int> columns)
+    private static int HotSet(ulong followed, ulong mask, ref int columns, int count)
     {
         if (System.Runtime.Intrinsics.X86.Bmi2.X64.IsSupported)
         {
             return (int)System.Runtime.Intrinsics.X86.Bmi2.X64.ParallelBitExtract(followed, mask);
         }
         var hot = 0;
-        for (var q = 0; q < columns.Length; q++)
+        for (var q = 0; q < count; q++)
         {
-            if ((followed & (1UL << columns[q])) != 0)
+            if ((followed & (1UL << Unsafe.Add(ref columns, q))) != 0)
             {
                 hot |= 1 << q;
             }
