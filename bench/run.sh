@@ -61,7 +61,7 @@ fi
 mkdir -p "$results" "$work"
 # The exact command and the settings it ran with, for the results' header.
 BENCH_COMMAND="$(for v in BENCH_SHORT BENCH_DURATION BENCH_COLD_SECONDS BENCH_FILE_ROWS BENCH_TRAIN_RUNS BENCH_QUALITY_SETS BENCH_DRIFT_ROWS BENCH_BDN_FILTER BENCH_SKIP; do
-  [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh"
+  if [ -n "${!v:-}" ]; then printf '%s=%q ' "$v" "${!v}"; fi; done)bench/run.sh"
 export BENCH_COMMAND
 started=$(date +%s)
 cd "$root"
