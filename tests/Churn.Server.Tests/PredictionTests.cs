@@ -1,3 +1,5 @@
+using Churn.Data.Store;
+
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -200,5 +202,20 @@ public sealed class PredictionTests(ServerFixture server)
         var feedback = await response.ReadObjectAsync();
         Assert.False(feedback["matchedPrediction"]!.GetValue<bool>());
         Assert.Equal("nobody-null-fields", feedback["customerId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task FeedbackTakesACustomerIdAsLongAsTheStoreKeepsAndNoLonger()
+    {
+        using var client = server.ClientFor("service");
+        var longest = new string('c', NameColumns.MaxLength);
+
+        var tooLong = await client.PostAsJsonAsync("/feedback", new { customerId = longest + "c", churned = true });
+        var fits = await client.PostAsJsonAsync("/feedback", new { customerId = longest, churned = true });
+
+        var errors = await tooLong.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal([$"must be a string of 1 to {NameColumns.MaxLength} characters."], errors["customerId"]!.AsArray().Select(e => e!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
+        Assert.Equal(longest, (await fits.ReadObjectAsync())["customerId"]!.GetValue<string>());
     }
 }

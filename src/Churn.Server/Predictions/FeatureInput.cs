@@ -84,10 +84,10 @@ public static class FeatureInput
                 case "customerId":
                     customerId = property.Value.ValueKind switch
                     {
-                        JsonValueKind.String when property.Value.GetString()!.Length <= 200 => property.Value.GetString(),
+                        JsonValueKind.String when property.Value.GetString()!.Length <= NameColumns.MaxLength => property.Value.GetString(),
                         JsonValueKind.Number => property.Value.GetRawText(),
                         JsonValueKind.Null => null,
-                        _ => Bad(errors, at + "customerId", "must be a string of at most 200 characters."),
+                        _ => Bad(errors, at + "customerId", $"must be a string of at most {NameColumns.MaxLength} characters."),
                     };
                     break;
                 case "customerValue":

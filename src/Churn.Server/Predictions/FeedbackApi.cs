@@ -52,12 +52,12 @@ public static class FeedbackApi
                 case "customerId" when value.ValueKind == JsonValueKind.Null:
                     break;
                 case "customerId":
-                    customerId = value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= 200
+                    customerId = value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= NameColumns.MaxLength
                         ? value.GetString()
                         : value.ValueKind == JsonValueKind.Number ? value.GetRawText() : null;
                     if (customerId is null)
                     {
-                        errors.Add("customerId", "must be a string of 1 to 200 characters.");
+                        errors.Add("customerId", $"must be a string of 1 to {NameColumns.MaxLength} characters.");
                     }
                     break;
                 case "churned":
