@@ -1,3 +1,5 @@
+using Churn.Data.Store;
+
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
@@ -173,5 +175,47 @@ public sealed class PredictionTests(ServerFixture server)
         var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.True(errors.ContainsKey("churned"));
         Assert.True(errors.ContainsKey("predictionId"));
+    }
+
+    [Theory]
+    [InlineData("""{"predictionId": "not-an-id", "churned": true}""", "predictionId", "must be a prediction id returned by /predict.")]
+    [InlineData("""{"predictionId": 7, "churned": true}""", "predictionId", "must be a prediction id returned by /predict.")]
+    [InlineData("""{"customerId": "c-1", "churned": true, "observedAt": "yesterday"}""", "observedAt", "must be an ISO 8601 time such as 2026-01-31T00:00:00Z.")]
+    public async Task FeedbackWithAMalformedOptionalFieldIsRefusedNamingIt(string body, string field, string problem)
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/feedback", Bodies.Json(body));
+
+        var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal([problem], errors[field]!.AsArray().Select(e => e!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task FeedbackTakesNullOptionalFieldsAsAbsent()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/feedback", Bodies.Json("""{"predictionId": null, "customerId": "nobody-null-fields", "churned": false, "observedAt": null}"""));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var feedback = await response.ReadObjectAsync();
+        Assert.False(feedback["matchedPrediction"]!.GetValue<bool>());
+        Assert.Equal("nobody-null-fields", feedback["customerId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task FeedbackTakesACustomerIdAsLongAsTheStoreKeepsAndNoLonger()
+    {
+        using var client = server.ClientFor("service");
+        var longest = new string('c', NameColumns.MaxLength);
+
+        var tooLong = await client.PostAsJsonAsync("/feedback", new { customerId = longest + "c", churned = true });
+        var fits = await client.PostAsJsonAsync("/feedback", new { customerId = longest, churned = true });
+
+        var errors = await tooLong.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal([$"must be a string of 1 to {NameColumns.MaxLength} characters."], errors["customerId"]!.AsArray().Select(e => e!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
+        Assert.Equal(longest, (await fits.ReadObjectAsync())["customerId"]!.GetValue<string>());
     }
 }

@@ -45,6 +45,23 @@ public sealed class ValidationTests(ServerFixture server)
         Assert.True(errors.ContainsKey(field), $"{problem}: errors were {errors.ToJsonString()}");
     }
 
+    [Theory]
+    [InlineData("""{"rows": 499}""", "rows", "must be a whole number from 500 to 2000000.")]
+    [InlineData("""{"rows": 1000.5}""", "rows", "must be a whole number from 500 to 2000000.")]
+    [InlineData("""{"rows": "1000"}""", "rows", "must be a whole number from 500 to 2000000.")]
+    [InlineData("""{"drift": 1.5}""", "drift", "must be a number from 0 to 1.")]
+    [InlineData("""{"drift": null}""", "drift", "must be a number from 0 to 1.")]
+    [InlineData("""{"seed": 1.5}""", "seed", "must be a whole number.")]
+    public async Task ARetrainingWithABadFieldIsRefusedNamingTheFieldAndItsBounds(string body, string field, string problem)
+    {
+        using var admin = server.ClientFor("admin");
+
+        var response = await admin.PostAsync("/retrain", Bodies.Json(body));
+
+        var errors = await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, field);
+        Assert.Equal(problem, errors[field]![0]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task ABadFieldInABatchIsNamedWithItsIndex()
     {

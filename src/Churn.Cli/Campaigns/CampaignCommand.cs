@@ -10,10 +10,10 @@ internal static class CampaignCommand
     private static Command Readout()
     {
         var data = new Option<string>("--data") { Description = "CSV file of the experiment: one row per customer.", Required = true };
-        var armColumn = new Option<string>("--arm-column") { Description = "Column naming each customer's arm.", Required = true };
-        var control = new Option<string>("--control") { Description = "The control (holdout) arm's value.", Required = true };
-        var outcome = new Option<string>("--outcome") { Description = "Binary outcome column (yes/no, true/false, 1/0, or name --positive).", Required = true };
-        var positive = new Option<string?>("--positive") { Description = "The outcome's positive value, when it is not a yes/no word." };
+        var armColumn = ExperimentOptions.ArmColumn();
+        var control = ExperimentOptions.Control();
+        var outcome = ExperimentOptions.Outcome();
+        var positive = ExperimentOptions.Positive();
         var segment = new Option<string?>("--segment") { Description = "Also read out per value of this column." };
         var json = CommonOptions.Json();
         var command = new Command("readout", "Arm sizes and outcome rates, each arm's effect against the control with a 95 % interval, and a sample-ratio test.")

@@ -11,11 +11,11 @@ internal static class UpliftCommand
     private static Command Train()
     {
         var data = new Option<string>("--data") { Description = "CSV file of campaign history: features, arm and outcome per customer.", Required = true };
-        var armColumn = new Option<string>("--arm-column") { Description = "Column naming each customer's arm.", Required = true };
+        var armColumn = ExperimentOptions.ArmColumn();
         var treated = new Option<string>("--treated") { Description = "The treated arm's value.", Required = true };
-        var control = new Option<string>("--control") { Description = "The control (holdout) arm's value.", Required = true };
-        var outcome = new Option<string>("--outcome") { Description = "Binary outcome column.", Required = true };
-        var positive = new Option<string?>("--positive") { Description = "The outcome's positive value, when it is not a yes/no word." };
+        var control = ExperimentOptions.Control();
+        var outcome = ExperimentOptions.Outcome();
+        var positive = ExperimentOptions.Positive();
         var goal = new Option<string>("--goal") { Description = "increase (the outcome is wanted, such as a visit) or decrease (such as churn).", DefaultValueFactory = _ => "increase" };
         goal.AcceptOnlyFromAmong("increase", "decrease");
         var folds = new Option<int>("--cv") { Description = "Cross-validation folds.", DefaultValueFactory = _ => 5 };

@@ -25,18 +25,10 @@ internal static class ModelsCommand
                 StoreAccess.WriteJson(new { versions = versions.Select(AsJson) });
                 return;
             }
-            if (versions.Count == 0)
-            {
-                Console.WriteLine("No registered models yet: train one with 'churn train'.");
-                return;
-            }
-            var table = new Table().AddColumns("Model", "Version", "Aliases", "Created", "By", "Run", "SHA-256");
-            foreach (var v in versions)
-            {
-                table.AddRow(Markup.Escape(v.ModelName), $"v{v.Version}", string.Join(", ", v.Aliases), StoreAccess.Time(v.CreatedAt),
-                    Markup.Escape(v.CreatedBy), v.RunId.ToString()[..8], v.Sha256[..12]);
-            }
-            AnsiConsole.Write(table);
+            StoreAccess.WriteTable(versions, "No registered models yet: train one with 'churn train'.",
+                ["Model", "Version", "Aliases", "Created", "By", "Run", "SHA-256"],
+                v => [Markup.Escape(v.ModelName), $"v{v.Version}", string.Join(", ", v.Aliases), StoreAccess.Time(v.CreatedAt),
+                    Markup.Escape(v.CreatedBy), v.RunId.ToString()[..8], v.Sha256[..12]]);
         });
     }
 

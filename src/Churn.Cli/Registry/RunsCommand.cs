@@ -19,19 +19,11 @@ internal static class RunsCommand
                 StoreAccess.WriteJson(new { runs });
                 return;
             }
-            if (runs.Count == 0)
-            {
-                Console.WriteLine("No runs recorded yet: train a model with 'churn train'.");
-                return;
-            }
-            var table = new Table().AddColumns("Run", "Model", "Status", "Trigger", "Started", "Duration", "Metrics");
-            foreach (var run in runs)
-            {
-                table.AddRow(run.Id.ToString(), Markup.Escape(run.ModelName), Status(run.Status), run.Trigger.ToString().ToLowerInvariant(),
+            StoreAccess.WriteTable(runs, "No runs recorded yet: train a model with 'churn train'.",
+                ["Run", "Model", "Status", "Trigger", "Started", "Duration", "Metrics"],
+                run => [run.Id.ToString(), Markup.Escape(run.ModelName), Status(run.Status), run.Trigger.ToString().ToLowerInvariant(),
                     StoreAccess.Time(run.StartedAt), run.DurationSeconds is { } s ? $"{s:0.0}s" : "",
-                    Markup.Escape(string.Join(", ", run.Metrics.Take(3).Select(m => $"{m.Key}={m.Value:0.####}"))));
-            }
-            AnsiConsole.Write(table);
+                    Markup.Escape(string.Join(", ", run.Metrics.Take(3).Select(m => $"{m.Key}={m.Value:0.####}")))]);
         });
     }
 

@@ -77,5 +77,21 @@ internal static class StoreAccess
 
     public static void WriteJson<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Json));
 
+    /// <summary>Prints the rows of a listing as a table, one row each, or <paramref name="none"/> when there are none.</summary>
+    public static void WriteTable<T>(IReadOnlyCollection<T> rows, string none, string[] columns, Func<T, string[]> cells)
+    {
+        if (rows.Count == 0)
+        {
+            Console.WriteLine(none);
+            return;
+        }
+        var table = new Table().AddColumns(columns);
+        foreach (var row in rows)
+        {
+            table.AddRow(cells(row));
+        }
+        AnsiConsole.Write(table);
+    }
+
     public static string Time(DateTimeOffset? time) => time?.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) ?? "";
 }

@@ -106,21 +106,14 @@ public static class DatasetLoader
                         }
                         texts[f]!.Add(value);
                         break;
-                    case FeatureKind.Numeric:
-                        if (!ValueParser.TryNumber(cell, out var n))
+                    case FeatureKind.Numeric or FeatureKind.Boolean:
+                        if (!ValueParser.TryNumberOf(spec.Kind, cell, out var n))
                         {
-                            Bad(reader, col, cell, "is not a number", lenient, issues);
+                            var problem = spec.Kind == FeatureKind.Boolean ? "is not a yes/no value (yes/no, true/false, y/n, 1/0)" : "is not a number";
+                            Bad(reader, col, cell, problem, lenient, issues);
                             n = double.NaN;
                         }
                         numbers[f]!.Add(n);
-                        break;
-                    case FeatureKind.Boolean:
-                        if (!ValueParser.TryBoolean(cell, out var b))
-                        {
-                            Bad(reader, col, cell, "is not a yes/no value (yes/no, true/false, y/n, 1/0)", lenient, issues);
-                            b = double.NaN;
-                        }
-                        numbers[f]!.Add(b);
                         break;
                 }
             }

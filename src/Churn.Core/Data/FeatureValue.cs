@@ -88,20 +88,8 @@ public static class ValueParser
     private static readonly ICU4N.Text.Normalizer2 Nfc = ICU4N.Text.Normalizer2.NFCInstance;
 
     /// <summary>Parses a numeric value (invariant culture); false when it is not a finite number. Missing reads as NaN (true).</summary>
-    public static bool TryNumber(FeatureValue value, out double number)
-    {
-        if (value.IsMissing)
-        {
-            number = double.NaN;
-            return true;
-        }
-        if (!value.IsText)
-        {
-            number = value.Number;
-            return double.IsFinite(number);
-        }
-        return TryNumber(value.Text, out number);
-    }
+    public static bool TryNumber(FeatureValue value, out double number) =>
+        TryRead(value, double.IsFinite, TryNumber, out number);
 
     /// <summary>
     /// Parses numeric text (invariant culture, exponent allowed); a blank or missing marker reads as NaN (true);
@@ -119,7 +107,14 @@ public static class ValueParser
     }
 
     /// <summary>Parses a yes/no value to 1/0 (NaN when missing); false when it is not a yes/no value.</summary>
-    public static bool TryBoolean(FeatureValue value, out double number)
+    public static bool TryBoolean(FeatureValue value, out double number) =>
+        TryRead(value, static n => n is 0 or 1, TryBoolean, out number);
+
+    private delegate bool TextParser(ReadOnlySpan<char> text, out double number);
+
+    // A value reads the same way whatever its type: missing is NaN, a number stands if the type accepts it, and a text
+    // goes through the type's text parser.
+    private static bool TryRead(FeatureValue value, Func<double, bool> accepts, TextParser parseText, out double number)
     {
         if (value.IsMissing)
         {
@@ -129,9 +124,9 @@ public static class ValueParser
         if (!value.IsText)
         {
             number = value.Number;
-            return number is 0 or 1;
+            return accepts(number);
         }
-        return TryBoolean(value.Text, out number);
+        return parseText(value.Text, out number);
     }
 
     /// <summary>
@@ -168,4 +163,16 @@ public static class ValueParser
 
     /// <summary>True for present values the yes/no parser accepts (not for blanks or missing markers).</summary>
     public static bool IsBooleanWord(string text) => TryBoolean(text, out var n) && !double.IsNaN(n);
+
+    /// <summary>
+    /// The number a numeric or yes/no feature's value stands for: <see cref="FeatureKind.Boolean"/> values are read by
+    /// <see cref="TryBoolean(FeatureValue, out double)"/> (1/0), any other kind by <see cref="TryNumber(FeatureValue, out double)"/>.
+    /// Missing reads as NaN (true); false when the value does not fit the kind.
+    /// </summary>
+    public static bool TryNumberOf(FeatureKind kind, FeatureValue value, out double number) =>
+        kind == FeatureKind.Boolean ? TryBoolean(value, out number) : TryNumber(value, out number);
+
+    /// <summary>The same as <see cref="TryNumberOf(FeatureKind, FeatureValue, out double)"/> for a value still in text form.</summary>
+    public static bool TryNumberOf(FeatureKind kind, ReadOnlySpan<char> text, out double number) =>
+        kind == FeatureKind.Boolean ? TryBoolean(text, out number) : TryNumber(text, out number);
 }

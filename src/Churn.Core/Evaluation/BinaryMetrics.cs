@@ -62,10 +62,7 @@ public static class BinaryMetrics
     {
         // Recall is undefined without positives; with only positives every precision is 1 and the
         // answer is 1, which is still meaningful, so only the first case is refused.
-        if (ranked.Positives == 0)
-        {
-            throw new ArgumentException("labels holds no positives; average precision is undefined.", "labels");
-        }
+        ranked.RequirePositives("average precision is undefined.");
 
         var sum = 0.0;
         var previousTruePositives = 0;

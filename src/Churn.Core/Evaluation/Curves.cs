@@ -53,10 +53,7 @@ public static class Curves
 
     internal static IReadOnlyList<CurvePoint> PrecisionRecall(RankedScores ranked, int maxPoints)
     {
-        if (ranked.Positives == 0)
-        {
-            throw new ArgumentException("labels holds no positives; recall is undefined.", "labels");
-        }
+        ranked.RequirePositives("recall is undefined.");
         var points = new CurvePoint[ranked.Groups + 1];
         points[0] = new CurvePoint(0.0, 1.0, ranked.AboveMaximum);
         for (var g = 0; g < ranked.Groups; g++)

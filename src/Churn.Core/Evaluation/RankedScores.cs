@@ -41,6 +41,19 @@ internal sealed class RankedScores
 
     public int Groups => Thresholds.Length;
 
+    /// <summary>
+    /// Refuses a ranking without positives, for the measures that are undefined (or meaningless) then;
+    /// <paramref name="consequence"/> says which and ends the message "labels holds no positives; ...".
+    /// </summary>
+    /// <exception cref="ArgumentException">There is no positive (the parameter named is <c>labels</c>).</exception>
+    public void RequirePositives(string consequence)
+    {
+        if (Positives == 0)
+        {
+            throw new ArgumentException($"labels holds no positives; {consequence}", "labels");
+        }
+    }
+
     /// <summary>Rows in tie group g.</summary>
     public int GroupSize(int g) => GroupPositives(g) + GroupNegatives(g);
 

@@ -21,10 +21,7 @@ public static class ThresholdSelector
 
     internal static double ByMaxF1(RankedScores ranked)
     {
-        if (ranked.Positives == 0)
-        {
-            throw new ArgumentException("labels holds no positives; F1 is 0 at every threshold.", "labels");
-        }
+        ranked.RequirePositives("F1 is 0 at every threshold.");
 
         // Thresholds are visited from the highest down and only a strictly better F1 replaces the
         // best, which is what breaks ties toward the higher threshold. F1 = 2TP / (TP + FP + P),

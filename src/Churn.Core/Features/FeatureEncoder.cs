@@ -107,19 +107,13 @@ public sealed class FeatureEncoder
                         unseen |= 1L << f;
                     }
                     break;
-                case FeatureKind.Numeric:
-                    if (!ValueParser.TryNumber(value, out var n))
+                default:
+                    if (!ValueParser.TryNumberOf(feature.Kind, value, out var n))
                     {
-                        return new EncodeOutcome(unseen, "must be a finite number", f);
+                        var problem = feature.Kind == FeatureKind.Boolean ? "must be a yes/no value (true/false, yes/no, y/n, 1/0)" : "must be a finite number";
+                        return new EncodeOutcome(unseen, problem, f);
                     }
                     slots[feature.Offset] = (float)n;
-                    break;
-                default:
-                    if (!ValueParser.TryBoolean(value, out var b))
-                    {
-                        return new EncodeOutcome(unseen, "must be a yes/no value (true/false, yes/no, y/n, 1/0)", f);
-                    }
-                    slots[feature.Offset] = (float)b;
                     break;
             }
         }

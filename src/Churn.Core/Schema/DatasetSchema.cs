@@ -163,38 +163,39 @@ public sealed record DatasetSchema
     }
 
     /// <summary>Reads a schema file; throws <see cref="SchemaException"/> naming the file and the problem.</summary>
-    public static DatasetSchema Load(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new SchemaException($"Schema file '{path}' does not exist.");
-        }
-        return Parse(File.ReadAllText(path), path);
-    }
+    public static DatasetSchema Load(string path) => Parse(ReadFile(path), path);
 
     /// <summary>Parses schema JSON; <paramref name="source"/> names it in errors.</summary>
     public static DatasetSchema Parse(string json, string source = "schema")
     {
-        DatasetSchema? schema;
-        try
-        {
-            schema = JsonSerializer.Deserialize<DatasetSchema>(json, JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            var where = ex.LineNumber is { } line ? $" at line {line + 1}" : "";
-            throw new SchemaException($"{source}: invalid schema JSON{where}: {ex.Message}");
-        }
-        if (schema is null)
-        {
-            throw new SchemaException($"{source}: the schema is empty.");
-        }
+        var schema = Deserialize<DatasetSchema>(json, source) ?? throw new SchemaException($"{source}: the schema is empty.");
         var problems = schema.Validate();
         if (problems.Count > 0)
         {
             throw new SchemaException($"{source}: {string.Join(" ", problems)}");
         }
         return schema;
+    }
+
+    /// <summary>The text of a schema file (dataset or survival); <see cref="SchemaException"/> when the file does not exist.</summary>
+    internal static string ReadFile(string path) =>
+        File.Exists(path) ? File.ReadAllText(path) : throw new SchemaException($"Schema file '{path}' does not exist.");
+
+    /// <summary>
+    /// Schema JSON read as <typeparamref name="T"/> with <see cref="JsonOptions"/> (null for a JSON null); malformed JSON is
+    /// a <see cref="SchemaException"/> naming <paramref name="source"/> and, when known, the line.
+    /// </summary>
+    internal static T? Deserialize<T>(string json, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.LineNumber is { } line ? $" at line {line + 1}" : "";
+            throw new SchemaException($"{source}: invalid schema JSON{where}: {ex.Message}");
+        }
     }
 
     /// <summary>The schema as indented JSON.</summary>

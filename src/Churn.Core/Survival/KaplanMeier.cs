@@ -55,52 +55,14 @@ public sealed class KaplanMeier
     /// <summary>S(t): the share still without the event after time t (right-continuous; 1 before the first event).</summary>
     public double At(double t)
     {
-        var i = UpperBound(t);
-        return i == 0 ? 1 : _survival[i - 1];
+        var i = StepTimes.LastAtOrBefore(_times, t);
+        return i < 0 ? 1 : _survival[i];
     }
 
     /// <summary>S(t−): the share without the event just before time t (events at t not yet counted).</summary>
     public double Before(double t)
     {
-        var i = LowerBound(t);
-        return i == 0 ? 1 : _survival[i - 1];
-    }
-
-    // Index of the first time greater than t.
-    private int UpperBound(double t)
-    {
-        int lo = 0, hi = _times.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (_times[mid] <= t)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    // Index of the first time at or after t.
-    private int LowerBound(double t)
-    {
-        int lo = 0, hi = _times.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (_times[mid] < t)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-        return lo;
+        var i = StepTimes.LastBefore(_times, t);
+        return i < 0 ? 1 : _survival[i];
     }
 }

@@ -28,7 +28,7 @@ public sealed class SurvivalCurves
     /// <summary>S(t) of one customer.</summary>
     public double At(int row, double t)
     {
-        var k = LastAtOrBefore(t);
+        var k = StepTimes.LastAtOrBefore(Times, t);
         return k < 0 ? 1 : Values[row][k];
     }
 
@@ -82,23 +82,5 @@ public sealed class SurvivalCurves
             }
         }
         return new SurvivalCurves(a.Times, values);
-    }
-
-    private int LastAtOrBefore(double t)
-    {
-        int lo = 0, hi = Times.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (Times[mid] <= t)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-        return lo - 1;
     }
 }

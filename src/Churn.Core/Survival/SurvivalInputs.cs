@@ -37,8 +37,7 @@ public static class SurvivalInputs
                 }
                 else
                 {
-                    var ok = column.Spec.Kind == FeatureKind.Boolean ? ValueParser.TryBoolean(value, out var number) : ValueParser.TryNumber(value, out number);
-                    column.Numbers![r] = ok ? number : double.NaN;
+                    column.Numbers![r] = ValueParser.TryNumberOf(column.Spec.Kind, value, out var number) ? number : double.NaN;
                 }
             }
             elapsed[r] = durationIndex >= 0 && ValueParser.TryNumber(rows[r][durationIndex], out var t) ? t : double.NaN;

@@ -90,42 +90,17 @@ public sealed record SurvivalSchema
     }
 
     /// <summary>Reads a survival schema file; throws <see cref="SchemaException"/> naming the file and the problem.</summary>
-    public static SurvivalSchema Load(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new SchemaException($"Schema file '{path}' does not exist.");
-        }
-        return Parse(File.ReadAllText(path), path);
-    }
+    public static SurvivalSchema Load(string path) => Parse(DatasetSchema.ReadFile(path), path);
 
     /// <summary>Parses survival schema JSON (a dataset schema with <c>durationColumn</c>, optional <c>horizons</c> and <c>valueColumn</c>).</summary>
     public static SurvivalSchema Parse(string json, string source = "schema")
     {
-        SurvivalFields? fields;
-        try
-        {
-            fields = JsonSerializer.Deserialize<SurvivalFields>(json, DatasetSchema.JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            var where = ex.LineNumber is { } line ? $" at line {line + 1}" : "";
-            throw new SchemaException($"{source}: invalid schema JSON{where}: {ex.Message}");
-        }
+        var fields = DatasetSchema.Deserialize<SurvivalFields>(json, source);
         if (fields?.DurationColumn is not { Length: > 0 } duration)
         {
             throw new SchemaException($"{source}: durationColumn is missing; a survival schema names the duration column.");
         }
-        DatasetSchema data;
-        try
-        {
-            data = JsonSerializer.Deserialize<DatasetSchema>(json, DatasetSchema.JsonOptions)
-                ?? throw new SchemaException($"{source}: the schema is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new SchemaException($"{source}: invalid schema JSON: {ex.Message}");
-        }
+        var data = DatasetSchema.Deserialize<DatasetSchema>(json, source) ?? throw new SchemaException($"{source}: the schema is empty.");
         return new SurvivalSchema
         {
             Data = data,

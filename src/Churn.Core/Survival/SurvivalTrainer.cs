@@ -105,12 +105,7 @@ public static class SurvivalTrainer
     public static SurvivalCrossValidation CrossValidate(SurvivalData data, SurvivalOptions options, int k, int[]? folds = null, IProgress<string>? progress = null)
     {
         RequireTrainable(data);
-        folds ??= DataSplits.StratifiedFolds(data.Events, k, options.Seed);
-        if (folds.Length != data.RowCount)
-        {
-            throw new ArgumentException($"The fold file has {folds.Length} rows but the data has {data.RowCount}.", nameof(folds));
-        }
-        k = folds.Max() + 1;
+        (folds, k) = DataSplits.CrossValidationFolds(data.Events, k, options.Seed, folds);
         var cIndex = new List<double>();
         var brier = new List<double>();
         var pooledRows = new List<int>();

@@ -90,12 +90,7 @@ public static class ChurnTrainer
     {
         var labels = data.RequireLabels();
         RequireTrainable(labels, options);
-        folds ??= DataSplits.StratifiedFolds(labels, k, options.Seed);
-        if (folds.Length != data.RowCount)
-        {
-            throw new ArgumentException($"The fold file has {folds.Length} rows but the data has {data.RowCount}.", nameof(folds));
-        }
-        k = folds.Max() + 1;
+        (folds, k) = DataSplits.CrossValidationFolds(labels, k, options.Seed, folds);
         var auc = new List<double>();
         var aucPr = new List<double>();
         var logLoss = new List<double>();

@@ -79,6 +79,21 @@ public static class DataSplits
         return ([.. train], [.. test]);
     }
 
+    /// <summary>
+    /// The folds a cross-validation runs over and how many there are: <paramref name="folds"/> as given (each row's fold,
+    /// from a fold file), or folds stratified on <paramref name="labels"/> with the seed when null.
+    /// </summary>
+    /// <exception cref="ArgumentException">The given folds do not have one entry per row.</exception>
+    public static (int[] Folds, int Count) CrossValidationFolds(ReadOnlySpan<bool> labels, int k, int seed, int[]? folds)
+    {
+        folds ??= StratifiedFolds(labels, k, seed);
+        if (folds.Length != labels.Length)
+        {
+            throw new ArgumentException($"The fold file has {folds.Length} rows but the data has {labels.Length}.", nameof(folds));
+        }
+        return (folds, folds.Max() + 1);
+    }
+
     /// <summary>Rows whose fold is (or is not) <paramref name="fold"/>.</summary>
     public static int[] Rows(int[] folds, int fold, bool inFold)
     {

@@ -128,35 +128,36 @@ internal sealed class Learners
     }
 
     /// <summary>The LightGBM options every model here uses: seeded, deterministic, quiet.</summary>
-    internal LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) => new()
-    {
-        NumberOfIterations = trees,
-        LearningRate = s.LearningRate,
-        NumberOfLeaves = s.Leaves,
-        MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
-        EarlyStoppingRound = earlyStopping,
-        Booster = new GradientBooster.Options { L2Regularization = s.L2 },
-        Seed = _seed,
-        Deterministic = true,
-        NumberOfThreads = Environment.ProcessorCount,
-        Silent = true,
-        Verbose = false,
-    };
+    internal LightGbmBinaryTrainer.Options LightGbmOptions(TreeSettings s, int trees, int earlyStopping) =>
+        WithTreeSettings(new LightGbmBinaryTrainer.Options(), s, trees, earlyStopping);
 
     /// <summary>The same settings for a LightGBM regression of the float column <paramref name="label"/>.</summary>
-    internal LightGbmRegressionTrainer.Options LightGbmRegressionOptions(TreeSettings s, int trees, int earlyStopping, string label) => new()
+    internal LightGbmRegressionTrainer.Options LightGbmRegressionOptions(TreeSettings s, int trees, int earlyStopping, string label)
     {
-        LabelColumnName = label,
-        NumberOfIterations = trees,
-        LearningRate = s.LearningRate,
-        NumberOfLeaves = s.Leaves,
-        MinimumExampleCountPerLeaf = s.MinRowsPerLeaf,
-        EarlyStoppingRound = earlyStopping,
-        Booster = new GradientBooster.Options { L2Regularization = s.L2 },
-        Seed = _seed,
-        Deterministic = true,
-        NumberOfThreads = Environment.ProcessorCount,
-        Silent = true,
-        Verbose = false,
-    };
+        var options = WithTreeSettings(new LightGbmRegressionTrainer.Options(), s, trees, earlyStopping);
+        options.LabelColumnName = label;
+        return options;
+    }
+
+    // The binary and regression options share their LightGBM settings through the trainers' common options base, so the
+    // tuned values, the seed and determinism are set in this one place for every LightGBM model.
+    private TOptions WithTreeSettings<TOptions, TOutput, TTransformer, TModel>(
+        LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase options, TreeSettings s, int trees, int earlyStopping)
+        where TOptions : LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase, new()
+        where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+        where TModel : class
+    {
+        options.NumberOfIterations = trees;
+        options.LearningRate = s.LearningRate;
+        options.NumberOfLeaves = s.Leaves;
+        options.MinimumExampleCountPerLeaf = s.MinRowsPerLeaf;
+        options.EarlyStoppingRound = earlyStopping;
+        options.Booster = new GradientBooster.Options { L2Regularization = s.L2 };
+        options.Seed = _seed;
+        options.Deterministic = true;
+        options.NumberOfThreads = Environment.ProcessorCount;
+        options.Silent = true;
+        options.Verbose = false;
+        return (TOptions)options;
+    }
 }

@@ -29,73 +29,62 @@ internal sealed class StoreSnapshot
     public List<CampaignAssignment> CampaignAssignments { get; set; } = [];
     public List<CampaignContact> CampaignContacts { get; set; } = [];
 
-    /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
-    public static async Task<StoreSnapshot> ReadAsync(ChurnDbContext db, CancellationToken cancellationToken) => new()
-    {
-        Runs = await db.Runs.AsNoTracking().ToListAsync(cancellationToken),
-        ModelVersions = await db.ModelVersions.AsNoTracking().ToListAsync(cancellationToken),
-        Aliases = await db.Aliases.AsNoTracking().ToListAsync(cancellationToken),
-        AliasHistory = await db.AliasHistory.AsNoTracking().ToListAsync(cancellationToken),
-        PredictionLog = await db.PredictionLog.AsNoTracking().ToListAsync(cancellationToken),
-        Feedback = await db.Feedback.AsNoTracking().ToListAsync(cancellationToken),
-        MonitoringResults = await db.MonitoringResults.AsNoTracking().ToListAsync(cancellationToken),
-        Alerts = await db.Alerts.AsNoTracking().ToListAsync(cancellationToken),
-        ShadowPredictions = await db.ShadowPredictions.AsNoTracking().ToListAsync(cancellationToken),
-        AuditLog = await db.AuditLog.AsNoTracking().ToListAsync(cancellationToken),
-        ApiKeys = await db.ApiKeys.AsNoTracking().ToListAsync(cancellationToken),
-        Settings = await db.Settings.AsNoTracking().ToListAsync(cancellationToken),
-        MlflowOutbox = await db.MlflowOutbox.AsNoTracking().ToListAsync(cancellationToken),
-        Campaigns = await db.Campaigns.AsNoTracking().ToListAsync(cancellationToken),
-        CampaignAssignments = await db.CampaignAssignments.AsNoTracking().ToListAsync(cancellationToken),
-        CampaignContacts = await db.CampaignContacts.AsNoTracking().ToListAsync(cancellationToken),
-    };
+    // Every table of a backup, once, in the order its rows are written back: each stage is saved before the next, so a
+    // row's foreign keys find their rows (versions reference runs, aliases versions, assignments and contacts their
+    // campaign); deleting goes the other way, children before parents.
+    private static readonly SnapshotTable[][] Stages =
+    [
+        [Table(db => db.Runs, s => s.Runs)],
+        [Table(db => db.ModelVersions, s => s.ModelVersions)],
+        [
+            Table(db => db.Aliases, s => s.Aliases),
+            Table(db => db.AliasHistory, s => s.AliasHistory),
+            Table(db => db.PredictionLog, s => s.PredictionLog),
+            Table(db => db.Feedback, s => s.Feedback),
+            Table(db => db.MonitoringResults, s => s.MonitoringResults),
+            Table(db => db.Alerts, s => s.Alerts),
+            Table(db => db.ShadowPredictions, s => s.ShadowPredictions),
+            Table(db => db.AuditLog, s => s.AuditLog),
+            Table(db => db.ApiKeys, s => s.ApiKeys),
+            Table(db => db.Settings, s => s.Settings),
+            Table(db => db.MlflowOutbox, s => s.MlflowOutbox),
+            Table(db => db.Campaigns, s => s.Campaigns),
+        ],
+        [Table(db => db.CampaignAssignments, s => s.CampaignAssignments), Table(db => db.CampaignContacts, s => s.CampaignContacts)],
+    ];
 
-    public int RowCount => Runs.Count + ModelVersions.Count + Aliases.Count + AliasHistory.Count + PredictionLog.Count + Feedback.Count
-        + MonitoringResults.Count + Alerts.Count + ShadowPredictions.Count + AuditLog.Count + ApiKeys.Count + Settings.Count + MlflowOutbox.Count
-        + Campaigns.Count + CampaignAssignments.Count + CampaignContacts.Count;
+    /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
+    public static async Task<StoreSnapshot> ReadAsync(ChurnDbContext db, CancellationToken cancellationToken)
+    {
+        var snapshot = new StoreSnapshot();
+        foreach (var table in Stages.SelectMany(stage => stage))
+        {
+            await table.ReadAsync(db, snapshot, cancellationToken);
+        }
+        return snapshot;
+    }
+
+    public int RowCount => Stages.SelectMany(stage => stage).Sum(table => table.Count(this));
 
     /// <summary>Replaces the store's rows with the snapshot's in one transaction, keeping ids.</summary>
     public async Task WriteAsync(ChurnDbContext db, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // Children before parents: aliases reference versions, versions reference runs.
-        await db.Aliases.ExecuteDeleteAsync(cancellationToken);
-        await db.AliasHistory.ExecuteDeleteAsync(cancellationToken);
-        await db.ModelVersions.ExecuteDeleteAsync(cancellationToken);
-        await db.Runs.ExecuteDeleteAsync(cancellationToken);
-        await db.PredictionLog.ExecuteDeleteAsync(cancellationToken);
-        await db.Feedback.ExecuteDeleteAsync(cancellationToken);
-        await db.MonitoringResults.ExecuteDeleteAsync(cancellationToken);
-        await db.Alerts.ExecuteDeleteAsync(cancellationToken);
-        await db.ShadowPredictions.ExecuteDeleteAsync(cancellationToken);
-        await db.AuditLog.ExecuteDeleteAsync(cancellationToken);
-        await db.ApiKeys.ExecuteDeleteAsync(cancellationToken);
-        await db.Settings.ExecuteDeleteAsync(cancellationToken);
-        await db.MlflowOutbox.ExecuteDeleteAsync(cancellationToken);
-        await db.CampaignAssignments.ExecuteDeleteAsync(cancellationToken);
-        await db.CampaignContacts.ExecuteDeleteAsync(cancellationToken);
-        await db.Campaigns.ExecuteDeleteAsync(cancellationToken);
-
-        db.Runs.AddRange(Runs);
-        await db.SaveChangesAsync(cancellationToken);
-        db.ModelVersions.AddRange(ModelVersions);
-        await db.SaveChangesAsync(cancellationToken);
-        db.Aliases.AddRange(Aliases);
-        db.AliasHistory.AddRange(AliasHistory);
-        db.PredictionLog.AddRange(PredictionLog);
-        db.Feedback.AddRange(Feedback);
-        db.MonitoringResults.AddRange(MonitoringResults);
-        db.Alerts.AddRange(Alerts);
-        db.ShadowPredictions.AddRange(ShadowPredictions);
-        db.AuditLog.AddRange(AuditLog);
-        db.ApiKeys.AddRange(ApiKeys);
-        db.Settings.AddRange(Settings);
-        db.MlflowOutbox.AddRange(MlflowOutbox);
-        db.Campaigns.AddRange(Campaigns);
-        await db.SaveChangesAsync(cancellationToken);
-        db.CampaignAssignments.AddRange(CampaignAssignments);
-        db.CampaignContacts.AddRange(CampaignContacts);
-        await db.SaveChangesAsync(cancellationToken);
+        for (var stage = Stages.Length - 1; stage >= 0; stage--)
+        {
+            foreach (var table in Stages[stage])
+            {
+                await table.DeleteAsync(db, cancellationToken);
+            }
+        }
+        foreach (var stage in Stages)
+        {
+            foreach (var table in stage)
+            {
+                table.Add(db, this);
+            }
+            await db.SaveChangesAsync(cancellationToken);
+        }
 
         if (db is PostgresChurnDbContext)
         {
@@ -110,5 +99,33 @@ internal sealed class StoreSnapshot
             }
         }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static SnapshotTable<T> Table<T>(Func<ChurnDbContext, DbSet<T>> set, Func<StoreSnapshot, List<T>> rows)
+        where T : class => new(set, rows);
+
+    /// <summary>One table of the store and the snapshot's list of its rows.</summary>
+    private abstract class SnapshotTable
+    {
+        public abstract Task ReadAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken);
+
+        public abstract int Count(StoreSnapshot snapshot);
+
+        public abstract Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken);
+
+        public abstract void Add(ChurnDbContext db, StoreSnapshot snapshot);
+    }
+
+    private sealed class SnapshotTable<T>(Func<ChurnDbContext, DbSet<T>> set, Func<StoreSnapshot, List<T>> rows) : SnapshotTable
+        where T : class
+    {
+        public override async Task ReadAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken) =>
+            rows(snapshot).AddRange(await set(db).AsNoTracking().ToListAsync(cancellationToken));
+
+        public override int Count(StoreSnapshot snapshot) => rows(snapshot).Count;
+
+        public override Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken) => set(db).ExecuteDeleteAsync(cancellationToken);
+
+        public override void Add(ChurnDbContext db, StoreSnapshot snapshot) => set(db).AddRange(rows(snapshot));
     }
 }

@@ -47,8 +47,7 @@ public static class LoggedInputs
                     JsonValueKind.String => FeatureValue.Of(value.GetString()),
                     _ => FeatureValue.Missing,
                 };
-                var ok = column.Spec.Kind == FeatureKind.Boolean ? ValueParser.TryBoolean(raw, out var number) : ValueParser.TryNumber(raw, out number);
-                column.Numbers![r] = ok ? number : double.NaN;
+                column.Numbers![r] = ValueParser.TryNumberOf(column.Spec.Kind, raw, out var number) ? number : double.NaN;
             }
         }
         var ids = rows.Select(r => r.CustomerId).ToArray();

@@ -43,7 +43,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<TrainingRun>(run =>
         {
             run.ToTable("runs");
-            run.Property(r => r.ModelName).HasMaxLength(200);
+            run.HasNames(r => r.ModelName);
             run.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
             run.Property(r => r.Trigger).HasConversion<string>().HasMaxLength(16);
             run.Property(r => r.DatasetFingerprint).HasMaxLength(64);
@@ -54,10 +54,9 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<ModelVersion>(version =>
         {
             version.ToTable("model_versions");
-            version.Property(v => v.ModelName).HasMaxLength(200);
+            version.HasNames(v => v.ModelName, v => v.CreatedBy);
             version.Property(v => v.PackagePath).HasMaxLength(1000);
             version.Property(v => v.Sha256).HasMaxLength(64);
-            version.Property(v => v.CreatedBy).HasMaxLength(200);
             version.Property(v => v.MlflowVersion).HasMaxLength(32);
             // The unique pair is what makes version numbers safe to allocate as max + 1 under concurrency.
             version.HasIndex(v => new { v.ModelName, v.Version }).IsUnique();
@@ -68,7 +67,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         {
             alias.ToTable("model_aliases");
             alias.HasKey(a => new { a.ModelName, a.Alias });
-            alias.Property(a => a.ModelName).HasMaxLength(200);
+            alias.HasNames(a => a.ModelName);
             alias.Property(a => a.Alias).HasMaxLength(32);
             alias.Property(a => a.ConcurrencyToken).IsConcurrencyToken();
             alias.HasOne<ModelVersion>().WithMany().HasForeignKey(a => new { a.ModelName, a.Version })
@@ -78,9 +77,8 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<AliasHistoryEntry>(entry =>
         {
             entry.ToTable("alias_history");
-            entry.Property(h => h.ModelName).HasMaxLength(200);
+            entry.HasNames(h => h.ModelName, h => h.MovedBy);
             entry.Property(h => h.Alias).HasMaxLength(32);
-            entry.Property(h => h.MovedBy).HasMaxLength(200);
             entry.Property(h => h.Reason).HasMaxLength(2000);
             entry.HasIndex(h => new { h.ModelName, h.Alias, h.ValidFrom });
             // At most one open period per alias, enforced by the database as a second line behind the alias row's token.
@@ -91,8 +89,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<PredictionLogEntry>(entry =>
         {
             entry.ToTable("prediction_log");
-            entry.Property(p => p.ModelName).HasMaxLength(200);
-            entry.Property(p => p.CustomerId).HasMaxLength(200);
+            entry.HasNames(p => p.ModelName, p => p.CustomerId);
             entry.HasIndex(p => p.Time);
             entry.HasIndex(p => p.CustomerId);
         });
@@ -100,7 +97,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<ShadowPrediction>(shadow =>
         {
             shadow.ToTable("shadow_predictions");
-            shadow.Property(s => s.ModelName).HasMaxLength(200);
+            shadow.HasNames(s => s.ModelName);
             shadow.Property(s => s.ChampionTier).HasMaxLength(20);
             shadow.Property(s => s.ChallengerTier).HasMaxLength(20);
             shadow.HasIndex(s => new { s.ModelName, s.ChallengerVersion, s.Time });
@@ -110,7 +107,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<FeedbackEntry>(entry =>
         {
             entry.ToTable("feedback");
-            entry.Property(f => f.CustomerId).HasMaxLength(200);
+            entry.HasNames(f => f.CustomerId);
             entry.HasIndex(f => f.PredictionId);
             entry.HasIndex(f => f.CustomerId);
         });
@@ -127,27 +124,24 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.ToTable("alerts");
             entry.Property(a => a.Kind).HasMaxLength(64);
             entry.Property(a => a.Severity).HasMaxLength(16);
-            entry.Property(a => a.AcknowledgedBy).HasMaxLength(200);
+            entry.HasNames(a => a.AcknowledgedBy);
             entry.HasIndex(a => a.RaisedAt);
         });
 
         modelBuilder.Entity<Campaign>(campaign =>
         {
             campaign.ToTable("campaigns");
-            campaign.Property(c => c.Name).HasMaxLength(200);
+            campaign.HasNames(c => c.Name, c => c.CreatedBy);
             campaign.Property(c => c.Offer).HasMaxLength(1000);
             campaign.Property(c => c.Eligibility).HasMaxLength(32);
-            campaign.Property(c => c.CreatedBy).HasMaxLength(200);
             campaign.HasIndex(c => c.CreatedAt);
         });
 
         modelBuilder.Entity<CampaignAssignment>(assignment =>
         {
             assignment.ToTable("campaign_assignments");
-            assignment.Property(a => a.CustomerId).HasMaxLength(200);
+            assignment.HasNames(a => a.CustomerId, a => a.Segment, a => a.AssignedBy);
             assignment.Property(a => a.Arm).HasMaxLength(16);
-            assignment.Property(a => a.Segment).HasMaxLength(200);
-            assignment.Property(a => a.AssignedBy).HasMaxLength(200);
             // One arm per customer per campaign: the database keeps assignment sticky even under concurrent requests.
             assignment.HasIndex(a => new { a.CampaignId, a.CustomerId }).IsUnique();
             assignment.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.Restrict);
@@ -156,8 +150,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<CampaignContact>(contact =>
         {
             contact.ToTable("campaign_contacts");
-            contact.Property(c => c.CustomerId).HasMaxLength(200);
-            contact.Property(c => c.ContactedBy).HasMaxLength(200);
+            contact.HasNames(c => c.CustomerId, c => c.ContactedBy);
             contact.HasIndex(c => new { c.CampaignId, c.CustomerId });
             contact.HasOne<Campaign>().WithMany().HasForeignKey(c => c.CampaignId).OnDelete(DeleteBehavior.Restrict);
         });
@@ -165,7 +158,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<AuditEntry>(entry =>
         {
             entry.ToTable("audit_log");
-            entry.Property(a => a.Actor).HasMaxLength(200);
+            entry.HasNames(a => a.Actor);
             entry.Property(a => a.Action).HasMaxLength(100);
             entry.Property(a => a.Target).HasMaxLength(500);
             entry.Property(a => a.ClientAddress).HasMaxLength(64);
@@ -175,7 +168,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<ApiKey>(entry =>
         {
             entry.ToTable("api_keys");
-            entry.Property(k => k.Name).HasMaxLength(200);
+            entry.HasNames(k => k.Name);
             entry.Property(k => k.Role).HasMaxLength(32);
             entry.Property(k => k.Hash).HasMaxLength(128);
             entry.HasIndex(k => k.Name).IsUnique();
@@ -195,8 +188,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         {
             entry.ToTable("settings");
             entry.HasKey(s => s.Key);
-            entry.Property(s => s.Key).HasMaxLength(200);
-            entry.Property(s => s.UpdatedBy).HasMaxLength(200);
+            entry.HasNames(s => s.Key, s => s.UpdatedBy);
         });
 
         modelBuilder.Entity<JobRecord>(job =>
@@ -204,7 +196,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             job.ToTable("jobs");
             job.Property(j => j.Kind).HasMaxLength(32);
             job.Property(j => j.Status).HasMaxLength(16);
-            job.Property(j => j.CreatedBy).HasMaxLength(200);
+            job.HasNames(j => j.CreatedBy);
             job.Property(j => j.Instance).HasMaxLength(100);
             job.Property(j => j.Message).HasMaxLength(4000);
             job.Property(j => j.Error).HasMaxLength(4000);

@@ -86,9 +86,9 @@ internal static class CampaignValidation
     public static FieldErrors Check(CampaignRequest r)
     {
         var errors = new FieldErrors();
-        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > 200)
+        if (string.IsNullOrWhiteSpace(r.Name) || r.Name.Length > NameColumns.MaxLength)
         {
-            errors.Add("name", "is required: 1 to 200 characters.");
+            errors.Add("name", $"is required: 1 to {NameColumns.MaxLength} characters.");
         }
         if (string.IsNullOrWhiteSpace(r.Offer) || r.Offer.Length > 1000)
         {
@@ -113,8 +113,8 @@ internal static class CampaignValidation
             case EligibilityKinds.List when r.CustomerIds is not { Count: > 0 and <= MaxListedCustomers }:
                 errors.Add("customerIds", $"is required with list eligibility: 1 to {MaxListedCustomers} customer ids.");
                 break;
-            case EligibilityKinds.List when r.CustomerIds.Any(id => string.IsNullOrWhiteSpace(id) || id.Length > 200 || id.Contains('\n')):
-                errors.Add("customerIds", "must hold ids of 1 to 200 characters, without line breaks.");
+            case EligibilityKinds.List when r.CustomerIds.Any(id => string.IsNullOrWhiteSpace(id) || id.Length > NameColumns.MaxLength || id.Contains('\n')):
+                errors.Add("customerIds", $"must hold ids of 1 to {NameColumns.MaxLength} characters, without line breaks.");
                 break;
             case EligibilityKinds.ProbabilityFloor or EligibilityKinds.TopN or EligibilityKinds.List:
                 break;
@@ -154,9 +154,9 @@ internal static class CampaignValidation
                 errors.Add($"customers[{i}]", "must be an object.");
                 continue;
             }
-            if (string.IsNullOrWhiteSpace(c.CustomerId) || c.CustomerId.Length > 200)
+            if (string.IsNullOrWhiteSpace(c.CustomerId) || c.CustomerId.Length > NameColumns.MaxLength)
             {
-                errors.Add($"customers[{i}].customerId", "is required: 1 to 200 characters.");
+                errors.Add($"customers[{i}].customerId", $"is required: 1 to {NameColumns.MaxLength} characters.");
             }
             else if (!seen.Add(c.CustomerId))
             {
@@ -170,9 +170,9 @@ internal static class CampaignValidation
             {
                 errors.Add($"customers[{i}].uplift", "must lie in [-1, 1]: the expected fall in churn probability if contacted.");
             }
-            if (c.Segment is { Length: > 200 })
+            if (c.Segment is { Length: > NameColumns.MaxLength })
             {
-                errors.Add($"customers[{i}].segment", "must be at most 200 characters.");
+                errors.Add($"customers[{i}].segment", $"must be at most {NameColumns.MaxLength} characters.");
             }
         }
         return errors;

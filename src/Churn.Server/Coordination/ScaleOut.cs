@@ -122,8 +122,7 @@ public static class ScaleOut
         builder.Services.AddSingleton<ICoordinator>(sp => sp.GetRequiredService<RedisConnection>().Multiplexer is { } redis
             ? new RedisCoordinator(redis, sp.GetRequiredService<ILogger<RedisCoordinator>>())
             : new StoreCoordinator(sp.GetRequiredService<StoreLock>()));
-        builder.Services.AddSingleton<LeaderElection>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderElection>());
+        builder.Services.AddHostedSingleton<LeaderElection>();
         builder.Services.AddHostedService<ClusterNotificationsJob>();
         // Dashboard sign-in cookies and antiforgery tokens are encrypted with the data-protection key ring, which every
         // replica must share: in Redis when it is configured, else in the shared data directory (a per-user folder, the

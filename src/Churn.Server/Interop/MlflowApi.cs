@@ -321,10 +321,6 @@ public static class MlflowApi
         return rows;
     }
 
-    private static bool Fits(FeatureKind kind, FeatureValue value) => kind switch
-    {
-        FeatureKind.Numeric => ValueParser.TryNumber(value, out _),
-        FeatureKind.Boolean => ValueParser.TryBoolean(value, out _),
-        _ => true,
-    };
+    private static bool Fits(FeatureKind kind, FeatureValue value) =>
+        kind == FeatureKind.Categorical || ValueParser.TryNumberOf(kind, value, out _);
 }

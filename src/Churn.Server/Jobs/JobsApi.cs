@@ -103,8 +103,7 @@ public static class JobsRegistration
         builder.Services.AddSingleton<JobBoard>();
         // Registered before the jobs that report to the board, so it stops after them and writes their last states.
         builder.Services.AddHostedService<JobRecordsJob>();
-        builder.Services.AddSingleton<ScoringJob>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ScoringJob>());
+        builder.Services.AddHostedSingleton<ScoringJob>();
         return builder;
     }
 }

@@ -104,8 +104,7 @@ public static class MonitoringRegistration
     {
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration("Churn:Monitoring").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHttpClient(nameof(AlertWebhook));
-        builder.Services.AddSingleton<AlertWebhook>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertWebhook>());
+        builder.Services.AddHostedSingleton<AlertWebhook>();
         builder.Services.AddSingleton<AlertRaiser>();
         builder.Services.AddSingleton<ReferenceRows>();
         builder.Services.AddSingleton<MonitoringCheck>();

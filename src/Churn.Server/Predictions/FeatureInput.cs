@@ -25,6 +25,25 @@ public sealed class FieldErrors(bool ignoreUnknownFields = false)
     public void Add(string path, string problem) =>
         Errors[path] = Errors.TryGetValue(path, out var existing) ? [.. existing, problem] : [problem];
 
+    /// <summary>
+    /// An optional field: JSON null leaves it unset (null); a value <paramref name="read"/> turns into a
+    /// <typeparamref name="T"/> is returned; anything else adds <paramref name="problem"/> under <paramref name="path"/>.
+    /// </summary>
+    public T? Optional<T>(string path, JsonElement value, Func<JsonElement, T?> read, string problem)
+        where T : struct
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (read(value) is { } result)
+        {
+            return result;
+        }
+        Add(path, problem);
+        return null;
+    }
+
     /// <summary>A field the request may not carry: a problem, or under <c>api.unknown_fields</c> = ignore a field skipped.</summary>
     public void Unknown(string path, string problem)
     {
@@ -65,23 +84,16 @@ public static class FeatureInput
                 case "customerId":
                     customerId = property.Value.ValueKind switch
                     {
-                        JsonValueKind.String when property.Value.GetString()!.Length <= 200 => property.Value.GetString(),
+                        JsonValueKind.String when property.Value.GetString()!.Length <= NameColumns.MaxLength => property.Value.GetString(),
                         JsonValueKind.Number => property.Value.GetRawText(),
                         JsonValueKind.Null => null,
-                        _ => Bad(errors, at + "customerId", "must be a string of at most 200 characters."),
+                        _ => Bad(errors, at + "customerId", $"must be a string of at most {NameColumns.MaxLength} characters."),
                     };
                     break;
                 case "customerValue":
-                    if (property.Value.ValueKind == JsonValueKind.Null)
-                    {
-                        break;
-                    }
-                    if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetDouble(out var v) || !double.IsFinite(v) || v < 0)
-                    {
-                        errors.Add(at + "customerValue", "must be a finite number >= 0.");
-                        break;
-                    }
-                    customerValue = v;
+                    customerValue = errors.Optional<double>(at + "customerValue", property.Value,
+                        v => v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d) && d >= 0 ? d : null,
+                        "must be a finite number >= 0.");
                     break;
                 case "features":
                     values = ReadFeatures(property.Value, at + "features", schema, errors);

@@ -44,27 +44,20 @@ public static class FeedbackApi
             var value = property.Value;
             switch (property.Name)
             {
-                case "predictionId" when value.ValueKind == JsonValueKind.Null:
-                    break;
                 case "predictionId":
-                    if (value.ValueKind == JsonValueKind.String && Guid.TryParse(value.GetString(), out var id))
-                    {
-                        predictionId = id;
-                    }
-                    else
-                    {
-                        errors.Add("predictionId", "must be a prediction id returned by /predict.");
-                    }
+                    predictionId = errors.Optional<Guid>("predictionId", value,
+                        v => v.ValueKind == JsonValueKind.String && Guid.TryParse(v.GetString(), out var id) ? id : null,
+                        "must be a prediction id returned by /predict.");
                     break;
                 case "customerId" when value.ValueKind == JsonValueKind.Null:
                     break;
                 case "customerId":
-                    customerId = value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= 200
+                    customerId = value.ValueKind == JsonValueKind.String && value.GetString()!.Length is > 0 and <= NameColumns.MaxLength
                         ? value.GetString()
                         : value.ValueKind == JsonValueKind.Number ? value.GetRawText() : null;
                     if (customerId is null)
                     {
-                        errors.Add("customerId", "must be a string of 1 to 200 characters.");
+                        errors.Add("customerId", $"must be a string of 1 to {NameColumns.MaxLength} characters.");
                     }
                     break;
                 case "churned":
@@ -77,17 +70,10 @@ public static class FeedbackApi
                         errors.Add("churned", "must be true or false.");
                     }
                     break;
-                case "observedAt" when value.ValueKind == JsonValueKind.Null:
-                    break;
                 case "observedAt":
-                    if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var at))
-                    {
-                        observedAt = at.ToUniversalTime();
-                    }
-                    else
-                    {
-                        errors.Add("observedAt", "must be an ISO 8601 time such as 2026-01-31T00:00:00Z.");
-                    }
+                    observedAt = errors.Optional<DateTimeOffset>("observedAt", value,
+                        v => v.ValueKind == JsonValueKind.String && v.TryGetDateTimeOffset(out var at) ? at.ToUniversalTime() : null,
+                        "must be an ISO 8601 time such as 2026-01-31T00:00:00Z.");
                     break;
                 default:
                     errors.Add(property.Name, "is not a known field; send predictionId or customerId, churned and observedAt.");

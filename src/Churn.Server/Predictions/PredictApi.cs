@@ -25,9 +25,7 @@ public static class PredictApi
         HttpRequest request, ModelHost host, Predictor predictor, SurvivalHost survival, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
-        var model = host.Require();
-        var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
-        var reasons = Reasons(request, errors);
+        var (model, errors, reasons) = Scoring(request, host, settings);
         var input = FeatureInput.ReadCustomer(body.RootElement, "", model.Schema, errors);
         if (input is not null && !errors.Any)
         {
@@ -45,9 +43,7 @@ public static class PredictApi
         HttpRequest request, ModelHost host, Predictor predictor, SurvivalHost survival, RuntimeSettings settings, IOptions<ServerOptions> options, CancellationToken ct)
     {
         using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct);
-        var model = host.Require();
-        var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
-        var reasons = Reasons(request, errors);
+        var (model, errors, reasons) = Scoring(request, host, settings);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("customers", out var customers))
         {
@@ -97,6 +93,17 @@ public static class PredictApi
         var outlooks = survival.Forecast(model.Schema, inputs);
         return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select((input, i) => predictor.Predict(model, input, reasons) with { Survival = outlooks?[i] })],
             errors.Ignored.Count == 0 ? null : errors.Ignored));
+    }
+
+    /// <summary>
+    /// What both endpoints take from a request once its body is read: the serving model, the field errors (under the
+    /// <c>api.unknown_fields</c> policy) and how many reasons <c>?explain</c> asks for.
+    /// </summary>
+    private static (ServingModel Model, FieldErrors Errors, int Reasons) Scoring(HttpRequest request, ModelHost host, RuntimeSettings settings)
+    {
+        var model = host.Require();
+        var errors = new FieldErrors(settings.Api.IgnoresUnknownFields());
+        return (model, errors, Reasons(request, errors));
     }
 
     /// <summary>How many reasons the <c>explain</c> query asks for: absent for the default top ones, <c>all</c> for every feature.</summary>

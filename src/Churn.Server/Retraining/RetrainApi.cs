@@ -37,11 +37,8 @@ public static class RetrainApi
                 {
                     switch (p.Name)
                     {
-                        case "rows" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var r) && r is >= 500 and <= 2_000_000:
-                            rows = r;
-                            break;
                         case "rows":
-                            errors.Add("rows", "must be a whole number from 500 to 2000000.");
+                            rows = Bounded(p, 500, 2_000_000, whole: true, errors) is { } r ? (int)r : null;
                             break;
                         case "seed" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var s):
                             seed = s;
@@ -49,11 +46,8 @@ public static class RetrainApi
                         case "seed":
                             errors.Add("seed", "must be a whole number.");
                             break;
-                        case "drift" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetDouble(out var d) && d is >= 0 and <= 1:
-                            drift = d;
-                            break;
                         case "drift":
-                            errors.Add("drift", "must be a number from 0 to 1.");
+                            drift = Bounded(p, 0, 1, whole: false, errors);
                             break;
                         default:
                             errors.Add(p.Name, "is not a known field; send rows, seed and drift.");
@@ -75,5 +69,22 @@ public static class RetrainApi
         return job is null
             ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "A retraining is already under way.", detail: refusal)
             : TypedResults.Accepted($"/jobs/{job.Id}", job);
+    }
+
+    // rows and drift are both a number within bounds (rows a whole one): the value, or null and a problem naming the bounds.
+    private static double? Bounded(JsonProperty field, double min, double max, bool whole, FieldErrors errors)
+    {
+        var value = field.Value;
+        var number = double.NaN;
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            number = whole ? (value.TryGetInt32(out var n) ? n : double.NaN) : (value.TryGetDouble(out var d) ? d : double.NaN);
+        }
+        if (number >= min && number <= max)
+        {
+            return number;
+        }
+        errors.Add(field.Name, FormattableString.Invariant($"must be a {(whole ? "whole number" : "number")} from {min} to {max}."));
+        return null;
     }
 }

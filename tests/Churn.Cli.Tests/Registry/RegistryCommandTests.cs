@@ -95,6 +95,31 @@ public sealed class RegistryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ListingsPrintAHintOnAnEmptyStoreAndATableOnceAModelIsRegistered()
+    {
+        var data = dir.Combine("data");
+        var noModels = await ChurnProcess.RunAsync("models", "list", "--data-dir", data);
+        Assert.Equal(0, noModels.ExitCode);
+        Assert.Equal("No registered models yet: train one with 'churn train'.", noModels.Stdout.Trim());
+        var noRuns = await ChurnProcess.RunAsync("runs", "list", "--data-dir", data);
+        Assert.Equal(0, noRuns.ExitCode);
+        Assert.Equal("No runs recorded yet: train a model with 'churn train'.", noRuns.Stdout.Trim());
+
+        var package = dir.Combine("model.zip");
+        await File.WriteAllTextAsync(package, "a model");
+        Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--promote", "--data-dir", data)).ExitCode);
+
+        var models = await ChurnProcess.RunAsync("models", "list", "--data-dir", data);
+        Assert.Equal(0, models.ExitCode);
+        Assert.Contains("telco", models.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("No registered models", models.Stdout, StringComparison.Ordinal);
+        var runs = await ChurnProcess.RunAsync("runs", "list", "--data-dir", data);
+        Assert.Equal(0, runs.ExitCode);
+        Assert.Contains("telco", runs.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("No runs recorded", runs.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BackupThenRestoreIntoAnEmptyDirectoryReproducesTheRegistryAndRefusesAStoreWithData()
     {
         var data = dir.Combine("data");

@@ -98,4 +98,22 @@ public class ValueParserTests
         Assert.Equal(0, outcome.UnseenMask);
         Assert.Equal([1f, 0f, 0f], slots);
     }
+
+    [Theory]
+    [InlineData(FeatureKind.Numeric, "1.5", true, 1.5)]
+    [InlineData(FeatureKind.Numeric, "yes", false, 0)]
+    [InlineData(FeatureKind.Numeric, "NA", true, double.NaN)]
+    [InlineData(FeatureKind.Boolean, "yes", true, 1)]
+    [InlineData(FeatureKind.Boolean, "0.0", true, 0)]
+    [InlineData(FeatureKind.Boolean, "1.5", false, 0)]
+    public void AValueReadsAsTheNumberItsFeatureKindMakesOfIt(FeatureKind kind, string text, bool fits, double expected)
+    {
+        Assert.Equal(fits, ValueParser.TryNumberOf(kind, text, out var fromText));
+        Assert.Equal(fits, ValueParser.TryNumberOf(kind, FeatureValue.Of(text), out var fromValue));
+        if (fits)
+        {
+            Assert.Equal(expected, fromText);
+            Assert.Equal(expected, fromValue);
+        }
+    }
 }
