@@ -55,6 +55,15 @@ public static class KeyRing
                     o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(folder), logs);
                 }
             });
+        // ASP.NET preloads the key ring in a hosted service that authentication registered before the store start-up,
+        // so on a store not migrated yet it would read a table that does not exist and log an error. Hosted services
+        // start in registration order: moved to the end, the preload runs once the store is migrated.
+        foreach (var preload in builder.Services.Where(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
+        {
+            builder.Services.Remove(preload);
+            builder.Services.Add(preload);
+        }
         if (encrypted)
         {
             dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(
