@@ -122,7 +122,18 @@ public sealed class ChurnServer
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, CancellationToken stopping = default)
     {
         output ??= Console.Out;
-        await using var app = Build(args);
+        WebApplication built;
+        try
+        {
+            // Building already reads some settings (the instance header reads Churn:InstanceId), so one that fails
+            // validation must be reported from here too, not crash the process.
+            built = Build(args);
+        }
+        catch (Exception ex) when (StartupProblem(ex) is { } problem)
+        {
+            return await CannotStartAsync(problem);
+        }
+        await using var app = built;
         try
         {
             DataDirectory.EnsureWritable(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.DataDir);
@@ -131,13 +142,18 @@ public sealed class ChurnServer
         }
         catch (Exception ex) when (StartupProblem(ex) is { } problem)
         {
-            // A setting or the environment is wrong: one sentence naming it and a non-zero exit, not a crash.
-            await Console.Error.WriteLineAsync($"churn: the server cannot start: {problem}");
-            return 1;
+            return await CannotStartAsync(problem);
         }
         PrintBanner(app, output);
         await app.WaitForShutdownAsync(stopping);
         return 0;
+    }
+
+    /// <summary>A setting or the environment is wrong: one sentence naming it and a non-zero exit, not a crash.</summary>
+    private static async Task<int> CannotStartAsync(string problem)
+    {
+        await Console.Error.WriteLineAsync($"churn: the server cannot start: {problem}");
+        return 1;
     }
 
     /// <summary>The message of a start-up failure the operator can fix (a missing or bad setting, the data directory, no loadable model); null for a bug.</summary>

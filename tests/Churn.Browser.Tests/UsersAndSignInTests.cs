@@ -62,7 +62,7 @@ public sealed class UsersAndSignInTests(DashboardFixture fixture)
         finally
         {
             // Whatever failed above, the other tests must be able to sign in from this address.
-            throttle.Lift(SignInThrottle.AddressKind, "127.0.0.1");
+            await throttle.LiftAsync(SignInThrottle.AddressKind, "127.0.0.1");
         }
     }
 

@@ -7,14 +7,16 @@ using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 
 namespace Churn.Data.Store;
 
 /// <summary>
 /// The store. The model is shared; each provider has a subclass only so that it can own its migrations
-/// (<see cref="SqliteChurnDbContext"/>, <see cref="PostgresChurnDbContext"/>).
+/// (<see cref="SqliteChurnDbContext"/>, <see cref="PostgresChurnDbContext"/>). It also holds the dashboard's
+/// data-protection key ring when the server keeps it in the store (<see cref="IDataProtectionKeyContext"/>).
 /// </summary>
-public abstract class ChurnDbContext(DbContextOptions options) : DbContext(options)
+public abstract class ChurnDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<TrainingRun> Runs => Set<TrainingRun>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
@@ -34,6 +36,10 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<CampaignAssignment> CampaignAssignments => Set<CampaignAssignment>();
     public DbSet<CampaignContact> CampaignContacts => Set<CampaignContact>();
     public DbSet<JobRecord> Jobs => Set<JobRecord>();
+    public DbSet<SignInCounter> SignInCounters => Set<SignInCounter>();
+
+    /// <summary>The data-protection keys (XML, encrypted with the configured certificate) when the ring is kept in the store.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>The provider name as in <see cref="StoreOptions.Provider"/>.</summary>
     public abstract string ProviderName { get; }
@@ -204,6 +210,23 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             // Start-up looks for its own unfinished jobs; retention for finished ones past their time.
             job.HasIndex(j => new { j.Instance, j.Status });
             job.HasIndex(j => j.FinishedAt);
+        });
+
+        modelBuilder.Entity<SignInCounter>(counter =>
+        {
+            counter.ToTable("sign_in_counters");
+            counter.HasKey(c => new { c.Kind, c.Key });
+            counter.Property(c => c.Kind).HasMaxLength(16);
+            counter.Property(c => c.Key).HasMaxLength(200);
+            // The admin's list of lockouts in force, and the pruning of windows that closed.
+            counter.HasIndex(c => c.LockedUntil);
+            counter.HasIndex(c => c.WindowEnds);
+        });
+
+        modelBuilder.Entity<DataProtectionKey>(key =>
+        {
+            key.ToTable("data_protection_keys");
+            key.Property(k => k.FriendlyName).HasMaxLength(200);
         });
 
         modelBuilder.Entity<MlflowOutboxEntry>(entry =>

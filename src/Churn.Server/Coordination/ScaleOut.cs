@@ -1,10 +1,5 @@
-using System.Security.Cryptography.X509Certificates;
 using Churn.Data.Settings;
 using Churn.Server.Models;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
@@ -106,13 +101,10 @@ public static class ScaleOut
 {
     public const string InstanceHeader = "X-Churn-Instance";
 
-    /// <summary>The Redis list holding the data-protection key ring when <c>Churn:Redis</c> is set.</summary>
-    public const string KeyRingKey = "churn:data-protection-keys";
-
     /// <summary>
     /// Registers coordination between replicas: Redis when <c>Churn:Redis</c> is set, the store and this process
     /// otherwise; the leader election; the change notifications. Registered after the champion start-up, whose store
-    /// migration the leader lease needs.
+    /// migration the leader lease needs. The dashboard's key ring goes with them (<see cref="KeyRing"/>).
     /// </summary>
     public static IHostApplicationBuilder AddScaleOut(this IHostApplicationBuilder builder)
     {
@@ -124,21 +116,7 @@ public static class ScaleOut
             : new StoreCoordinator(sp.GetRequiredService<StoreLock>()));
         builder.Services.AddHostedSingleton<LeaderElection>();
         builder.Services.AddHostedService<ClusterNotificationsJob>();
-        // Dashboard sign-in cookies and antiforgery tokens are encrypted with the data-protection key ring, which every
-        // replica must share: in Redis when it is configured, else in the shared data directory (a per-user folder, the
-        // default, would send a user whom another container signed in back to the login page). With
-        // Churn:KeyRingCertificate the keys are encrypted at rest with that certificate; without it they are stored as
-        // they are, protected only by who can read Redis or the data directory.
-        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("churn");
-        builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, RedisConnection, ILoggerFactory>((o, server, redis, logs) =>
-            o.XmlRepository = redis.Multiplexer is { } multiplexer
-                ? new RedisXmlRepository(() => multiplexer.GetDatabase(), KeyRingKey)
-                : new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(server.Value.DataDir, "keys")), logs));
-        if (builder.Configuration[$"{ServerOptions.Section}:KeyRingCertificate"] is { Length: > 0 } certificate)
-        {
-            dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(
-                certificate, builder.Configuration[$"{ServerOptions.Section}:KeyRingCertificatePassword"]));
-        }
+        builder.AddKeyRing();
         return builder;
     }
 

@@ -36,6 +36,7 @@ public static class DashboardRegistration
                 }
             });
         builder.Services.AddSingleton<DashboardUsers>();
+        builder.Services.AddSignInCounts();
         builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddSingleton<RequestStats>();
         builder.Services.AddSingleton<DashboardQueries>();

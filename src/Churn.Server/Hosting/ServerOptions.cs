@@ -80,6 +80,16 @@ public sealed class ServerOptions
     public string? Redis { get; set; }
 
     /// <summary>
+    /// A PKCS#12 (.pfx) file whose certificate encrypts the dashboard's data-protection key ring at rest (environment:
+    /// <c>Churn__KeyRingCertificate</c>). Required when the ring lives in a PostgreSQL store (no <see cref="Redis"/>);
+    /// see <see cref="Coordination.KeyRing"/> for where the ring lives in each case.
+    /// </summary>
+    public string? KeyRingCertificate { get; set; }
+
+    /// <summary>The password of <see cref="KeyRingCertificate"/> (environment: <c>Churn__KeyRingCertificatePassword</c>).</summary>
+    public string? KeyRingCertificatePassword { get; set; }
+
+    /// <summary>
     /// This process's name among the replicas: it names the holder of locks and leases, the <c>X-Churn-Instance</c>
     /// response header and the per-instance journal and spill folders under the data directory, so it must be stable
     /// across restarts of the same replica and different for each replica (environment: <c>Churn__InstanceId</c>).

@@ -151,18 +151,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Resident memory (VmRSS) and open file descriptors of the child, read from /proc.</summary>
-    public (long RssBytes, int OpenFds) Resources()
-    {
-        long rss = 0;
-        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        return (rss, Directory.GetFileSystemEntries($"/proc/{process.Id}/fd").Length);
-    }
+    public ProcessResources Resources() => ProcessResources.Of(process.Id);
 
     public async ValueTask DisposeAsync()
     {

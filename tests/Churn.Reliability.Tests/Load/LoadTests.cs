@@ -56,7 +56,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         var failures = 0L;
         var warmUp = TimeSpan.FromSeconds(Math.Max(10, SoakSeconds / 4));
         var end = DateTime.UtcNow + warmUp + TimeSpan.FromSeconds(SoakSeconds);
-        (long RssBytes, int OpenFds)? warm = null;
+        ProcessResources? warm = null;
 
         var workers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
         {
@@ -88,9 +88,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"soak {SoakSeconds} s after {warmUp.TotalSeconds:0} s warm-up, {requests} requests: RSS {warm.Value.RssBytes / 1048576.0:0.0} MB -> {last.RssBytes / 1048576.0:0.0} MB ({growth:+0.0;-0.0} MB), open fds {warm.Value.OpenFds} -> {last.OpenFds}"));
         Assert.Equal(0, failures);
-        // Generous bounds: a leak of a few kilobytes per request would exceed them over tens of thousands of requests.
-        Assert.True(last.RssBytes <= (warm.Value.RssBytes * 1.5) + (64L * 1024 * 1024), $"RSS grew from {warm.Value.RssBytes} to {last.RssBytes} bytes");
-        Assert.True(last.OpenFds <= warm.Value.OpenFds + 50, $"open file descriptors grew from {warm.Value.OpenFds} to {last.OpenFds}");
+        Assert.Null(last.GrowthBeyond(warm.Value));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
     }
 }

@@ -16,6 +16,18 @@ internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, str
 
     public int? ExitCode => process is { HasExited: true } p ? p.ExitCode : null;
 
+    /// <summary>The running process's id (for /proc readings).</summary>
+    public int Pid => process?.Id ?? throw new InvalidOperationException($"{InstanceId} was never started.");
+
+    /// <summary>Waits up to <paramref name="within"/> for the process to exit by itself (a start-up refusal); returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan within)
+    {
+        var running = process ?? throw new InvalidOperationException($"{InstanceId} was never started.");
+        using var timeout = new CancellationTokenSource(within);
+        await running.WaitForExitAsync(timeout.Token);
+        return running.ExitCode;
+    }
+
     /// <summary>The process's console output so far (for failure messages and log assertions).</summary>
     public string Output
     {

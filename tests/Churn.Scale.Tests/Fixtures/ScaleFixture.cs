@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -17,7 +15,7 @@ public sealed class ScaleFixture : IAsyncLifetime
 
     public const string DashboardPassword = "scale-test-password-0123";
 
-    private const string KeyRingPassword = "scale-test-key-ring-0123";
+    internal const string KeyRingPassword = "scale-test-key-ring-0123";
 
     private readonly TestPostgres postgres = new();
     private readonly TestRedis redis = new();
@@ -51,13 +49,7 @@ public sealed class ScaleFixture : IAsyncLifetime
         await Task.WhenAll(postgres.StartAsync(), redis.StartAsync());
         Directory.CreateDirectory(DataDir);
         // The certificate that encrypts the dashboard's key ring at rest, given to the replicas as an operator would.
-        KeyRingCertificate = Path.Combine(Scratch.Root, $"churn-scale-key-ring-{Guid.NewGuid():N}.pfx");
-        using (var rsa = RSA.Create(2048))
-        {
-            var request = new CertificateRequest("CN=churn-key-ring", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-            await File.WriteAllBytesAsync(KeyRingCertificate, certificate.Export(X509ContentType.Pfx, KeyRingPassword));
-        }
+        KeyRingCertificate = await TestCertificates.CreatePfxAsync(KeyRingPassword);
         var environment = new Dictionary<string, string>
         {
             ["Churn__DataDir"] = DataDir,

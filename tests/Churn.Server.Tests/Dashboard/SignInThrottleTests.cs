@@ -1,67 +1,78 @@
+using Churn.Data.Store;
 using Churn.Server.Dashboard;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Churn.Server.Tests.Dashboard;
 
+/// <summary>The lockout rule over the store's counts (a real SQLite store, as a single node without Redis keeps them).</summary>
 public sealed class SignInThrottleTests
 {
     private readonly HandClock clock = new();
+    private readonly string dir = Scratch.NewDirectory("signin");
 
-    private SignInThrottle Throttle(int perUser = 5, int perAddress = 20) => new(
-        Options.Create(new DashboardOptions { FailuresPerUser = perUser, FailuresPerAddress = perAddress, Lockout = TimeSpan.FromMinutes(15) }),
-        clock,
-        NullLogger<SignInThrottle>.Instance);
-
-    [Fact]
-    public void TheFifthFailureLocksTheUserNameForTheLockoutAndItEndsByItself()
+    private async Task<SignInThrottle> ThrottleAsync(int perUser = 5, int perAddress = 20)
     {
-        var throttle = Throttle();
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.Null(throttle.Failed("lee", "10.0.0.1"));
-        }
-        Assert.Equal(TimeSpan.FromMinutes(15), throttle.Failed("lee", "10.0.0.1"));
-        // Any spelling of the name and any address: the name itself is locked.
-        Assert.NotNull(throttle.LockedFor("LEE", "10.0.0.2"));
-        Assert.Null(throttle.LockedFor("ana", "10.0.0.2"));
-        clock.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(1));
-        Assert.Null(throttle.LockedFor("lee", "10.0.0.1"));
+        var store = new StoreFactory(new StoreOptions(), dir);
+        await store.MigrateAsync();
+        var counts = new StoreSignInCounts(store);
+        return new SignInThrottle(
+            Options.Create(new DashboardOptions { FailuresPerUser = perUser, FailuresPerAddress = perAddress, Lockout = TimeSpan.FromMinutes(15) }),
+            counts,
+            counts,
+            clock,
+            NullLogger<SignInThrottle>.Instance);
     }
 
     [Fact]
-    public void FailuresOlderThanTheLockoutAreForgottenAndASuccessForgetsTheNamesFailures()
+    public async Task TheFifthFailureLocksTheUserNameForTheLockoutAndItEndsByItself()
     {
-        var throttle = Throttle();
+        var throttle = await ThrottleAsync();
         for (var i = 0; i < 4; i++)
         {
-            throttle.Failed("lee", "10.0.0.1");
+            Assert.Null(await throttle.FailedAsync("lee", "10.0.0.1"));
+        }
+        Assert.Equal(TimeSpan.FromMinutes(15), await throttle.FailedAsync("lee", "10.0.0.1"));
+        // Any spelling of the name and any address: the name itself is locked.
+        Assert.NotNull(await throttle.LockedForAsync("LEE", "10.0.0.2"));
+        Assert.Null(await throttle.LockedForAsync("ana", "10.0.0.2"));
+        clock.Advance(TimeSpan.FromMinutes(15) + TimeSpan.FromSeconds(1));
+        Assert.Null(await throttle.LockedForAsync("lee", "10.0.0.1"));
+    }
+
+    [Fact]
+    public async Task FailuresOlderThanTheLockoutAreForgottenAndASuccessForgetsTheNamesFailures()
+    {
+        var throttle = await ThrottleAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await throttle.FailedAsync("lee", "10.0.0.1");
         }
         clock.Advance(TimeSpan.FromMinutes(16));
-        Assert.Null(throttle.Failed("lee", "10.0.0.1"));
+        Assert.Null(await throttle.FailedAsync("lee", "10.0.0.1"));
         for (var i = 0; i < 3; i++)
         {
-            throttle.Failed("lee", "10.0.0.1");
+            await throttle.FailedAsync("lee", "10.0.0.1");
         }
-        throttle.Succeeded("lee");
-        Assert.Null(throttle.Failed("lee", "10.0.0.1"));
-        Assert.Empty(throttle.Locks());
+        await throttle.SucceededAsync("lee");
+        Assert.Null(await throttle.FailedAsync("lee", "10.0.0.1"));
+        Assert.Empty(await throttle.LocksAsync());
     }
 
     [Fact]
-    public void ManyNamesFromOneAddressLockTheAddressUntilLifted()
+    public async Task ManyNamesFromOneAddressLockTheAddressUntilLifted()
     {
-        var throttle = Throttle(perAddress: 3);
-        Assert.Null(throttle.Failed("a", "10.0.0.9"));
-        Assert.Null(throttle.Failed("b", "10.0.0.9"));
-        Assert.NotNull(throttle.Failed("c", "10.0.0.9"));
-        Assert.NotNull(throttle.LockedFor("someone-else", "10.0.0.9"));
-        Assert.Null(throttle.LockedFor("someone-else", "10.0.0.10"));
-        var lockout = Assert.Single(throttle.Locks());
+        var throttle = await ThrottleAsync(perAddress: 3);
+        Assert.Null(await throttle.FailedAsync("a", "10.0.0.9"));
+        Assert.Null(await throttle.FailedAsync("b", "10.0.0.9"));
+        Assert.NotNull(await throttle.FailedAsync("c", "10.0.0.9"));
+        Assert.NotNull(await throttle.LockedForAsync("someone-else", "10.0.0.9"));
+        Assert.Null(await throttle.LockedForAsync("someone-else", "10.0.0.10"));
+        var lockout = Assert.Single(await throttle.LocksAsync());
         Assert.Equal((SignInThrottle.AddressKind, "10.0.0.9"), (lockout.Kind, lockout.Key));
-        Assert.True(throttle.Lift(SignInThrottle.AddressKind, "10.0.0.9"));
-        Assert.Null(throttle.LockedFor("someone-else", "10.0.0.9"));
-        Assert.False(throttle.Lift(SignInThrottle.AddressKind, "10.0.0.9"));
+        Assert.True(await throttle.LiftAsync(SignInThrottle.AddressKind, "10.0.0.9"));
+        Assert.Null(await throttle.LockedForAsync("someone-else", "10.0.0.9"));
+        Assert.False(await throttle.LiftAsync(SignInThrottle.AddressKind, "10.0.0.9"));
     }
 
     private sealed class HandClock : TimeProvider

@@ -1,0 +1,93 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+
+namespace Churn.Server.Coordination;
+
+/// <summary>
+/// The dashboard's data-protection key ring, which encrypts sign-in cookies and antiforgery tokens and so must be the
+/// same on every replica. Where it lives, decided once at start-up:
+/// <list type="bullet">
+/// <item>with <c>Churn:Redis</c>: in Redis (<see cref="RedisListKey"/>), encrypted with <c>Churn:KeyRingCertificate</c> when one is set;</item>
+/// <item>without Redis, with a certificate: in the store's <c>data_protection_keys</c> table (SQLite or PostgreSQL),
+/// each key encrypted with the certificate;</item>
+/// <item>without Redis or a certificate on SQLite (one node): in <c>&lt;data dir&gt;/keys/</c> as plain files, with a
+/// start-up warning, as before;</item>
+/// <item>without Redis or a certificate on PostgreSQL: the server refuses to start (<see cref="KeyRingRequirement"/>),
+/// since the ring would be shared by replicas as plain key material.</item>
+/// </list>
+/// </summary>
+public static class KeyRing
+{
+    /// <summary>The Redis list holding the key ring when <c>Churn:Redis</c> is set.</summary>
+    public const string RedisListKey = "churn:data-protection-keys";
+
+    /// <summary>Registers the key ring as described on <see cref="KeyRing"/>.</summary>
+    public static IHostApplicationBuilder AddKeyRing(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IValidateOptions<ServerOptions>, KeyRingRequirement>();
+        // The key ring's EF repository takes the context from a scope; each scope gets a fresh one from the store factory.
+        builder.Services.AddScoped<ChurnDbContext>(sp => sp.GetRequiredService<StoreFactory>().CreateDbContext());
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("churn");
+        var certificate = builder.Configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.KeyRingCertificate)}"];
+        var encrypted = !string.IsNullOrWhiteSpace(certificate);
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, RedisConnection, IServiceProvider, ILoggerFactory>(
+            (o, server, redis, services, logs) =>
+            {
+                if (redis.Multiplexer is { } multiplexer)
+                {
+                    o.XmlRepository = new RedisXmlRepository(() => multiplexer.GetDatabase(), RedisListKey);
+                }
+                else if (encrypted)
+                {
+                    o.XmlRepository = new EntityFrameworkCoreXmlRepository<ChurnDbContext>(services, logs);
+                }
+                else
+                {
+                    // Only SQLite gets here (KeyRingRequirement refuses PostgreSQL): the files sit beside the store's
+                    // own file, readable by the same people, and `churn serve` keeps working with no setting at all.
+                    var folder = Path.Combine(server.Value.DataDir, "keys");
+                    logs.CreateLogger(typeof(KeyRing)).LogWarning(
+                        "The dashboard's key ring is kept unencrypted in {Folder}: set Churn:KeyRingCertificate to keep it encrypted in the store instead.", folder);
+                    o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(folder), logs);
+                }
+            });
+        // ASP.NET preloads the key ring in a hosted service that authentication registered before the store start-up,
+        // so on a store not migrated yet it would read a table that does not exist and log an error. Hosted services
+        // start in registration order: moved to the end, the preload runs once the store is migrated.
+        foreach (var preload in builder.Services.Where(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
+        {
+            builder.Services.Remove(preload);
+            builder.Services.Add(preload);
+        }
+        if (encrypted)
+        {
+            dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(
+                certificate!, builder.Configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.KeyRingCertificatePassword)}"]));
+        }
+        return builder;
+    }
+}
+
+/// <summary>
+/// Refuses to start a server whose key ring would be shared as plain key material: a PostgreSQL store without Redis
+/// keeps the ring in the store, which replicas share and backups carry, so it needs <c>Churn:KeyRingCertificate</c>.
+/// </summary>
+internal sealed class KeyRingRequirement : IValidateOptions<ServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Redis) || !string.IsNullOrWhiteSpace(options.KeyRingCertificate)
+            || StoreConfiguration.Load(options.DataDir).Store.IsSqlite)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        return ValidateOptionsResult.Fail(
+            "Churn:KeyRingCertificate is required when the store is PostgreSQL and Churn:Redis is not set: the dashboard's key ring is then kept " +
+            "in the shared store, encrypted with that certificate (docs/operations.md shows how to make one).");
+    }
+}
