@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 
@@ -15,7 +16,7 @@ public sealed partial class StoredSecurityStateTests(SharedServer shared, ITestO
         using var dir = await DataDirs.CloneTrainedAsync();
         // The template was made without a certificate, so it holds plain key files: start without them.
         Scratch.Delete(Path.Combine(dir.Path, "keys"));
-        const string password = "reliability-key-ring-0123";
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
         var settings = new Dictionary<string, string>
         {
             ["Churn:KeyRingCertificate"] = await TestCertificates.CreatePfxAsync(password),
