@@ -50,15 +50,12 @@ public static class DataDirs
             await using (var server = await ServerProcess.StartAsync(dir))
             {
                 using var admin = server.Client();
-                var accepted = await admin.PostAsJsonAsync("/retrain", new { rows = 1000, seed = 11 });
-                accepted.EnsureSuccessStatusCode();
-                var job = (await accepted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-                await Wait.UntilAsync(async () =>
+                var job = await Jobs.RetrainAsync(admin, rows: 1000, seed: 11);
+                var state = await Jobs.FinishedAsync(admin, job, TimeSpan.FromMinutes(4));
+                if (state["status"]!.GetValue<string>() != "Succeeded")
                 {
-                    var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}");
-                    var status = state!["status"]!.GetValue<string>();
-                    return status == "Failed" ? throw new InvalidOperationException($"The template's retraining failed: {state}") : status == "Succeeded";
-                }, TimeSpan.FromMinutes(4), "the template's retraining to finish");
+                    throw new InvalidOperationException($"The template's retraining failed: {state}");
+                }
                 await server.StopAsync();
             }
             template = dir;

@@ -9,6 +9,13 @@ public static class StoreCheck
 {
     public static StoreFactory Open(string dataDir) => new(new StoreOptions(), dataDir);
 
+    /// <summary>The full path of the package file registered for churn v<paramref name="version"/>.</summary>
+    public static async Task<string> PackagePathAsync(string dataDir, int version)
+    {
+        await using var db = Open(dataDir).CreateDbContext();
+        return Path.Combine(dataDir, (await db.ModelVersions.SingleAsync(v => v.Version == version)).PackagePath);
+    }
+
     /// <summary>
     /// The store is consistent: every registered version's file exists and hashes as registered, no version folder lacks
     /// its row, no run is left "running", and the champion alias has exactly one open history period that agrees with it.

@@ -23,9 +23,6 @@ internal static class Engines
 
     public static Task RunAsync(string file, params string[] args) => ChildProcesses.RunCheckedAsync(file, args);
 
-    /// <summary>Sends SIGTERM, the signal an orchestrator sends to stop a replica gracefully.</summary>
-    public static Task TerminateAsync(int pid) => RunAsync("/bin/kill", "-TERM", pid.ToString(CultureInfo.InvariantCulture));
-
     /// <summary>Starts a long-running program whose output is read and dropped, so its pipes never fill and block it.</summary>
     public static Process StartDrained(string file, params string[] args)
     {

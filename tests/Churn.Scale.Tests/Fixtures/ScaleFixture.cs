@@ -126,20 +126,13 @@ public sealed class ScaleFixture : IAsyncLifetime
     /// Starts the real <c>churn</c> command against the deployment's store (the shared data directory and PostgreSQL),
     /// as an operator on one of the replicas' hosts would run it; Redis is configured too, as in the replicas' environment.
     /// </summary>
-    internal Process StartChurn(params string[] args)
+    internal Process StartChurn(params string[] args) => Process.Start(ChurnCommand.StartInfo(args, new Dictionary<string, string>
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["CHURN_DATA_DIR"] = DataDir;
-        start.Environment["Churn__Store__Provider"] = "postgres";
-        start.Environment["Churn__Store__ConnectionString"] = postgres.ConnectionString;
-        start.Environment["Churn__Redis"] = redis.Configuration;
-        return Process.Start(start)!;
-    }
+        ["CHURN_DATA_DIR"] = DataDir,
+        ["Churn__Store__Provider"] = "postgres",
+        ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
+        ["Churn__Redis"] = redis.Configuration,
+    }))!;
 
     /// <summary>Runs <c>churn</c> (see <see cref="StartChurn"/>) to the end within five minutes.</summary>
     internal async Task<(int ExitCode, string Stdout, string Stderr)> ChurnAsync(params string[] args)
