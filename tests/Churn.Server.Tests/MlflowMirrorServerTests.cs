@@ -11,25 +11,23 @@ namespace Churn.Server.Tests;
 public sealed class MlflowMirrorServerTests : IAsyncLifetime
 {
     private readonly FakeMlflowServer mlflow = new(new MlflowServerSettings(ServeArtifacts: false, DefaultArtifactRoot: "mlflow-artifacts:/"));
-    private readonly string dataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly StoreDirectory dataDir = new("churn-server");
     private ChurnFactory factory = null!;
 
     public Task InitializeAsync()
     {
-        Directory.CreateDirectory(dataDir);
-        File.WriteAllText(Path.Combine(dataDir, "churn.json"), new JsonObject
+        File.WriteAllText(dataDir.Combine("churn.json"), new JsonObject
         {
             ["Mlflow"] = new JsonObject { ["TrackingUri"] = mlflow.Uri, ["Deployment"] = "eu-west", ["DeliveryInterval"] = "00:00:01" },
         }.ToJsonString());
-        factory = new ChurnFactory(dataDir);
+        factory = new ChurnFactory(dataDir.Path);
         return Task.CompletedTask;
     }
 
     [Fact]
     public async Task RetrainingIsMirroredByTheServerWhichAlertsAndReportsThatMlflowCannotTakeTheFiles()
     {
-        using var admin = factory.CreateClient();
-        admin.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
+        using var admin = factory.ClientWithKey(ServerFixture.AdminKey);
         await UntilAsync(() => mlflow.Models.TryGetValue("eu-west.churn", out var m) && m.Aliases.ContainsKey("champion"), "the first champion in MLflow");
 
         var start = await admin.PostAsJsonAsync("/retrain", new { rows = 3000, seed = 99 });
@@ -100,7 +98,6 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
     {
         await factory.DisposeAsync();
         mlflow.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        ServerFixture.TryDelete(dataDir);
+        dataDir.Dispose();
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using Microsoft.Data.Sqlite;
 
 namespace Churn.Server.Tests.Deployment;
 
@@ -17,12 +16,13 @@ public sealed class NginxTests(ServerFixture server)
     public async Task NginxWithTheComposeConfigurationProxiesToAReadyReplicaPastOneThatIsDown()
     {
         var nginx = Tools.Require("nginx", "apt-get install nginx");
-        var dataDir = server.CloneDataDir();
-        var work = Directory.CreateTempSubdirectory("churn-nginx-").FullName;
+        using var dataDir = server.CloneDataDir();
+        using var scratch = new TempDirectory("churn-nginx");
+        var work = scratch.Path;
         var (replica, down, front) = (FreePort(), FreePort(), FreePort());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         Process? proxy = null;
         try
@@ -69,9 +69,6 @@ public sealed class NginxTests(ServerFixture server)
             }
             await stop.CancelAsync();
             await run;
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
-            ServerFixture.TryDelete(work);
         }
     }
 
@@ -79,11 +76,11 @@ public sealed class NginxTests(ServerFixture server)
     public async Task TheDockerfileHealthCheckPassesOnAReadyServerAndFailsWhereNoneListens()
     {
         Tools.Require("curl", "apt-get install curl");
-        var dataDir = server.CloneDataDir();
+        using var dataDir = server.CloneDataDir();
         var (port, down) = (FreePort(), FreePort());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         try
         {
@@ -99,8 +96,6 @@ public sealed class NginxTests(ServerFixture server)
         {
             await stop.CancelAsync();
             await run;
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task WithASurvivalChampionPredictionsCarryHorizonsLifetimeAndRevenueAtRisk()
     {
-        using var client = server.ClientFor("service");
+        using var client = await ClientServedSurvivalAsync("service");
         var version = await RegisterSurvivalChampionAsync();
         var customer = Bodies.Customer(seed: 11);
         var prediction = await PredictWithSurvivalAsync(client, customer);
@@ -42,10 +42,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ABatchGivesEachCustomerTheSameSurvivalAsASinglePredictionAndTenureConditionsIt()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(3, seed: 21);
-        await PredictWithSurvivalAsync(client, customers[0]);
 
         var batch = await (await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }))).ReadObjectAsync();
         var single = await (await client.PostAsync("/predict", Bodies.Json(customers[1].DeepClone()))).ReadObjectAsync();
@@ -69,10 +67,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ANegativeTimeSoFarIsRefusedNamingTheFieldInASingleAndABatchPrediction()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(2, seed: 31);
-        await PredictWithSurvivalAsync(client, customers[0]);
         var negative = customers[1].DeepClone();
         negative["features"]!["tenureMonths"] = -3;
 
@@ -87,10 +83,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ConcurrentPredictionsGiveEachCustomerTheSameSurvival()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(4, seed: 31);
-        await PredictWithSurvivalAsync(client, customers[0]);
         var expected = new string[customers.Count];
         for (var c = 0; c < customers.Count; c++)
         {
@@ -111,10 +105,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task AScoredFileCarriesEachCustomersSurvivalColumnsAsPredictGivesThem()
     {
-        using var client = server.ClientFor("analyst");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("analyst");
         var customers = Bodies.Customers(20, seed: 41);
-        await PredictWithSurvivalAsync(client, customers[0]);
 
         var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(20, seed: 41), System.Text.Encoding.UTF8, "text/csv"));
 
@@ -144,10 +136,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task TheRealisedCIndexComparesTheServedRankingWithReportedChurnDates()
     {
-        using var service = server.ClientFor("service");
+        using var service = await ClientServedSurvivalAsync("service");
         using var analyst = server.ClientFor("analyst");
-        await RegisterSurvivalChampionAsync();
-        await PredictWithSurvivalAsync(service, Bodies.Customer(seed: 3));
         var from = DateTimeOffset.UtcNow;
         var response = await service.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(40, seed: 51)]) }));
         var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray()
@@ -201,6 +191,18 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         body["features"]!["tenureMonths"] = tenure;
         var prediction = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
         return prediction["survival"]!;
+    }
+
+    /// <summary>
+    /// Registers the survival champion (once for the class) and returns a client for <paramref name="role"/> once the
+    /// server serves it.
+    /// </summary>
+    private async Task<HttpClient> ClientServedSurvivalAsync(string role)
+    {
+        await RegisterSurvivalChampionAsync();
+        var client = server.ClientFor(role);
+        await PredictWithSurvivalAsync(client, Bodies.Customer(seed: 3));
+        return client;
     }
 
     // Polls until the server has picked up the survival champion (it follows the alias on the champion poll interval).
