@@ -18,28 +18,16 @@ public static class ChurnCommand
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment.Remove("CHURN_DATA_DIR");
+        var settings = new Dictionary<string, string?> { ["CHURN_DATA_DIR"] = null };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[key] = value;
+            settings[key] = value;
         }
-        return start;
+        return ChildProcesses.StartInfo("dotnet", [Dll, .. args], settings, workingDirectory);
     }
 
     /// <summary>Runs the command with <paramref name="args"/> to its end and returns its exit code and output.</summary>
-    /// <exception cref="OperationCanceledException">It ran longer than <paramref name="timeout"/> (default <see cref="ChildProcesses.DefaultTimeout"/>).</exception>
+    /// <exception cref="TimeoutException">It ran longer than <paramref name="timeout"/> (default <see cref="ChildProcesses.DefaultTimeout"/>) and was killed.</exception>
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, TimeSpan? timeout = null) =>
         ChildProcesses.RunAsync(StartInfo(args), timeout);
 }

@@ -67,24 +67,3 @@ public static class DataDirs
         }
     }
 }
-
-public static class Wait
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> when it does not within <paramref name="limit"/>.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Gave up waiting for {what} after {limit.TotalSeconds:0} s.");
-            }
-            await Task.Delay(100);
-        }
-    }
-}
