@@ -71,15 +71,7 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
 
     private static Task UntilAsync(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!await Holds(condition))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), $"Waited 90 s for {what}.");
-            await Task.Delay(200);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) => Wait.UntilAsync(() => Holds(condition), TimeSpan.FromSeconds(90), what);
 
     /// <summary>The double's state changes while the server writes to it; a read that meets a change is simply retried.</summary>
     private static async Task<bool> Holds(Func<Task<bool>> condition)

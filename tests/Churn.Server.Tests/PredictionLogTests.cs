@@ -65,19 +65,21 @@ public sealed class PredictionLogTests(ServerFixture server)
             {
                 using var client = factory.ClientWithKey(ServerFixture.AdminKey);
                 var before = await ServeAsync(client, "spill-a", 1);
-                await WaitUntilAsync(async () => await CountLoggedAsync(logStore, "spill-a") == before);
+                await Wait.UntilAsync(async () => await CountLoggedAsync(logStore, "spill-a") == before, TimeSpan.FromSeconds(30), "the first predictions in the log store");
 
                 Directory.Move(logDir, away);
                 var during = await ServeAsync(client, "spill-b", 3);
                 var spillDir = dataDir.Combine("spill");
                 // Each replica spills into its own folder under spill/.
-                await WaitUntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
+                await Wait.UntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()),
+                    TimeSpan.FromSeconds(30), "a spill file");
                 var health = JsonNode.Parse(await client.GetStringAsync("/health"))!;
                 Assert.True(health["predictionLogSpillPending"]!.GetValue<bool>());
 
                 Directory.Move(away, logDir);
-                await WaitUntilAsync(async () => await CountLoggedAsync(logStore, "spill-b") == during);
-                await WaitUntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
+                await Wait.UntilAsync(async () => await CountLoggedAsync(logStore, "spill-b") == during, TimeSpan.FromSeconds(30), "the spilled predictions in the log store");
+                await Wait.UntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()),
+                    TimeSpan.FromSeconds(30), "the spill files to be replayed and removed");
 
                 Assert.Equal(300, during);
                 Assert.Equal(before, await CountLoggedAsync(logStore, "spill-a"));
@@ -90,18 +92,5 @@ public sealed class PredictionLogTests(ServerFixture server)
                 Directory.Move(away, logDir);
             }
         }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail("The condition did not become true within 30 s.");
     }
 }

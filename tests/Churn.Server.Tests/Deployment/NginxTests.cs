@@ -15,7 +15,7 @@ public sealed class NginxTests(ServerFixture server)
     [Fact]
     public async Task NginxWithTheComposeConfigurationProxiesToAReadyReplicaPastOneThatIsDown()
     {
-        var nginx = Tools.Require("nginx", "apt-get install nginx");
+        var nginx = ChildProcesses.Require("nginx", "apt-get install nginx");
         using var dataDir = server.CloneDataDir();
         using var scratch = new TempDirectory("churn-nginx");
         var work = scratch.Path;
@@ -75,7 +75,7 @@ public sealed class NginxTests(ServerFixture server)
     [Fact]
     public async Task TheDockerfileHealthCheckPassesOnAReadyServerAndFailsWhereNoneListens()
     {
-        Tools.Require("curl", "apt-get install curl");
+        ChildProcesses.Require("curl", "apt-get install curl");
         using var dataDir = server.CloneDataDir();
         var (port, down) = (FreePort(), FreePort());
         using var stop = new CancellationTokenSource();

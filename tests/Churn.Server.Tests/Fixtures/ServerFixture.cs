@@ -20,7 +20,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public ChurnFactory Factory { get; private set; } = null!;
 
     /// <summary>Secrets of one active key per role, plus one revoked key.</summary>
-    public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Keys { get; private set; } = [];
 
     public string RevokedKey { get; private set; } = "";
 
@@ -28,15 +28,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         Factory = new ChurnFactory(DataDir);
         using var admin = Client(AdminKey);
-        Keys["admin"] = AdminKey;
-        foreach (var role in new[] { "analyst", "service", "viewer" })
-        {
-            Keys[role] = await CreateKeyAsync(admin, $"fixture-{role}", role);
-        }
-        RevokedKey = await CreateKeyAsync(admin, "fixture-revoked", "service");
-        var keys = await admin.GetFromJsonAsync<JsonArray>("/keys");
-        var revokedId = keys!.Single(k => (string?)k!["name"] == "fixture-revoked")!["id"]!.GetValue<string>();
-        (await admin.DeleteAsync($"/keys/{revokedId}")).EnsureSuccessStatusCode();
+        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, AdminKey, "fixture");
     }
 
     public async Task DisposeAsync()
@@ -57,12 +49,7 @@ public sealed class ServerFixture : IAsyncLifetime
         return JsonNode.Parse(await client.GetStringAsync(path))!;
     }
 
-    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role)
-    {
-        var response = await admin.PostAsJsonAsync("/keys", new { name, role });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-    }
+    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role) => (await ApiKeys.CreateAsync(admin, name, role)).Secret;
 
     /// <summary>
     /// A copy of the data directory (store and model files) for a second server that must not share the first one's

@@ -170,18 +170,11 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         Assert.Contains("from", (await none.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
     }
 
-    private async Task WaitUntilLoggedAsync(Guid prediction)
+    private Task WaitUntilLoggedAsync(Guid prediction) => Wait.UntilAsync(async () =>
     {
-        for (var attempt = 0; attempt < 400; attempt++)
-        {
-            await using var db = server.Factory.Store.CreateDbContext();
-            if (await db.PredictionLog.AnyAsync(p => p.Id == prediction))
-            {
-                return;
-            }
-            await Task.Delay(25);
-        }
-    }
+        await using var db = server.Factory.Store.CreateDbContext();
+        return await db.PredictionLog.AnyAsync(p => p.Id == prediction);
+    }, TimeSpan.FromSeconds(10), $"prediction {prediction} in the store");
 
     private static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
 
