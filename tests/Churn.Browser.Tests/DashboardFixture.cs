@@ -8,7 +8,6 @@ using Churn.Server.Dashboard;
 using Churn.Server.Models;
 using Churn.Server.Survival;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Browser.Tests;
@@ -27,7 +26,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     /// <summary>Failed sign-ins from one address before it is locked out; above what the other tests fail together (6).</summary>
     public const int FailuresPerAddress = 10;
 
-    public string DataDir { get; } = Path.Combine(Scratch.Root, "churn-browser-tests", Guid.NewGuid().ToString("N"));
+    private readonly StoreDirectory dataDir = new("churn-browser");
+
+    public string DataDir => dataDir.Path;
 
     public string BaseUrl { get; private set; } = "";
 
@@ -96,14 +97,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             await App.StopAsync();
             await App.DisposeAsync();
         }
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        dataDir.Dispose();
     }
 
     /// <summary>A fresh browser context and page signed in as <paramref name="user"/>, recording console errors.</summary>
@@ -115,6 +109,14 @@ public sealed class DashboardFixture : IAsyncLifetime
         await page.Page.FillAsync("#password", Password);
         await page.Page.ClickAsync("#sign-in");
         await page.Page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal));
+        return page;
+    }
+
+    /// <summary>A fresh page signed in as <paramref name="user"/> at <paramref name="path"/>, once the page is interactive.</summary>
+    public async Task<DashboardPage> SignInAtAsync(string user, string path)
+    {
+        var page = await SignInAsync(user);
+        await page.GotoAsync(path);
         return page;
     }
 
