@@ -90,7 +90,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
             {
                 using var admin = last.Client();
                 var ids = answered.Keys.ToList();
-                await Wait.UntilAsync(async () => await PredictionTraffic.CountLoggedAsync(dir, ids) == ids.Count,
+                await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, ids) == ids.Count,
                     TimeSpan.FromSeconds(120), $"all {ids.Count} answered predictions to be in the store");
                 var champion = await StoreCheck.AssertConsistentAsync(dir);
                 await Serving.AssertChampionServesAsync(admin, champion);

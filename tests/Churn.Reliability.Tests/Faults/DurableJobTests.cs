@@ -18,11 +18,11 @@ public sealed class DurableJobTests(ITestOutputHelper output)
                 var submitted = await admin.PostAsync("/jobs/score", new StringContent(Bodies.Csv(300, seed: 3), Encoding.UTF8, "text/csv"));
                 Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
                 scoring = (await submitted.ReadObjectAsync())["id"]!.GetValue<string>();
-                Assert.Equal("Succeeded", (await Jobs.FinishedAsync(admin, scoring))["status"]!.GetValue<string>());
+                Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(admin, scoring))["status"]!.GetValue<string>());
                 result = await admin.GetByteArrayAsync($"/jobs/{scoring}/result");
 
-                training = await Jobs.RetrainAsync(admin, rows: 40000, seed: 5);
-                await Jobs.UnderWayAsync(admin, training);
+                training = await BackgroundJobs.RetrainAsync(admin, rows: 40000, seed: 5);
+                await BackgroundJobs.UnderWayAsync(admin, training);
                 // Long enough for the running state to be written (changes are written within a second).
                 await Task.Delay(TimeSpan.FromSeconds(2));
                 server.Kill();

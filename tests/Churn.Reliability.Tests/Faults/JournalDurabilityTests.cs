@@ -21,7 +21,7 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
                 JournalSegments.Lines(whole) + torn[..(torn.Length / 2)] + "\0\0\0\0");
 
             await using var server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:PredictionJournalFlush"] = policy });
-            await Wait.UntilAsync(async () => await PredictionTraffic.CountLoggedAsync(dir, [.. whole.Select(e => e.Id)]) == whole.Count,
+            await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, [.. whole.Select(e => e.Id)]) == whole.Count,
                 TimeSpan.FromSeconds(60), "the whole journal lines to be replayed");
             await Wait.UntilAsync(() => Task.FromResult(server.Output.Contains("Skipped 1 unreadable line", StringComparison.Ordinal)),
                 TimeSpan.FromSeconds(10), "a warning about the torn line");
@@ -33,7 +33,7 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
                 answered.AddRange(await PredictionTraffic.PredictBatchAsync(client, $"{policy}-{b}", 20));
             }
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
-            await Wait.UntilAsync(async () => await PredictionTraffic.CountLoggedAsync(dir, answered) == answered.Count,
+            await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, answered) == answered.Count,
                 TimeSpan.FromSeconds(60), "the answered predictions to be logged");
             output.WriteLine($"{policy}: {whole.Count} whole lines replayed, 1 torn line skipped with a warning, {answered.Count} predictions answered and logged.");
         }

@@ -23,17 +23,17 @@ public sealed class LogFlushKillTests(ITestOutputHelper output)
             // Straight after the last answer, while the writer is still draining its buffer.
             server.Kill();
         }
-        var loggedAtKill = await PredictionTraffic.CountLoggedAsync(dir.Path, accepted);
+        var loggedAtKill = await LocalStore.CountLoggedAsync(dir.Path, accepted);
 
         await using (var restarted = await ServerProcess.StartAsync(dir.Path))
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (await PredictionTraffic.CountLoggedAsync(dir.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
+            while (await LocalStore.CountLoggedAsync(dir.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(250);
             }
         }
-        var logged = await PredictionTraffic.CountLoggedAsync(dir.Path, accepted);
+        var logged = await LocalStore.CountLoggedAsync(dir.Path, accepted);
         output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
         Assert.Equal(accepted.Count, logged);
     }

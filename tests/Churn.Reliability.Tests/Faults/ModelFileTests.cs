@@ -12,7 +12,7 @@ public sealed class ModelFileTests
         using var admin = server.Client();
         var champion = await Serving.ChampionAsync(admin);
         var other = champion == 1 ? 2 : 1;
-        await TruncateAsync(await StoreCheck.PackagePathAsync(dir.Path, other));
+        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, other));
 
         var response = await admin.PostAsync($"/models/{other}/promote", null);
 
@@ -28,7 +28,7 @@ public sealed class ModelFileTests
         using var admin = server.Client();
         var champion = await Serving.ChampionAsync(admin);
         string truncated = Path.Combine(dir.Path, "truncated.zip");
-        var bytes = await File.ReadAllBytesAsync(await StoreCheck.PackagePathAsync(dir.Path, champion));
+        var bytes = await File.ReadAllBytesAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
         await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
         // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
         var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir.Path, "--json");
@@ -53,7 +53,7 @@ public sealed class ModelFileTests
             Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
             await server.StopAsync();
         }
-        await TruncateAsync(await StoreCheck.PackagePathAsync(dir.Path, champion));
+        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
 
         await using var restarted = await ServerProcess.StartAsync(dir.Path);
 

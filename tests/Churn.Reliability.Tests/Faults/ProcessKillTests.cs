@@ -16,7 +16,7 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
         {
             using var admin = server.Client();
             championBefore = await Serving.ChampionAsync(admin);
-            await Jobs.UnderWayAsync(admin, await Jobs.RetrainAsync(admin, rows: 40000, seed: 5));
+            await BackgroundJobs.UnderWayAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 40000, seed: 5));
             server.Kill();
             await using var db = StoreCheck.Open(dir.Path).CreateDbContext();
             runId = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).SingleAsync();
@@ -33,7 +33,7 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
             Assert.Equal(championBefore, champion);
             await Serving.AssertChampionServesAsync(admin, championBefore);
             // The killed process held the training lock; a new retraining must not wait for it to expire.
-            var state = await Jobs.FinishedAsync(admin, await Jobs.RetrainAsync(admin, rows: 500, seed: 6));
+            var state = await BackgroundJobs.FinishedAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 500, seed: 6));
             Assert.True(state["status"]!.GetValue<string>() == "Succeeded", $"the retraining after the restart failed: {state}");
         }
     }

@@ -35,8 +35,8 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             await end.ExecuteNonQueryAsync();
         }
 
-        await Wait.UntilAsync(async () => await PredictionTraffic.CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
-        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await PredictionTraffic.CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
+        await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
+        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await LocalStore.CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
         Assert.Equal(200, accepted.Count);
     }
 

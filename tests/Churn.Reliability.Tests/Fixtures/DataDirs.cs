@@ -50,8 +50,8 @@ public static class DataDirs
             await using (var server = await ServerProcess.StartAsync(dir))
             {
                 using var admin = server.Client();
-                var job = await Jobs.RetrainAsync(admin, rows: 1000, seed: 11);
-                var state = await Jobs.FinishedAsync(admin, job, TimeSpan.FromMinutes(4));
+                var job = await BackgroundJobs.RetrainAsync(admin, rows: 1000, seed: 11);
+                var state = await BackgroundJobs.FinishedAsync(admin, job, TimeSpan.FromMinutes(4));
                 if (state["status"]!.GetValue<string>() != "Succeeded")
                 {
                     throw new InvalidOperationException($"The template's retraining failed: {state}");

@@ -1,6 +1,6 @@
 namespace Churn.Reliability.Tests.Fixtures;
 
-/// <summary>Predictions sent to a server process, and the check that each answered one reached its store.</summary>
+/// <summary>Predictions sent to a server process (see <see cref="LocalStore.CountLoggedAsync"/> for what reached its store).</summary>
 public static class PredictionTraffic
 {
     /// <summary>
@@ -17,17 +17,5 @@ public static class PredictionTraffic
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return [.. (await response.ReadObjectAsync())["predictions"]!.AsArray().Select(p => Guid.Parse(p!["predictionId"]!.GetValue<string>()))];
-    }
-
-    /// <summary>How many of <paramref name="ids"/> are in the prediction log of the store in <paramref name="dir"/>.</summary>
-    public static async Task<int> CountLoggedAsync(string dir, IReadOnlyCollection<Guid> ids)
-    {
-        await using var db = StoreCheck.Open(dir).CreateDbContext();
-        var count = 0;
-        foreach (var chunk in ids.Chunk(500))
-        {
-            count += await db.PredictionLog.CountAsync(p => chunk.Contains(p.Id));
-        }
-        return count;
     }
 }

@@ -7,14 +7,7 @@ namespace Churn.Reliability.Tests.Fixtures;
 /// <summary>Reads a stopped (or running) server's SQLite store directly, to judge it after a fault.</summary>
 public static class StoreCheck
 {
-    public static StoreFactory Open(string dataDir) => new(new StoreOptions(), dataDir);
-
-    /// <summary>The full path of the package file registered for churn v<paramref name="version"/>.</summary>
-    public static async Task<string> PackagePathAsync(string dataDir, int version)
-    {
-        await using var db = Open(dataDir).CreateDbContext();
-        return Path.Combine(dataDir, (await db.ModelVersions.SingleAsync(v => v.Version == version)).PackagePath);
-    }
+    public static StoreFactory Open(string dataDir) => LocalStore.Open(dataDir);
 
     /// <summary>
     /// The store is consistent: every registered version's file exists and hashes as registered, no version folder lacks

@@ -1,7 +1,12 @@
-namespace Churn.Reliability.Tests.Fixtures;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Xunit;
 
-/// <summary>Background jobs of a server process as a client sees them: started, under way, finished.</summary>
-public static class Jobs
+namespace Churn.Testing;
+
+/// <summary>A server's background jobs as a client sees them through <c>/retrain</c> and <c>/jobs/{id}</c>: started, under way, finished.</summary>
+public static class BackgroundJobs
 {
     /// <summary>Asks for a retraining on <paramref name="rows"/> generated rows; asserts it was accepted and returns the job's id.</summary>
     public static async Task<string> RetrainAsync(HttpClient admin, int rows, int seed)
