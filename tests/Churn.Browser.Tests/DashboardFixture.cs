@@ -1,8 +1,5 @@
 using Churn.Core.Generation;
 using Churn.Core.Survival;
-using Churn.Data.Registry;
-using Churn.Data.Security;
-using Churn.Data.Survival;
 using Churn.Data.Tracking;
 using Churn.Server.Dashboard;
 using Churn.Server.Models;
@@ -222,10 +219,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             if (survivalCard is null)
             {
                 var model = GeneratedSurvival.Train(rows: 2000, seed: 5);
-                var services = App.Services;
-                await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
-                    services.GetRequiredService<ModelChanges>(), DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("browser tests", null),
-                    promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint, _ => model, SurvivalRegistration.Packaging);
+                await GeneratedSurvival.RegisterChampionAsync(App.Services, DataDir, model, "browser tests");
                 survivalCard = model.Card;
             }
             // The server follows the survival champion's alias on its poll interval.

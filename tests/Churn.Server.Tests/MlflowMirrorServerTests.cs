@@ -32,7 +32,7 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
 
         var start = await admin.PostAsJsonAsync("/retrain", new { rows = 3000, seed = 99 });
         start.EnsureSuccessStatusCode();
-        var job = await JobsTests.WaitForJobAsync(admin, (await start.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(admin, (await start.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
 
         // Everything the registry holds reaches MLflow: each version with its run finished first, and the same aliases.

@@ -261,7 +261,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
                 continue;
             }
             Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-            return await JobsTests.WaitForJobAsync(admin, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+            return await BackgroundJobs.FinishedAsync(admin, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         }
     }
 }

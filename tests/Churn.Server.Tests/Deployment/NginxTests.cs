@@ -19,7 +19,7 @@ public sealed class NginxTests(ServerFixture server)
         using var dataDir = server.CloneDataDir();
         using var scratch = new TempDirectory("churn-nginx");
         var work = scratch.Path;
-        var (replica, down, front) = (FreePort(), FreePort(), FreePort());
+        var (replica, down, front) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
             [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
@@ -77,7 +77,7 @@ public sealed class NginxTests(ServerFixture server)
     {
         ChildProcesses.Require("curl", "apt-get install curl");
         using var dataDir = server.CloneDataDir();
-        var (port, down) = (FreePort(), FreePort());
+        var (port, down) = (LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
             [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
@@ -135,11 +135,4 @@ public sealed class NginxTests(ServerFixture server)
         await client.ConnectAsync(IPAddress.Loopback, port);
         return true;
     }, $"A listener on port {port}");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,8 +1,4 @@
 using Churn.Core.Survival;
-using Churn.Data.Registry;
-using Churn.Data.Security;
-using Churn.Data.Survival;
-using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Tests.Survival;
@@ -112,7 +108,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(client, id))["status"]!.GetValue<string>());
         var lines = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
         Assert.Equal(["churnWithin_1", "churnWithin_3", "churnWithin_6", "churnWithin_12", "expectedLifetime", "revenueAtRisk"], header[^6..]);
@@ -226,12 +222,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
             {
                 return done;
             }
-            var model = GeneratedSurvival.Train();
-            var services = server.Factory.Services;
-            var outcome = await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
-                services.GetRequiredService<ModelChanges>(), server.DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("test", null), promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint,
-                _ => model, SurvivalRegistration.Packaging);
-            registered = outcome.Version.Version;
+            registered = await GeneratedSurvival.RegisterChampionAsync(server.Factory.Services, server.DataDir, GeneratedSurvival.Train(), "test");
             return registered.Value;
         }
         finally
@@ -277,7 +268,7 @@ public sealed class NoSurvivalChampionTests(ServerFixture server)
         var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(5, seed: 43), System.Text.Encoding.UTF8, "text/csv"));
 
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(client, id))["status"]!.GetValue<string>());
         var header = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n')[0];
         Assert.Equal("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error", header);
     }
