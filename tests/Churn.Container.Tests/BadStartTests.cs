@@ -1,6 +1,3 @@
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Container.Tests;
 
 /// <summary>Containers started into something wrong: a missing secret, a read-only volume, a damaged model file.</summary>
@@ -25,25 +22,22 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
     [EngineFact]
     public async Task AReadOnlyDataVolumeGivesAClearErrorAtStart()
     {
-        using var dataDir = await ImageFixture.HostDataDirAsync();
-        var data = dataDir.Path;
-        await using var container = await ChurnContainer.RunAsync(image.Docker, data, readOnly: true);
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunAsync(image.Docker, data.Path, readOnly: true);
         var exitCode = await container.WaitExitAsync(TimeSpan.FromMinutes(2));
 
         var logs = await container.LogsAsync();
         output.WriteLine(logs.Split('\n').Last(l => l.Length > 0));
         Assert.Equal(1, exitCode);
         Assert.Contains("churn: the server cannot start: The data directory /data is not writable by user app", logs, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFileSystemEntries(data));
+        Assert.Empty(Directory.GetFileSystemEntries(data.Path));
     }
 
     [EngineFact]
     public async Task AContainerStartedWithACorruptChampionFileServesThePreviousChampion()
     {
-        using var dataDir = await ImageFixture.HostDataDirAsync();
-        var data = dataDir.Path;
-        await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-        await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
         using (var admin = container.Client())
         {
             await Requests.RetrainAsync(admin);
@@ -54,11 +48,7 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
             Assert.Equal(2, await Requests.ServingVersionAsync(admin));
         }
         Assert.Equal(0, await container.StopAsync());
-        string package;
-        await using (var db = new StoreFactory(new StoreOptions(), data).CreateDbContext())
-        {
-            package = Path.Combine(data, (await db.ModelVersions.SingleAsync(v => v.Version == 2)).PackagePath);
-        }
+        var package = await LocalStore.PackagePathAsync(data.Path, 2);
         await using (var file = new FileStream(package, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(file.Length / 2);

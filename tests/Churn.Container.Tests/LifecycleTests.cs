@@ -1,6 +1,3 @@
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Container.Tests;
 
 /// <summary>
@@ -13,10 +10,8 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
     [EngineFact]
     public async Task DockerStopDrainsRequestsInFlightAndFlushesEveryAnsweredPredictionToTheStore()
     {
-        using var dataDir = await ImageFixture.HostDataDirAsync();
-        var data = dataDir.Path;
-        await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-        await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
         using var client = container.Client();
         using var stopping = new CancellationTokenSource();
         var load = new Load(client, "stop", stopping.Token);
@@ -26,7 +21,7 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
         stopping.Cancel();
         var accepted = await load.FinishAsync();
 
-        var logged = await CountLoggedAsync(data, accepted);
+        var logged = await LocalStore.CountLoggedAsync(data.Path, accepted);
         output.WriteLine($"{accepted.Count} predictions answered 200 ({load.Refused} other answers) up to docker stop; {logged} in the store after it; exit code {exitCode}.");
         Assert.Equal(0, exitCode);
         Assert.Equal(accepted.Count, logged);
@@ -36,10 +31,8 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
     [EngineFact]
     public async Task DockerKillThenDockerStartReplaysTheJournalSoNoAnsweredPredictionIsLost()
     {
-        using var dataDir = await ImageFixture.HostDataDirAsync();
-        var data = dataDir.Path;
-        await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-        await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
         IReadOnlyCollection<Guid> accepted;
         using (var client = container.Client())
         using (var stopping = new CancellationTokenSource())
@@ -51,17 +44,17 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
             stopping.Cancel();
             accepted = await load.FinishAsync();
         }
-        var loggedAtKill = await CountLoggedAsync(data, accepted);
+        var loggedAtKill = await LocalStore.CountLoggedAsync(data.Path, accepted);
         Assert.Equal("137", await container.StateAsync("{{.State.ExitCode}}"));
 
         await container.StartAsync();
         await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (await CountLoggedAsync(data, accepted) < accepted.Count && DateTime.UtcNow < deadline)
+        while (await LocalStore.CountLoggedAsync(data.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
         }
-        var logged = await CountLoggedAsync(data, accepted);
+        var logged = await LocalStore.CountLoggedAsync(data.Path, accepted);
 
         output.WriteLine($"{accepted.Count} predictions answered 200 up to docker kill; {loggedAtKill} in the store at the kill; {logged} after docker start.");
         Assert.Equal(accepted.Count, logged);
@@ -132,17 +125,5 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
             customers.Add(JsonNode.Parse(await ScaleFixture.PredictBody($"{prefix}-{i}", seed * 1000 + i).ReadAsStringAsync()));
         }
         return new StringContent(new JsonObject { ["customers"] = customers }.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-    }
-
-    /// <summary>How many of <paramref name="ids"/> the SQLite store in <paramref name="dataDir"/> holds in its prediction log.</summary>
-    internal static async Task<int> CountLoggedAsync(string dataDir, IReadOnlyCollection<Guid> ids)
-    {
-        await using var db = new StoreFactory(new StoreOptions(), dataDir).CreateDbContext();
-        var count = 0;
-        foreach (var chunk in ids.Chunk(500))
-        {
-            count += await db.PredictionLog.CountAsync(p => chunk.Contains(p.Id));
-        }
-        return count;
     }
 }

@@ -127,12 +127,7 @@ public sealed class ImageFixture : IAsyncLifetime
         await Docker.RunAsync(["volume", "prune", "-f", "--filter", "label=churn.test"]);
     }
 
-    private async Task<ChurnContainer> StartNodeAsync()
-    {
-        var container = await ChurnContainer.RunAsync(Docker, await VolumeAsync());
-        await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-        return container;
-    }
+    private async Task<ChurnContainer> StartNodeAsync() => await ChurnContainer.RunHealthyAsync(Docker, await VolumeAsync());
 }
 
 /// <summary>Skipped, with the reason, only when this machine cannot start a Docker engine (and CI has not required it).</summary>
