@@ -49,12 +49,7 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
 
         await container.StartAsync();
         await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (await LocalStore.CountLoggedAsync(data.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
-        var logged = await LocalStore.CountLoggedAsync(data.Path, accepted);
+        var logged = await LocalStore.CountLoggedWithinAsync(data.Path, accepted, TimeSpan.FromSeconds(60));
 
         output.WriteLine($"{accepted.Count} predictions answered 200 up to docker kill; {loggedAtKill} in the store at the kill; {logged} after docker start.");
         Assert.Equal(accepted.Count, logged);

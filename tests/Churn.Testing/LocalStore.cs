@@ -24,6 +24,22 @@ public static class LocalStore
         return count;
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="limit"/> until the store in <paramref name="dataDir"/> holds all of <paramref name="ids"/>
+    /// (a restarted server replays its journal); returns how many it holds then, for the test to judge and report.
+    /// </summary>
+    public static async Task<int> CountLoggedWithinAsync(string dataDir, IReadOnlyCollection<Guid> ids, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        var logged = await CountLoggedAsync(dataDir, ids);
+        while (logged < ids.Count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            logged = await CountLoggedAsync(dataDir, ids);
+        }
+        return logged;
+    }
+
     /// <summary>The full path of the package file registered for version <paramref name="version"/>.</summary>
     public static async Task<string> PackagePathAsync(string dataDir, int version)
     {

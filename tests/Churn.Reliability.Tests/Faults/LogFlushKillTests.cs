@@ -25,15 +25,11 @@ public sealed class LogFlushKillTests(ITestOutputHelper output)
         }
         var loggedAtKill = await LocalStore.CountLoggedAsync(dir.Path, accepted);
 
+        int logged;
         await using (var restarted = await ServerProcess.StartAsync(dir.Path))
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (await LocalStore.CountLoggedAsync(dir.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
+            logged = await LocalStore.CountLoggedWithinAsync(dir.Path, accepted, TimeSpan.FromSeconds(60));
         }
-        var logged = await LocalStore.CountLoggedAsync(dir.Path, accepted);
         output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
         Assert.Equal(accepted.Count, logged);
     }
