@@ -8,8 +8,7 @@ public sealed class CampaignsPageTests(DashboardFixture fixture)
     public async Task AnAnalystCreatesACampaignAssignsAScoredFileDownloadsTheContactListAndReadsTheResultsWithTheQiniCurve()
     {
         var name = $"Spring save {Guid.NewGuid():N}"[..24];
-        await using var tab = await fixture.SignInAsync("ana");
-        await tab.GotoAsync("/dashboard/campaigns");
+        await using var tab = await fixture.SignInAtAsync("ana", "/dashboard/campaigns");
         await tab.Page.FillAsync(Input("campaign-name"), name);
         await tab.Page.FillAsync(Input("campaign-offer"), "two months at half price");
         await tab.Page.FillAsync(Input("campaign-holdout"), "0.5");
@@ -53,8 +52,7 @@ public sealed class CampaignsPageTests(DashboardFixture fixture)
     public async Task AViewerReadsCampaignsAndTheirContactListButMayNeitherCreateNorAssign()
     {
         var name = await CreateThroughApiAsync("Viewer check");
-        await using var tab = await fixture.SignInAsync("vic");
-        await tab.GotoAsync("/dashboard/campaigns");
+        await using var tab = await fixture.SignInAtAsync("vic", "/dashboard/campaigns");
         await tab.Page.WaitForSelectorAsync($"#campaigns-table >> text={name}");
 
         Assert.Equal(0, await tab.Page.Locator("#create-campaign").CountAsync());
@@ -72,8 +70,7 @@ public sealed class CampaignsPageTests(DashboardFixture fixture)
     [Fact]
     public async Task AnAdminSeesTheCreateFormAndABadCampaignIsRefusedNamingItsFields()
     {
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync("/dashboard/campaigns");
+        await using var tab = await fixture.SignInAtAsync("admin", "/dashboard/campaigns");
         await tab.Page.WaitForSelectorAsync("#create-campaign");
         await tab.Page.FillAsync(Input("campaign-holdout"), "2");
         await tab.Page.Keyboard.PressAsync("Tab");

@@ -1,14 +1,10 @@
 using Churn.Core.Generation;
 using Churn.Core.Survival;
-using Churn.Data.Registry;
-using Churn.Data.Security;
-using Churn.Data.Survival;
 using Churn.Data.Tracking;
 using Churn.Server.Dashboard;
 using Churn.Server.Models;
 using Churn.Server.Survival;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Browser.Tests;
@@ -27,7 +23,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     /// <summary>Failed sign-ins from one address before it is locked out; above what the other tests fail together (6).</summary>
     public const int FailuresPerAddress = 10;
 
-    public string DataDir { get; } = Path.Combine(Scratch.Root, "churn-browser-tests", Guid.NewGuid().ToString("N"));
+    private readonly StoreDirectory dataDir = new("churn-browser");
+
+    public string DataDir => dataDir.Path;
 
     public string BaseUrl { get; private set; } = "";
 
@@ -96,14 +94,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             await App.StopAsync();
             await App.DisposeAsync();
         }
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        dataDir.Dispose();
     }
 
     /// <summary>A fresh browser context and page signed in as <paramref name="user"/>, recording console errors.</summary>
@@ -115,6 +106,14 @@ public sealed class DashboardFixture : IAsyncLifetime
         await page.Page.FillAsync("#password", Password);
         await page.Page.ClickAsync("#sign-in");
         await page.Page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal));
+        return page;
+    }
+
+    /// <summary>A fresh page signed in as <paramref name="user"/> at <paramref name="path"/>, once the page is interactive.</summary>
+    public async Task<DashboardPage> SignInAtAsync(string user, string path)
+    {
+        var page = await SignInAsync(user);
+        await page.GotoAsync(path);
         return page;
     }
 
@@ -220,10 +219,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             if (survivalCard is null)
             {
                 var model = GeneratedSurvival.Train(rows: 2000, seed: 5);
-                var services = App.Services;
-                await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
-                    services.GetRequiredService<ModelChanges>(), DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("browser tests", null),
-                    promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint, _ => model, SurvivalRegistration.Packaging);
+                await GeneratedSurvival.RegisterChampionAsync(App.Services, DataDir, model, "browser tests");
                 survivalCard = model.Card;
             }
             // The server follows the survival champion's alias on its poll interval.

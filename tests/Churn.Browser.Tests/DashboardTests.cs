@@ -52,8 +52,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [InlineData("/dashboard/campaigns", "campaigns", false)]
     public async Task AdminOpensEveryPageAndItsChartsAreDrawn(string path, string name, bool hasCharts)
     {
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync(path);
+        await using var tab = await fixture.SignInAtAsync("admin", path);
         if (hasCharts)
         {
             await tab.AssertChartsDrawnAsync();
@@ -109,8 +108,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [Fact]
     public async Task AnalystScoresACustomerAndSeesTheReasonsChart()
     {
-        await using var tab = await fixture.SignInAsync("ana");
-        await tab.GotoAsync("/dashboard/predict");
+        await using var tab = await fixture.SignInAtAsync("ana", "/dashboard/predict");
         await tab.Page.ClickAsync("#score");
         var probability = await tab.Page.WaitForSelectorAsync("#probability", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Contains("Churn probability", await probability!.InnerTextAsync(), StringComparison.Ordinal);
@@ -126,8 +124,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [Fact]
     public async Task AnalystUploadsACsvAndDownloadsTheScoredFile()
     {
-        await using var tab = await fixture.SignInAsync("ana");
-        await tab.GotoAsync("/dashboard/predict");
+        await using var tab = await fixture.SignInAtAsync("ana", "/dashboard/predict");
         await tab.Page.SetInputFilesAsync("#csv-file", new FilePayload { Name = "customers.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(DashboardFixture.Csv(50)) });
         await tab.Page.WaitForSelectorAsync("#download-result", new PageWaitForSelectorOptions { Timeout = 60_000 });
         var download = await tab.Page.RunAndWaitForDownloadAsync(() => tab.Page.ClickAsync("#download-result"));
@@ -145,8 +142,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     {
         var host = fixture.App.Services.GetRequiredService<ModelHost>();
         var target = host.Require().Version == 1 ? 2 : 1;
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync("/dashboard/registry");
+        await using var tab = await fixture.SignInAtAsync("admin", "/dashboard/registry");
         await tab.Page.ClickAsync($"#promote-{target}");
         await tab.Page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Promote" }).ClickAsync();
         await tab.Page.WaitForSelectorAsync($"text=v{target} is now the champion", new PageWaitForSelectorOptions { Timeout = 30_000 });
@@ -177,8 +173,7 @@ public sealed class DashboardTests(DashboardFixture fixture)
     [Fact]
     public async Task LoggingOutEndsTheSession()
     {
-        await using var tab = await fixture.SignInAsync("vic");
-        await tab.GotoAsync("/");
+        await using var tab = await fixture.SignInAtAsync("vic", "/");
         await tab.Page.ClickAsync("#logout");
         await tab.Page.WaitForURLAsync(url => url.Contains("/account/login", StringComparison.Ordinal));
         await tab.Page.GotoAsync(fixture.BaseUrl + "/dashboard/registry");

@@ -11,8 +11,7 @@ public sealed class MonitoringAndRegistryTests(DashboardFixture fixture)
     public async Task DriftOverTimeQualityPerformanceAndLatencyAreDrawnOnceChecksHaveRun()
     {
         await fixture.EnsureMonitoringDataAsync();
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync("/dashboard/monitoring");
+        await using var tab = await fixture.SignInAtAsync("admin", "/dashboard/monitoring");
         // A second check from the page's own button, so the time series has two points.
         await tab.Page.ClickAsync("#run-check");
         await tab.Page.WaitForSelectorAsync("text=new alert(s)", new PageWaitForSelectorOptions { Timeout = 30_000 });
@@ -43,8 +42,7 @@ public sealed class MonitoringAndRegistryTests(DashboardFixture fixture)
     public async Task TheSegmentSelectorRedrawsTheCalibrationChartForOneSegment()
     {
         await fixture.EnsureMonitoringDataAsync();
-        await using var tab = await fixture.SignInAsync("vic");
-        await tab.GotoAsync("/dashboard/monitoring");
+        await using var tab = await fixture.SignInAtAsync("vic", "/dashboard/monitoring");
 
         // All customers first: every prediction has an outcome, so observed against expected is drawn with its interval.
         await tab.Page.WaitForSelectorAsync("#calibration-chart svg", new PageWaitForSelectorOptions { Timeout = 15_000 });
@@ -103,8 +101,7 @@ public sealed class MonitoringAndRegistryTests(DashboardFixture fixture)
         var registry = fixture.App.Services.GetRequiredService<ModelRegistry>();
         var loader = fixture.App.Services.GetRequiredService<ModelLoader>();
         var before = (await registry.ListVersionsAsync(loader.ModelName)).Count;
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync("/dashboard/registry");
+        await using var tab = await fixture.SignInAtAsync("admin", "/dashboard/registry");
         await tab.Page.ClickAsync("#retrain");
         await tab.Page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { Name = "Retrain" }).ClickAsync();
 

@@ -8,8 +8,7 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
     public async Task AnalystSeesTheScoredCustomersHorizonRisksAndSurvivalCurve()
     {
         await fixture.EnsureSurvivalChampionAsync();
-        await using var tab = await fixture.SignInAsync("ana");
-        await tab.GotoAsync("/dashboard/predict");
+        await using var tab = await fixture.SignInAtAsync("ana", "/dashboard/predict");
 
         await tab.Page.ClickAsync("#score");
 
@@ -33,8 +32,7 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
     public async Task PerformancePageShowsTheCIndexHorizonCalibrationAndKaplanMeierCurvesOfAChosenSegment()
     {
         var card = await fixture.EnsureSurvivalChampionAsync();
-        await using var tab = await fixture.SignInAsync("admin");
-        await tab.GotoAsync("/dashboard/performance");
+        await using var tab = await fixture.SignInAtAsync("admin", "/dashboard/performance");
 
         await tab.Page.WaitForSelectorAsync("#survival-panel", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Equal(card.Test.CIndex.ToString("0.000", CultureInfo.InvariantCulture), (await tab.Page.InnerTextAsync("#survival-cindex")).Trim());

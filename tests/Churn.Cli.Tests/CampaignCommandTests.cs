@@ -2,7 +2,7 @@ namespace Churn.Cli.Tests;
 
 public sealed class CampaignCommandTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly StoreDirectory _dir = new("churn-cli");
 
     public void Dispose() => _dir.Dispose();
 

@@ -19,11 +19,4 @@ public static class ChurnCli
         }
         return new CliRun(process.ExitCode, stdout.Result, stderr.Result);
     }
-
-    public static string TempDir()
-    {
-        var dir = Path.Combine(Scratch.Root, $"churn-cli-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
 }

@@ -24,7 +24,7 @@ public class InputCommandTests
 
     private static readonly string[] Header = ["customer_id", "tenure", "plan", "paperless", "charges", "Exited"];
 
-    private static string Write(TempDir dir, string name, IEnumerable<string[]> rows, char delimiter = ',', string[]? header = null, bool bom = false)
+    private static string Write(StoreDirectory dir, string name, IEnumerable<string[]> rows, char delimiter = ',', string[]? header = null, bool bom = false)
     {
         var text = string.Join('\n', new[] { header ?? Header }.Concat(rows).Select(r => string.Join(delimiter, r))) + "\n";
         var path = dir.Combine(name);
@@ -32,12 +32,12 @@ public class InputCommandTests
         return name;
     }
 
-    private static CliRun Churn(TempDir dir, params string[] args) => ChurnCli.Run(dir.Path, args);
+    private static CliRun Churn(StoreDirectory dir, params string[] args) => ChurnCli.Run(dir.Path, args);
 
     [Fact]
     public void LabelSpellingsOfOneClassAreReadByValueAndAThirdValueStopsEveryCommand()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         var rows = Customers();
         var mixed = rows.Select((r, i) => i % 3 == 0 ? [.. r[..^1], r[^1] + ".0"] : i % 7 == 0 ? [.. r[..^1], r[^1] == "1" ? "1e0" : "0"] : r).ToList();
         Write(dir, "mixed.csv", mixed);
@@ -74,7 +74,7 @@ public class InputCommandTests
     [Fact]
     public void SeveralPositiveAndNegativeSpellingsAreGivenOnTheCommandLine()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         var words = Customers().Select((r, i) => (string[])[.. r[..^1], r[^1] == "1" ? (i % 2 == 0 ? "Yes" : "TRUE") : (i % 2 == 0 ? "no" : "False")]).ToList();
         Write(dir, "words.csv", words);
 
@@ -100,7 +100,7 @@ public class InputCommandTests
     [Fact]
     public void FlagsWrittenAsNumbersOrAnyCaseScoreLikeYesNo()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         var rows = Customers();
         Write(dir, "train.csv", rows);
         var flags = new[] { ("1.0", "0.0"), ("1", "0"), ("TRUE", "false"), ("y", "N"), ("1e0", "0e0") };
@@ -120,7 +120,7 @@ public class InputCommandTests
         Assert.DoesNotContain("could not be scored", scored.Stderr, StringComparison.Ordinal);
     }
 
-    private static string[] Scores(TempDir dir, string file)
+    private static string[] Scores(StoreDirectory dir, string file)
     {
         var run = Churn(dir, "predict", "--model", "model/model.zip", "--data", file, "--out", "scored.csv");
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -134,7 +134,7 @@ public class InputCommandTests
     [InlineData('|', ".")]
     public void OtherDelimitersAndDecimalCommasAreDetectedAndScoreAlike(char delimiter, string decimalMark)
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         var rows = Customers();
         Write(dir, "comma.csv", rows);
         Write(dir, "other.csv", rows.Select(r => (string[])[.. r[..4], r[4].Replace(".", decimalMark, StringComparison.Ordinal), r[5]]), delimiter);
@@ -154,7 +154,7 @@ public class InputCommandTests
     [Fact]
     public void AForcedDelimiterThatDoesNotFitNamesTheOneTheFileUses()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         Write(dir, "semi.csv", Customers(), ';');
 
         var infer = Churn(dir, "schema", "infer", "--data", "semi.csv", "--label", "Exited", "--positive", "1", "--delimiter", ",");
@@ -172,7 +172,7 @@ public class InputCommandTests
     [Fact]
     public void BomDecomposedNamesAndDigitIdsWithLeadingZerosSurviveTrainAndPredict()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         var rows = Customers().Select(r => (string[])[r[0], r[1], r[2] == "basic" ? "Bo\u0302te" : r[2], .. r[3..]]).ToList();
         string[] composed = ["customer_id", "tenure", "r\u00e9gion", "paperless", "charges", "Exited"];
         string[] decomposed = ["customer_id", "tenure", "re\u0301gion", "paperless", "charges", "Exited"];
@@ -196,7 +196,7 @@ public class InputCommandTests
     [Fact]
     public void InvalidUtf8IsANamedError()
     {
-        using var dir = new TempDir();
+        using var dir = new StoreDirectory("churn-cli");
         File.WriteAllBytes(dir.Combine("bad.csv"), [.. Encoding.ASCII.GetBytes("a,Exited\n1,"), 0xC3, 0x28, (byte)'\n']);
 
         var run = Churn(dir, "schema", "infer", "--data", "bad.csv", "--label", "Exited", "--positive", "1");

@@ -5,7 +5,7 @@ public sealed class TrainedCliFixture
 {
     public TrainedCliFixture()
     {
-        Dir = ChurnCli.TempDir();
+        Dir = Scratch.NewDirectory("churn-cli");
         Generate = ChurnCli.Run(Dir, "generate", "--rows", "2000", "--seed", "3", "--out", "customers.csv", "--schema-out", "schema.json");
         ChurnCli.Run(Dir, "generate", "--rows", "500", "--seed", "4", "--drift", "1", "--out", "drifted.csv");
         // The logistic trainer keeps this fixture quick on a busy machine; the tree recipe is covered by the Core tests.

@@ -1,6 +1,3 @@
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Container.Tests;
 
 /// <summary>Containers started into something wrong: a missing secret, a read-only volume, a damaged model file.</summary>
@@ -25,66 +22,47 @@ public sealed class BadStartTests(ImageFixture image, ITestOutputHelper output)
     [EngineFact]
     public async Task AReadOnlyDataVolumeGivesAClearErrorAtStart()
     {
-        var data = await ImageFixture.HostDataDirAsync();
-        try
-        {
-            await using var container = await ChurnContainer.RunAsync(image.Docker, data, readOnly: true);
-            var exitCode = await container.WaitExitAsync(TimeSpan.FromMinutes(2));
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunAsync(image.Docker, data.Path, readOnly: true);
+        var exitCode = await container.WaitExitAsync(TimeSpan.FromMinutes(2));
 
-            var logs = await container.LogsAsync();
-            output.WriteLine(logs.Split('\n').Last(l => l.Length > 0));
-            Assert.Equal(1, exitCode);
-            Assert.Contains("churn: the server cannot start: The data directory /data is not writable by user app", logs, StringComparison.Ordinal);
-            Assert.Empty(Directory.GetFileSystemEntries(data));
-        }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
+        var logs = await container.LogsAsync();
+        output.WriteLine(logs.Split('\n').Last(l => l.Length > 0));
+        Assert.Equal(1, exitCode);
+        Assert.Contains("churn: the server cannot start: The data directory /data is not writable by user app", logs, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(data.Path));
     }
 
     [EngineFact]
     public async Task AContainerStartedWithACorruptChampionFileServesThePreviousChampion()
     {
-        var data = await ImageFixture.HostDataDirAsync();
-        try
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
+        using (var admin = container.Client())
         {
-            await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-            await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-            using (var admin = container.Client())
+            await Requests.RetrainAsync(admin);
+            if (await Requests.ServingVersionAsync(admin) != 2)
             {
-                await Requests.RetrainAsync(admin);
-                if (await Requests.ServingVersionAsync(admin) != 2)
-                {
-                    await Requests.PromoteAsync(admin, 2);
-                }
-                Assert.Equal(2, await Requests.ServingVersionAsync(admin));
+                await Requests.PromoteAsync(admin, 2);
             }
-            Assert.Equal(0, await container.StopAsync());
-            string package;
-            await using (var db = new StoreFactory(new StoreOptions(), data).CreateDbContext())
-            {
-                package = Path.Combine(data, (await db.ModelVersions.SingleAsync(v => v.Version == 2)).PackagePath);
-            }
-            await using (var file = new FileStream(package, FileMode.Open, FileAccess.Write))
-            {
-                file.SetLength(file.Length / 2);
-            }
-
-            await container.StartAsync();
-            await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
-
-            using var client = container.Client();
-            Assert.Equal(1, await Requests.ServingVersionAsync(client));
-            var logs = await container.LogsAsync();
-            output.WriteLine(logs.Split('\n').Last(l => l.Contains("previous champion", StringComparison.Ordinal)));
-            Assert.Contains("The champion churn v2 cannot be loaded: The package file of churn v2 has SHA-256", logs, StringComparison.Ordinal);
-            Assert.Contains("Serving the previous champion v1", logs, StringComparison.Ordinal);
+            Assert.Equal(2, await Requests.ServingVersionAsync(admin));
         }
-        finally
+        Assert.Equal(0, await container.StopAsync());
+        var package = await LocalStore.PackagePathAsync(data.Path, 2);
+        await using (var file = new FileStream(package, FileMode.Open, FileAccess.Write))
         {
-            Directory.Delete(data, recursive: true);
+            file.SetLength(file.Length / 2);
         }
+
+        await container.StartAsync();
+        await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
+
+        using var client = container.Client();
+        Assert.Equal(1, await Requests.ServingVersionAsync(client));
+        var logs = await container.LogsAsync();
+        output.WriteLine(logs.Split('\n').Last(l => l.Contains("previous champion", StringComparison.Ordinal)));
+        Assert.Contains("The champion churn v2 cannot be loaded: The package file of churn v2 has SHA-256", logs, StringComparison.Ordinal);
+        Assert.Contains("Serving the previous champion v1", logs, StringComparison.Ordinal);
     }
 
 }

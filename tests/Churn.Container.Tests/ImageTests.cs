@@ -49,39 +49,32 @@ public sealed class ImageTests(ImageFixture image, ITestOutputHelper output)
     public async Task ABackupTakenInsideTheContainerIsRestoredByTheCommandOnTheHost()
     {
         var node = await image.NodeAsync();
-        var host = Path.Combine(Path.GetTempPath(), $"churn-container-backup-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(host);
-        try
+        using var hostDir = new TempDirectory("churn-container-backup");
+        var host = hostDir.Path;
+        // As docs/operations.md says to, while the server serves (its prediction journal is open), twice into /data/backups.
+        foreach (var name in new[] { "first", "second" })
         {
-            // As docs/operations.md says to, while the server serves (its prediction journal is open), twice into /data/backups.
-            foreach (var name in new[] { "first", "second" })
-            {
-                var backup = await node.ExecAsync("churn", "backup", "--out", $"/data/backups/{name}.zip");
-                Assert.True(backup.ExitCode == 0, $"churn backup exited with {backup.ExitCode}: {backup.Error}{backup.Output}");
-            }
-            var (_, inside, _) = await node.ExecAsync("churn", "models", "list", "--json");
-            await node.CopyOutAsync("/data/backups/second.zip", Path.Combine(host, "backup.zip"));
-            using (var archive = System.IO.Compression.ZipFile.OpenRead(Path.Combine(host, "backup.zip")))
-            {
-                var entries = archive.Entries.Select(e => e.FullName).ToList();
-                Assert.Contains(entries, e => e.StartsWith("files/models/", StringComparison.Ordinal));
-                Assert.DoesNotContain(entries, e => e.Contains("backups/", StringComparison.Ordinal) || e.Contains("journal/", StringComparison.Ordinal));
-            }
-
-            var restored = Path.Combine(host, "restored");
-            var restore = await HostCli.RunAsync("restore", Path.Combine(host, "backup.zip"), "--data-dir", restored);
-            Assert.True(restore.ExitCode == 0, $"churn restore exited with {restore.ExitCode}: {restore.Error}{restore.Output}");
-            var listed = await HostCli.RunAsync("models", "list", "--json", "--data-dir", restored);
-            Assert.True(listed.ExitCode == 0, listed.Error);
-
-            // The same versions, files (SHA-256) and aliases on the host as in the container.
-            Assert.Equal(JsonNode.Parse(inside)!["versions"]!.ToJsonString(), JsonNode.Parse(listed.Output)!["versions"]!.ToJsonString());
-            Assert.NotEmpty(JsonNode.Parse(listed.Output)!["versions"]!.AsArray());
+            var backup = await node.ExecAsync("churn", "backup", "--out", $"/data/backups/{name}.zip");
+            Assert.True(backup.ExitCode == 0, $"churn backup exited with {backup.ExitCode}: {backup.Error}{backup.Output}");
         }
-        finally
+        var (_, inside, _) = await node.ExecAsync("churn", "models", "list", "--json");
+        await node.CopyOutAsync("/data/backups/second.zip", Path.Combine(host, "backup.zip"));
+        using (var archive = System.IO.Compression.ZipFile.OpenRead(Path.Combine(host, "backup.zip")))
         {
-            Directory.Delete(host, recursive: true);
+            var entries = archive.Entries.Select(e => e.FullName).ToList();
+            Assert.Contains(entries, e => e.StartsWith("files/models/", StringComparison.Ordinal));
+            Assert.DoesNotContain(entries, e => e.Contains("backups/", StringComparison.Ordinal) || e.Contains("journal/", StringComparison.Ordinal));
         }
+
+        var restored = Path.Combine(host, "restored");
+        var restore = await HostCli.RunAsync("restore", Path.Combine(host, "backup.zip"), "--data-dir", restored);
+        Assert.True(restore.ExitCode == 0, $"churn restore exited with {restore.ExitCode}: {restore.Error}{restore.Output}");
+        var listed = await HostCli.RunAsync("models", "list", "--json", "--data-dir", restored);
+        Assert.True(listed.ExitCode == 0, listed.Error);
+
+        // The same versions, files (SHA-256) and aliases on the host as in the container.
+        Assert.Equal(JsonNode.Parse(inside)!["versions"]!.ToJsonString(), JsonNode.Parse(listed.Output)!["versions"]!.ToJsonString());
+        Assert.NotEmpty(JsonNode.Parse(listed.Output)!["versions"]!.AsArray());
     }
 
     [EngineFact]

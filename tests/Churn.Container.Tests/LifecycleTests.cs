@@ -1,6 +1,3 @@
-using Churn.Data.Store;
-using Microsoft.EntityFrameworkCore;
-
 namespace Churn.Container.Tests;
 
 /// <summary>
@@ -13,70 +10,49 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
     [EngineFact]
     public async Task DockerStopDrainsRequestsInFlightAndFlushesEveryAnsweredPredictionToTheStore()
     {
-        var data = await ImageFixture.HostDataDirAsync();
-        try
-        {
-            await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-            await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-            using var client = container.Client();
-            using var stopping = new CancellationTokenSource();
-            var load = new Load(client, "stop", stopping.Token);
-            await load.WaitForAsync(2000);
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
+        using var client = container.Client();
+        using var stopping = new CancellationTokenSource();
+        var load = new Load(client, "stop", stopping.Token);
+        await load.WaitForAsync(2000);
 
-            var exitCode = await container.StopAsync();
-            stopping.Cancel();
-            var accepted = await load.FinishAsync();
+        var exitCode = await container.StopAsync();
+        stopping.Cancel();
+        var accepted = await load.FinishAsync();
 
-            var logged = await CountLoggedAsync(data, accepted);
-            output.WriteLine($"{accepted.Count} predictions answered 200 ({load.Refused} other answers) up to docker stop; {logged} in the store after it; exit code {exitCode}.");
-            Assert.Equal(0, exitCode);
-            Assert.Equal(accepted.Count, logged);
-            Assert.Contains("Application is shutting down", await container.LogsAsync(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
+        var logged = await LocalStore.CountLoggedAsync(data.Path, accepted);
+        output.WriteLine($"{accepted.Count} predictions answered 200 ({load.Refused} other answers) up to docker stop; {logged} in the store after it; exit code {exitCode}.");
+        Assert.Equal(0, exitCode);
+        Assert.Equal(accepted.Count, logged);
+        Assert.Contains("Application is shutting down", await container.LogsAsync(), StringComparison.Ordinal);
     }
 
     [EngineFact]
     public async Task DockerKillThenDockerStartReplaysTheJournalSoNoAnsweredPredictionIsLost()
     {
-        var data = await ImageFixture.HostDataDirAsync();
-        try
+        using var data = await ImageFixture.HostDataDirAsync();
+        await using var container = await ChurnContainer.RunHealthyAsync(image.Docker, data.Path);
+        IReadOnlyCollection<Guid> accepted;
+        using (var client = container.Client())
+        using (var stopping = new CancellationTokenSource())
         {
-            await using var container = await ChurnContainer.RunAsync(image.Docker, data);
-            await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-            IReadOnlyCollection<Guid> accepted;
-            using (var client = container.Client())
-            using (var stopping = new CancellationTokenSource())
-            {
-                var load = new Load(client, "kill", stopping.Token);
-                await load.WaitForAsync(2000);
-                // Mid-load: requests are in flight and answered predictions are still on their way to the store.
-                await container.KillAsync();
-                stopping.Cancel();
-                accepted = await load.FinishAsync();
-            }
-            var loggedAtKill = await CountLoggedAsync(data, accepted);
-            Assert.Equal("137", await container.StateAsync("{{.State.ExitCode}}"));
-
-            await container.StartAsync();
-            await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (await CountLoggedAsync(data, accepted) < accepted.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
-            var logged = await CountLoggedAsync(data, accepted);
-
-            output.WriteLine($"{accepted.Count} predictions answered 200 up to docker kill; {loggedAtKill} in the store at the kill; {logged} after docker start.");
-            Assert.Equal(accepted.Count, logged);
+            var load = new Load(client, "kill", stopping.Token);
+            await load.WaitForAsync(2000);
+            // Mid-load: requests are in flight and answered predictions are still on their way to the store.
+            await container.KillAsync();
+            stopping.Cancel();
+            accepted = await load.FinishAsync();
         }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
+        var loggedAtKill = await LocalStore.CountLoggedAsync(data.Path, accepted);
+        Assert.Equal("137", await container.StateAsync("{{.State.ExitCode}}"));
+
+        await container.StartAsync();
+        await container.WaitHealthyAsync(TimeSpan.FromMinutes(3));
+        var logged = await LocalStore.CountLoggedWithinAsync(data.Path, accepted, TimeSpan.FromSeconds(60));
+
+        output.WriteLine($"{accepted.Count} predictions answered 200 up to docker kill; {loggedAtKill} in the store at the kill; {logged} after docker start.");
+        Assert.Equal(accepted.Count, logged);
     }
 
     /// <summary>Six clients sending batches of 20 predictions until cancelled or the server stops answering; keeps the ids answered with 200.</summary>
@@ -144,17 +120,5 @@ public sealed class LifecycleTests(ImageFixture image, ITestOutputHelper output)
             customers.Add(JsonNode.Parse(await ScaleFixture.PredictBody($"{prefix}-{i}", seed * 1000 + i).ReadAsStringAsync()));
         }
         return new StringContent(new JsonObject { ["customers"] = customers }.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-    }
-
-    /// <summary>How many of <paramref name="ids"/> the SQLite store in <paramref name="dataDir"/> holds in its prediction log.</summary>
-    internal static async Task<int> CountLoggedAsync(string dataDir, IReadOnlyCollection<Guid> ids)
-    {
-        await using var db = new StoreFactory(new StoreOptions(), dataDir).CreateDbContext();
-        var count = 0;
-        foreach (var chunk in ids.Chunk(500))
-        {
-            count += await db.PredictionLog.CountAsync(p => chunk.Contains(p.Id));
-        }
-        return count;
     }
 }

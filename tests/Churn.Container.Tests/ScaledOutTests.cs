@@ -26,10 +26,8 @@ public sealed class ScaledOutTests(ImageFixture image, ITestOutputHelper output)
             ["Churn__ChampionPollInterval"] = "01:00:00",
         };
         // As in the compose file: the second replica starts once the first is healthy (it migrated and trained).
-        await using var a = await ChurnContainer.RunAsync(image.Docker, volume, Environment("churn-1"));
-        await a.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-        await using var b = await ChurnContainer.RunAsync(image.Docker, volume, Environment("churn-2"));
-        await b.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+        await using var a = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-1"));
+        await using var b = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-2"));
         await nginx.StartAsync([a.Port, b.Port]);
 
         using var proxy = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{nginx.Port}"), Timeout = TimeSpan.FromSeconds(60) };

@@ -1,4 +1,3 @@
-using Churn.Data.Predictions;
 using Churn.Scale.Tests.Fixtures;
 using Npgsql;
 using Xunit.Abstractions;
@@ -14,26 +13,16 @@ public sealed class OrphanedJournalTests(ScaleFixture deployment, ITestOutputHel
     {
         const string gone = "replica-gone";
         var prefix = $"orphan-{Guid.NewGuid():N}"[..15] + "-";
-        var entries = Enumerable.Range(0, 60).Select(i => new PredictionLogEntry
-        {
-            Id = Guid.CreateVersion7(),
-            Time = DateTimeOffset.UtcNow,
-            ModelName = "churn",
-            ModelVersion = 1,
-            CustomerId = $"{prefix}{i}",
-            Probability = 0.25,
-        }).ToList();
-        static string Lines(IEnumerable<PredictionLogEntry> some) => string.Concat(some.Select(e => JsonSerializer.Serialize(e, JsonSerializerOptions.Web) + "\n"));
+        var entries = JournalSegments.Entries(60, prefix, probability: 0.25);
 
         // What a replica killed for good leaves: two journal segments, and a spill file holding some of the same entries
         // (spilled, then the process died before its journal was trimmed) besides ones of its own.
-        var journal = Path.Combine(deployment.DataDir, "journal", gone);
+        var journal = JournalSegments.Folder(deployment.DataDir, gone);
         var spill = Path.Combine(deployment.DataDir, "spill", gone);
-        Directory.CreateDirectory(journal);
         Directory.CreateDirectory(spill);
-        await File.WriteAllTextAsync(Path.Combine(journal, "segment-20261129000000000-000001.jsonl"), Lines(entries.Take(30)), Encoding.UTF8);
-        await File.WriteAllTextAsync(Path.Combine(journal, "segment-20261129000001000-000002.jsonl"), Lines(entries.Skip(30).Take(20)), Encoding.UTF8);
-        await File.WriteAllTextAsync(Path.Combine(spill, "predictions.jsonl"), Lines(entries.Skip(40)), Encoding.UTF8);
+        await JournalSegments.WriteAsync(journal, 1, JournalSegments.Lines(entries.Take(30)));
+        await JournalSegments.WriteAsync(journal, 2, JournalSegments.Lines(entries.Skip(30).Take(20)));
+        await File.WriteAllTextAsync(Path.Combine(spill, "predictions.jsonl"), JournalSegments.Lines(entries.Skip(40)), Encoding.UTF8);
         await File.WriteAllBytesAsync(Path.Combine(journal, "heartbeat"), []);
         var job = Guid.CreateVersion7();
         await using (var connection = new NpgsqlConnection(deployment.Postgres.ConnectionString))

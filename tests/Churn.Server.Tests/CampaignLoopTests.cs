@@ -21,17 +21,11 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         var model = TrainOnHistory();
         var options = new GeneratorOptions { Rows = 2000, Seed = 31 };
         var customers = new CampaignResponseGenerator().Customers(options).ToDictionary(c => c.Customer.CustomerId);
-        var file = Path.Combine(Path.GetTempPath(), $"churn-loop-{Guid.NewGuid():N}.csv");
-        await using (var writer = new StreamWriter(file))
-        {
-            new CustomerGenerator().WriteCsv(options, writer);
-        }
-        var features = DatasetLoader.Load(file, model.Schema, LabelRequirement.Optional);
+        var features = DatasetLoader.Load(GeneratedCustomers.CsvFile(options.Rows, options.Seed), model.Schema, LabelRequirement.Optional);
         var uplift = model.Score(features);
-        File.Delete(file);
 
         using var analyst = server.ClientFor("analyst");
-        var created = await analyst.PostAsJsonAsync("/campaigns", new
+        var (id, arms) = await CreateAndAssignAsync(analyst, new
         {
             name = "Loop",
             offer = "a loyalty discount",
@@ -41,21 +35,13 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
             probabilityFloor = 0.0,
             holdoutShare = 0.3,
             outcomeWindowDays = 60,
-        });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
-        var body = new JsonObject
+        }, features.Ids.Select((customerId, i) => new JsonObject
         {
-            ["customers"] = new JsonArray([.. features.Ids.Select((customerId, i) => (JsonNode)new JsonObject
-            {
-                ["customerId"] = customerId,
-                ["churnProbability"] = customers[customerId!].ChurnIfLeftAlone,
-                ["uplift"] = uplift[i],
-                ["segment"] = customers[customerId!].Customer.Contract.ToString(),
-            })]),
-        };
-        var assigned = JsonNode.Parse(await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(body))).Content.ReadAsStringAsync())!;
-        var arms = assigned["customers"]!.AsArray().ToDictionary(c => (string)c!["customerId"]!, c => (string)c!["arm"]!);
+            ["customerId"] = customerId,
+            ["churnProbability"] = customers[customerId!].ChurnIfLeftAlone,
+            ["uplift"] = uplift[i],
+            ["segment"] = customers[customerId!].Customer.Contract.ToString(),
+        }));
         Assert.Equal(2000, arms.Count);
 
         // The contact list for 300 contacts, against the 300 treated customers most at risk.
@@ -74,13 +60,7 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         Assert.True(upliftProfit > riskProfit, $"realised profit: uplift list {upliftProfit:0}, risk-ranked {riskProfit:0}");
 
         // Outcomes: the whole treated arm got the offer; the holdout did not.
-        using var admin = server.ClientFor("admin");
-        var observed = DateTimeOffset.UtcNow.AddDays(20);
-        foreach (var (customerId, arm) in arms)
-        {
-            var churned = CampaignResponseGenerator.Churns(customers[customerId], arm == CampaignArms.Treated, OutcomeSeed);
-            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/feedback", new { customerId, churned, observedAt = observed })).StatusCode);
-        }
+        await ReportOutcomesAsync(arms, customers, DateTimeOffset.UtcNow.AddDays(20));
         var results = JsonNode.Parse(await analyst.GetStringAsync($"/campaigns/{id}/results"))!;
         var effect = results["readout"]!["effects"]![0]!;
         var truth = customers.Values.Average(c => c.ChurnIfContacted - c.ChurnIfLeftAlone);
@@ -107,7 +87,7 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         var truth = eligible.Values.Average(c => c.ChurnIfContacted - c.ChurnIfLeftAlone);
         Assert.True(truth > 0.02, $"the true effect is {truth:0.000}");
         using var analyst = server.ClientFor("analyst");
-        var created = await analyst.PostAsJsonAsync("/campaigns", new
+        var (id, arms) = await CreateAndAssignAsync(analyst, new
         {
             name = "Wakes sleeping dogs",
             offer = "a call about renewing the contract",
@@ -118,40 +98,46 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
             holdoutShare = 0.5,
             outcomeWindowDays = Window,
             seed = 41,
-        });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
-        var body = new JsonObject
+        }, eligible.Values.Select(c => new JsonObject
         {
-            ["customers"] = new JsonArray([.. eligible.Values.Select(c => (JsonNode)new JsonObject
-            {
-                ["customerId"] = c.Customer.CustomerId,
-                ["churnProbability"] = c.ChurnIfLeftAlone,
-            })]),
-        };
-        var assigned = JsonNode.Parse(await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(body))).Content.ReadAsStringAsync())!;
-        var arms = assigned["customers"]!.AsArray().ToDictionary(c => (string)c!["customerId"]!, c => (string)c!["arm"]!);
+            ["customerId"] = c.Customer.CustomerId,
+            ["churnProbability"] = c.ChurnIfLeftAlone,
+        }));
         Assert.Equal(eligible.Count, arms.Count);
 
         // Outcomes arrive on the last day of the window.
-        using var admin = server.ClientFor("admin");
-        var observed = DateTimeOffset.UtcNow.AddDays(Window - 1);
-        foreach (var (customerId, arm) in arms)
-        {
-            var churned = CampaignResponseGenerator.Churns(eligible[customerId], arm == CampaignArms.Treated, OutcomeSeed);
-            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/feedback", new { customerId, churned, observedAt = observed })).StatusCode);
-        }
+        await ReportOutcomesAsync(arms, eligible, DateTimeOffset.UtcNow.AddDays(Window - 1));
         var checkedCampaigns = await server.Factory.Services.GetRequiredService<CampaignWatch>().CheckAsync(CancellationToken.None);
 
         Assert.Contains(Guid.Parse(id), checkedCampaigns);
-        using var viewer = server.ClientFor("viewer");
-        var alerts = JsonNode.Parse(await viewer.GetStringAsync("/alerts?limit=1000"))!.AsArray();
+        var alerts = (await server.GetJsonAsync("viewer", "/alerts?limit=1000")).AsArray();
         var alert = alerts.SingleOrDefault(a => (string?)a!["kind"] == $"campaign_harm:{id}");
         Assert.NotNull(alert);
-        var effect = JsonNode.Parse(await viewer.GetStringAsync($"/campaigns/{id}/results"))!["readout"]!["effects"]![0]!;
+        var effect = (await server.GetJsonAsync("viewer", $"/campaigns/{id}/results"))["readout"]!["effects"]![0]!;
         output.WriteLine($"{eligible.Count} customers; effect {effect["difference"]} [{effect["ciLow"]}, {effect["ciHigh"]}], truth {truth:0.0000}");
         Assert.True(effect["ciLow"]!.GetValue<double>() > 0);
         Assert.InRange(truth, effect["ciLow"]!.GetValue<double>(), effect["ciHigh"]!.GetValue<double>());
+    }
+
+    /// <summary>Creates <paramref name="campaign"/> through the API and assigns <paramref name="customers"/> to its arms; returns its id and each customer's arm.</summary>
+    private static async Task<(string Id, Dictionary<string, string> Arms)> CreateAndAssignAsync(HttpClient analyst, object campaign, IEnumerable<JsonObject> customers)
+    {
+        var created = await analyst.PostAsJsonAsync("/campaigns", campaign);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.ReadObjectAsync())["id"]!.GetValue<string>();
+        var assigned = await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }))).ReadObjectAsync();
+        return (id, assigned["customers"]!.AsArray().ToDictionary(c => (string)c!["customerId"]!, c => (string)c!["arm"]!));
+    }
+
+    /// <summary>Posts each customer's outcome, drawn as <see cref="CampaignResponseGenerator.Churns"/> draws it for the arm they were in, observed at <paramref name="observed"/>.</summary>
+    private async Task ReportOutcomesAsync(Dictionary<string, string> arms, IReadOnlyDictionary<string, CampaignCustomer> customers, DateTimeOffset observed)
+    {
+        using var admin = server.ClientFor("admin");
+        foreach (var (customerId, arm) in arms)
+        {
+            var churned = CampaignResponseGenerator.Churns(customers[customerId], arm == CampaignArms.Treated, OutcomeSeed);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/feedback", new { customerId, churned, observedAt = observed })).StatusCode);
+        }
     }
 
     /// <summary>Customers kept by contacting these customers (outcomes drawn as the feedback is), times value, minus the contacts' cost.</summary>
@@ -161,7 +147,7 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
 
     private static UpliftModel TrainOnHistory()
     {
-        var history = Path.Combine(Path.GetTempPath(), $"churn-history-{Guid.NewGuid():N}.csv");
+        var history = Scratch.NewFilePath(".csv");
         try
         {
             using (var writer = new StreamWriter(history))

@@ -315,8 +315,7 @@ public sealed class CampaignsTests(ServerFixture server)
         var results = await RunCampaignAsync("Harmful", treatedChurn: 0.30, holdoutChurn: 0.10, seed: 22);
 
         Assert.True(results["impact"]!["harmful"]!.GetValue<bool>(), results.ToJsonString());
-        using var viewer = server.ClientFor("viewer");
-        var alerts = JsonNode.Parse(await viewer.GetStringAsync("/alerts?limit=1000"))!.AsArray();
+        var alerts = (await server.GetJsonAsync("viewer", "/alerts?limit=1000")).AsArray();
         Assert.Contains(alerts, a => (string?)a!["kind"] == $"campaign_harm:{results["campaignId"]}");
     }
 
@@ -324,13 +323,12 @@ public sealed class CampaignsTests(ServerFixture server)
     public async Task TheCampaignWatchRaisesTheHarmAlertWithoutAnyoneReadingTheResults()
     {
         var (id, _) = await RunCampaignAsync("Watched", treatedChurn: 0.30, holdoutChurn: 0.10, seed: 23, readResults: false);
-        using var viewer = server.ClientFor("viewer");
         var kind = $"campaign_harm:{id}";
 
         var checkedCampaigns = await server.Factory.Services.GetRequiredService<CampaignWatch>().CheckAsync(CancellationToken.None);
 
         Assert.Contains(Guid.Parse(id), checkedCampaigns);
-        Assert.Contains(JsonNode.Parse(await viewer.GetStringAsync("/alerts?limit=1000"))!.AsArray(), a => (string?)a!["kind"] == kind);
+        Assert.Contains((await server.GetJsonAsync("viewer", "/alerts?limit=1000")).AsArray(), a => (string?)a!["kind"] == kind);
     }
 
     [Fact]

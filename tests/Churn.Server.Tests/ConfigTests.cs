@@ -6,9 +6,7 @@ public sealed class ConfigTests(ServerFixture server)
     [Fact]
     public async Task ConfigShowsEverySettingOfTheBrief()
     {
-        using var viewer = server.ClientFor("viewer");
-
-        var config = JsonNode.Parse(await viewer.GetStringAsync("/config"))!;
+        var config = await server.GetJsonAsync("viewer", "/config");
 
         foreach (var name in new[] { "model.retraining_threshold", "model.drift_threshold", "model.batch_size", "monitoring.check_interval",
             "monitoring.alert_threshold", "monitoring.retention_days", "api.rate_limit", "api.timeout", "api.max_batch_size" })

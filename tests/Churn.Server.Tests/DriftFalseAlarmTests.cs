@@ -32,7 +32,7 @@ public sealed class DriftFalseAlarmTests(MonitoringServer server, ITestOutputHel
 
             // The same rows read from a CSV file give exactly the statistics the server computed from its prediction log:
             // nothing is lost or re-encoded between the request body, the logged inputs and the reference profile.
-            var direct = DriftDetector.Detect(card, DatasetLoader.Load(WriteCsv(seed, 0), CustomerGenerator.Schema));
+            var direct = DriftDetector.Detect(card, DatasetLoader.Load(GeneratedCustomers.CsvFile(RowsPerWindow, seed), CustomerGenerator.Schema));
             foreach (var f in features)
             {
                 var expected = direct.Features.Single(d => d.Feature == f!["name"]!.GetValue<string>());
@@ -71,16 +71,5 @@ public sealed class DriftFalseAlarmTests(MonitoringServer server, ITestOutputHel
         Assert.Equal(RowsPerWindow, summary["rows"]!.GetValue<int>());
         var series = JsonNode.Parse(await admin.GetStringAsync($"/monitoring/drift?from={from}"))!.AsArray();
         return (summary, series[^1]!["result"]!["features"]!.AsArray());
-    }
-
-    private static string WriteCsv(int seed, double drift)
-    {
-        var path = Path.Combine(Scratch.Root, "churn-server-tests", $"window-{seed}-{drift.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.csv");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using (var writer = new StreamWriter(path))
-        {
-            new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = RowsPerWindow, Seed = seed, Drift = drift }, writer);
-        }
-        return path;
     }
 }

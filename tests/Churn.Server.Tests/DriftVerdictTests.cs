@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Churn.Server.Tests;
 
 /// <summary>
@@ -20,9 +18,9 @@ public sealed class DriftVerdictTests(MonitoringServer server) : IClassFixture<M
             foreach (var (seed, drift) in new[] { (3100, 0.0), (3101, 0.5) })
             {
                 var (summary, stored) = await CheckWindowAsync(admin, 400, seed, drift);
-                var csv = WriteCsv(400, seed, drift);
+                var csv = GeneratedCustomers.CsvFile(400, seed, drift);
                 // The version the check used, not "champion": a drift alert may have started a retraining that promotes another.
-                var cli = await RunChurnAsync("drift", "--model", $"v{summary["championVersion"]!.GetValue<int>()}", "--data-dir", server.DataDir, "--current", csv, "--json");
+                var cli = await ChurnCommand.RunAsync(["drift", "--model", $"v{summary["championVersion"]!.GetValue<int>()}", "--data-dir", server.DataDir, "--current", csv, "--json"]);
                 Assert.True(cli.ExitCode == 0, cli.Stderr);
                 var report = JsonNode.Parse(cli.Stdout)!;
 
@@ -127,34 +125,5 @@ public sealed class DriftVerdictTests(MonitoringServer server) : IClassFixture<M
             }
             await Task.Delay(25);
         }
-    }
-
-    private static string WriteCsv(int rows, int seed, double drift)
-    {
-        var path = Path.Combine(Scratch.Root, "churn-server-tests", $"verdict-{seed}-{Guid.NewGuid():N}.csv");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using (var writer = new StreamWriter(path))
-        {
-            new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = seed, Drift = drift }, writer);
-        }
-        return path;
-    }
-
-    /// <summary>Runs the built churn command (copied beside this assembly) as a user would, and waits for it.</summary>
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunChurnAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment.Remove("CHURN_DATA_DIR");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

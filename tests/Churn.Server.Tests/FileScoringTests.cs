@@ -21,7 +21,7 @@ public sealed class FileScoringTests(ServerFixture server)
         var started = await analyst.PostAsync("/jobs/score", new PacedContent(Encoding.UTF8.GetBytes(csv), chunk: 8 * 1024, pause: TimeSpan.FromMilliseconds(3)));
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = await JobsTests.WaitForJobAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
         var serving = server.Factory.Services.GetRequiredService<ModelHost>().Require();
         Assert.Equal(serving.Version, job["modelVersion"]!.GetValue<int>());

@@ -205,8 +205,7 @@ public sealed class InferenceV2Tests(ServerFixture server)
         Assert.True(JsonNode.Parse(await anonymous.GetStringAsync("/v2/health/live"))!["live"]!.GetValue<bool>());
         Assert.True(JsonNode.Parse(await anonymous.GetStringAsync("/v2/health/ready"))!["ready"]!.GetValue<bool>());
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v2/models/churn")).StatusCode);
-        using var viewer = server.ClientFor("viewer");
-        var inputs = JsonNode.Parse(await viewer.GetStringAsync("/v2/models/churn"))!["inputs"]!.AsArray();
+        var inputs = (await server.GetJsonAsync("viewer", "/v2/models/churn"))["inputs"]!.AsArray();
         Assert.All(CustomerGenerator.Schema.Features, f =>
             Assert.Equal(Datatype(f.Kind), (string?)inputs.Single(i => (string?)i!["name"] == f.Name)!["datatype"]));
     }

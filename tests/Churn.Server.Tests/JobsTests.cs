@@ -5,20 +5,6 @@ namespace Churn.Server.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class JobsTests(ServerFixture server)
 {
-    public static async Task<JsonObject> WaitForJobAsync(HttpClient client, string id)
-    {
-        for (var attempt = 0; attempt < 600; attempt++)
-        {
-            var job = JsonNode.Parse(await client.GetStringAsync($"/jobs/{id}"))!.AsObject();
-            if (job["status"]!.GetValue<string>() is "Succeeded" or "Failed")
-            {
-                return job;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Job {id} did not finish.");
-    }
-
     [Fact]
     public async Task AnUploadedCsvIsScoredInTheBackgroundAndItsResultMatchesPredict()
     {
@@ -29,7 +15,7 @@ public sealed class JobsTests(ServerFixture server)
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        var job = await WaitForJobAsync(analyst, id);
+        var job = await BackgroundJobs.FinishedAsync(analyst, id);
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
         Assert.Equal($"/jobs/{id}/result", job["resultUrl"]!.GetValue<string>());
         var result = await analyst.GetAsync($"/jobs/{id}/result");
@@ -56,7 +42,7 @@ public sealed class JobsTests(ServerFixture server)
         Assert.Contains("contributions", (await refused.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await WaitForJobAsync(analyst, id))["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(analyst, id))["status"]!.GetValue<string>());
         var lines = (await (await analyst.GetAsync($"/jobs/{id}/result")).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
         var features = Bodies.Customer(1)["features"]!.AsObject().Select(p => "shap_" + p.Key);
@@ -83,7 +69,7 @@ public sealed class JobsTests(ServerFixture server)
         var started = await service.PostAsync("/jobs/score", form);
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = await WaitForJobAsync(service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Failed", job["status"]!.GetValue<string>());
         Assert.Contains("tenureMonths", job["error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Conflict, (await service.GetAsync($"/jobs/{job["id"]}/result")).StatusCode);

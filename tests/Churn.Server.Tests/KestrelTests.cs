@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace Churn.Server.Tests;
 
 /// <summary>The server as `churn serve` runs it: the same entry point, a real Kestrel on a loopback port.</summary>
@@ -9,12 +7,12 @@ public sealed class KestrelTests(ServerFixture server)
     [Fact]
     public async Task TheEntryPointServesPredictionsOverRealHttpOnLoopbackAndStopsCleanly()
     {
-        var dataDir = server.CloneDataDir();
+        using var dataDir = server.CloneDataDir();
         var port = LoopbackPorts.Free();
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
             output, stop.Token);
         try
         {
@@ -37,15 +35,15 @@ public sealed class KestrelTests(ServerFixture server)
         {
             await stop.CancelAsync();
             Assert.Equal(0, await run);
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
         }
     }
 
     [Fact]
     public async Task AFreshDataDirectoryGetsAStoreAFirstChampionAndAGeneratedAdminKeyShownOnce()
     {
-        var dataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
+        using var scratch = new StoreDirectory("churn-server");
+        // A folder that does not exist yet: the server creates it.
+        var dataDir = scratch.Combine("data");
         var port = LoopbackPorts.Free();
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
@@ -72,8 +70,6 @@ public sealed class KestrelTests(ServerFixture server)
         {
             await stop.CancelAsync();
             await run;
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
         }
     }
 

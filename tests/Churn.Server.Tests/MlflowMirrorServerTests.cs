@@ -11,30 +11,28 @@ namespace Churn.Server.Tests;
 public sealed class MlflowMirrorServerTests : IAsyncLifetime
 {
     private readonly FakeMlflowServer mlflow = new(new MlflowServerSettings(ServeArtifacts: false, DefaultArtifactRoot: "mlflow-artifacts:/"));
-    private readonly string dataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly StoreDirectory dataDir = new("churn-server");
     private ChurnFactory factory = null!;
 
     public Task InitializeAsync()
     {
-        Directory.CreateDirectory(dataDir);
-        File.WriteAllText(Path.Combine(dataDir, "churn.json"), new JsonObject
+        File.WriteAllText(dataDir.Combine("churn.json"), new JsonObject
         {
             ["Mlflow"] = new JsonObject { ["TrackingUri"] = mlflow.Uri, ["Deployment"] = "eu-west", ["DeliveryInterval"] = "00:00:01" },
         }.ToJsonString());
-        factory = new ChurnFactory(dataDir);
+        factory = new ChurnFactory(dataDir.Path);
         return Task.CompletedTask;
     }
 
     [Fact]
     public async Task RetrainingIsMirroredByTheServerWhichAlertsAndReportsThatMlflowCannotTakeTheFiles()
     {
-        using var admin = factory.CreateClient();
-        admin.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
+        using var admin = factory.ClientWithKey(ServerFixture.AdminKey);
         await UntilAsync(() => mlflow.Models.TryGetValue("eu-west.churn", out var m) && m.Aliases.ContainsKey("champion"), "the first champion in MLflow");
 
         var start = await admin.PostAsJsonAsync("/retrain", new { rows = 3000, seed = 99 });
         start.EnsureSuccessStatusCode();
-        var job = await JobsTests.WaitForJobAsync(admin, (await start.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(admin, (await start.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
 
         // Everything the registry holds reaches MLflow: each version with its run finished first, and the same aliases.
@@ -73,15 +71,7 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
 
     private static Task UntilAsync(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!await Holds(condition))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), $"Waited 90 s for {what}.");
-            await Task.Delay(200);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) => Wait.UntilAsync(() => Holds(condition), TimeSpan.FromSeconds(90), what);
 
     /// <summary>The double's state changes while the server writes to it; a read that meets a change is simply retried.</summary>
     private static async Task<bool> Holds(Func<Task<bool>> condition)
@@ -100,7 +90,6 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
     {
         await factory.DisposeAsync();
         mlflow.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        ServerFixture.TryDelete(dataDir);
+        dataDir.Dispose();
     }
 }

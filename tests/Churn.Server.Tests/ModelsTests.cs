@@ -29,7 +29,7 @@ public sealed class ModelsTests(ServerFixture server)
         Assert.Equal($"/jobs/{job["id"]}", start.Headers.Location?.ToString());
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsJsonAsync("/retrain", new { rows = 3000 })).StatusCode);
 
-        var finished = await JobsTests.WaitForJobAsync(admin, job["id"]!.GetValue<string>());
+        var finished = await BackgroundJobs.FinishedAsync(admin, job["id"]!.GetValue<string>());
         (await admin.PutAsync("/config", Bodies.Json("""{"model": {"promotion_margin": 0.005}}"""))).EnsureSuccessStatusCode();
         Assert.Equal("Succeeded", finished["status"]!.GetValue<string>());
         var newVersion = finished["modelVersion"]!.GetValue<int>();

@@ -16,22 +16,21 @@ public class MonitoringServer : IAsyncLifetime
 {
     public const string Secret = "test-webhook-secret-0123456789";
 
+    // Its own data directory keeps this server's windows, alerts and champion to itself; the first start trains a champion.
+    private readonly StoreDirectory dataDir = new("churn-server");
     private LoopbackHttpServer? webhook;
 
     public ConcurrentQueue<(string Body, bool SignatureValid)> Deliveries { get; } = new();
 
     public ChurnFactory Factory { get; private set; } = null!;
 
-    public string DataDir { get; private set; } = "";
+    public string DataDir => dataDir.Path;
 
     public Task InitializeAsync()
     {
         webhook = new LoopbackHttpServer(ReceiveAsync);
         var port = webhook.Port;
-
-        // Its own data directory keeps this server's windows, alerts and champion to itself; the first start trains a champion.
-        DataDir = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
-        Factory = new WebhookFactory(DataDir, $"http://127.0.0.1:{port}/hook", ConfigureServer);
+        Factory = new WebhookFactory(dataDir.Path, $"http://127.0.0.1:{port}/hook", ConfigureServer);
         Factory.CreateClient().Dispose();
         return Task.CompletedTask;
     }
@@ -40,8 +39,7 @@ public class MonitoringServer : IAsyncLifetime
     {
         await Factory.DisposeAsync();
         webhook?.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        ServerFixture.TryDelete(DataDir);
+        dataDir.Dispose();
     }
 
     /// <summary>Further host configuration of a derived fixture (a test clock, settings).</summary>
@@ -49,12 +47,7 @@ public class MonitoringServer : IAsyncLifetime
     {
     }
 
-    public HttpClient Admin()
-    {
-        var client = Factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
-        return client;
-    }
+    public HttpClient Admin() => Factory.ClientWithKey(ServerFixture.AdminKey);
 
     /// <summary>Posts generated customers in batches of 100 and waits until the log writer has stored them; returns the prediction ids.</summary>
     public async Task<List<(string PredictionId, bool Churned)>> PredictAsync(HttpClient client, int count, int seed, double drift)
@@ -158,8 +151,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         Assert.True(delivery.SignatureValid);
 
         // Acknowledged (as an analyst, audited), the condition may alert again.
-        using var analystClient = server.Factory.CreateClient();
-        analystClient.DefaultRequestHeaders.Add("X-API-Key", await ServerFixture.CreateKeyAsync(admin, $"analyst-{Guid.NewGuid():N}", "analyst"));
+        using var analystClient = server.Factory.ClientWithKey(await ServerFixture.CreateKeyAsync(admin, $"analyst-{Guid.NewGuid():N}", "analyst"));
         var acknowledged = await analystClient.PostAsync($"/alerts/{alert["id"]}/acknowledge", null);
         Assert.Equal(HttpStatusCode.OK, acknowledged.StatusCode);
         Assert.NotNull((await acknowledged.ReadObjectAsync())["acknowledgedAt"]);
@@ -179,8 +171,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         using var admin = server.Admin();
         var from = DateTimeOffset.UtcNow;
         var predictions = await server.PredictAsync(admin, 400, seed: 13, drift: 0);
-        using var serviceClient = server.Factory.CreateClient();
-        serviceClient.DefaultRequestHeaders.Add("X-API-Key", await ServerFixture.CreateKeyAsync(admin, $"service-{Guid.NewGuid():N}", "service"));
+        using var serviceClient = server.Factory.ClientWithKey(await ServerFixture.CreateKeyAsync(admin, $"service-{Guid.NewGuid():N}", "service"));
         foreach (var (id, churned) in predictions)
         {
             (await serviceClient.PostAsync("/feedback", Bodies.Json(new JsonObject { ["predictionId"] = id, ["churned"] = churned }))).EnsureSuccessStatusCode();
@@ -270,7 +261,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
                 continue;
             }
             Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-            return await JobsTests.WaitForJobAsync(admin, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+            return await BackgroundJobs.FinishedAsync(admin, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         }
     }
 }

@@ -11,13 +11,13 @@ namespace Churn.Server.Tests;
 /// <summary>The per-instance write-ahead journal of the prediction log, on real files (the multi-process kill is in Churn.Scale.Tests).</summary>
 public sealed class PredictionJournalTests : IDisposable
 {
-    private readonly string dataDir = Path.Combine(Scratch.Root, "churn-journal-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory dataDir = new("churn-journal");
     private readonly IOptions<ServerOptions> options;
     private readonly PredictionSpill spill;
 
     public PredictionJournalTests()
     {
-        options = Options.Create(new ServerOptions { DataDir = dataDir, InstanceId = "replica-1" });
+        options = Options.Create(new ServerOptions { DataDir = dataDir.Path, InstanceId = "replica-1" });
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
         spill = new PredictionSpill(options, new ServerMetrics(meters), Microsoft.Extensions.Logging.Abstractions.NullLogger<PredictionSpill>.Instance);
     }
@@ -73,24 +73,7 @@ public sealed class PredictionJournalTests : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(dataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => dataDir.Dispose();
 
-    private static List<PredictionLogEntry> Entries(int count) => [.. Enumerable.Range(0, count).Select(i => new PredictionLogEntry
-    {
-        Id = Guid.CreateVersion7(),
-        Time = DateTimeOffset.UtcNow,
-        ModelName = "churn",
-        ModelVersion = 1,
-        CustomerId = $"journal-{i}",
-        Probability = 0.5,
-    })];
+    private static List<PredictionLogEntry> Entries(int count) => JournalSegments.Entries(count, "journal-");
 }

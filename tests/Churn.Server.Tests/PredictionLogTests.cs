@@ -1,7 +1,6 @@
 using Churn.Data.Store;
 using Churn.Server.Predictions;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Tests;
@@ -35,60 +34,52 @@ public sealed class PredictionLogTests(ServerFixture server)
     [Fact]
     public async Task GracefulShutdownFlushesEveryServedPredictionToTheStore()
     {
-        var dataDir = server.CloneDataDir();
-        try
+        using var dataDir = server.CloneDataDir();
+        int served;
+        var factory = new ChurnFactory(dataDir.Path);
+        await using (factory)
         {
-            int served;
-            var factory = new ChurnFactory(dataDir);
-            await using (factory)
-            {
-                using var client = factory.CreateClient();
-                client.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
-                served = await ServeAsync(client, "flush", 20);
-            }
+            using var client = factory.ClientWithKey(ServerFixture.AdminKey);
+            served = await ServeAsync(client, "flush", 20);
+        }
 
-            var store = new StoreFactory(new StoreOptions(), dataDir);
-            Assert.Equal(served, await CountLoggedAsync(store, "flush"));
-            Assert.Equal(2000, served);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
-        }
+        var store = new StoreFactory(new StoreOptions(), dataDir.Path);
+        Assert.Equal(served, await CountLoggedAsync(store, "flush"));
+        Assert.Equal(2000, served);
     }
 
     [Fact]
     public async Task WhileTheStoreIsUnavailablePredictionsAreServedSpilledToAFileAndReplayedLater()
     {
-        var dataDir = server.CloneDataDir();
-        var logDir = Path.Combine(dataDir, "log-store");
-        var away = Path.Combine(dataDir, "log-store-away");
+        using var dataDir = server.CloneDataDir();
+        var logDir = dataDir.Combine("log-store");
+        var away = dataDir.Combine("log-store-away");
         // A separate SQLite file without pooling: moving its folder away makes every write fail, as a lost database would.
         var logStore = new StoreFactory(new StoreOptions { ConnectionString = $"Data Source={Path.Combine(logDir, "log.db")};Pooling=False" }, logDir);
         await logStore.MigrateAsync();
         try
         {
-            var factory = new ChurnFactory(dataDir).WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            var factory = new ChurnFactory(dataDir.Path).WithWebHostBuilder(b => b.ConfigureTestServices(services =>
                 services.AddSingleton(new PredictionLogTarget(logStore))));
             await using (factory)
             {
-                using var client = factory.CreateClient();
-                client.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
+                using var client = factory.ClientWithKey(ServerFixture.AdminKey);
                 var before = await ServeAsync(client, "spill-a", 1);
-                await WaitUntilAsync(async () => await CountLoggedAsync(logStore, "spill-a") == before);
+                await Wait.UntilAsync(async () => await CountLoggedAsync(logStore, "spill-a") == before, TimeSpan.FromSeconds(30), "the first predictions in the log store");
 
                 Directory.Move(logDir, away);
                 var during = await ServeAsync(client, "spill-b", 3);
-                var spillDir = Path.Combine(dataDir, "spill");
+                var spillDir = dataDir.Combine("spill");
                 // Each replica spills into its own folder under spill/.
-                await WaitUntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
+                await Wait.UntilAsync(() => Task.FromResult(Directory.Exists(spillDir) && Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()),
+                    TimeSpan.FromSeconds(30), "a spill file");
                 var health = JsonNode.Parse(await client.GetStringAsync("/health"))!;
                 Assert.True(health["predictionLogSpillPending"]!.GetValue<bool>());
 
                 Directory.Move(away, logDir);
-                await WaitUntilAsync(async () => await CountLoggedAsync(logStore, "spill-b") == during);
-                await WaitUntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()));
+                await Wait.UntilAsync(async () => await CountLoggedAsync(logStore, "spill-b") == during, TimeSpan.FromSeconds(30), "the spilled predictions in the log store");
+                await Wait.UntilAsync(() => Task.FromResult(!Directory.EnumerateFiles(spillDir, "*.jsonl", SearchOption.AllDirectories).Any()),
+                    TimeSpan.FromSeconds(30), "the spill files to be replayed and removed");
 
                 Assert.Equal(300, during);
                 Assert.Equal(before, await CountLoggedAsync(logStore, "spill-a"));
@@ -100,21 +91,6 @@ public sealed class PredictionLogTests(ServerFixture server)
             {
                 Directory.Move(away, logDir);
             }
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
         }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail("The condition did not become true within 30 s.");
     }
 }

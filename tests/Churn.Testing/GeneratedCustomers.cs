@@ -37,7 +37,22 @@ public static class GeneratedCustomers
     public static string Csv(int rows, int seed = 7, double drift = 0)
     {
         var writer = new StringWriter();
-        new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = seed, Drift = drift }, writer);
+        Write(writer, rows, seed, drift);
         return writer.ToString();
     }
+
+    /// <summary>
+    /// <paramref name="rows"/> generated customers written as a CSV file (the generator's header, UTF-8) under
+    /// <see cref="Scratch.Root"/>, for commands and loaders that read a path; returns the path.
+    /// </summary>
+    public static string CsvFile(int rows, int seed = 7, double drift = 0)
+    {
+        var path = Scratch.NewFilePath(".csv");
+        using var writer = new StreamWriter(path);
+        Write(writer, rows, seed, drift);
+        return path;
+    }
+
+    private static void Write(TextWriter writer, int rows, int seed, double drift) =>
+        new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = seed, Drift = drift }, writer);
 }

@@ -7,7 +7,7 @@ namespace Churn.Cli.Tests.Mlflow;
 /// <summary>`churn train`, `churn models promote` and `churn models rollback` against the MLflow 2.22 double.</summary>
 public sealed class MlflowMirrorCommandTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly StoreDirectory dir = new("churn-cli");
 
     [Fact]
     public async Task TrainingPromotionAndRollbackShowInMlflowWithTheirUserFilesSignatureDatasetAndReasons()

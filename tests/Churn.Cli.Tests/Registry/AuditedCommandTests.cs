@@ -6,7 +6,7 @@ namespace Churn.Cli.Tests.Registry;
 /// <summary>Every change made with the churn command lands in the same audit log as the API's, naming the OS user and this host.</summary>
 public sealed class AuditedCommandTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly StoreDirectory dir = new("churn-cli");
 
     [Fact]
     public async Task RegisterPromoteRollbackAndKeyChangesFromTheCommandLineAreAuditedWithTheUserAndHost()

@@ -4,7 +4,7 @@ namespace Churn.Cli.Tests.Registry;
 
 public sealed class RegistryCommandTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly StoreDirectory dir = new("churn-cli");
 
     [Theory]
     [InlineData("staged")]

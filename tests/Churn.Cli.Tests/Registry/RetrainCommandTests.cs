@@ -7,7 +7,7 @@ namespace Churn.Cli.Tests.Registry;
 
 public sealed class RetrainCommandTests : IDisposable
 {
-    private readonly TempDir dir = new();
+    private readonly StoreDirectory dir = new("churn-cli");
 
     [Fact]
     public async Task RetrainKeepsBackAChallengerBelowTheMarginRefusesWhileAnotherHoldsTheLockAndPromotesABetterOne()

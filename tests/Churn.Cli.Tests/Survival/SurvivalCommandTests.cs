@@ -5,7 +5,7 @@ public sealed class SurvivalFilesFixture
 {
     public SurvivalFilesFixture()
     {
-        Dir = ChurnCli.TempDir();
+        Dir = Scratch.NewDirectory("churn-cli");
         var random = new Random(7);
         var csv = new StringBuilder("id,x,plan,monthly,months,churned\n");
         for (var i = 0; i < 600; i++)
@@ -76,7 +76,7 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     [Fact]
     public void ATrainedSurvivalModelIsRegisteredUnderItsOwnNameAndCanBePromoted()
     {
-        var dir = ChurnCli.TempDir();
+        var dir = Scratch.NewDirectory("churn-cli");
         File.Copy(Path.Combine(files.Dir, "customers.csv"), Path.Combine(dir, "customers.csv"));
 
         var first = ChurnCli.Run(dir, ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--promote", "--out", "model", "--json"]);
@@ -102,7 +102,7 @@ public class SurvivalCommandTests(SurvivalFilesFixture files) : IClassFixture<Su
     [Fact]
     public void PromoteIfBetterReplacesTheChampionOnlyWhenTheNewVersionRanksTheHeldOutCustomersBetter()
     {
-        var dir = ChurnCli.TempDir();
+        var dir = Scratch.NewDirectory("churn-cli");
         File.Copy(Path.Combine(files.Dir, "customers.csv"), Path.Combine(dir, "customers.csv"));
         string[] weak = ["survival", "train", "--data", "customers.csv", .. Columns, "--method", "cox", "--drop", "x,plan", "--promote-if-better", "--json"];
 
@@ -285,7 +285,7 @@ public class SurvivalReferenceDataTests
     public void OnSaasDataTheCrossValidatedCIndexReachesTheCoxBaseline()
     {
         var data = SharedData.Folder!;
-        var run = ChurnCli.Run(ChurnCli.TempDir(), "survival", "train", "--data", Path.Combine(data, "saas_churn_survival.csv"),
+        var run = ChurnCli.Run(Scratch.NewDirectory("churn-cli"), "survival", "train", "--data", Path.Combine(data, "saas_churn_survival.csv"),
             "--duration", "months_active", "--event", "churned", "--event-value", "1", "--folds", Path.Combine(data, "folds", "saas_survival.csv"), "--json");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -299,9 +299,9 @@ public class SurvivalReferenceDataTests
         var data = SharedData.Folder!;
         var telco = Path.Combine(data, "WA_Fn-UseC_-Telco-Customer-Churn.csv");
         string[] columns = ["--duration", "tenure", "--event", "Churn", "--event-value", "Yes"];
-        var run = ChurnCli.Run(ChurnCli.TempDir(), ["survival", "train", "--data", telco, .. columns, "--drop", "customerID,TotalCharges",
+        var run = ChurnCli.Run(Scratch.NewDirectory("churn-cli"), ["survival", "train", "--data", telco, .. columns, "--drop", "customerID,TotalCharges",
             "--folds", Path.Combine(data, "folds", "telco.csv"), "--json"]);
-        var leaky = ChurnCli.Run(ChurnCli.TempDir(), ["survival", "train", "--data", telco, .. columns, "--method", "cox", "--json"]);
+        var leaky = ChurnCli.Run(Scratch.NewDirectory("churn-cli"), ["survival", "train", "--data", telco, .. columns, "--method", "cox", "--json"]);
 
         Assert.True(run.ExitCode == 0, run.Stderr);
         using var json = JsonDocument.Parse(run.Stdout);

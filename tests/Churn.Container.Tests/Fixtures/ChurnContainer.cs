@@ -54,6 +54,25 @@ internal sealed class ChurnContainer : IAsyncDisposable
         return container;
     }
 
+    /// <summary>
+    /// <see cref="RunAsync"/>, then waits until the container is healthy: up to five minutes, as the first start on an
+    /// empty store trains a champion. A container that does not get there is removed before the failure is thrown.
+    /// </summary>
+    public static async Task<ChurnContainer> RunHealthyAsync(DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var container = await RunAsync(docker, data, environment);
+        try
+        {
+            await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
+            return container;
+        }
+        catch
+        {
+            await container.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Waits for the image's health check to report healthy; fails with the container's output when it exits or takes too long.</summary>
     public async Task WaitHealthyAsync(TimeSpan within)
     {

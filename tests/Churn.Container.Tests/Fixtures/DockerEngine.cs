@@ -88,39 +88,10 @@ internal sealed class DockerEngine : IAsyncDisposable
     }
 
     /// <summary>Runs any program to completion with extra environment variables; kills it after <paramref name="timeout"/>.</summary>
+    /// <exception cref="TimeoutException">It ran longer than <paramref name="timeout"/>.</exception>
     public static async Task<(int ExitCode, string Output, string Error)> Run(
-        string file, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', start.ArgumentList)} did not finish within {timeout}.");
-        }
-        return (process.ExitCode, await output, await error);
-    }
+        string file, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        await ChildProcesses.RunAsync(ChildProcesses.StartInfo(file, arguments, environment?.ToDictionary(e => e.Key, e => (string?)e.Value), workingDirectory), timeout);
 
     public string LogTail() => File.Exists(Log) ? string.Join('\n', File.ReadLines(Log).TakeLast(30)) : "(no dockerd log)";
 

@@ -91,12 +91,11 @@ public sealed class ImageFixture : IAsyncLifetime
         return name;
     }
 
-    /// <summary>A host folder for /data, owned by the image's user as a named volume would be.</summary>
-    internal static async Task<string> HostDataDirAsync()
+    /// <summary>A host folder for /data, owned by the image's user as a named volume would be; removed when disposed.</summary>
+    internal static async Task<StoreDirectory> HostDataDirAsync()
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"churn-container-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        await DockerEngine.Run("chown", [$"{AppUid}:{AppUid}", dir], TimeSpan.FromSeconds(30));
+        var dir = new StoreDirectory("churn-container");
+        await DockerEngine.Run("chown", [$"{AppUid}:{AppUid}", dir.Path], TimeSpan.FromSeconds(30));
         return dir;
     }
 
@@ -128,12 +127,7 @@ public sealed class ImageFixture : IAsyncLifetime
         await Docker.RunAsync(["volume", "prune", "-f", "--filter", "label=churn.test"]);
     }
 
-    private async Task<ChurnContainer> StartNodeAsync()
-    {
-        var container = await ChurnContainer.RunAsync(Docker, await VolumeAsync());
-        await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
-        return container;
-    }
+    private async Task<ChurnContainer> StartNodeAsync() => await ChurnContainer.RunHealthyAsync(Docker, await VolumeAsync());
 }
 
 /// <summary>Skipped, with the reason, only when this machine cannot start a Docker engine (and CI has not required it).</summary>

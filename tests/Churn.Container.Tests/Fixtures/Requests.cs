@@ -14,18 +14,8 @@ internal static class Requests
     }
 
     /// <summary><c>POST /retrain</c> of a small model, waited for (at most three minutes); asserts that it succeeded.</summary>
-    public static async Task RetrainAsync(HttpClient admin)
-    {
-        var started = await admin.PostAsync("/retrain", Json("""{"rows": 600, "seed": 11}"""));
-        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = (await started.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-        var status = "";
-        for (var deadline = DateTime.UtcNow.AddMinutes(3); DateTime.UtcNow < deadline && status is not ("Succeeded" or "Failed"); await Task.Delay(500))
-        {
-            status = (await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}"))!["status"]!.GetValue<string>();
-        }
-        Assert.Equal("Succeeded", status);
-    }
+    public static async Task RetrainAsync(HttpClient admin) =>
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 600, seed: 11)))["status"]!.GetValue<string>());
 
     /// <summary><c>POST /models/{version}/promote</c>; asserts 200.</summary>
     public static async Task PromoteAsync(HttpClient admin, int version) =>

@@ -1,5 +1,4 @@
 using Churn.Core.Drift;
-using Churn.Core.Tests.Training;
 
 namespace Churn.Core.Tests.Drift;
 
@@ -43,5 +42,5 @@ public class DomainClassifierTests
     }
 
     private static Dataset Load(int rows, int seed) =>
-        DatasetLoader.Load(TrainedModelFixture.WriteGenerated(rows, seed, 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+        DatasetLoader.Load(GeneratedCustomers.CsvFile(rows, seed, 0), CustomerGenerator.Schema, LabelRequirement.Optional);
 }

@@ -8,7 +8,7 @@ public class DriftDetectorTests(TrainedModelFixture fixture) : IClassFixture<Tra
     [Fact]
     public void FreshDataFromTheSameMechanismShowsNoDatasetDrift()
     {
-        var path = TrainedModelFixture.WriteGenerated(800, seed: 99, drift: 0);
+        var path = GeneratedCustomers.CsvFile(800, seed: 99, drift: 0);
         var current = DatasetLoader.Load(path, CustomerGenerator.Schema);
         var model = fixture.Result.Model;
 

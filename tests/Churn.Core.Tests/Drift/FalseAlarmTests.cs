@@ -1,5 +1,4 @@
 using Churn.Core.Drift;
-using Churn.Core.Tests.Training;
 using Xunit.Abstractions;
 
 namespace Churn.Core.Tests.Drift;
@@ -9,7 +8,7 @@ public class FalseAlarmTests(ITestOutputHelper output)
     [Fact]
     public void SameDistributionWindowsRarelyRaiseDatasetDrift()
     {
-        var reference = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(5000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+        var reference = DatasetLoader.Load(GeneratedCustomers.CsvFile(5000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
         var profile = ReferenceProfiler.Profile(reference);
         const int windows = 40;
         var datasetAlarms = 0;
@@ -17,7 +16,7 @@ public class FalseAlarmTests(ITestOutputHelper output)
         var features = 0;
         for (var seed = 100; seed < 100 + windows; seed++)
         {
-            var window = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(500, seed, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+            var window = DatasetLoader.Load(GeneratedCustomers.CsvFile(500, seed, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
             var report = DriftDetector.Detect(profile, window);
             datasetAlarms += report.DatasetDrift ? 1 : 0;
             featureAlarms += report.Features.Count(f => f.Drifted);
@@ -34,12 +33,12 @@ public class FalseAlarmTests(ITestOutputHelper output)
     [Fact]
     public void ShiftedWindowsRaiseDatasetDrift()
     {
-        var reference = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(5000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+        var reference = DatasetLoader.Load(GeneratedCustomers.CsvFile(5000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
         var profile = ReferenceProfiler.Profile(reference);
         var detected = 0;
         for (var seed = 200; seed < 210; seed++)
         {
-            var window = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(500, seed, drift: 1), CustomerGenerator.Schema, LabelRequirement.Optional);
+            var window = DatasetLoader.Load(GeneratedCustomers.CsvFile(500, seed, drift: 1), CustomerGenerator.Schema, LabelRequirement.Optional);
             detected += DriftDetector.Detect(profile, window).Features.Any(f => f.Drifted && f.Feature == "monthlyCharges") ? 1 : 0;
         }
 

@@ -1,6 +1,5 @@
 using Churn.Core.Drift;
 using Churn.Core.Quality;
-using Churn.Core.Tests.Training;
 
 namespace Churn.Core.Tests.Drift;
 
@@ -47,7 +46,7 @@ public class ManyLevelsTests
     /// <summary>Generated customers whose region is one of 5,000 levels (a long Zipf tail), plus new levels at the given share and at 0.2 %.</summary>
     private static Dataset WithManyLevels(int rows, int seed, double newShare)
     {
-        var data = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(rows, seed, 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+        var data = DatasetLoader.Load(GeneratedCustomers.CsvFile(rows, seed, 0), CustomerGenerator.Schema, LabelRequirement.Optional);
         var weights = Enumerable.Range(1, Levels).Select(k => 1.0 / k).ToArray();
         var cumulative = new double[Levels];
         double total = 0;

@@ -1,17 +1,16 @@
 using Churn.Core.Drift;
 using Churn.Core.Quality;
-using Churn.Core.Tests.Training;
 
 namespace Churn.Core.Tests.Drift;
 
 /// <summary>Drift on empty columns and tiny windows: no verdict, and a reason, instead of "stable" or chance drift.</summary>
 public class SmallWindowTests
 {
-    private static readonly Dataset Reference = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(3000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
+    private static readonly Dataset Reference = DatasetLoader.Load(GeneratedCustomers.CsvFile(3000, seed: 1, drift: 0), CustomerGenerator.Schema, LabelRequirement.Optional);
     private static readonly IReadOnlyList<FeatureProfile> Profile = ReferenceProfiler.Profile(Reference);
 
     private static Dataset Window(int rows, int seed = 7, double drift = 0) =>
-        DatasetLoader.Load(TrainedModelFixture.WriteGenerated(rows, seed, drift), CustomerGenerator.Schema, LabelRequirement.Optional);
+        DatasetLoader.Load(GeneratedCustomers.CsvFile(rows, seed, drift), CustomerGenerator.Schema, LabelRequirement.Optional);
 
     [Fact]
     public void ANumericFeatureWithNoValuesIsReportedAsNoValuesNotStable()

@@ -41,7 +41,7 @@ public class EstimatedPerformanceTrackingTests(TrainedModelFixture fixture, ITes
 
     private (EstimatedPerformance Estimate, ConfusionMatrix Realised, double ChurnRate) Window(int seed, double drift)
     {
-        var data = DatasetLoader.Load(TrainedModelFixture.WriteGenerated(1000, seed, drift), CustomerGenerator.Schema);
+        var data = DatasetLoader.Load(GeneratedCustomers.CsvFile(1000, seed, drift), CustomerGenerator.Schema);
         var probabilities = fixture.Result.Model.Score(data);
         var labels = data.RequireLabels();
         var threshold = fixture.Result.Model.Card.Threshold;

@@ -42,11 +42,7 @@ public class CampaignResponseGeneratorTests(ITestOutputHelper output)
         var report = UpliftTrainer.CrossValidate(data, new UpliftOptions { Folds = 3, Resamples = 50 });
         var model = UpliftTrainer.Fit(data, report.Chosen, new UpliftOptions());
         var fresh = new CampaignResponseGenerator().Customers(new GeneratorOptions { Rows = 2000, Seed = 6 }).ToList();
-        var freshFile = TestFiles.Temp("");
-        using (var writer = new StreamWriter(freshFile))
-        {
-            new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = 2000, Seed = 6 }, writer);
-        }
+        var freshFile = GeneratedCustomers.CsvFile(2000, seed: 6);
         var scores = model.Score(DatasetLoader.Load(freshFile, model.Schema, LabelRequirement.Optional));
 
         output.WriteLine($"{report.Chosen}: Qini {report.Score.Qini}, random {report.RandomOrder.Qini}");

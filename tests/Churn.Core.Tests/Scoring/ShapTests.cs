@@ -1,5 +1,4 @@
 using Churn.Core.Scoring;
-using Churn.Core.Tests.Training;
 
 namespace Churn.Core.Tests.Scoring;
 
@@ -19,7 +18,7 @@ public sealed class ShapTests
         Drop = [.. CustomerGenerator.Schema.Features.Where(f => !Small.Contains(f.Name)).Select(f => f.Name)],
     };
 
-    private static readonly Lazy<Dataset> SmallData = new(() => DatasetLoader.Load(TrainedModelFixture.WriteGenerated(1500, seed: 21, drift: 0), SmallSchema));
+    private static readonly Lazy<Dataset> SmallData = new(() => DatasetLoader.Load(GeneratedCustomers.CsvFile(1500, seed: 21, drift: 0), SmallSchema));
 
     public static TheoryData<string> SmallModels => ["blend", "fasttree", "logistic", "isotonic"];
 
@@ -86,7 +85,7 @@ public sealed class ShapTests
     public void AFeatureTheModelDoesNotUseGetsNothing()
     {
         // Dummy: a column with one value everywhere can never be split on, so the trees give it exactly zero.
-        var path = TrainedModelFixture.WriteGenerated(1500, seed: 31, drift: 0);
+        var path = GeneratedCustomers.CsvFile(1500, seed: 31, drift: 0);
         var lines = File.ReadAllLines(path);
         File.WriteAllLines(path, [lines[0] + ",constant", .. lines.Skip(1).Select(l => l + ",7")]);
         var schema = SmallSchema with { Features = [.. SmallSchema.Features, new FeatureSpec("constant", FeatureKind.Numeric)] };
@@ -105,7 +104,7 @@ public sealed class ShapTests
     public void TwoCopiesOfAFeatureShareItsContributionEqually()
     {
         // Symmetry: the logistic model weighs identical columns identically, so their contributions are equal.
-        var path = TrainedModelFixture.WriteGenerated(1500, seed: 41, drift: 0);
+        var path = GeneratedCustomers.CsvFile(1500, seed: 41, drift: 0);
         var lines = File.ReadAllLines(path);
         var tenure = Array.IndexOf(lines[0].Split(','), "tenureMonths");
         File.WriteAllLines(path, [lines[0] + ",tenureCopy", .. lines.Skip(1).Select(l => l + "," + l.Split(',')[tenure])]);

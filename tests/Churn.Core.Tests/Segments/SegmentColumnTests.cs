@@ -32,7 +32,7 @@ public class SegmentColumnTests
     [Fact]
     public void EveryRowGetsTheKeyOfItsSegmentAndAColumnOfTheWrongKindIsRefused()
     {
-        var data = DatasetLoader.Read(new CsvReader(new StringReader(GeneratedCsv(200)), "generated"), CustomerGenerator.Schema, LabelRequirement.Optional, false, "x", out _);
+        var data = DatasetLoader.Read(new CsvReader(new StringReader(GeneratedCustomers.Csv(200, seed: 3)), "generated"), CustomerGenerator.Schema, LabelRequirement.Optional, false, "x", out _);
 
         var contract = SegmentColumn.ParseList("contract")[0].Assign(data);
         var tenure = SegmentColumn.ParseList("tenureMonths: 12")[0].Assign(data);
@@ -66,12 +66,5 @@ public class SegmentColumnTests
         Assert.Equal(1, small.Ratio!.Value, 9);
         Assert.Equal(1.959964 * Math.Sqrt(5) / 10, small.High!.Value - 1, 5);
         Assert.Null(CalibrationCheck.From([0.5], [true]));
-    }
-
-    private static string GeneratedCsv(int rows)
-    {
-        var writer = new StringWriter();
-        new CustomerGenerator().WriteCsv(new GeneratorOptions { Rows = rows, Seed = 3 }, writer);
-        return writer.ToString();
     }
 }

@@ -4,13 +4,11 @@ namespace Churn.Core.Tests.Survival;
 
 public class SegmentSurvivalTests
 {
-    private const string Header = "id,x,plan,monthly,months,churned\n";
-
     [Fact]
     public void EachLevelGetsItsKaplanMeierCurveOnAWholeUnitGrid()
     {
         // Plan a: churned at 1, censored at 2. Plan b: churned at 2, churned at 3, censored at 4.
-        var data = SurvivalData.Load(TestFiles.Temp(Header + "a,0,a,20,1,1\nb,0,a,20,2,0\nc,0,b,20,3,1\nd,0,b,20,4,0\ne,0,b,20,2,1\n"), KnownHazard.Schema());
+        var data = KnownHazard.LoadRows("a,0,a,20,1,1\nb,0,a,20,2,0\nc,0,b,20,3,1\nd,0,b,20,4,0\ne,0,b,20,2,1\n");
 
         var segments = SegmentSurvival.Of(data);
 
@@ -32,7 +30,7 @@ public class SegmentSurvivalTests
         // Plans p0..p9 with 1..10 customers each, and five customers without a plan.
         var rows = Enumerable.Range(0, 10).SelectMany(p => Enumerable.Range(0, p + 1).Select(i => $"c{p}-{i},0,p{p},20,{1 + (i % 5)},{i % 2}\n"));
         var missing = Enumerable.Range(0, 5).Select(i => $"m{i},0,,20,{2 + i},{i % 2}\n");
-        var data = SurvivalData.Load(TestFiles.Temp(Header + string.Concat(rows) + string.Concat(missing)), KnownHazard.Schema());
+        var data = KnownHazard.LoadRows(string.Concat(rows) + string.Concat(missing));
 
         var levels = SegmentSurvival.Of(data).Columns.Single().Levels;
 
@@ -50,7 +48,7 @@ public class SegmentSurvivalTests
     {
         var data = KnownHazard.Load(600, 71);
         var model = SurvivalTrainer.Train(data, new SurvivalOptions { Method = SurvivalMethod.Cox }).Model;
-        var path = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.zip");
+        var path = Scratch.NewFilePath(".zip");
 
         model.Save(path);
         var segments = SurvivalModel.Load(path).Card.Segments!;

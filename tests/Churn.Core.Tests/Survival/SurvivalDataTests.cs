@@ -4,12 +4,10 @@ namespace Churn.Core.Tests.Survival;
 
 public class SurvivalDataTests
 {
-    private const string Header = "id,x,plan,monthly,months,churned\n";
-
     [Fact]
     public void LoadTakesTheDurationOutOfTheCovariates()
     {
-        var data = SurvivalData.Load(TestFiles.Temp(Header + "a,1,a,20,3,1\nb,2,b,25,0,0\nc,0.5,a,21,7,0\n"), KnownHazard.Schema());
+        var data = KnownHazard.LoadRows("a,1,a,20,3,1\nb,2,b,25,0,0\nc,0.5,a,21,7,0\n");
 
         Assert.Equal([3.0, 0, 7], data.Durations);
         Assert.Equal([true, false, false], data.Events);
@@ -20,7 +18,7 @@ public class SurvivalDataTests
     [Fact]
     public void ANegativeDurationIsRefusedNamingTheColumnAndLine()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => SurvivalData.Load(TestFiles.Temp(Header + "a,1,a,20,3,1\nb,2,b,25,-2,0\n"), KnownHazard.Schema()));
+        var ex = Assert.Throws<CsvFormatException>(() => KnownHazard.LoadRows("a,1,a,20,3,1\nb,2,b,25,-2,0\n"));
 
         Assert.Equal(3, ex.Line);
         Assert.Equal(5, ex.Column);
@@ -31,7 +29,7 @@ public class SurvivalDataTests
     [Fact]
     public void AMissingDurationIsRefusedNamingTheColumnAndLine()
     {
-        var ex = Assert.Throws<CsvFormatException>(() => SurvivalData.Load(TestFiles.Temp(Header + "a,1,a,20,,1\n"), KnownHazard.Schema()));
+        var ex = Assert.Throws<CsvFormatException>(() => KnownHazard.LoadRows("a,1,a,20,,1\n"));
 
         Assert.Equal(2, ex.Line);
         Assert.Contains("'months'", ex.Message, StringComparison.Ordinal);
@@ -50,7 +48,7 @@ public class SurvivalDataTests
     [Fact]
     public void AnEventColumnWithOtherValuesIsRefusedNamingIt()
     {
-        var ex = Assert.Throws<InvalidDataException>(() => SurvivalData.Load(TestFiles.Temp(Header + "a,1,a,20,3,1\nb,2,b,25,4,0\nc,2,b,25,4,2\n"), KnownHazard.Schema()));
+        var ex = Assert.Throws<InvalidDataException>(() => KnownHazard.LoadRows("a,1,a,20,3,1\nb,2,b,25,4,0\nc,2,b,25,4,2\n"));
 
         Assert.Contains("'churned'", ex.Message, StringComparison.Ordinal);
     }

@@ -9,6 +9,9 @@ internal static class KnownHazard
     public const double Slope = 0.8;
     public const double GroupEffect = 0.7;
 
+    /// <summary>The files' header: id, the covariates, the duration and the event, as <see cref="Schema"/> reads them.</summary>
+    public const string Header = "id,x,plan,monthly,months,churned\n";
+
     /// <summary>S(t | x, group) of the generating mechanism.</summary>
     public static double Survival(double x, string group, double t) => Math.Exp(-BaseRate * Math.Exp(Slope * x + (group == "b" ? GroupEffect : 0)) * t);
 
@@ -19,7 +22,7 @@ internal static class KnownHazard
     public static string Csv(int rows, int seed, double dropOutRate = 0.08)
     {
         var random = new Random(seed);
-        var csv = new StringBuilder("id,x,plan,monthly,months,churned\n");
+        var csv = new StringBuilder(Header);
         for (var i = 0; i < rows; i++)
         {
             var x = Normal(random);
@@ -50,6 +53,9 @@ internal static class KnownHazard
 
     public static SurvivalData Load(int rows, int seed, double dropOutRate = 0.08) =>
         SurvivalData.Load(TestFiles.Temp(Csv(rows, seed, dropOutRate)), Schema());
+
+    /// <summary>Loads hand-written <paramref name="rows"/> (CSV lines that follow <see cref="Header"/>) with <see cref="Schema"/>.</summary>
+    public static SurvivalData LoadRows(string rows) => SurvivalData.Load(TestFiles.Temp(Header + rows), Schema());
 
     private static double Normal(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
@@ -146,7 +152,7 @@ public class SurvivalModelTests
     {
         var data = KnownHazard.Load(800, 51);
         var model = SurvivalTrainer.Train(data, new SurvivalOptions { Method = method }).Model;
-        var path = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.zip");
+        var path = Scratch.NewFilePath(".zip");
 
         model.Save(path);
         var loaded = SurvivalModel.Load(path);
@@ -166,7 +172,7 @@ public class SurvivalModelTests
     [Fact]
     public void AClassifierPackageIsNotReadAsASurvivalModel()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"churn-survival-{Guid.NewGuid():N}.zip");
+        var path = Scratch.NewFilePath(".zip");
         File.WriteAllText(path, "not a zip");
 
         var ex = Assert.Throws<Churn.Core.Models.ModelPackageException>(() => SurvivalModel.Load(path));

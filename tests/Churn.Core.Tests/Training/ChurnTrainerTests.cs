@@ -173,7 +173,7 @@ public class ChurnTrainerTests(TrainedModelFixture fixture) : IClassFixture<Trai
 
 public class TrainerVariantsTests
 {
-    private static readonly string Path1500 = TrainedModelFixture.WriteGenerated(1500, seed: 21, drift: 0);
+    private static readonly string Path1500 = GeneratedCustomers.CsvFile(1500, seed: 21, drift: 0);
 
     [Theory]
     [InlineData(TrainerKind.Logistic)]

@@ -160,8 +160,6 @@ public sealed partial class FakeMlflowServer : IDisposable
         }
     }
 
-    public static int FreePort() => LoopbackPorts.Free();
-
     public void Dispose() => http.Dispose();
 
     private async Task AnswerAsync(HttpListenerContext context, byte[] raw)

@@ -6,7 +6,7 @@ namespace Churn.Data.Tests.Fixtures;
 /// <summary>A temporary data directory and a way to open the store in it on the provider the subclass chooses.</summary>
 public abstract class StoreTestBase : IDisposable
 {
-    protected TempDir Dir { get; } = new();
+    protected StoreDirectory Dir { get; } = new("churn-data");
 
     /// <summary>The store the test runs on: SQLite in the test's folder unless a provider's subclass says otherwise.</summary>
     protected virtual Task<StoreOptions> StoreOptionsAsync() => Task.FromResult(new StoreOptions());

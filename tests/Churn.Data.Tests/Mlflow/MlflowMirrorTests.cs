@@ -144,7 +144,7 @@ public sealed class MlflowMirrorTests : StoreTestBase
     [Fact]
     public async Task AServerWithoutTheArtifactProxyGetsRunsVersionsAndAliasesAndTheFilesOnceItServesThem()
     {
-        var port = FakeMlflowServer.FreePort();
+        var port = LoopbackPorts.Free();
         var settings = new MlflowServerSettings(ServeArtifacts: false, DefaultArtifactRoot: "mlflow-artifacts:/");
         FakeMlflowServer server = new(port, settings);
         using var store = await OpenAsync(Mlflow(server.Uri), clock);
@@ -355,7 +355,7 @@ public sealed class MlflowMirrorTests : StoreTestBase
     [Fact]
     public async Task WithMlflowDownTrainingAndRegistrationSucceedAndTheMirrorCatchesUpLater()
     {
-        var port = FakeMlflowServer.FreePort();
+        var port = LoopbackPorts.Free();
         using var store = await OpenAsync(Mlflow($"http://127.0.0.1:{port}"), clock);
         var runId = await store.Runs.StartAsync("telco");
         await store.Runs.FinishAsync(runId, new Dictionary<string, double> { ["auc"] = 0.8 });

@@ -38,7 +38,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
                     })),
                     Task.Run(() => LoopAsync(server, stop.Token, async client =>
                     {
-                        foreach (var id in await StoreOutageTests.PredictBatchAsync(client, $"crash-{round}-{Guid.NewGuid():N}", 20))
+                        foreach (var id in await PredictionTraffic.PredictBatchAsync(client, $"crash-{round}-{Guid.NewGuid():N}", 20))
                         {
                             answered[id] = 0;
                         }
@@ -65,7 +65,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
                 var started = action switch
                 {
                     "score a file" => admin.PostAsync("/jobs/score", new StringContent(Bodies.Csv(3000, seed: round), Encoding.UTF8, "text/csv")),
-                    "promote" => admin.PostAsJsonAsync($"/models/{(await ProcessKillTests.ChampionAsync(admin) == 1 ? 2 : 1)}/promote", new { reason = $"crash loop {round}" }),
+                    "promote" => admin.PostAsJsonAsync($"/models/{(await Serving.ChampionAsync(admin) == 1 ? 2 : 1)}/promote", new { reason = $"crash loop {round}" }),
                     "retrain" => admin.PostAsJsonAsync("/retrain", new { rows = 2000, seed = round }),
                     _ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NoContent)),
                 };
@@ -90,13 +90,10 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
             {
                 using var admin = last.Client();
                 var ids = answered.Keys.ToList();
-                await Wait.UntilAsync(async () => await StoreOutageTests.CountLoggedAsync(dir, ids) == ids.Count,
+                await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, ids) == ids.Count,
                     TimeSpan.FromSeconds(120), $"all {ids.Count} answered predictions to be in the store");
                 var champion = await StoreCheck.AssertConsistentAsync(dir);
-                Assert.Equal(champion, await ProcessKillTests.ChampionAsync(admin));
-                var prediction = await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
-                Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
-                Assert.Equal(champion, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+                await Serving.AssertChampionServesAsync(admin, champion);
 
                 await using var db = StoreCheck.Open(dir).CreateDbContext();
                 // Ids are the primary key, so a duplicate cannot exist; rows beyond the answered ones are requests the kill cut off.

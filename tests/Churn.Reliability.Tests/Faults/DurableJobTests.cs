@@ -18,17 +18,11 @@ public sealed class DurableJobTests(ITestOutputHelper output)
                 var submitted = await admin.PostAsync("/jobs/score", new StringContent(Bodies.Csv(300, seed: 3), Encoding.UTF8, "text/csv"));
                 Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
                 scoring = (await submitted.ReadObjectAsync())["id"]!.GetValue<string>();
-                Assert.Equal("Succeeded", (await FinishedAsync(admin, scoring))["status"]!.GetValue<string>());
+                Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(admin, scoring))["status"]!.GetValue<string>());
                 result = await admin.GetByteArrayAsync($"/jobs/{scoring}/result");
 
-                var accepted = await admin.PostAsJsonAsync("/retrain", new { rows = 40000, seed = 5 });
-                Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-                training = (await accepted.ReadObjectAsync())["id"]!.GetValue<string>();
-                await Wait.UntilAsync(async () =>
-                {
-                    var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{training}");
-                    return state!["status"]!.GetValue<string>() == "Running" && state["progress"]!.GetValue<double>() > 0;
-                }, TimeSpan.FromMinutes(3), "the retraining to be under way");
+                training = await BackgroundJobs.RetrainAsync(admin, rows: 40000, seed: 5);
+                await BackgroundJobs.UnderWayAsync(admin, training);
                 // Long enough for the running state to be written (changes are written within a second).
                 await Task.Delay(TimeSpan.FromSeconds(2));
                 server.Kill();
@@ -59,16 +53,5 @@ public sealed class DurableJobTests(ITestOutputHelper output)
                 Assert.False(Directory.Exists(Path.Combine(dir, "jobs", Guid.Parse(scoring).ToString("N"))), "the job's folder is still there");
             }
         }
-    }
-
-    private static async Task<JsonObject> FinishedAsync(HttpClient client, string id)
-    {
-        JsonObject job = [];
-        await Wait.UntilAsync(async () =>
-        {
-            job = (await client.GetFromJsonAsync<JsonObject>($"/jobs/{id}"))!;
-            return job["status"]!.GetValue<string>() is "Succeeded" or "Failed";
-        }, TimeSpan.FromMinutes(3), $"job {id} to finish");
-        return job;
     }
 }

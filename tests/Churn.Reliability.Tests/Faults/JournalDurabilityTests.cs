@@ -15,24 +15,13 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
         var dir = trained.Path;
         {
             // What a crash mid-write leaves: whole lines, then half of one (and, after a power cut, zeros).
-            var whole = Enumerable.Range(0, 3).Select(i => new PredictionLogEntry
-            {
-                Id = Guid.CreateVersion7(),
-                Time = DateTimeOffset.UtcNow,
-                ModelName = "churn",
-                ModelVersion = 1,
-                CustomerId = $"torn-{i}",
-                Probability = 0.5,
-            }).ToList();
-            var torn = JsonSerializer.Serialize(new PredictionLogEntry { Id = Guid.CreateVersion7(), ModelName = "churn", CustomerId = "torn-cut" }, JsonSerializerOptions.Web);
-            var journal = Path.Combine(dir, "journal", ServerProcess.InstanceId);
-            Directory.CreateDirectory(journal);
-            await File.WriteAllTextAsync(Path.Combine(journal, "segment-20261129000000000-000001.jsonl"),
-                string.Concat(whole.Select(e => JsonSerializer.Serialize(e, JsonSerializerOptions.Web) + "\n")) + torn[..(torn.Length / 2)] + "\0\0\0\0",
-                new UTF8Encoding(false));
+            var whole = JournalSegments.Entries(3, "torn-");
+            var torn = JournalSegments.Line(new PredictionLogEntry { Id = Guid.CreateVersion7(), ModelName = "churn", CustomerId = "torn-cut" });
+            await JournalSegments.WriteAsync(JournalSegments.Folder(dir, ServerProcess.InstanceId), 1,
+                JournalSegments.Lines(whole) + torn[..(torn.Length / 2)] + "\0\0\0\0");
 
             await using var server = await ServerProcess.StartAsync(dir, new Dictionary<string, string> { ["Churn:PredictionJournalFlush"] = policy });
-            await Wait.UntilAsync(async () => await StoreOutageTests.CountLoggedAsync(dir, [.. whole.Select(e => e.Id)]) == whole.Count,
+            await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, [.. whole.Select(e => e.Id)]) == whole.Count,
                 TimeSpan.FromSeconds(60), "the whole journal lines to be replayed");
             await Wait.UntilAsync(() => Task.FromResult(server.Output.Contains("Skipped 1 unreadable line", StringComparison.Ordinal)),
                 TimeSpan.FromSeconds(10), "a warning about the torn line");
@@ -41,10 +30,10 @@ public sealed class JournalDurabilityTests(ITestOutputHelper output)
             var answered = new List<Guid>();
             for (var b = 0; b < 5; b++)
             {
-                answered.AddRange(await StoreOutageTests.PredictBatchAsync(client, $"{policy}-{b}", 20));
+                answered.AddRange(await PredictionTraffic.PredictBatchAsync(client, $"{policy}-{b}", 20));
             }
             Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
-            await Wait.UntilAsync(async () => await StoreOutageTests.CountLoggedAsync(dir, answered) == answered.Count,
+            await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, answered) == answered.Count,
                 TimeSpan.FromSeconds(60), "the answered predictions to be logged");
             output.WriteLine($"{policy}: {whole.Count} whole lines replayed, 1 torn line skipped with a warning, {answered.Count} predictions answered and logged.");
         }

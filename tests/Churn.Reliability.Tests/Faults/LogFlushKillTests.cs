@@ -17,23 +17,19 @@ public sealed class LogFlushKillTests(ITestOutputHelper output)
             using var service = server.Client();
             for (var round = 0; round < 10; round++)
             {
-                var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(b => StoreOutageTests.PredictBatchAsync(service, $"flush-{round}-{b}", 100)));
+                var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(b => PredictionTraffic.PredictBatchAsync(service, $"flush-{round}-{b}", 100)));
                 accepted.AddRange(batches.SelectMany(b => b));
             }
             // Straight after the last answer, while the writer is still draining its buffer.
             server.Kill();
         }
-        var loggedAtKill = await StoreOutageTests.CountLoggedAsync(dir.Path, accepted);
+        var loggedAtKill = await LocalStore.CountLoggedAsync(dir.Path, accepted);
 
+        int logged;
         await using (var restarted = await ServerProcess.StartAsync(dir.Path))
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (await StoreOutageTests.CountLoggedAsync(dir.Path, accepted) < accepted.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
+            logged = await LocalStore.CountLoggedWithinAsync(dir.Path, accepted, TimeSpan.FromSeconds(60));
         }
-        var logged = await StoreOutageTests.CountLoggedAsync(dir.Path, accepted);
         output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
         Assert.Equal(accepted.Count, logged);
     }

@@ -10,19 +10,14 @@ public sealed class ModelFileTests
         using var dir = await DataDirs.CloneTrainedAsync();
         await using var server = await ServerProcess.StartAsync(dir.Path);
         using var admin = server.Client();
-        var champion = await ProcessKillTests.ChampionAsync(admin);
+        var champion = await Serving.ChampionAsync(admin);
         var other = champion == 1 ? 2 : 1;
-        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
-        {
-            var package = Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == other)).PackagePath);
-            await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
-            file.SetLength(file.Length / 2);
-        }
+        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, other));
 
         var response = await admin.PostAsync($"/models/{other}/promote", null);
 
         await AssertRefusedAsync(response, "SHA-256");
-        await AssertStillServingAsync(admin, champion);
+        await Serving.AssertChampionServesAsync(admin, champion);
     }
 
     [Fact]
@@ -31,13 +26,10 @@ public sealed class ModelFileTests
         using var dir = await DataDirs.CloneTrainedAsync();
         await using var server = await ServerProcess.StartAsync(dir.Path);
         using var admin = server.Client();
-        var champion = await ProcessKillTests.ChampionAsync(admin);
+        var champion = await Serving.ChampionAsync(admin);
         string truncated = Path.Combine(dir.Path, "truncated.zip");
-        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
-        {
-            var bytes = await File.ReadAllBytesAsync(Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath));
-            await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
-        }
+        var bytes = await File.ReadAllBytesAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
+        await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
         // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
         var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir.Path, "--json");
         Assert.True(registered.ExitCode == 0, registered.Output);
@@ -45,7 +37,7 @@ public sealed class ModelFileTests
         var response = await admin.PostAsync("/models/3/promote", null);
 
         await AssertRefusedAsync(response, "corrupt or truncated");
-        await AssertStillServingAsync(admin, champion);
+        await Serving.AssertChampionServesAsync(admin, champion);
     }
 
     [Fact]
@@ -56,17 +48,12 @@ public sealed class ModelFileTests
         await using (var server = await ServerProcess.StartAsync(dir.Path))
         {
             using var admin = server.Client();
-            previous = await ProcessKillTests.ChampionAsync(admin);
+            previous = await Serving.ChampionAsync(admin);
             champion = previous == 1 ? 2 : 1;
             Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
             await server.StopAsync();
         }
-        await using (var db = StoreCheck.Open(dir.Path).CreateDbContext())
-        {
-            var package = Path.Combine(dir.Path, (await db.ModelVersions.SingleAsync(v => v.Version == champion)).PackagePath);
-            await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
-            file.SetLength(file.Length / 2);
-        }
+        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
 
         await using var restarted = await ServerProcess.StartAsync(dir.Path);
 
@@ -86,17 +73,16 @@ public sealed class ModelFileTests
         Assert.Contains(explanation, body, StringComparison.Ordinal);
     }
 
-    private static async Task AssertStillServingAsync(HttpClient admin, int champion)
+    /// <summary>Cuts the file to half its length, as a disk that filled up or a copy that stopped midway leaves it.</summary>
+    private static async Task TruncateAsync(string package)
     {
-        Assert.Equal(champion, await ProcessKillTests.ChampionAsync(admin));
-        var prediction = await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
-        Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
-        Assert.Equal(champion, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+        await using var file = new FileStream(package, FileMode.Open, FileAccess.Write);
+        file.SetLength(file.Length / 2);
     }
 
     private static async Task<(int ExitCode, string Output)> RunCliAsync(params string[] args)
     {
-        var (exitCode, stdout, stderr) = await ChildProcesses.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "churn.dll"), .. args], TimeSpan.FromMinutes(2));
+        var (exitCode, stdout, stderr) = await ChurnCommand.RunAsync(args, TimeSpan.FromMinutes(2));
         return (exitCode, stdout + stderr);
     }
 }

@@ -15,15 +15,8 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
         await using (var server = await ServerProcess.StartAsync(dir.Path))
         {
             using var admin = server.Client();
-            championBefore = await ChampionAsync(admin);
-            var accepted = await admin.PostAsJsonAsync("/retrain", new { rows = 40000, seed = 5 });
-            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-            var job = (await accepted.ReadObjectAsync())["id"]!.GetValue<string>();
-            await Wait.UntilAsync(async () =>
-            {
-                var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}");
-                return state!["status"]!.GetValue<string>() == "Running" && state["progress"]!.GetValue<double>() > 0;
-            }, TimeSpan.FromMinutes(3), "the retraining to be under way");
+            championBefore = await Serving.ChampionAsync(admin);
+            await BackgroundJobs.UnderWayAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 40000, seed: 5));
             server.Kill();
             await using var db = StoreCheck.Open(dir.Path).CreateDbContext();
             runId = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).SingleAsync();
@@ -38,16 +31,10 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
             Assert.Equal(RunStatus.Failed, run.Status);
             Assert.Contains("abandoned", run.Error, StringComparison.Ordinal);
             Assert.Equal(championBefore, champion);
-            Assert.Equal(championBefore, await ChampionAsync(admin));
-            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
+            await Serving.AssertChampionServesAsync(admin, championBefore);
             // The killed process held the training lock; a new retraining must not wait for it to expire.
-            var again = await admin.PostAsJsonAsync("/retrain", new { rows = 500, seed = 6 });
-            Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
-            var job = (await again.ReadObjectAsync())["id"]!.GetValue<string>();
-            await Wait.UntilAsync(async () => (await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}"))!["status"]!.GetValue<string>() is "Succeeded" or "Failed",
-                TimeSpan.FromMinutes(3), "the second retraining to finish");
-            var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}");
-            Assert.True(state!["status"]!.GetValue<string>() == "Succeeded", $"the retraining after the restart failed: {state}");
+            var state = await BackgroundJobs.FinishedAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 500, seed: 6));
+            Assert.True(state["status"]!.GetValue<string>() == "Succeeded", $"the retraining after the restart failed: {state}");
         }
     }
 
@@ -65,7 +52,7 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
             foreach (var delay in delaysMs)
             {
                 using var admin = server.Client();
-                var before = await ChampionAsync(admin);
+                var before = await Serving.ChampionAsync(admin);
                 var target = before == 1 ? 2 : 1;
                 var promotion = admin.PostAsJsonAsync($"/models/{target}/promote", new { reason = $"kill after {delay} ms" });
                 await Task.Delay(delay);
@@ -86,10 +73,7 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
                 // The restarted server serves the champion the store names, and is the next round's victim.
                 server = await ServerProcess.StartAsync(dir);
                 using var again = server.Client();
-                Assert.Equal(champion, await ChampionAsync(again));
-                var prediction = await again.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
-                Assert.Equal(HttpStatusCode.OK, prediction.StatusCode);
-                Assert.Equal(champion, (await prediction.ReadObjectAsync())["modelVersion"]!.GetValue<int>());
+                await Serving.AssertChampionServesAsync(again, champion);
             }
         }
         finally
@@ -97,14 +81,5 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
             await server.DisposeAsync();
         }
         output.WriteLine($"{delaysMs.Length} kills during promotion; the alias had moved in {moved} of them; the registry was consistent after every one.");
-    }
-
-    /// <summary>The version serving (as /models reports it), which must also be the champion alias.</summary>
-    public static async Task<int> ChampionAsync(HttpClient admin)
-    {
-        var models = await admin.GetFromJsonAsync<JsonArray>("/models");
-        var champion = models!.Single(m => m!["aliases"]!.AsArray().Any(a => (string?)a == "champion"))!;
-        Assert.True(champion["serving"]!.GetValue<bool>(), $"the champion v{champion["version"]} is not the serving model");
-        return champion["version"]!.GetValue<int>();
     }
 }

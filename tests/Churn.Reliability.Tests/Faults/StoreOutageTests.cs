@@ -27,7 +27,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             }
             for (var b = 0; b < 20; b++)
             {
-                accepted.AddRange(await PredictBatchAsync(service, $"outage-{b}", 10));
+                accepted.AddRange(await PredictionTraffic.PredictBatchAsync(service, $"outage-{b}", 10));
             }
             await Task.Delay(TimeSpan.FromSeconds(3));
             await using var end = blocker.CreateCommand();
@@ -35,8 +35,8 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             await end.ExecuteNonQueryAsync();
         }
 
-        await Wait.UntilAsync(async () => await CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
-        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
+        await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
+        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await LocalStore.CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
         Assert.Equal(200, accepted.Count);
     }
 
@@ -52,7 +52,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         await using var server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
         using var admin = server.Client();
 
-        var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => PredictBatchAsync(admin, $"full-{b}", 100)));
+        var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => PredictionTraffic.PredictBatchAsync(admin, $"full-{b}", 100)));
 
         Assert.All(batches, b => Assert.Equal(100, b.Count));
         await Wait.UntilAsync(async () => JsonNode.Parse(await admin.GetStringAsync("/health"))!["predictionLogSpillError"] is not null,
@@ -65,28 +65,5 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
         Assert.Contains("Cannot write the prediction spill file", server.Output, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
         Assert.False(server.HasExited);
-    }
-
-    public static async Task<List<Guid>> PredictBatchAsync(HttpClient client, string prefix, int count)
-    {
-        var customers = Bodies.Customers(count, seed: Math.Abs(prefix.GetHashCode(StringComparison.Ordinal)) % 10_000);
-        for (var i = 0; i < customers.Count; i++)
-        {
-            customers[i]["customerId"] = $"{prefix}-{i}";
-        }
-        var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await response.ReadObjectAsync())["predictions"]!.AsArray().Select(p => Guid.Parse(p!["predictionId"]!.GetValue<string>()))];
-    }
-
-    public static async Task<int> CountLoggedAsync(string dir, IReadOnlyCollection<Guid> ids)
-    {
-        await using var db = StoreCheck.Open(dir).CreateDbContext();
-        var count = 0;
-        foreach (var chunk in ids.Chunk(500))
-        {
-            count += await db.PredictionLog.CountAsync(p => chunk.Contains(p.Id));
-        }
-        return count;
     }
 }

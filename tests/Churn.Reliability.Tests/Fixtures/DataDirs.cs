@@ -50,15 +50,12 @@ public static class DataDirs
             await using (var server = await ServerProcess.StartAsync(dir))
             {
                 using var admin = server.Client();
-                var accepted = await admin.PostAsJsonAsync("/retrain", new { rows = 1000, seed = 11 });
-                accepted.EnsureSuccessStatusCode();
-                var job = (await accepted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-                await Wait.UntilAsync(async () =>
+                var job = await BackgroundJobs.RetrainAsync(admin, rows: 1000, seed: 11);
+                var state = await BackgroundJobs.FinishedAsync(admin, job, TimeSpan.FromMinutes(4));
+                if (state["status"]!.GetValue<string>() != "Succeeded")
                 {
-                    var state = await admin.GetFromJsonAsync<JsonObject>($"/jobs/{job}");
-                    var status = state!["status"]!.GetValue<string>();
-                    return status == "Failed" ? throw new InvalidOperationException($"The template's retraining failed: {state}") : status == "Succeeded";
-                }, TimeSpan.FromMinutes(4), "the template's retraining to finish");
+                    throw new InvalidOperationException($"The template's retraining failed: {state}");
+                }
                 await server.StopAsync();
             }
             template = dir;
@@ -67,27 +64,6 @@ public static class DataDirs
         finally
         {
             Gate.Release();
-        }
-    }
-}
-
-public static class Wait
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> when it does not within <paramref name="limit"/>.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan limit, string what)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Gave up waiting for {what} after {limit.TotalSeconds:0} s.");
-            }
-            await Task.Delay(100);
         }
     }
 }

@@ -16,20 +16,15 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public const string AdminPassword = "test-only-dashboard-password-0123";
 
+    private readonly CapturedOutput output = new();
     private readonly Process process;
-    private readonly StringBuilder output = new();
-    private readonly Lock outputGate = new();
 
-    private ServerProcess(Process process, string dataDir, int port)
+    private ServerProcess(ProcessStartInfo start, string dataDir, int port)
     {
-        this.process = process;
+        process = output.Start(start);
         DataDir = dataDir;
         Port = port;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public string DataDir { get; }
@@ -43,16 +38,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public bool HasExited => process.HasExited;
 
     /// <summary>Everything the process has written to stdout and stderr so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (outputGate)
-            {
-                return output.ToString();
-            }
-        }
-    }
+    public string Output => output.Text;
 
     /// <summary>
     /// Starts <c>churn serve</c> on <paramref name="dataDir"/> and waits until it answers liveness (it listens only once
@@ -61,20 +47,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? settings = null, int? port = null)
     {
         var chosenPort = port ?? FreePort();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = dataDir,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
-        start.ArgumentList.Add("serve");
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add($"http://127.0.0.1:{chosenPort}");
-        start.ArgumentList.Add("--data-dir");
-        start.ArgumentList.Add(dataDir);
-        start.Environment.Remove("CHURN_DATA_DIR");
+        var start = ChurnCommand.StartInfo(["serve", "--urls", $"http://127.0.0.1:{chosenPort}", "--data-dir", dataDir], workingDirectory: dataDir);
         start.Environment["CHURN_ADMIN_KEY"] = AdminKey;
         start.Environment["CHURN_ADMIN_PASSWORD"] = AdminPassword;
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
@@ -99,7 +72,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
-        var server = new ServerProcess(Process.Start(start)!, dataDir, chosenPort);
+        var server = new ServerProcess(start, dataDir, chosenPort);
         await server.WaitUntilLiveAsync();
         return server;
     }
@@ -135,10 +108,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             return;
         }
-        using (var term = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
-        {
-            await term.WaitForExitAsync();
-        }
+        await ChildProcesses.TerminateAsync(process.Id);
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {
@@ -161,18 +131,6 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     public static int FreePort() => LoopbackPorts.Free();
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (outputGate)
-        {
-            output.AppendLine(line);
-        }
-    }
 
     private async Task WaitUntilLiveAsync()
     {

@@ -13,7 +13,7 @@ public sealed class SharedServer : IAsyncLifetime
     public IReadOnlyList<Operation> Operations { get; private set; } = [];
 
     /// <summary>Secrets of one active key per role.</summary>
-    public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Keys { get; private set; } = [];
 
     public string RevokedKey { get; private set; } = "";
 
@@ -25,14 +25,7 @@ public sealed class SharedServer : IAsyncLifetime
         // A small upload limit, so the security suite can show the 413 without sending a gigabyte.
         Server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:MaxUploadBytes"] = UploadLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         using var admin = Server.Client();
-        Keys["admin"] = ServerProcess.AdminKey;
-        foreach (var role in new[] { "analyst", "service", "viewer" })
-        {
-            Keys[role] = (await CreateKeyAsync(admin, $"shared-{role}", role)).Secret;
-        }
-        var revoked = await CreateKeyAsync(admin, "shared-revoked", "service");
-        RevokedKey = revoked.Secret;
-        (await admin.DeleteAsync($"/keys/{revoked.Id}")).EnsureSuccessStatusCode();
+        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, ServerProcess.AdminKey, "shared");
         Operations = await ApiSurface.ReadAsync(admin);
     }
 
@@ -49,13 +42,7 @@ public sealed class SharedServer : IAsyncLifetime
         _ => Keys[role],
     });
 
-    public static async Task<(string Id, string Secret)> CreateKeyAsync(HttpClient admin, string name, string role)
-    {
-        var response = await admin.PostAsJsonAsync("/keys", new { name, role });
-        response.EnsureSuccessStatusCode();
-        var created = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-        return (created["id"]!.GetValue<string>(), created["key"]!.GetValue<string>());
-    }
+    public static Task<(string Id, string Secret)> CreateKeyAsync(HttpClient admin, string name, string role) => ApiKeys.CreateAsync(admin, name, role);
 }
 
 /// <summary>

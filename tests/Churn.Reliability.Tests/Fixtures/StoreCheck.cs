@@ -7,7 +7,7 @@ namespace Churn.Reliability.Tests.Fixtures;
 /// <summary>Reads a stopped (or running) server's SQLite store directly, to judge it after a fault.</summary>
 public static class StoreCheck
 {
-    public static StoreFactory Open(string dataDir) => new(new StoreOptions(), dataDir);
+    public static StoreFactory Open(string dataDir) => LocalStore.Open(dataDir);
 
     /// <summary>
     /// The store is consistent: every registered version's file exists and hashes as registered, no version folder lacks

@@ -9,22 +9,7 @@ internal static class Engines
 {
     public static int FreePort() => LoopbackPorts.Free();
 
-    /// <summary>The full path of <paramref name="command"/>, or a failure naming the apt package that provides it.</summary>
-    public static string Require(string command, string package, params string[] extraDirectories)
-    {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(["/usr/sbin", "/sbin", .. extraDirectories])
-            .Select(d => Path.Combine(d, command)).FirstOrDefault(File.Exists);
-        if (path is null)
-        {
-            Assert.Fail($"{command} is not installed: run .ci/run or apt-get install {package}");
-        }
-        return path;
-    }
-
     public static Task RunAsync(string file, params string[] args) => ChildProcesses.RunCheckedAsync(file, args);
-
-    /// <summary>Sends SIGTERM, the signal an orchestrator sends to stop a replica gracefully.</summary>
-    public static Task TerminateAsync(int pid) => RunAsync("/bin/kill", "-TERM", pid.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Starts a long-running program whose output is read and dropped, so its pipes never fill and block it.</summary>
     public static Process StartDrained(string file, params string[] args)
@@ -63,56 +48,30 @@ internal static class Engines
     public static bool IsRoot => Environment.UserName == "root";
 }
 
-/// <summary>A throwaway PostgreSQL cluster with trust authentication, deleted afterwards.</summary>
+/// <summary>The deployment's PostgreSQL (see <see cref="PostgresServer"/>) with its database "churn", and reads of what the replicas stored.</summary>
 internal sealed class TestPostgres : IAsyncDisposable
 {
-    private readonly string root = Path.Combine(Path.GetTempPath(), $"churn-scale-pg-{Guid.NewGuid():N}");
-    private string binDir = "";
+    private readonly PostgresServer server = new();
 
-    public int Port { get; } = Engines.FreePort();
+    public int Port => server.Port;
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=churn;Pooling=true;Maximum Pool Size=40";
+    public string ConnectionString => server.ConnectionString("churn") + ";Pooling=true;Maximum Pool Size=40";
 
     public async Task StartAsync()
     {
-        binDir = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
-                .Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault() ?? ""
-            : "";
-        if (binDir.Length == 0)
+        if (PostgresServer.BinDir is null)
         {
-            Assert.Fail("PostgreSQL is not installed: run .ci/run or apt-get install postgresql");
+            Assert.Fail(PostgresServer.NotInstalled);
         }
-        Directory.CreateDirectory(root);
-        if (Engines.IsRoot)
-        {
-            // PostgreSQL refuses to run as root: the cluster belongs to the postgres user.
-            await Engines.RunAsync("chown", "-R", "postgres:postgres", root);
-        }
-        var data = Path.Combine(root, "data");
-        await RunPgAsync("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync");
-        await ResumeAsync();
-        await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres");
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand("CREATE DATABASE churn", connection);
-        await create.ExecuteNonQueryAsync();
+        await server.StartAsync();
+        await server.CreateDatabaseAsync("churn");
     }
 
-    /// <summary>
-    /// Stops the cluster (an outage: open connections are cut, new ones refused); <see cref="ResumeAsync"/> brings it back
-    /// with its data. A fast stop, not an immediate one: this throwaway cluster runs with synchronous_commit=off, so an
-    /// immediate stop would drop commits it had already acknowledged, a loss no application could prevent.
-    /// </summary>
-    public async Task StopAsync()
-    {
-        await RunPgAsync("pg_ctl", "-D", Path.Combine(root, "data"), "-m", "fast", "-w", "stop");
-        NpgsqlConnection.ClearAllPools();
-    }
+    /// <inheritdoc cref="PostgresServer.StopAsync"/>
+    public Task StopAsync() => server.StopAsync();
 
-    /// <summary>Starts the cluster (again) on the same port and data.</summary>
-    public Task ResumeAsync() => RunPgAsync("pg_ctl", "-D", Path.Combine(root, "data"), "-w", "-t", "60", "-l", Path.Combine(root, "server.log"),
-        "-o", $"-p {Port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-        "start");
+    /// <inheritdoc cref="PostgresServer.ResumeAsync"/>
+    public Task ResumeAsync() => server.ResumeAsync();
 
     public async Task<long> ScalarAsync(string sql)
     {
@@ -137,29 +96,7 @@ internal sealed class TestPostgres : IAsyncDisposable
         return ids;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        if (binDir.Length > 0 && Directory.Exists(Path.Combine(root, "data")))
-        {
-            try
-            {
-                await RunPgAsync("pg_ctl", "-D", Path.Combine(root, "data"), "-m", "immediate", "-w", "stop");
-            }
-            catch (InvalidOperationException)
-            {
-                // It never started; the folder goes either way.
-            }
-        }
-        if (Directory.Exists(root))
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
-
-    private Task RunPgAsync(string tool, params string[] args) => Engines.IsRoot
-        ? Engines.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(binDir, tool), .. args])
-        : Engines.RunAsync(Path.Combine(binDir, tool), args);
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }
 
 /// <summary>A redis-server without persistence on a free loopback port, killed at the end.</summary>
@@ -173,7 +110,7 @@ internal sealed class TestRedis : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var server = Engines.Require("redis-server", "redis-server");
+        var server = ChildProcesses.Require("redis-server", "run .ci/run or apt-get install redis-server");
         process = Engines.StartDrained(server, "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
         await Engines.WaitForPortAsync(Port, "redis-server");
     }
@@ -205,7 +142,7 @@ internal sealed class TestNginx : IAsyncDisposable
 
     public async Task StartAsync(IEnumerable<int> upstreamPorts)
     {
-        var nginx = Engines.Require("nginx", "nginx");
+        var nginx = ChildProcesses.Require("nginx", "run .ci/run or apt-get install nginx");
         Directory.CreateDirectory(root);
         var servers = string.Join("\n", upstreamPorts.Select(p => $"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;"));
         // Connection errors (a killed replica) move a request to the next replica; a request already sent is not

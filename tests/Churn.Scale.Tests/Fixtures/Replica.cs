@@ -5,7 +5,7 @@ namespace Churn.Scale.Tests.Fixtures;
 /// <summary>One server process (<c>dotnet Churn.Server.dll --urls ...</c>) of the deployment, with its output kept for diagnostics.</summary>
 internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, string> environment) : IAsyncDisposable
 {
-    private readonly StringBuilder output = new();
+    private readonly CapturedOutput output = new();
     private Process? process;
 
     public string InstanceId { get; } = instanceId;
@@ -29,16 +29,7 @@ internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, str
     }
 
     /// <summary>The process's console output so far (for failure messages and log assertions).</summary>
-    public string Output
-    {
-        get
-        {
-            lock (output)
-            {
-                return output.ToString();
-            }
-        }
-    }
+    public string Output => output.Text;
 
     public void Start()
     {
@@ -59,15 +50,8 @@ internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, str
         {
             start.Environment[key] = value;
         }
-        lock (output)
-        {
-            output.AppendLine(CultureInfo.InvariantCulture, $"---- start {InstanceId} on {Url}");
-        }
-        process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        output.AppendLine($"---- start {InstanceId} on {Url}");
+        process = output.Start(start);
     }
 
     /// <summary>Waits until the replica answers readiness (its champion is loaded); fails with its output when it exits or takes too long.</summary>
@@ -113,7 +97,7 @@ internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, str
     public async Task<int> StopGracefullyAsync(TimeSpan within)
     {
         var running = process ?? throw new InvalidOperationException($"{InstanceId} was never started.");
-        await Engines.TerminateAsync(running.Id);
+        await ChildProcesses.TerminateAsync(running.Id);
         using var timeout = new CancellationTokenSource(within);
         try
         {
@@ -140,17 +124,5 @@ internal sealed class Replica(string instanceId, IReadOnlyDictionary<string, str
     {
         await KillAsync();
         process?.Dispose();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
     }
 }

@@ -118,20 +118,13 @@ public sealed class ScaleFixture : IAsyncLifetime
     /// Starts the real <c>churn</c> command against the deployment's store (the shared data directory and PostgreSQL),
     /// as an operator on one of the replicas' hosts would run it; Redis is configured too, as in the replicas' environment.
     /// </summary>
-    internal Process StartChurn(params string[] args)
+    internal Process StartChurn(params string[] args) => Process.Start(ChurnCommand.StartInfo(args, new Dictionary<string, string>
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "churn.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["CHURN_DATA_DIR"] = DataDir;
-        start.Environment["Churn__Store__Provider"] = "postgres";
-        start.Environment["Churn__Store__ConnectionString"] = postgres.ConnectionString;
-        start.Environment["Churn__Redis"] = redis.Configuration;
-        return Process.Start(start)!;
-    }
+        ["CHURN_DATA_DIR"] = DataDir,
+        ["Churn__Store__Provider"] = "postgres",
+        ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
+        ["Churn__Redis"] = redis.Configuration,
+    }))!;
 
     /// <summary>Runs <c>churn</c> (see <see cref="StartChurn"/>) to the end within five minutes.</summary>
     internal async Task<(int ExitCode, string Stdout, string Stderr)> ChurnAsync(params string[] args)
@@ -171,12 +164,7 @@ public sealed class ScaleFixture : IAsyncLifetime
     /// <summary>Output of both replicas, for failure messages.</summary>
     internal string Logs => $"{A.Output}\n{B.Output}\nnginx: {(File.Exists(nginx.ErrorLog) ? File.ReadAllText(nginx.ErrorLog) : "")}";
 
-    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role)
-    {
-        var response = await admin.PostAsJsonAsync("/keys", new { name, role });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-    }
+    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role) => (await ApiKeys.CreateAsync(admin, name, role)).Secret;
 
     /// <summary>A generated customer as a <c>POST /predict</c> body, its id prefixed so a test can count its own log rows.</summary>
     public static StringContent PredictBody(string customerId, int seed)
@@ -189,20 +177,8 @@ public sealed class ScaleFixture : IAsyncLifetime
     public static string InstanceOf(HttpResponseMessage response) =>
         response.Headers.TryGetValues("X-Churn-Instance", out var values) ? values.Single() : "";
 
-    /// <summary>Polls <paramref name="condition"/> every 200 ms up to <paramref name="within"/>; a generous bound, not a timing assertion.</summary>
-    public async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what)
-    {
-        var until = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < until)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            await Task.Delay(200);
-        }
-        Assert.Fail($"{what} did not happen within {within}.\n{Logs}");
-    }
+    /// <summary>Polls <paramref name="condition"/> up to <paramref name="within"/> (see <see cref="Wait.UntilAsync"/>); a failure shows the replicas' logs.</summary>
+    public Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan within, string what) => Wait.UntilAsync(condition, within, what, () => Logs);
 }
 
 [CollectionDefinition(Name)]

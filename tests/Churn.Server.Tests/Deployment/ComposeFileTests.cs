@@ -30,7 +30,7 @@ public sealed class ComposeFileTests
         var example = File.ReadAllLines(ExampleEnvironment);
         foreach (var secret in Secrets)
         {
-            var envFile = Path.Combine(Path.GetTempPath(), $"churn-compose-{Guid.NewGuid():N}.env");
+            var envFile = Scratch.NewFilePath(".env");
             File.WriteAllLines(envFile, example.Where(line => !line.StartsWith(secret + "=", StringComparison.Ordinal)));
             try
             {
@@ -106,8 +106,8 @@ public sealed class ComposeFileTests
         var (code, rendered, error) = await ComposeAsync(ExampleEnvironment, "config");
         Assert.True(code == 0, $"docker-compose config failed: {error}");
         // docker-compose is Python with PyYAML; the same interpreter turns the rendered file into JSON for the test.
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : Tools.Require("python3", "apt-get install python3-yaml");
-        var yamlFile = Path.Combine(Path.GetTempPath(), $"churn-compose-{Guid.NewGuid():N}.yml");
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : ChildProcesses.Require("python3", "apt-get install python3-yaml");
+        var yamlFile = Scratch.NewFilePath(".yml");
         await File.WriteAllTextAsync(yamlFile, rendered);
         try
         {
@@ -127,7 +127,7 @@ public sealed class ComposeFileTests
 
     private static Task<(int ExitCode, string Output, string Error)> ComposeAsync(string envFile, params string[] command) =>
         Tools.RunAsync(
-            Tools.Require("docker-compose", "apt-get install docker-compose (test.sh and .ci/run do so as root)"),
+            ChildProcesses.Require("docker-compose", "apt-get install docker-compose (test.sh and .ci/run do so as root)"),
             ["-f", Tools.ComposeFile, "--env-file", envFile, .. command],
             Tools.DeployDir,
             // The outcome must not depend on secrets exported in the shell that runs the tests.

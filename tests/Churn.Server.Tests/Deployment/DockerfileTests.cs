@@ -16,7 +16,7 @@ public sealed class DockerfileTests
     [Fact]
     public async Task TheLinterRefusesADockerfileWithAMistypedFlag()
     {
-        var broken = Path.Combine(Path.GetTempPath(), $"churn-{Guid.NewGuid():N}.Dockerfile");
+        var broken = Scratch.NewFilePath(".Dockerfile");
         await File.WriteAllTextAsync(broken, (await File.ReadAllTextAsync(Dockerfile)).Replace("--start-period=", "--start-perod=", StringComparison.Ordinal));
         try
         {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using Microsoft.Data.Sqlite;
 
 namespace Churn.Server.Tests.Deployment;
 
@@ -16,13 +15,14 @@ public sealed class NginxTests(ServerFixture server)
     [Fact]
     public async Task NginxWithTheComposeConfigurationProxiesToAReadyReplicaPastOneThatIsDown()
     {
-        var nginx = Tools.Require("nginx", "apt-get install nginx");
-        var dataDir = server.CloneDataDir();
-        var work = Directory.CreateTempSubdirectory("churn-nginx-").FullName;
-        var (replica, down, front) = (FreePort(), FreePort(), FreePort());
+        var nginx = ChildProcesses.Require("nginx", "apt-get install nginx");
+        using var dataDir = server.CloneDataDir();
+        using var scratch = new TempDirectory("churn-nginx");
+        var work = scratch.Path;
+        var (replica, down, front) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         Process? proxy = null;
         try
@@ -69,21 +69,18 @@ public sealed class NginxTests(ServerFixture server)
             }
             await stop.CancelAsync();
             await run;
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
-            ServerFixture.TryDelete(work);
         }
     }
 
     [Fact]
     public async Task TheDockerfileHealthCheckPassesOnAReadyServerAndFailsWhereNoneListens()
     {
-        Tools.Require("curl", "apt-get install curl");
-        var dataDir = server.CloneDataDir();
-        var (port, down) = (FreePort(), FreePort());
+        ChildProcesses.Require("curl", "apt-get install curl");
+        using var dataDir = server.CloneDataDir();
+        var (port, down) = (LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         try
         {
@@ -99,8 +96,6 @@ public sealed class NginxTests(ServerFixture server)
         {
             await stop.CancelAsync();
             await run;
-            SqliteConnection.ClearAllPools();
-            ServerFixture.TryDelete(dataDir);
         }
     }
 
@@ -140,11 +135,4 @@ public sealed class NginxTests(ServerFixture server)
         await client.ConnectAsync(IPAddress.Loopback, port);
         return true;
     }, $"A listener on port {port}");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

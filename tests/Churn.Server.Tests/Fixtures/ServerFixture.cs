@@ -13,12 +13,14 @@ public sealed class ServerFixture : IAsyncLifetime
 {
     public const string AdminKey = "churn_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
 
-    public string DataDir { get; } = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly StoreDirectory dataDir = new("churn-server");
+
+    public string DataDir => dataDir.Path;
 
     public ChurnFactory Factory { get; private set; } = null!;
 
     /// <summary>Secrets of one active key per role, plus one revoked key.</summary>
-    public Dictionary<string, string> Keys { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string> Keys { get; private set; } = [];
 
     public string RevokedKey { get; private set; } = "";
 
@@ -26,69 +28,46 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         Factory = new ChurnFactory(DataDir);
         using var admin = Client(AdminKey);
-        Keys["admin"] = AdminKey;
-        foreach (var role in new[] { "analyst", "service", "viewer" })
-        {
-            Keys[role] = await CreateKeyAsync(admin, $"fixture-{role}", role);
-        }
-        RevokedKey = await CreateKeyAsync(admin, "fixture-revoked", "service");
-        var keys = await admin.GetFromJsonAsync<JsonArray>("/keys");
-        var revokedId = keys!.Single(k => (string?)k!["name"] == "fixture-revoked")!["id"]!.GetValue<string>();
-        (await admin.DeleteAsync($"/keys/{revokedId}")).EnsureSuccessStatusCode();
+        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, AdminKey, "fixture");
     }
 
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        TryDelete(DataDir);
+        dataDir.Dispose();
     }
 
-    public HttpClient Client(string? key = null)
-    {
-        var client = Factory.CreateClient();
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Add("X-API-Key", key);
-        }
-        return client;
-    }
+    public HttpClient Client(string? key = null) => Factory.ClientWithKey(key);
 
     public HttpClient ClientFor(string role) => Client(Keys[role]);
 
-    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role)
+    /// <summary>GETs <paramref name="path"/> with <paramref name="role"/>'s key and returns the answer's JSON.</summary>
+    /// <exception cref="HttpRequestException">The answer was not a success.</exception>
+    public async Task<JsonNode> GetJsonAsync(string role, string path)
     {
-        var response = await admin.PostAsJsonAsync("/keys", new { name, role });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+        using var client = ClientFor(role);
+        return JsonNode.Parse(await client.GetStringAsync(path))!;
     }
 
-    /// <summary>A copy of the data directory (store and model files) for a second server that must not share the first one's files.</summary>
-    public string CloneDataDir()
+    public static async Task<string> CreateKeyAsync(HttpClient admin, string name, string role) => (await ApiKeys.CreateAsync(admin, name, role)).Secret;
+
+    /// <summary>
+    /// A copy of the data directory (store and model files) for a second server that must not share the first one's
+    /// files; removed when disposed.
+    /// </summary>
+    public StoreDirectory CloneDataDir()
     {
-        var target = Path.Combine(Scratch.Root, "churn-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(target);
+        var target = new StoreDirectory("churn-server");
         // The SQLite backup API copies a consistent snapshot while the first server keeps writing.
         using (var source = new SqliteConnection($"Data Source={Path.Combine(DataDir, "churn.db")}"))
-        using (var copy = new SqliteConnection($"Data Source={Path.Combine(target, "churn.db")}"))
+        using (var copy = new SqliteConnection($"Data Source={target.Combine("churn.db")}"))
         {
             source.Open();
             copy.Open();
             source.BackupDatabase(copy);
         }
-        CopyDirectory(Path.Combine(DataDir, "models"), Path.Combine(target, "models"));
+        CopyDirectory(Path.Combine(DataDir, "models"), target.Combine("models"));
         return target;
-    }
-
-    public static void TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 
     private static void CopyDirectory(string from, string to)
@@ -119,6 +98,20 @@ public class ChurnFactory(string dataDir) : WebApplicationFactory<ChurnServer>
         // Tests make far more than 100 requests per minute with one key; the rate-limit test lowers this itself.
         builder.UseSetting("Churn:Api:rate_limit", "1000000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+}
+
+public static class ServerClients
+{
+    /// <summary>A client of the in-memory server sending <paramref name="key"/> as its API key (none when null).</summary>
+    public static HttpClient ClientWithKey(this WebApplicationFactory<ChurnServer> factory, string? key)
+    {
+        var client = factory.CreateClient();
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-API-Key", key);
+        }
+        return client;
     }
 }
 

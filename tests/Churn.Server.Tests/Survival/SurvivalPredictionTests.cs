@@ -1,8 +1,4 @@
 using Churn.Core.Survival;
-using Churn.Data.Registry;
-using Churn.Data.Security;
-using Churn.Data.Survival;
-using Churn.Data.Tracking;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Tests.Survival;
@@ -16,7 +12,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task WithASurvivalChampionPredictionsCarryHorizonsLifetimeAndRevenueAtRisk()
     {
-        using var client = server.ClientFor("service");
+        using var client = await ClientServedSurvivalAsync("service");
         var version = await RegisterSurvivalChampionAsync();
         var customer = Bodies.Customer(seed: 11);
         var prediction = await PredictWithSurvivalAsync(client, customer);
@@ -42,10 +38,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ABatchGivesEachCustomerTheSameSurvivalAsASinglePredictionAndTenureConditionsIt()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(3, seed: 21);
-        await PredictWithSurvivalAsync(client, customers[0]);
 
         var batch = await (await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }))).ReadObjectAsync();
         var single = await (await client.PostAsync("/predict", Bodies.Json(customers[1].DeepClone()))).ReadObjectAsync();
@@ -69,10 +63,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ANegativeTimeSoFarIsRefusedNamingTheFieldInASingleAndABatchPrediction()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(2, seed: 31);
-        await PredictWithSurvivalAsync(client, customers[0]);
         var negative = customers[1].DeepClone();
         negative["features"]!["tenureMonths"] = -3;
 
@@ -87,10 +79,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task ConcurrentPredictionsGiveEachCustomerTheSameSurvival()
     {
-        using var client = server.ClientFor("service");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("service");
         var customers = Bodies.Customers(4, seed: 31);
-        await PredictWithSurvivalAsync(client, customers[0]);
         var expected = new string[customers.Count];
         for (var c = 0; c < customers.Count; c++)
         {
@@ -111,16 +101,14 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task AScoredFileCarriesEachCustomersSurvivalColumnsAsPredictGivesThem()
     {
-        using var client = server.ClientFor("analyst");
-        await RegisterSurvivalChampionAsync();
+        using var client = await ClientServedSurvivalAsync("analyst");
         var customers = Bodies.Customers(20, seed: 41);
-        await PredictWithSurvivalAsync(client, customers[0]);
 
         var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(20, seed: 41), System.Text.Encoding.UTF8, "text/csv"));
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(client, id))["status"]!.GetValue<string>());
         var lines = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
         Assert.Equal(["churnWithin_1", "churnWithin_3", "churnWithin_6", "churnWithin_12", "expectedLifetime", "revenueAtRisk"], header[^6..]);
@@ -144,10 +132,8 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
     [Fact]
     public async Task TheRealisedCIndexComparesTheServedRankingWithReportedChurnDates()
     {
-        using var service = server.ClientFor("service");
+        using var service = await ClientServedSurvivalAsync("service");
         using var analyst = server.ClientFor("analyst");
-        await RegisterSurvivalChampionAsync();
-        await PredictWithSurvivalAsync(service, Bodies.Customer(seed: 3));
         var from = DateTimeOffset.UtcNow;
         var response = await service.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(40, seed: 51)]) }));
         var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray()
@@ -180,18 +166,11 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         Assert.Contains("from", (await none.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
     }
 
-    private async Task WaitUntilLoggedAsync(Guid prediction)
+    private Task WaitUntilLoggedAsync(Guid prediction) => Wait.UntilAsync(async () =>
     {
-        for (var attempt = 0; attempt < 400; attempt++)
-        {
-            await using var db = server.Factory.Store.CreateDbContext();
-            if (await db.PredictionLog.AnyAsync(p => p.Id == prediction))
-            {
-                return;
-            }
-            await Task.Delay(25);
-        }
-    }
+        await using var db = server.Factory.Store.CreateDbContext();
+        return await db.PredictionLog.AnyAsync(p => p.Id == prediction);
+    }, TimeSpan.FromSeconds(10), $"prediction {prediction} in the store");
 
     private static double Number(string cell) => double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -201,6 +180,18 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         body["features"]!["tenureMonths"] = tenure;
         var prediction = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
         return prediction["survival"]!;
+    }
+
+    /// <summary>
+    /// Registers the survival champion (once for the class) and returns a client for <paramref name="role"/> once the
+    /// server serves it.
+    /// </summary>
+    private async Task<HttpClient> ClientServedSurvivalAsync(string role)
+    {
+        await RegisterSurvivalChampionAsync();
+        var client = server.ClientFor(role);
+        await PredictWithSurvivalAsync(client, Bodies.Customer(seed: 3));
+        return client;
     }
 
     // Polls until the server has picked up the survival champion (it follows the alias on the champion poll interval).
@@ -231,12 +222,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
             {
                 return done;
             }
-            var model = GeneratedSurvival.Train();
-            var services = server.Factory.Services;
-            var outcome = await RecordedTraining.RunAsync(services.GetRequiredService<RunTracker>(), services.GetRequiredService<ModelRegistry>(),
-                services.GetRequiredService<ModelChanges>(), server.DataDir, SurvivalOptions.DefaultModelName, RunTrigger.User, new AuditActor("test", null), promote: true, new Dictionary<string, string>(), model.Card.DataFingerprint,
-                _ => model, SurvivalRegistration.Packaging);
-            registered = outcome.Version.Version;
+            registered = await GeneratedSurvival.RegisterChampionAsync(server.Factory.Services, server.DataDir, GeneratedSurvival.Train(), "test");
             return registered.Value;
         }
         finally
@@ -282,7 +268,7 @@ public sealed class NoSurvivalChampionTests(ServerFixture server)
         var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(5, seed: 43), System.Text.Encoding.UTF8, "text/csv"));
 
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await JobsTests.WaitForJobAsync(client, id))["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(client, id))["status"]!.GetValue<string>());
         var header = (await client.GetStringAsync($"/jobs/{id}/result")).Split('\n')[0];
         Assert.Equal("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error", header);
     }

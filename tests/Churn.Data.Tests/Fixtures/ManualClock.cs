@@ -1,11 +1,5 @@
 namespace Churn.Data.Tests.Fixtures;
 
-/// <summary>A fresh directory under the test scratch folder, removed on dispose (SQLite pools cleared first).</summary>
-public sealed class TempDir() : TempDirectory("churn-test")
-{
-    protected override void BeforeDelete() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-}
-
 /// <summary>A clock the test moves by hand, so retry back-off needs no real waiting.</summary>
 public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
