@@ -81,8 +81,10 @@ internal sealed class KeyRingRequirement : IValidateOptions<ServerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServerOptions options)
     {
+        var store = StoreConfiguration.Load(options.DataDir).Store;
+        // A PostgreSQL store with no connection string is reported by the store's own check, the more basic mistake.
         if (!string.IsNullOrWhiteSpace(options.Redis) || !string.IsNullOrWhiteSpace(options.KeyRingCertificate)
-            || StoreConfiguration.Load(options.DataDir).Store.IsSqlite)
+            || store.IsSqlite || string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             return ValidateOptionsResult.Success;
         }
