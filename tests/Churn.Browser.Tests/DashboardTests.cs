@@ -96,7 +96,19 @@ public sealed class DashboardTests(DashboardFixture fixture)
         Assert.True(overflowing.Count == 0, "Pages scroll sideways at phone width:\n" + string.Join("\n", overflowing));
 
         await tab.GotoAsync("/");
-        await tab.Page.ClickAsync("[aria-label=menu]");
+        // A click that lands while the page is still wiring its handlers leaves the drawer shut: click until it opens.
+        for (var attempt = 1; ; attempt++)
+        {
+            await tab.Page.ClickAsync("[aria-label=menu]");
+            try
+            {
+                await tab.Page.WaitForSelectorAsync(".mud-drawer.mud-drawer--open", new PageWaitForSelectorOptions { Timeout = 10_000 });
+                break;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+            }
+        }
         var registryLink = tab.Page.Locator(".mud-drawer a[href='/dashboard/registry']");
         await registryLink.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible });
         await tab.ScreenshotAsync("navigation-phone");
