@@ -35,6 +35,8 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
             probabilityFloor = 0.0,
             holdoutShare = 0.3,
             outcomeWindowDays = 60,
+            // A fixed assignment: with a fresh one each run, a 95 % interval misses the truth in about one run in twenty.
+            seed = 31,
         }, features.Ids.Select((customerId, i) => new JsonObject
         {
             ["customerId"] = customerId,
