@@ -1,6 +1,6 @@
-using System.Text.RegularExpressions;
 using Churn.Scale.Tests.Fixtures;
 using Xunit.Abstractions;
+using static Churn.Scale.Tests.Fixtures.DashboardSignIn;
 
 namespace Churn.Scale.Tests;
 
@@ -9,10 +9,8 @@ namespace Churn.Scale.Tests;
 /// data-protection key ring, encrypted with the configured certificate.
 /// </summary>
 [Collection(SharedStoreCollection.Name)]
-public sealed partial class StoreSharedSecurityTests(SharedStoreFixture deployment, ITestOutputHelper output)
+public sealed class StoreSharedSecurityTests(SharedStoreFixture deployment, ITestOutputHelper output)
 {
-    private const string Locked = "Too many failed sign-ins";
-
     [Fact]
     public async Task SignInFailuresSpreadOverBothReplicasLockTheNameOnBothThroughTheStore()
     {
@@ -20,18 +18,7 @@ public sealed partial class StoreSharedSecurityTests(SharedStoreFixture deployme
         var name = $"guesser-{Guid.NewGuid():N}"[..20];
         using var handler = new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() };
         using var browser = new HttpClient(handler);
-        var answers = new List<string>();
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var replica = attempt % 2 == 0 ? deployment.A : deployment.B;
-            answers.Add(await SignInAsync(browser, replica, name, $"wrong-{attempt}"));
-        }
-
-        // Four failures (two per replica) are not enough on their own; the fifth, wherever it lands, locks the name everywhere.
-        Assert.All(answers.Take(4), a => Assert.DoesNotContain(Locked, a, StringComparison.Ordinal));
-        Assert.Contains(Locked, answers[4], StringComparison.Ordinal);
-        Assert.Contains(Locked, await SignInAsync(browser, deployment.B, name, "wrong-again"), StringComparison.Ordinal);
-        Assert.Contains(Locked, await SignInAsync(browser, deployment.A, name, "wrong-again"), StringComparison.Ordinal);
+        await DashboardSignIn.FailFiveTimesOverBothAsync(browser, deployment.A, deployment.B, name);
         var locks = await deployment.ColumnAsync($"""SELECT "Key" FROM sign_in_counters WHERE "Kind" = 'user' AND "LockedUntil" IS NOT NULL AND "Key" = '{name}'""");
         Assert.Equal(name, Assert.Single(locks));
         output.WriteLine($"5 failed sign-ins (3 on store-a, 2 on store-b) locked '{name}' on both replicas; the lock is a row of sign_in_counters.");
@@ -102,28 +89,4 @@ public sealed partial class StoreSharedSecurityTests(SharedStoreFixture deployme
         Assert.Contains("the server cannot start: Churn:KeyRingCertificate is required when the store is PostgreSQL and Churn:Redis is not set", bare.Output, StringComparison.Ordinal);
         output.WriteLine(bare.Output.Split('\n').First(l => l.Contains("cannot start", StringComparison.Ordinal)));
     }
-
-    private static async Task<string> SignInAsync(HttpClient browser, Replica replica, string user, string password)
-    {
-        var response = await SignInResponseAsync(browser, replica, replica, user, password);
-        return WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
-    }
-
-    /// <summary>Gets the sign-in form from <paramref name="formFrom"/> and posts it, with its antiforgery token, to <paramref name="postTo"/>.</summary>
-    private static async Task<HttpResponseMessage> SignInResponseAsync(HttpClient browser, Replica formFrom, Replica postTo, string user, string password)
-    {
-        var page = await browser.GetStringAsync($"{formFrom.Url}/account/login");
-        var token = Token().Match(page).Groups[1].Value;
-        Assert.NotEmpty(token);
-        return await browser.PostAsync($"{postTo.Url}/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["_handler"] = "login",
-            ["__RequestVerificationToken"] = token,
-            ["Input.UserName"] = user,
-            ["Input.Password"] = password,
-        }));
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
-    private static partial Regex Token();
 }
