@@ -266,13 +266,41 @@ public sealed class DashboardPage : IAsyncDisposable
     public List<string> ConsoleErrors { get; } = [];
 
     /// <summary>
-    /// Opens a dashboard path and waits until the circuit is connected (clicks are handled from then on): up to a minute,
-    /// since on two cores shared with the other suites a first circuit has taken over 30 s.
+    /// Opens a dashboard path and waits until the circuit is connected (clicks are handled from then on). On two cores
+    /// shared with every other suite a first circuit has taken over 30 s, and once (CI, 2026-11-30) none connected in a
+    /// minute (the cause was not captured; a circuit whose start fails is not retried by the page). So after 45 s the page
+    /// is loaded again, as a user would, once; the errors the first try logged are kept in the message if the
+    /// second fails too, and are not counted as the page's own console errors.
     /// </summary>
     public async Task GotoAsync(string path)
     {
         await Page.GotoAsync(fixture.BaseUrl + path);
-        await Page.WaitForSelectorAsync("#interactive", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        if (await IsInteractiveWithinAsync(45_000))
+        {
+            return;
+        }
+        var firstTry = ConsoleErrors.ToList();
+        ConsoleErrors.Clear();
+        await Page.ReloadAsync();
+        if (!await IsInteractiveWithinAsync(60_000))
+        {
+            throw new TimeoutException(
+                $"{path} did not become interactive after a reload (45 s, then 60 s). Console errors of the first try:\n"
+                + string.Join("\n", firstTry) + "\nof the second:\n" + string.Join("\n", ConsoleErrors));
+        }
+    }
+
+    private async Task<bool> IsInteractiveWithinAsync(float milliseconds)
+    {
+        try
+        {
+            await Page.WaitForSelectorAsync("#interactive", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = milliseconds });
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Saves a screenshot of the viewport, or of the whole page when <paramref name="fullPage"/> is set (long pages).</summary>
