@@ -53,7 +53,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             "--urls", BaseUrl,
             $"--Churn:DataDir={DataDir}",
             "--Churn:SampleRows=3000",
-            "--Churn:WarmUpRows=20",
+            "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0",
             "--Churn:Api:rate_limit=1000000",
             $"--Dashboard:AdminPassword={Password}",
             $"--Churn:AdminKey={AdminKey}",

@@ -12,7 +12,7 @@ public sealed class KestrelTests(ServerFixture server)
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0", "--Logging:LogLevel:Default=Warning"],
             output, stop.Token);
         try
         {
@@ -48,7 +48,7 @@ public sealed class KestrelTests(ServerFixture server)
         var output = new StringWriter();
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:SampleRows=1000", "--Churn:WarmUpRows=10", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir}", "--Churn:SampleRows=1000", "--Churn:WarmUpRows=10", "--Churn:RequestWarmUpSeconds=0", "--Logging:LogLevel:Default=Warning"],
             output, stop.Token);
         try
         {

@@ -13,7 +13,8 @@ public sealed record HealthDetails(
     string? PredictionLogSpillError = null, MirrorStatus? Mlflow = null);
 
 /// <summary>
-/// Liveness (the process answers) and readiness (a warmed-up champion is loaded and the store answers). Anonymous
+/// Liveness (the process answers) and readiness (a warmed-up champion is loaded, the request path is warmed up
+/// (<see cref="RequestWarmUp"/>) and the store answers). Anonymous
 /// callers get only the status; a valid key of any role also gets the details.
 /// </summary>
 public static class HealthApi
@@ -28,7 +29,7 @@ public static class HealthApi
 
     private static async Task<Results<Ok<HealthStatus>, Ok<HealthDetails>, JsonHttpResult<HealthStatus>, JsonHttpResult<HealthDetails>>> ReadyAsync(
         HttpContext context, ModelHost host, StoreFactory store, PredictionSpill spill, LeaderElection leader, IOptions<ServerOptions> options, TimeProvider time,
-        MlflowMirror mlflow, CancellationToken ct)
+        MlflowMirror mlflow, RequestWarmUp warmUp, CancellationToken ct)
     {
         string? storeError = null;
         try
@@ -45,8 +46,8 @@ public static class HealthApi
             storeError = ex.Message;
         }
         var model = host.Current;
-        var ready = model is not null && storeError is null;
-        var status = ready ? "ready" : model is null ? "starting" : "degraded";
+        var ready = model is not null && storeError is null && warmUp.IsFinished;
+        var status = ready ? "ready" : model is null ? "starting" : storeError is not null ? "degraded" : "warming";
         if (context.User.Identity?.IsAuthenticated != true)
         {
             return ready ? TypedResults.Ok(new HealthStatus(status)) : TypedResults.Json(new HealthStatus(status), statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -25,6 +25,15 @@ public sealed class ServerOptions
     [Range(0, 1_000_000)]
     public int WarmUpRows { get; set; } = 2_000;
 
+    /// <summary>
+    /// The longest the server drives its own request path over loopback after it starts listening and before it reports
+    /// ready, so the first real traffic meets compiled code (environment: <c>Churn__RequestWarmUpSeconds</c>; 0: no
+    /// warm-up, ready as soon as the champion is loaded). It ends earlier once the compiler settles; see
+    /// <see cref="Health.RequestWarmUp"/>.
+    /// </summary>
+    [Range(0, 300)]
+    public int RequestWarmUpSeconds { get; set; } = 20;
+
     /// <summary>The first admin key; defaults to CHURN_ADMIN_KEY. When neither is set one is generated and printed once.</summary>
     public string? AdminKey { get; set; }
 

@@ -1,10 +1,13 @@
+using Churn.Server.Health;
+
 namespace Churn.Server.Models;
 
 public static class ModelHosting
 {
     /// <summary>
     /// The serving model and its start-up, in order: the store is brought up to date, a champion is trained when there
-    /// is none and warmed, an admin key is made sure of; then the champion alias is followed while the server runs.
+    /// is none and warmed, an admin key is made sure of; then the champion alias is followed while the server runs, and the
+    /// request path is warmed up once Kestrel listens.
     /// </summary>
     public static IHostApplicationBuilder AddModelHosting(this IHostApplicationBuilder builder)
     {
@@ -18,6 +21,8 @@ public static class ModelHosting
         builder.Services.AddHostedService<ChampionStartup>();
         builder.Services.AddHostedService<AdminKeyStartup>();
         builder.Services.AddHostedService<ChampionWatchJob>();
+        // Last: it waits for Kestrel to listen, then warms the request path before readiness is reported.
+        builder.Services.AddHostedSingleton<RequestWarmUp>();
         return builder;
     }
 }

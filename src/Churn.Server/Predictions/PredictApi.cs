@@ -1,3 +1,4 @@
+using Churn.Server.Health;
 using Churn.Server.Models;
 using Churn.Server.Security;
 using Churn.Server.Survival;
@@ -35,7 +36,7 @@ public static class PredictApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        var prediction = predictor.Predict(model, input, reasons) with { Survival = survival.Forecast(model.Schema, [input])?[0] };
+        var prediction = predictor.Predict(model, input, reasons, record: !RequestWarmUp.IsWarmUp(request.HttpContext.User)) with { Survival = survival.Forecast(model.Schema, [input])?[0] };
         return TypedResults.Ok(errors.Ignored.Count == 0 ? prediction : prediction with { IgnoredFields = errors.Ignored });
     }
 
@@ -91,7 +92,8 @@ public static class PredictApi
             return JsonBody.Invalid(errors.Errors);
         }
         var outlooks = survival.Forecast(model.Schema, inputs);
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select((input, i) => predictor.Predict(model, input, reasons) with { Survival = outlooks?[i] })],
+        var record = !RequestWarmUp.IsWarmUp(request.HttpContext.User);
+        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select((input, i) => predictor.Predict(model, input, reasons, record) with { Survival = outlooks?[i] })],
             errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 

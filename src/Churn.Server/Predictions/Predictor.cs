@@ -20,7 +20,12 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
     /// <summary>The number of reasons that means every feature (<c>?explain=all</c>).</summary>
     public const int AllReasons = ChurnScorer.AllReasons;
 
-    public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons)
+    /// <summary>
+    /// Scores <paramref name="input"/> with <paramref name="model"/> and explains it with up to <paramref name="reasons"/>
+    /// SHAP reasons; logs, counts and shadow-scores the prediction unless <paramref name="record"/> is false (the server's
+    /// own warm-up, <see cref="Health.RequestWarmUp"/>, which still builds the log entry so that code is warm too).
+    /// </summary>
+    public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons, bool record = true)
     {
         var started = Stopwatch.GetTimestamp();
         var result = model.Scorer.Score(input.Values, reasons);
@@ -40,7 +45,7 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
             model.Version,
             result.BaseValue,
             result.ContributionUnit);
-        log.Append(new PredictionLogEntry
+        var entry = new PredictionLogEntry
         {
             Id = response.PredictionId,
             Time = now,
@@ -51,7 +56,12 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
             OutputsJson = OutputsJson(result),
             Probability = result.Probability,
             LatencyMicroseconds = (long)elapsed.TotalMicroseconds,
-        });
+        };
+        if (!record)
+        {
+            return response;
+        }
+        log.Append(entry);
         metrics.Predicted(model.Name, model.Version, elapsed.TotalSeconds);
         shadow.Offer(model, input, response, now);
         return response;

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Churn.Server.Health;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 
@@ -14,6 +15,7 @@ public sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     ApiKeyStore keys,
+    RequestWarmUp warmUp,
     IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -31,6 +33,10 @@ public sealed class ApiKeyAuthenticationHandler(
         if (string.IsNullOrEmpty(secret))
         {
             return AuthenticateResult.NoResult();
+        }
+        if (!warmUp.IsFinished && warmUp.Authenticate(secret, Context.Connection.RemoteIpAddress) is { } warming)
+        {
+            return AuthenticateResult.Success(new AuthenticationTicket(warming, SchemeName));
         }
         var key = await keys.FindAsync(secret, Context.RequestAborted);
         if (key is null)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Churn.Server.Coordination;
+using Churn.Server.Health;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
 
@@ -18,9 +19,13 @@ public static class RequestLimits
             {
                 var limit = context.RequestServices.GetRequiredService<RuntimeSettings>().Api.RateLimit;
                 // The limit is part of the partition key, so a PUT /config change applies at once: new windows, new limit.
-                var who = context.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) is { } keyId
-                    ? $"key:{keyId}"
-                    : $"ip:{context.Connection.RemoteIpAddress}";
+                var keyId = context.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim);
+                if (keyId is null && RequestWarmUp.IsWarmUp(context.User))
+                {
+                    // The server's own warm-up before it reports ready; it must not use up anyone's window.
+                    return RateLimitPartition.GetNoLimiter("warm-up");
+                }
+                var who = keyId is not null ? $"key:{keyId}" : $"ip:{context.Connection.RemoteIpAddress}";
                 // With replicas (Churn:Redis set) the window is counted in Redis, so the limit holds for the key across all of them.
                 if (context.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { } redis)
                 {

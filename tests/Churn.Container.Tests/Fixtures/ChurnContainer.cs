@@ -37,6 +37,7 @@ internal sealed class ChurnContainer : IAsyncDisposable
             ["CHURN_ADMIN_PASSWORD"] = ImageFixture.DashboardPassword,
             ["Churn__SampleRows"] = "800",
             ["Churn__WarmUpRows"] = "20",
+            ["Churn__RequestWarmUpSeconds"] = "0",
             ["Churn__Api__rate_limit"] = "1000000",
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())

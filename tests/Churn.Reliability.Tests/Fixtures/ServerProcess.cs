@@ -56,6 +56,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             ["Churn:SampleRows"] = "1000",
             ["Churn:WarmUpRows"] = "10",
+            ["Churn:RequestWarmUpSeconds"] = "0",
             ["Churn:Api:rate_limit"] = "1000000",
             ["Logging:LogLevel:Default"] = "Information",
             // The rate-limit and store-outage suites count on a short poll so a restarted server catches up quickly.

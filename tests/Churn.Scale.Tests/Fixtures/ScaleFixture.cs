@@ -59,6 +59,7 @@ public sealed class ScaleFixture : IAsyncLifetime
             ["Churn__AdminKey"] = AdminKey,
             ["Churn__SampleRows"] = "800",
             ["Churn__WarmUpRows"] = "20",
+            ["Churn__RequestWarmUpSeconds"] = "0",
             // Polling is the fallback; an hour means a promotion seen by the other replica within the test came by notification.
             ["Churn__ChampionPollInterval"] = "01:00:00",
             ["Churn__Api__rate_limit"] = "1000000",

@@ -35,6 +35,7 @@ public sealed class SharedStoreFixture : IAsyncLifetime
             ["Churn__AdminKey"] = ScaleFixture.AdminKey,
             ["Churn__SampleRows"] = "800",
             ["Churn__WarmUpRows"] = "20",
+            ["Churn__RequestWarmUpSeconds"] = "0",
             ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
             ["Churn__KeyRingCertificate"] = await TestCertificates.CreatePfxAsync(ScaleFixture.KeyRingPassword),
             ["Churn__KeyRingCertificatePassword"] = ScaleFixture.KeyRingPassword,

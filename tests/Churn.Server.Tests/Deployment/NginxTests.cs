@@ -22,7 +22,7 @@ public sealed class NginxTests(ServerFixture server)
         var (replica, down, front) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{replica}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         Process? proxy = null;
         try
@@ -80,7 +80,7 @@ public sealed class NginxTests(ServerFixture server)
         var (port, down) = (LoopbackPorts.Free(), LoopbackPorts.Free());
         using var stop = new CancellationTokenSource();
         var run = ChurnServer.RunAsync(
-            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Logging:LogLevel:Default=Warning"],
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0", "--Logging:LogLevel:Default=Warning"],
             TextWriter.Null, stop.Token);
         try
         {

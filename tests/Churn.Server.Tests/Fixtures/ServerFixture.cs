@@ -94,6 +94,7 @@ public class ChurnFactory(string dataDir) : WebApplicationFactory<ChurnServer>
         builder.UseSetting("Churn:DataDir", dataDir);
         builder.UseSetting("Churn:SampleRows", "3000");
         builder.UseSetting("Churn:WarmUpRows", "20");
+        builder.UseSetting("Churn:RequestWarmUpSeconds", "0");
         builder.UseSetting("Churn:AdminKey", ServerFixture.AdminKey);
         // Tests make far more than 100 requests per minute with one key; the rate-limit test lowers this itself.
         builder.UseSetting("Churn:Api:rate_limit", "1000000");

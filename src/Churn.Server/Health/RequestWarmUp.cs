@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Churn.Server.Models;
+using Churn.Server.Security;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Churn.Server.Health;
+
+/// <summary>
+/// Warms the whole request path before readiness is reported. Once Kestrel listens, the server sends itself
+/// <c>POST /predict</c> (and every 20th time a 10-row <c>POST /predict/batch</c>) over loopback from
+/// <see cref="Workers"/> concurrent connections, with the champion's typical customer, until the just-in-time compiler
+/// has settled (fewer than <see cref="SettledBelow"/> methods compiled in a second, after at least
+/// <see cref="MinimumTime"/>) or <see cref="ServerOptions.RequestWarmUpSeconds"/> have passed. Until then
+/// <c>GET /health</c> answers 503 <c>warming</c>, so a load balancer sends no traffic to a replica that would serve it
+/// at a third of its speed while the runtime compiles and re-optimises the path (docs/operations.md, "Readiness").
+/// </summary>
+/// <remarks>
+/// The warm-up requests carry a key that exists only in this process's memory, is accepted only from a loopback address
+/// and only until the warm-up ends; their predictions are scored and answered like any other but are not logged,
+/// counted, shadow-scored or rate-limited. Without a plain-HTTP address to call (tests on an in-memory server, HTTPS
+/// only), or with the setting at 0, the warm-up is skipped and readiness does not wait for it.
+/// </remarks>
+public sealed class RequestWarmUp(
+    IServer server, ModelHost host, IOptions<ServerOptions> options, IHostApplicationLifetime lifetime, ILogger<RequestWarmUp> log) : IHostedService
+{
+    /// <summary>The claim that marks a warm-up request's principal.</summary>
+    public const string Claim = "churn:warm-up";
+
+    /// <summary>Concurrent connections the warm-up drives.</summary>
+    public const int Workers = 16;
+
+    /// <summary>The shortest warm-up, so that the first calls of every method are counted before settling is judged.</summary>
+    public static readonly TimeSpan MinimumTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>Methods compiled in the last second below which the compiler counts as settled.</summary>
+    public const long SettledBelow = 25;
+
+    private readonly byte[] secret = Encoding.ASCII.GetBytes(Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? stopping;
+
+    /// <summary>True once the warm-up is over (or was skipped): readiness may be reported.</summary>
+    public bool IsFinished => finished.Task.IsCompleted;
+
+    /// <summary>Completes when the warm-up is over.</summary>
+    public Task Finished => finished.Task;
+
+    /// <summary>True when <paramref name="user"/> is the warm-up's own principal.</summary>
+    public static bool IsWarmUp(ClaimsPrincipal user) => user.HasClaim(c => c.Type == Claim);
+
+    /// <summary>
+    /// The warm-up's principal (role analyst) when <paramref name="presented"/> is its key, the warm-up is still running
+    /// and the caller is on a loopback address; otherwise null.
+    /// </summary>
+    public ClaimsPrincipal? Authenticate(string presented, IPAddress? remote)
+    {
+        if (IsFinished || remote is null || !IPAddress.IsLoopback(remote)
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), secret))
+        {
+            return null;
+        }
+        return new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, "warm-up"), new Claim(ClaimTypes.Role, Roles.Analyst), new Claim(Claim, "true")],
+            ApiKeyAuthenticationHandler.SchemeName));
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.RequestWarmUpSeconds == 0)
+        {
+            finished.TrySetResult();
+            return Task.CompletedTask;
+        }
+        stopping = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+        // Kestrel listens only after every hosted service has started; the warm-up needs it listening.
+        lifetime.ApplicationStarted.Register(() => _ = Task.Run(() => RunAsync(stopping.Token)));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        stopping?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var address = LoopbackAddress();
+            var model = host.Current;
+            if (address is null || model is null)
+            {
+                log.LogInformation("The request path is not warmed up: {Reason}.", address is null ? "the server has no plain-HTTP address to call" : "no model is served");
+                return;
+            }
+            var (count, elapsed, why) = await DriveAsync(address, model, TimeSpan.FromSeconds(options.Value.RequestWarmUpSeconds), cancellationToken);
+            log.LogInformation("Warmed up the request path with {Count} requests in {Seconds:F1} s ({Why}); reporting ready.", count, elapsed.TotalSeconds, why);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException)
+        {
+            log.LogWarning(ex, "The request path warm-up stopped early; reporting ready anyway.");
+        }
+        finally
+        {
+            finished.TrySetResult();
+        }
+    }
+
+    /// <summary>Sends requests until the compiler settles or the budget is spent; returns how many, how long and why it stopped.</summary>
+    private async Task<(long Count, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var single = Encoding.UTF8.GetBytes(CustomerJson(model));
+        var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(CustomerJson(model), 10))}]}}");
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Workers, UseProxy = false };
+        using var client = new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.Header, Encoding.ASCII.GetString(secret));
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        long sent = 0;
+        string? failure = null;
+        var clock = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref sent);
+                var (path, body) = n % 20 == 0 ? ("/predict/batch", batch) : ("/predict", single);
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                try
+                {
+                    using var response = await client.PostAsync(path, content, done.Token);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        failure ??= $"{path} answered {(int)response.StatusCode}";
+                        await done.CancelAsync();
+                    }
+                }
+                catch (OperationCanceledException) when (done.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        })).ToList();
+        var why = $"the {budget.TotalSeconds:F0} s budget was spent";
+        var compiled = JitInfo.GetCompiledMethodCount();
+        while (!done.IsCancellationRequested && clock.Elapsed < budget)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), done.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            var now = JitInfo.GetCompiledMethodCount();
+            if (clock.Elapsed >= MinimumTime && now - compiled < SettledBelow)
+            {
+                why = $"the compiler settled: {now - compiled} methods in the last second";
+                break;
+            }
+            compiled = now;
+        }
+        await done.CancelAsync();
+        await Task.WhenAll(workers);
+        if (failure is not null)
+        {
+            throw new InvalidOperationException($"A warm-up request failed: {failure}.");
+        }
+        return (Interlocked.Read(ref sent), clock.Elapsed, why);
+    }
+
+    /// <summary>The champion's typical customer (<see cref="Core.Models.ModelCard.TypicalCustomer"/>) as a <c>/predict</c> body.</summary>
+    private static string CustomerJson(ServingModel model)
+    {
+        var typical = model.Card.TypicalCustomer();
+        var features = new Dictionary<string, object?>();
+        for (var f = 0; f < typical.Length; f++)
+        {
+            features[model.Schema.Features[f].Name] = typical[f] switch
+            {
+                { IsMissing: true } => null,
+                { IsText: true } value => value.Text,
+                var value => value.Number,
+            };
+        }
+        return JsonSerializer.Serialize(new { customerId = "warm-up", features }, JsonSerializerOptions.Web);
+    }
+
+    /// <summary>A loopback URL for the first plain-HTTP address Kestrel listens on (a wildcard host becomes 127.0.0.1).</summary>
+    private Uri? LoopbackAddress()
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            if (!address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var uri = new Uri(address.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
+            var hostName = uri.Host is "0.0.0.0" or "[::]" or "::" ? "127.0.0.1" : uri.Host;
+            return new UriBuilder(uri) { Host = hostName, Path = "/" }.Uri;
+        }
+        return null;
+    }
+}
