@@ -1,5 +1,3 @@
-using Churn.Scale.Tests.Fixtures;
-
 namespace Churn.Scale.Tests;
 
 /// <summary>Jobs live in the shared store: any replica reports a job and serves its result, whichever replica ran it.</summary>

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Churn.Scale.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Scale.Tests;
 

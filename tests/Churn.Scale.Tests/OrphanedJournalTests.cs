@@ -1,6 +1,4 @@
-using Churn.Scale.Tests.Fixtures;
 using Npgsql;
-using Xunit.Abstractions;
 
 namespace Churn.Scale.Tests;
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Churn.Scale.Tests.Fixtures;
-using Xunit.Abstractions;
 
 namespace Churn.Scale.Tests;
 

@@ -25,19 +25,10 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         var uplift = model.Score(features);
 
         using var analyst = server.ClientFor("analyst");
-        var (id, arms) = await CreateAndAssignAsync(analyst, new
-        {
-            name = "Loop",
-            offer = "a loyalty discount",
-            costPerContact = Cost,
-            retainedValue = Value,
-            eligibility = "probability-floor",
-            probabilityFloor = 0.0,
-            holdoutShare = 0.3,
-            outcomeWindowDays = 60,
-            // A fixed assignment: with a fresh one each run, a 95 % interval misses the truth in about one run in twenty.
-            seed = 31,
-        }, features.Ids.Select((customerId, i) => new JsonObject
+        // A fixed assignment: with a fresh one each run, a 95 % interval misses the truth in about one run in twenty.
+        var campaign = NewCampaign("Loop", "a loyalty discount", "probability-floor", holdoutShare: 0.3, outcomeWindowDays: 60, seed: 31);
+        campaign["probabilityFloor"] = 0.0;
+        var (id, arms) = await CreateAndAssignAsync(analyst, campaign, features.Ids.Select((customerId, i) => new JsonObject
         {
             ["customerId"] = customerId,
             ["churnProbability"] = customers[customerId!].ChurnIfLeftAlone,
@@ -89,18 +80,9 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         var truth = eligible.Values.Average(c => c.ChurnIfContacted - c.ChurnIfLeftAlone);
         Assert.True(truth > 0.02, $"the true effect is {truth:0.000}");
         using var analyst = server.ClientFor("analyst");
-        var (id, arms) = await CreateAndAssignAsync(analyst, new
-        {
-            name = "Wakes sleeping dogs",
-            offer = "a call about renewing the contract",
-            costPerContact = Cost,
-            retainedValue = Value,
-            eligibility = "list",
-            customerIds = eligible.Keys,
-            holdoutShare = 0.5,
-            outcomeWindowDays = Window,
-            seed = 41,
-        }, eligible.Values.Select(c => new JsonObject
+        var campaign = NewCampaign("Wakes sleeping dogs", "a call about renewing the contract", "list", holdoutShare: 0.5, outcomeWindowDays: Window, seed: 41);
+        campaign["customerIds"] = new JsonArray([.. eligible.Keys.Select(k => (JsonNode)k)]);
+        var (id, arms) = await CreateAndAssignAsync(analyst, campaign, eligible.Values.Select(c => new JsonObject
         {
             ["customerId"] = c.Customer.CustomerId,
             ["churnProbability"] = c.ChurnIfLeftAlone,
@@ -121,10 +103,26 @@ public sealed class CampaignLoopTests(ServerFixture server, Xunit.Abstractions.I
         Assert.InRange(truth, effect["ciLow"]!.GetValue<double>(), effect["ciHigh"]!.GetValue<double>());
     }
 
-    /// <summary>Creates <paramref name="campaign"/> through the API and assigns <paramref name="customers"/> to its arms; returns its id and each customer's arm.</summary>
-    private static async Task<(string Id, Dictionary<string, string> Arms)> CreateAndAssignAsync(HttpClient analyst, object campaign, IEnumerable<JsonObject> customers)
+    /// <summary>
+    /// A campaign body at this test's economics (<see cref="Cost"/> per contact, <see cref="Value"/> per customer kept) with a
+    /// fixed assignment seed; the caller adds what its <paramref name="eligibility"/> needs.
+    /// </summary>
+    private static JsonObject NewCampaign(string name, string offer, string eligibility, double holdoutShare, int outcomeWindowDays, long seed) => new()
     {
-        var created = await analyst.PostAsJsonAsync("/campaigns", campaign);
+        ["name"] = name,
+        ["offer"] = offer,
+        ["costPerContact"] = Cost,
+        ["retainedValue"] = Value,
+        ["eligibility"] = eligibility,
+        ["holdoutShare"] = holdoutShare,
+        ["outcomeWindowDays"] = outcomeWindowDays,
+        ["seed"] = seed,
+    };
+
+    /// <summary>Creates <paramref name="campaign"/> through the API and assigns <paramref name="customers"/> to its arms; returns its id and each customer's arm.</summary>
+    private static async Task<(string Id, Dictionary<string, string> Arms)> CreateAndAssignAsync(HttpClient analyst, JsonObject campaign, IEnumerable<JsonObject> customers)
+    {
+        var created = await analyst.PostAsync("/campaigns", Bodies.Json(campaign));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = (await created.ReadObjectAsync())["id"]!.GetValue<string>();
         var assigned = await (await analyst.PostAsync($"/campaigns/{id}/assign", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers]) }))).ReadObjectAsync();

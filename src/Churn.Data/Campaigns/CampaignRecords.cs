@@ -34,13 +34,20 @@ public sealed class Campaign
     public required string CreatedBy { get; set; }
 }
 
-/// <summary>One customer's assignment to an arm of a campaign; a customer has at most one per campaign.</summary>
-public sealed class CampaignAssignment
+/// <summary>
+/// A row about one customer of one campaign (an assignment, a contact): it belongs to its <see cref="Campaign"/>, which
+/// cannot be deleted while such rows refer to it.
+/// </summary>
+public abstract class CampaignCustomerRecord
 {
     public long Id { get; set; }
     public Guid CampaignId { get; set; }
     public required string CustomerId { get; set; }
+}
 
+/// <summary>One customer's assignment to an arm of a campaign; a customer has at most one per campaign.</summary>
+public sealed class CampaignAssignment : CampaignCustomerRecord
+{
     /// <summary><c>treated</c> or <c>holdout</c>.</summary>
     public required string Arm { get; set; }
 
@@ -57,11 +64,8 @@ public sealed class CampaignAssignment
 }
 
 /// <summary>A customer handed out on a campaign's contact list, with the rank and expected profit they had then.</summary>
-public sealed class CampaignContact
+public sealed class CampaignContact : CampaignCustomerRecord
 {
-    public long Id { get; set; }
-    public Guid CampaignId { get; set; }
-    public required string CustomerId { get; set; }
     public int Rank { get; set; }
     public double ExpectedProfit { get; set; }
     public DateTimeOffset ContactedAt { get; set; }

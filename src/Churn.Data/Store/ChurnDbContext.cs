@@ -8,6 +8,7 @@ using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Churn.Data.Store;
 
@@ -146,19 +147,19 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<CampaignAssignment>(assignment =>
         {
             assignment.ToTable("campaign_assignments");
-            assignment.HasNames(a => a.CustomerId, a => a.Segment, a => a.AssignedBy);
+            BelongsToCampaign(assignment);
+            assignment.HasNames(a => a.Segment, a => a.AssignedBy);
             assignment.Property(a => a.Arm).HasMaxLength(16);
             // One arm per customer per campaign: the database keeps assignment sticky even under concurrent requests.
             assignment.HasIndex(a => new { a.CampaignId, a.CustomerId }).IsUnique();
-            assignment.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<CampaignContact>(contact =>
         {
             contact.ToTable("campaign_contacts");
-            contact.HasNames(c => c.CustomerId, c => c.ContactedBy);
+            BelongsToCampaign(contact);
+            contact.HasNames(c => c.ContactedBy);
             contact.HasIndex(c => new { c.CampaignId, c.CustomerId });
-            contact.HasOne<Campaign>().WithMany().HasForeignKey(c => c.CampaignId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<AuditEntry>(entry =>
@@ -235,5 +236,16 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             entry.Property(o => o.Kind).HasMaxLength(32);
             entry.HasIndex(o => new { o.DeliveredAt, o.Id });
         });
+    }
+
+    /// <summary>
+    /// Ties a campaign's per-customer rows to their campaign: a campaign with assignments or contacts cannot be deleted,
+    /// and the customer id is a name column.
+    /// </summary>
+    private static void BelongsToCampaign<T>(EntityTypeBuilder<T> rows)
+        where T : CampaignCustomerRecord
+    {
+        rows.HasNames(r => r.CustomerId);
+        rows.HasOne<Campaign>().WithMany().HasForeignKey(r => r.CampaignId).OnDelete(DeleteBehavior.Restrict);
     }
 }

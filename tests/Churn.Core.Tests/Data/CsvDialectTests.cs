@@ -2,13 +2,7 @@ namespace Churn.Core.Tests.Data;
 
 public class CsvDialectTests
 {
-    private static readonly DatasetSchema Schema = new()
-    {
-        IdColumn = "id",
-        LabelColumn = "churn",
-        PositiveLabel = "Yes",
-        Features = [new("tenure", FeatureKind.Numeric), new("plan", FeatureKind.Categorical), new("paperless", FeatureKind.Boolean)],
-    };
+    private static readonly DatasetSchema Schema = TestSchemas.Small;
 
     private static List<string?[]> ReadAll(CsvReader reader)
     {

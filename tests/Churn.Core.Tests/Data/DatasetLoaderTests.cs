@@ -2,14 +2,7 @@ namespace Churn.Core.Tests.Data;
 
 public class DatasetLoaderTests
 {
-    private static readonly DatasetSchema Schema = new()
-    {
-        IdColumn = "id",
-        LabelColumn = "churn",
-        PositiveLabel = "Yes",
-        Features = [new("tenure", FeatureKind.Numeric), new("plan", FeatureKind.Categorical), new("paperless", FeatureKind.Boolean)],
-        Drop = ["notes"],
-    };
+    private static readonly DatasetSchema Schema = TestSchemas.Small with { Drop = ["notes"] };
 
     [Fact]
     public void TypedColumnsLabelsAndIdsAreRead()

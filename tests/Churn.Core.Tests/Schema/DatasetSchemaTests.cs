@@ -5,14 +5,7 @@ public class DatasetSchemaTests
     [Fact]
     public void SchemaRoundTripsThroughJson()
     {
-        var schema = new DatasetSchema
-        {
-            IdColumn = "id",
-            LabelColumn = "churn",
-            PositiveLabel = "Yes",
-            Features = [new("tenure", FeatureKind.Numeric), new("plan", FeatureKind.Categorical), new("paperless", FeatureKind.Boolean)],
-            Drop = ["notes"],
-        };
+        var schema = TestSchemas.Small with { Drop = ["notes"] };
 
         var parsed = DatasetSchema.Parse(schema.ToJson());
 
