@@ -1,4 +1,5 @@
 using System.Buffers;
+using Churn.Server.Predictions;
 
 namespace Churn.Server.Errors;
 
@@ -111,6 +112,21 @@ public static class JsonBody
             Title = "The request is not valid.",
             Detail = detail ?? $"{errors.Count} field(s) have problems; see errors.",
         });
+
+    /// <summary>
+    /// The one batch-size rule of every scoring protocol: null when <paramref name="count"/> rows fit in
+    /// <paramref name="limit"/> (<c>api.max_batch_size</c>); otherwise a 413 ProblemDetails naming <paramref name="field"/>,
+    /// with <paramref name="holds"/> saying what it holds (e.g. "holds 1200 customers").
+    /// </summary>
+    public static ProblemHttpResult? BatchTooLarge(int count, int limit, string field, string holds, FieldErrors errors)
+    {
+        if (count <= limit)
+        {
+            return null;
+        }
+        errors.Add(field, $"{holds}; at most {limit} are allowed per request (api.max_batch_size).");
+        return Invalid(errors.Errors, StatusCodes.Status413PayloadTooLarge, "The batch is larger than api.max_batch_size.");
+    }
 
     private static BadHttpRequestException TooLarge(long maxBytes) =>
         new($"The body is larger than {maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);

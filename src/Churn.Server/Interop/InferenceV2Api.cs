@@ -144,10 +144,9 @@ public static class InferenceV2Api
             errors.Add("inputs", "must hold at least one row.");
             return JsonBody.Invalid(errors.Errors);
         }
-        if (rows > settings.Api.MaxBatchSize)
+        if (JsonBody.BatchTooLarge(rows, settings.Api.MaxBatchSize, "inputs", $"hold {rows} rows", errors) is { } tooLarge)
         {
-            errors.Add("inputs", $"hold {rows} rows; at most {settings.Api.MaxBatchSize} are allowed per request (api.max_batch_size).");
-            return JsonBody.Invalid(errors.Errors, StatusCodes.Status413PayloadTooLarge, "The batch is larger than api.max_batch_size.");
+            return tooLarge;
         }
         var customers = new List<CustomerInput>(rows);
         for (var r = 0; r < rows; r++)

@@ -62,10 +62,9 @@ public static class MlflowApi
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        if (rows.Count > settings.Api.MaxBatchSize)
+        if (JsonBody.BatchTooLarge(rows.Count, settings.Api.MaxBatchSize, "data", $"holds {rows.Count} rows", errors) is { } tooLarge)
         {
-            errors.Add("data", $"holds {rows.Count} rows; at most {settings.Api.MaxBatchSize} are allowed per request (api.max_batch_size).");
-            return JsonBody.Invalid(errors.Errors, StatusCodes.Status413PayloadTooLarge, "The batch is larger than api.max_batch_size.");
+            return tooLarge;
         }
         return TypedResults.Ok(new InvocationsResponse(
             [.. rows.Select(r => predictor.Predict(model, r, reasons: 0).ChurnProbability)],

@@ -61,17 +61,14 @@ public static class PredictApi
             return JsonBody.Invalid(errors.Errors);
         }
         var count = customers.GetArrayLength();
-        var limit = settings.Api.MaxBatchSize;
         if (count == 0)
         {
             errors.Add("customers", "must hold at least one customer.");
             return JsonBody.Invalid(errors.Errors);
         }
-        if (count > limit)
+        if (JsonBody.BatchTooLarge(count, settings.Api.MaxBatchSize, "customers", $"holds {count} customers", errors) is { } tooLarge)
         {
-            // 413: the batch is larger than this server will process in one request (api.max_batch_size).
-            errors.Add("customers", $"holds {count} customers; at most {limit} are allowed per request (api.max_batch_size).");
-            return JsonBody.Invalid(errors.Errors, StatusCodes.Status413PayloadTooLarge, "The batch is larger than api.max_batch_size.");
+            return tooLarge;
         }
         var inputs = new List<CustomerInput>(count);
         var i = 0;
