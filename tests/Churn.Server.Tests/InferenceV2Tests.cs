@@ -16,16 +16,16 @@ public sealed class InferenceV2Tests(ServerFixture server)
     };
 
     /// <summary>One tensor per feature for <see cref="Rows"/> generated customers.</summary>
-    private static JsonObject Request(int seed = 51)
+    private static JsonObject Request(int seed = 51, int rows = Rows)
     {
-        var customers = Bodies.Customers(Rows, seed);
+        var customers = Bodies.Customers(rows, seed);
         var inputs = new JsonArray();
         foreach (var feature in CustomerGenerator.Schema.Features)
         {
             inputs.Add(new JsonObject
             {
                 ["name"] = feature.Name,
-                ["shape"] = new JsonArray(Rows),
+                ["shape"] = new JsonArray(rows),
                 ["datatype"] = Datatype(feature.Kind),
                 ["data"] = new JsonArray([.. customers.Select(c => c["features"]![feature.Name]?.DeepClone())]),
             });
@@ -208,5 +208,15 @@ public sealed class InferenceV2Tests(ServerFixture server)
         var inputs = (await server.GetJsonAsync("viewer", "/v2/models/churn"))["inputs"]!.AsArray();
         Assert.All(CustomerGenerator.Schema.Features, f =>
             Assert.Equal(Datatype(f.Kind), (string?)inputs.Single(i => (string?)i!["name"] == f.Name)!["datatype"]));
+    }
+
+    [Fact]
+    public async Task MoreRowsThanTheBatchLimitAreRefusedWith413NamingTheInputs()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/v2/models/churn/infer", Bodies.Json(Request(rows: 101)));
+
+        await response.AssertFieldErrorAsync(HttpStatusCode.RequestEntityTooLarge, "inputs");
     }
 }

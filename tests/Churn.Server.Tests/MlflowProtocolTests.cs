@@ -177,4 +177,15 @@ public sealed class MlflowProtocolTests(ServerFixture server)
 
         await response.AssertFieldErrorAsync(HttpStatusCode.BadRequest, "$");
     }
+
+    [Fact]
+    public async Task MoreRowsThanTheBatchLimitAreRefusedWith413NamingTheData()
+    {
+        using var client = server.ClientFor("service");
+        var records = Bodies.Customers(101, seed: 43).Select(c => c["features"]!.DeepClone());
+
+        var response = await client.PostAsync("/invocations", Bodies.Json(new JsonObject { ["dataframe_records"] = new JsonArray([.. records]) }));
+
+        await response.AssertFieldErrorAsync(HttpStatusCode.RequestEntityTooLarge, "data");
+    }
 }
