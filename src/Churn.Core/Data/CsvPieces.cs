@@ -122,8 +122,11 @@ public sealed class CsvPieces : IDisposable
         return piece;
     }
 
-    /// <summary>Reads until the buffer holds at least <paramref name="wanted"/> bytes (more as one read gives them) or the input ends.</summary>
-    private void Fill(int wanted)
+    /// <summary>
+    /// Reads until the buffer holds at least <paramref name="wanted"/> bytes (more as one read gives them) or the input
+    /// ends; with <paramref name="once"/>, stops after the first read that gave anything.
+    /// </summary>
+    private void Fill(int wanted, bool once = false)
     {
         if (_buffer.Length < wanted)
         {
@@ -141,6 +144,10 @@ public sealed class CsvPieces : IDisposable
                 return;
             }
             _length += read;
+            if (once)
+            {
+                return;
+            }
         }
     }
 
@@ -149,7 +156,8 @@ public sealed class CsvPieces : IDisposable
         var cut = -1;
         while (cut < 0)
         {
-            Fill(_length + (1 << 16));
+            // One read at a time: the header is usually in the first, and scoring need not wait for more of the upload.
+            Fill(_length + (1 << 16), once: true);
             cut = HeaderCut(_buffer.AsSpan(0, _length), _ended);
             if (cut < 0 && (_ended || _length > 4L * CsvReader.MaxRecordChars))
             {

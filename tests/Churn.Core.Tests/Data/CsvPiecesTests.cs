@@ -91,6 +91,66 @@ public class CsvPiecesTests
         Assert.Contains("empty", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PiecesWorkedInParallelAreWrittenInInputOrder()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Text("\n", quoted: true));
+        using var pieces = CsvPieces.Open(new TrickleStream(bytes, 50), "text", pieceBytes: 64);
+        var written = new List<string?>();
+
+        // Later pieces often finish first: the earlier ones wait a little.
+        await pieces.ProcessAsync(piece =>
+        {
+            Thread.Sleep(piece.Index % 3 == 0 ? 20 : 0);
+            using var reader = piece.Open();
+            var ids = new List<string?>();
+            while (reader.Read())
+            {
+                ids.Add(reader.Current[0]);
+            }
+            return ids;
+        }, written.AddRange, window: 4, CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => $"c{i}"), written);
+    }
+
+    [Fact]
+    public async Task TheFirstFailureInInputOrderStopsTheWorkAndIsRethrown()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Text("\n"));
+        using var pieces = CsvPieces.Open(new MemoryStream(bytes), "text", pieceBytes: 64);
+        var written = new List<long>();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => pieces.ProcessAsync(piece =>
+            piece.Index is 3 or 5 ? throw new InvalidOperationException($"piece {piece.Index}") : piece.Index,
+            written.Add, window: 4, CancellationToken.None));
+
+        Assert.Equal("piece 3", error.Message);
+        Assert.Equal([0, 1, 2], written);
+    }
+
+    [Fact]
+    public async Task AnInputThatBreaksOffFailsTheWorkWithItsErrorAndNothingPastTheBreakIsWritten()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Text("\n"));
+        using var pieces = CsvPieces.Open(new BreakingStream(bytes, breakAt: bytes.Length / 2), "text", pieceBytes: 64);
+        var written = 0;
+
+        var error = await Assert.ThrowsAsync<IOException>(() => pieces.ProcessAsync(piece =>
+        {
+            using var reader = piece.Open();
+            var rows = 0;
+            while (reader.Read())
+            {
+                rows++;
+            }
+            return rows;
+        }, rows => written += rows, window: 2, CancellationToken.None));
+
+        Assert.Equal("the connection broke", error.Message);
+        Assert.InRange(written, 0, 19);
+    }
+
     /// <summary>40 records of three columns; with <paramref name="quoted"/>, some notes hold quotes, delimiters and line breaks.</summary>
     private static string Text(string lineBreak, bool quoted = false)
     {
@@ -101,6 +161,12 @@ public class CsvPiecesTests
             text.Append(CultureInfo.InvariantCulture, $"c{i},{(i % 2 == 0 ? "basic" : "pro")},{note}").Append(lineBreak);
         }
         return text.ToString();
+    }
+
+    private sealed class BreakingStream(byte[] bytes, int breakAt) : MemoryStream(bytes, writable: false)
+    {
+        public override int Read(byte[] buffer, int offset, int count) =>
+            Position >= breakAt ? throw new IOException("the connection broke") : base.Read(buffer, offset, (int)Math.Min(count, breakAt - Position));
     }
 
     private sealed class TrickleStream(byte[] bytes, int most) : MemoryStream(bytes, writable: false)
