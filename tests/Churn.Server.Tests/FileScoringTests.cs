@@ -13,8 +13,9 @@ public sealed class FileScoringTests(ServerFixture server)
     public async Task AFileScoredWhileItUploadsEqualsScoringEveryRowInProcessInOrder()
     {
         using var analyst = server.ClientFor("analyst");
-        // Several batches and a partial last one, with rows that cannot be scored, unseen categories and an id that needs quoting.
-        var rows = (3 * ScoringJob.BatchRows) + 321;
+        // Several pieces and a partial last one, with rows that cannot be scored, unseen categories and ids that need
+        // quoting, some holding a line break (which must not end a piece).
+        var rows = RowsFilling(4.5 * ScoringJob.PieceBytes);
         var csv = Spoil(Bodies.Csv(rows, seed: 21));
 
         // Sent in small pieces with pauses, so the job reads the file while it is still arriving.
@@ -71,7 +72,37 @@ public sealed class FileScoringTests(ServerFixture server)
         Assert.Contains($"{failed} rows could not be scored", job["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
-    /// <summary>Every 997th row gets a tenure that is not a number, every 1,009th an unknown contract, and the first row an id with a comma.</summary>
+    [Fact]
+    public async Task AMalformedRecordDeepInALargeUploadFailsTheJobNamingItsLineInTheUpload()
+    {
+        using var analyst = server.ClientFor("analyst");
+        var rows = RowsFilling(3.5 * ScoringJob.PieceBytes);
+        var lines = Spoil(Bodies.Csv(rows, seed: 23)).Split('\n');
+        // A record with a field too few, in the fourth piece: its line counts the quoted line breaks before it.
+        var bad = lines.Length - (rows / 5);
+        while (lines[bad].Contains('"') || lines[bad - 1].Contains('"'))
+        {
+            bad++;
+        }
+        lines[bad] = lines[bad][..lines[bad].LastIndexOf(',')];
+        var expectedLine = bad + 1;
+
+        var started = await analyst.PostAsync("/jobs/score", new StringContent(string.Join('\n', lines), Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var job = await BackgroundJobs.FinishedAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        Assert.Equal("Failed", job["status"]!.GetValue<string>());
+        Assert.Equal($"upload: line {expectedLine}, column {Bodies.Header.Count}: expected {Bodies.Header.Count} fields as in the header, found {Bodies.Header.Count - 1}.",
+            job["error"]!.GetValue<string>());
+    }
+
+    /// <summary>Rows of generated customers that make a CSV of about <paramref name="bytes"/>.</summary>
+    private static int RowsFilling(double bytes) => (int)(bytes / (Bodies.Csv(200, seed: 1).Length / 200.0));
+
+    /// <summary>
+    /// Every 997th row gets a tenure that is not a number, every 1,009th an unknown contract, the first row an id with
+    /// a comma, and every 613th an id with a quote and a line break.
+    /// </summary>
     private static string Spoil(string csv)
     {
         var lines = csv.Split('\n');
@@ -96,6 +127,10 @@ public sealed class FileScoringTests(ServerFixture server)
             if (i == 1)
             {
                 cells[0] = "\"ACME, Inc.\"";
+            }
+            if (i % 613 == 0)
+            {
+                cells[0] = $"\"{cells[0]}\n(was \"\"{i}\"\")\"";
             }
             lines[i] = string.Join(',', cells);
         }

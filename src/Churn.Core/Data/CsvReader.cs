@@ -26,8 +26,9 @@ public sealed class CsvReader : IDisposable
     public const int MaxRecordChars = 16 << 20;
 
     private readonly CsvDataReader _csv;
-    private readonly Dictionary<string, int> _columns = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _columns;
     private readonly string? _path;
+    private readonly string _headerText;
     private long _nextLine;
 
     /// <summary>
@@ -46,8 +47,10 @@ public sealed class CsvReader : IDisposable
     {
         SourceName = source;
         _path = path;
+        _columns = new(StringComparer.Ordinal);
         dialect ??= CsvDialect.Detect;
         var (prefix, header, headerLine) = ReadHeaderLine(reader, source, path, dialect.Delimiter ?? ',');
+        _headerText = prefix;
         if (header is null)
         {
             reader.Dispose();
@@ -58,16 +61,7 @@ public sealed class CsvReader : IDisposable
         DecimalComma = (dialect.Decimal ?? (Delimiter == ',' ? '.' : ',')) == ',';
         try
         {
-            _csv = CsvDataReader.Create(new PrefixedReader(prefix, reader), new CsvDataReaderOptions
-            {
-                Delimiter = Delimiter,
-                HasHeaders = true,
-                CsvStyle = CsvStyle.Standard,
-                // '#' opens a comment line by default; in churn data it is just a character.
-                Comment = '\0',
-                BufferSize = 1 << 16,
-                MaxBufferSize = MaxRecordChars,
-            });
+            _csv = CsvDataReader.Create(new PrefixedReader(prefix, reader), Options(Delimiter, 1 << 16));
         }
         catch (Sylvan.Data.Csv.CsvFormatException ex)
         {
@@ -92,6 +86,59 @@ public sealed class CsvReader : IDisposable
         RecordLine = headerLine;
         _nextLine = headerLine + 1 + header.AsSpan().Count('\n');
     }
+
+    /// <summary>A reader of a later piece of the same text (see <see cref="ForPiece"/>): the header is known, not read.</summary>
+    private CsvReader(CsvReader file, TextReader piece, long firstLine)
+    {
+        SourceName = file.SourceName;
+        _path = null;
+        _columns = file._columns;
+        _headerText = file._headerText;
+        DetectedDelimiter = file.DetectedDelimiter;
+        Delimiter = file.Delimiter;
+        DecimalComma = file.DecimalComma;
+        Header = file.Header;
+        Current = new string?[Header.Count];
+        RecordLine = firstLine - 1;
+        _nextLine = firstLine;
+        // The header line goes first again, so the piece is parsed exactly as the whole text would be; a piece is
+        // short and in memory, so a small buffer (out of the large-object heap) does, and grows for a long record.
+        try
+        {
+            _csv = CsvDataReader.Create(new PrefixedReader(_headerText, piece), Options(Delimiter, 1 << 12));
+        }
+        catch (Sylvan.Data.Csv.CsvFormatException ex)
+        {
+            throw new CsvFormatException(SourceName, firstLine, ex.FieldOrdinal + 1, Describe(ex));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw InvalidUtf8(SourceName, null, Delimiter, firstLine);
+        }
+    }
+
+    private static CsvDataReaderOptions Options(char delimiter, int bufferSize) => new()
+    {
+        Delimiter = delimiter,
+        HasHeaders = true,
+        CsvStyle = CsvStyle.Standard,
+        // '#' opens a comment line by default; in churn data it is just a character.
+        Comment = '\0',
+        BufferSize = bufferSize,
+        MaxBufferSize = MaxRecordChars,
+    };
+
+    /// <summary>
+    /// A reader of a piece of the same text that begins at a record boundary on line <paramref name="firstLine"/>
+    /// (see <see cref="CsvPieces"/>): the same header, dialect and source name, and errors that name the line in the
+    /// whole text. Pieces of one text can be read on several threads at once; this reader is not touched by them.
+    /// </summary>
+    /// <param name="piece">The piece's text, without the header; disposed with the returned reader.</param>
+    /// <param name="firstLine">The line of the whole text on which the piece begins.</param>
+    public CsvReader ForPiece(TextReader piece, long firstLine) => new(this, piece, firstLine);
+
+    /// <summary>The line on which the next record starts: after the header, the first data line.</summary>
+    internal long NextLine => _nextLine;
 
     /// <summary>
     /// Opens a file; a byte-order mark is detected and skipped. Throws <see cref="FileNotFoundException"/> when the file

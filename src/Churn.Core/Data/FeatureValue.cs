@@ -49,6 +49,10 @@ public static class ValueParser
     // it is a real category in churn data ("no add-on service"), and treating it as missing would lose it.
     private static readonly string[] MissingMarkers = ["NA", "N/A", "#N/A", "<NA>", "NULL", "NaN"];
 
+    // The first letters of the markers, in both cases: most short values ("Yes", "0", "DSL") are told apart by their first one.
+    private static readonly System.Buffers.SearchValues<char> MarkerStarts =
+        System.Buffers.SearchValues.Create(string.Concat(MissingMarkers.Select(m => $"{char.ToUpperInvariant(m[0])}{char.ToLowerInvariant(m[0])}")));
+
     /// <summary>
     /// Whether a text means "no value": blank, or (trimmed, any case) NA, N/A, #N/A, &lt;NA&gt;, NULL or NaN.
     /// </summary>
@@ -59,7 +63,7 @@ public static class ValueParser
         {
             return true;
         }
-        if (text.Length > 4)
+        if (text.Length > 4 || !MarkerStarts.Contains(text[0]))
         {
             return false;
         }

@@ -23,6 +23,9 @@ internal sealed class TreeEnsemble
 {
     private readonly PlattCalibrator _calibrator;
 
+    // Null when a tree is too large for its bit sets: the trees are then walked.
+    private readonly ExitLeaves? _exitLeaves;
+
     private TreeEnsemble(List<RegressionTree> trees, IReadOnlyList<double> weights, double bias, PlattCalibrator calibrator, float[]? imputed, int[] columnOfSlot)
     {
         var count = trees.Count;
@@ -58,6 +61,7 @@ internal sealed class TreeEnsemble
         Bias = bias;
         _calibrator = calibrator;
         HandlesMissing = imputed is not null || trees.All(ReadsDefaults);
+        _exitLeaves = ExitLeaves.TryBuild(this);
     }
 
     public int[] Start { get; }
@@ -133,8 +137,14 @@ internal sealed class TreeEnsemble
 
     public double Probability(ReadOnlySpan<float> x) => 1 / (1 + Math.Exp(-LogOdds(Sum(x))));
 
-    /// <summary>The ensemble's raw sum (bias plus each tree's weighted leaf).</summary>
+    /// <summary>The ensemble's raw sum (bias plus each tree's weighted leaf), with the leaves found by <see cref="ExitLeaves"/>.</summary>
     public double Sum(ReadOnlySpan<float> x)
+    {
+        return _exitLeaves is { } exits && x.Length >= exits.Slots ? exits.Sum(x, Weight, Bias) : WalkSum(x);
+    }
+
+    /// <summary>The same sum, each tree walked from its root (<see cref="LeafOf"/>).</summary>
+    public double WalkSum(ReadOnlySpan<float> x)
     {
         var sum = Bias;
         for (var t = 0; t < Start.Length; t++)

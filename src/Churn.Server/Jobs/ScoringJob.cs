@@ -1,6 +1,6 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
-using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Threading.Channels;
 using Churn.Core.Data;
@@ -18,17 +18,18 @@ public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFil
 
 /// <summary>
 /// Scores uploaded CSV files of any size in constant memory: rows stream from the upload through the scorer into
-/// the result file, while the upload is still arriving. One thread parses the CSV into batches of
-/// <see cref="BatchRows"/> rows, the batches are scored on every core, and the results are written in input order.
-/// A row whose values do not fit is reported in the result's error column; the rest are scored.
+/// the result file, while the upload is still arriving. One thread cuts the upload into pieces of whole records
+/// (<see cref="CsvPieces"/>, about <see cref="PieceBytes"/> each), the pieces are parsed and scored on every core, and
+/// their lines are written in input order. A row whose values do not fit is reported in the result's error column;
+/// the rest are scored.
 /// </summary>
 public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoard board, RuntimeSettings settings, IOptions<ServerOptions> options, ILogger<ScoringJob> log) : BackgroundService
 {
     public const string EmptyUpload = "The upload is empty.";
     public const string QueueFull = "Too many scoring jobs are queued.";
 
-    /// <summary>Rows per scored batch: enough to make the hand-over between threads cheap, few enough to keep memory flat.</summary>
-    public const int BatchRows = 1024;
+    /// <summary>Bytes of the upload per scored piece: enough to make the hand-over between threads cheap, few enough to keep memory flat.</summary>
+    public const int PieceBytes = CsvPieces.DefaultPieceBytes;
 
     private readonly Channel<ScoringOrder> orders = Channel.CreateBounded<ScoringOrder>(64);
 
@@ -128,8 +129,9 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
     {
         var model = host.Require();
         var schema = model.Schema;
-        await using var input = order.Upload?.OpenRead(ct) ?? new FileStream(order.InputFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        using var reader = new CsvReader(new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true), "upload");
+        Stream input = order.Upload?.OpenRead(ct) ?? new FileStream(order.InputFile, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        using var pieces = CsvPieces.Open(input, "upload", pieceBytes: PieceBytes);
+        var reader = pieces.Header;
         var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
         var missing = schema.Features.Where((f, i) => columns[i] < 0).Select(f => f.Name).ToList();
         if (missing.Count > 0)
@@ -138,12 +140,12 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
         }
         var idColumn = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
         // With a survival champion, every row also gets its horizon probabilities, expected lifetime and revenue at risk.
-        var layout = new ResultLayout(model, order.Contributions, SurvivalColumns.For(survivalHost, reader.ColumnIndex));
+        var layout = new ResultLayout(model, order.Contributions, SurvivalColumns.For(survivalHost, reader.ColumnIndex), columns, idColumn);
         var temp = order.ResultFile + ".tmp";
         (long Rows, long Failed) written;
         try
         {
-            written = await ScoreIntoAsync(order, reader, columns, idColumn, layout, input, temp, ct);
+            written = await ScoreIntoAsync(order, pieces, layout, temp, ct);
         }
         catch
         {
@@ -154,92 +156,32 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
         return (written.Rows, written.Failed, model.Version);
     }
 
-    /// <summary>The pipeline: this thread parses rows into batches, the thread pool scores them, one writer writes them in order.</summary>
-    private async Task<(long Rows, long Failed)> ScoreIntoAsync(ScoringOrder order, CsvReader reader, int[] columns, int idColumn, ResultLayout layout, Stream input, string temp, CancellationToken ct)
+    /// <summary>
+    /// The pipeline: this thread cuts the upload into pieces of whole records, the thread pool parses and scores each
+    /// piece into result lines, and the lines are written in input order, each with its row number.
+    /// </summary>
+    private async Task<(long Rows, long Failed)> ScoreIntoAsync(ScoringOrder order, CsvPieces pieces, ResultLayout layout, string temp, CancellationToken ct)
     {
-        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        await using (var output = new StreamWriter(new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), new UTF8Encoding(false), 1 << 16))
+        await using var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        output.Write(Encoding.UTF8.GetBytes(layout.Header));
+        long rows = 0, failed = 0;
+        var report = Math.Max(1, settings.Model.BatchSize);
+        var length = order.Upload is null ? Math.Max(1, new FileInfo(order.InputFile).Length) : 0;
+        var number = new byte[20];
+        void Write(ScoredPiece scored)
         {
-            output.Write(layout.Header);
-            // Batches in input order, each already being scored: the bound keeps memory flat and lets every core work.
-            var batches = Channel.CreateBounded<Task<ScoredBatch>>(new BoundedChannelOptions(2 * Math.Max(2, Environment.ProcessorCount)) { SingleReader = true, SingleWriter = true });
-            var writing = Task.Run(() => WriteAsync(order, batches.Reader, output, input, stop), CancellationToken.None);
-            Exception? readFailure = null;
             try
             {
-                long rows = 0;
-                var batch = new RowBatch(columns.Length, 1);
-                while (reader.Read())
+                var text = scored.Text.AsSpan();
+                var start = 0;
+                for (var r = 0; r < scored.Rows; r++)
                 {
-                    stop.Token.ThrowIfCancellationRequested();
-                    var values = batch.Values.AsSpan(batch.Count * columns.Length, columns.Length);
-                    for (var f = 0; f < columns.Length; f++)
-                    {
-                        values[f] = FeatureValue.Of(reader.Current[columns[f]]);
-                    }
-                    if (layout.NeedsCells)
-                    {
-                        batch.Cells[batch.Count] = [.. reader.Current];
-                    }
-                    batch.Customers[batch.Count++] = idColumn >= 0 ? reader.Current[idColumn] : null;
-                    rows++;
-                    if (batch.Count == BatchRows)
-                    {
-                        var full = batch;
-                        full.EndPosition = input.Position;
-                        await batches.Writer.WriteAsync(Task.Run(() => layout.Score(full), stop.Token), stop.Token);
-                        batch = new RowBatch(columns.Length, rows + 1);
-                    }
+                    // Rows are numbered here, in order: a piece does not know how many rows came before it.
+                    Utf8Formatter.TryFormat(rows + r + 1, number, out var digits);
+                    output.Write(number, 0, digits);
+                    output.Write(text[start..scored.Ends[r]]);
+                    start = scored.Ends[r];
                 }
-                if (batch.Count > 0)
-                {
-                    var last = batch;
-                    last.EndPosition = input.Position;
-                    await batches.Writer.WriteAsync(Task.Run(() => layout.Score(last), stop.Token), stop.Token);
-                }
-            }
-            catch (Exception ex)
-            {
-                readFailure = ex;
-                await stop.CancelAsync();
-            }
-            finally
-            {
-                batches.Writer.TryComplete();
-            }
-            if (readFailure is not null)
-            {
-                try
-                {
-                    await writing;
-                }
-                catch (Exception writeFailure) when (readFailure is OperationCanceledException && !ct.IsCancellationRequested)
-                {
-                    // The writer failed first (the disk, or a scoring fault) and stopped the reader: its error is the job's.
-                    ExceptionDispatchInfo.Throw(writeFailure);
-                }
-                catch (Exception)
-                {
-                    // The writer stopped because reading did; the reader's error is the job's.
-                }
-                ExceptionDispatchInfo.Throw(readFailure);
-            }
-            return await writing;
-        }
-    }
-
-    /// <summary>Writes scored batches in input order as each is ready, reporting progress; stops the reader if it fails.</summary>
-    private async Task<(long Rows, long Failed)> WriteAsync(ScoringOrder order, ChannelReader<Task<ScoredBatch>> batches, StreamWriter output, Stream input, CancellationTokenSource stop)
-    {
-        try
-        {
-            long rows = 0, failed = 0;
-            var report = Math.Max(1, settings.Model.BatchSize);
-            var length = order.Upload is null ? Math.Max(1, input.Length) : 0;
-            await foreach (var pending in batches.ReadAllAsync(stop.Token))
-            {
-                var scored = await pending;
-                output.Write(scored.Text);
                 failed += scored.Failed;
                 var before = rows;
                 rows += scored.Rows;
@@ -249,37 +191,77 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
                     board.Progress(order.JobId, length > 0 ? (double)scored.EndPosition / length : 0, rows);
                 }
             }
-            return (rows, failed);
+            finally
+            {
+                scored.Return();
+            }
         }
-        catch
-        {
-            await stop.CancelAsync();
-            throw;
-        }
+        await pieces.ProcessAsync(layout.Score, Write, 2 * Math.Max(2, Environment.ProcessorCount), ct);
+        return (rows, failed);
     }
 
     private static string Cell(string? text) =>
         string.IsNullOrEmpty(text) ? "" : text.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
 
-    /// <summary>Up to <see cref="BatchRows"/> parsed rows: their feature values (schema order, row after row) and customer ids.</summary>
-    private sealed class RowBatch(int features, long firstRow)
+    /// <summary>
+    /// A piece's result lines in UTF-8, each without its row number (it starts at the comma after it):
+    /// <see cref="Ends"/> holds where each line ends. The buffers are pooled; <see cref="Return"/> gives them back.
+    /// </summary>
+    private sealed class ScoredPiece(byte[] text, int[] ends, int rows, int failed, long endPosition)
     {
-        public FeatureValue[] Values { get; } = new FeatureValue[BatchRows * features];
-        public string?[] Customers { get; } = new string?[BatchRows];
+        public byte[] Text { get; } = text;
+        public int[] Ends { get; } = ends;
+        public int Rows { get; } = rows;
+        public int Failed { get; } = failed;
 
-        /// <summary>Each row's raw cells in file order, kept only when the layout needs them (survival columns).</summary>
-        public string?[][] Cells { get; } = new string?[BatchRows][];
-        public int Count { get; set; }
+        /// <summary>How far into the upload (bytes) the piece ends.</summary>
+        public long EndPosition { get; } = endPosition;
 
-        /// <summary>The 1-based number of the batch's first data row in the file.</summary>
-        public long FirstRow { get; } = firstRow;
-
-        /// <summary>How far into the upload (bytes) the reader was when the batch was full.</summary>
-        public long EndPosition { get; set; }
+        public void Return()
+        {
+            ArrayPool<byte>.Shared.Return(Text);
+            ArrayPool<int>.Shared.Return(Ends);
+        }
     }
 
-    /// <summary>A batch's result lines, ready to write.</summary>
-    private sealed record ScoredBatch(StringBuilder Text, int Rows, int Failed, long EndPosition);
+    /// <summary>A growable UTF-8 buffer from the pool, for one piece's result lines.</summary>
+    private struct Utf8Lines(int capacity)
+    {
+        public byte[] Buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        public int Length;
+
+        /// <summary>Room for at least <paramref name="bytes"/> more bytes.</summary>
+        public Span<byte> Free(int bytes)
+        {
+            if (Buffer.Length - Length < bytes)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(2 * Buffer.Length, Length + bytes));
+                Buffer.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = larger;
+            }
+            return Buffer.AsSpan(Length);
+        }
+
+        public void Append(string text)
+        {
+            var free = Free(Encoding.UTF8.GetMaxByteCount(text.Length));
+            Length += Encoding.UTF8.GetBytes(text, free);
+        }
+
+        public void Append(char ascii, int count)
+        {
+            Free(count).Slice(0, count).Fill((byte)ascii);
+            Length += count;
+        }
+
+        /// <summary>A double as "R" writes it (the shortest text that reads back to the same number).</summary>
+        public void Append(double value)
+        {
+            value.TryFormat(Free(32), out var written, "R", CultureInfo.InvariantCulture);
+            Length += written;
+        }
+    }
 
     /// <summary>The result file's columns, and each row's line in them.</summary>
     private sealed class ResultLayout
@@ -289,12 +271,18 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
         private readonly bool explain;
         private readonly Dictionary<string, int> positions;
         private readonly SurvivalColumns? survival;
+        private readonly int[] columns;
+        private readonly int idColumn;
 
-        public ResultLayout(ServingModel model, bool contributions, SurvivalColumns? survival)
+        /// <param name="columns">Each feature's column in the file, in schema order.</param>
+        /// <param name="idColumn">The customer id's column, or -1.</param>
+        public ResultLayout(ServingModel model, bool contributions, SurvivalColumns? survival, int[] columns, int idColumn)
         {
             this.model = model;
             this.contributions = contributions;
             this.survival = survival;
+            this.columns = columns;
+            this.idColumn = idColumn;
             explain = contributions && model.Scorer.Model.CanExplain;
             positions = model.Schema.Features.Select((f, i) => (f.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
             var header = new StringBuilder("row,customerId,churnProbability,willChurn,riskTier,unseenCategories,error");
@@ -308,46 +296,81 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
 
         public string Header { get; }
 
-        /// <summary>Whether a row's raw cells must travel with its batch (the survival columns read them by name).</summary>
-        public bool NeedsCells => survival is not null;
-
-        /// <summary>Scores a batch row by row with the serving scorer (as <c>/predict</c> does) into its result lines.</summary>
-        public ScoredBatch Score(RowBatch batch)
+        /// <summary>
+        /// Parses a piece and scores its rows one by one with the serving scorer (as <c>/predict</c> does) into result
+        /// lines. Runs on several pieces at once. A malformed record fails the piece with its line in the upload.
+        /// </summary>
+        public ScoredPiece Score(CsvPiece piece)
         {
             var features = positions.Count;
-            var text = new StringBuilder(batch.Count * (contributions ? 96 + 24 * features : 96));
-            var phi = new double[features];
-            var failed = 0;
-            for (var r = 0; r < batch.Count; r++)
+            var values = new FeatureValue[features];
+            var phi = contributions ? new double[features] : [];
+            // About 100 bytes a row without contributions: a piece's lines mostly fit the first buffer.
+            var text = new Utf8Lines(piece.Bytes.Length);
+            var ends = ArrayPool<int>.Shared.Rent(Math.Max(256, piece.Bytes.Length / 64));
+            int rows = 0, failed = 0;
+            try
             {
-                var row = batch.FirstRow + r;
-                var customer = Cell(batch.Customers[r]);
-                try
+                using var reader = piece.Open();
+                while (reader.Read())
                 {
-                    var result = model.Scorer.Score(batch.Values.AsSpan(r * features, features), reasons: explain ? Predictions.Predictor.AllReasons : 0);
-                    text.Append(CultureInfo.InvariantCulture,
-                        $"{row},{customer},{result.Probability:R},{(result.WillChurn ? "true" : "false")},{result.RiskTier},{Cell(string.Join(';', result.UnseenCategories))},");
-                    if (contributions)
+                    var cells = reader.Current;
+                    for (var f = 0; f < features; f++)
                     {
-                        AppendContributions(text, result, phi);
+                        values[f] = FeatureValue.Of(cells[columns[f]]);
                     }
+                    text.Append(',', 1);
+                    text.Append(Cell(idColumn >= 0 ? cells[idColumn] : null));
+                    try
+                    {
+                        var result = model.Scorer.Score(values, reasons: explain ? Predictions.Predictor.AllReasons : 0);
+                        text.Append(',', 1);
+                        text.Append(result.Probability);
+                        text.Append(result.WillChurn ? ",true," : ",false,");
+                        text.Append(result.RiskTier);
+                        text.Append(',', 1);
+                        if (result.UnseenCategories.Count > 0)
+                        {
+                            text.Append(Cell(string.Join(';', result.UnseenCategories)));
+                        }
+                        text.Append(',', 1);
+                        if (contributions)
+                        {
+                            AppendContributions(ref text, result, phi);
+                        }
+                    }
+                    catch (FeatureValueException ex)
+                    {
+                        failed++;
+                        text.Append(',', 5);
+                        text.Append(Cell(ex.Message));
+                        text.Append(',', contributions ? features + 1 : 0);
+                    }
+                    if (survival is not null)
+                    {
+                        text.Append(survival.Cells(cells));
+                    }
+                    text.Append('\n', 1);
+                    if (rows == ends.Length)
+                    {
+                        var more = ArrayPool<int>.Shared.Rent(2 * ends.Length);
+                        ends.AsSpan().CopyTo(more);
+                        ArrayPool<int>.Shared.Return(ends);
+                        ends = more;
+                    }
+                    ends[rows++] = text.Length;
                 }
-                catch (FeatureValueException ex)
-                {
-                    failed++;
-                    text.Append(CultureInfo.InvariantCulture, $"{row},{customer},,,,,{Cell(ex.Message)}");
-                    text.Append(',', contributions ? features + 1 : 0);
-                }
-                if (survival is not null)
-                {
-                    text.Append(survival.Cells(batch.Cells[r]));
-                }
-                text.Append('\n');
             }
-            return new ScoredBatch(text, batch.Count, failed, batch.EndPosition);
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(text.Buffer);
+                ArrayPool<int>.Shared.Return(ends);
+                throw;
+            }
+            return new ScoredPiece(text.Buffer, ends, rows, failed, piece.EndPosition);
         }
 
-        private void AppendContributions(StringBuilder text, ScoreResult result, double[] phi)
+        private void AppendContributions(ref Utf8Lines text, ScoreResult result, double[] phi)
         {
             if (result.BaseValue is not { } baseValue)
             {
@@ -359,10 +382,12 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
             {
                 phi[positions[reason.Feature]] = reason.Contribution;
             }
-            text.Append(CultureInfo.InvariantCulture, $",{baseValue:R}");
+            text.Append(',', 1);
+            text.Append(baseValue);
             foreach (var value in phi)
             {
-                text.Append(CultureInfo.InvariantCulture, $",{value:R}");
+                text.Append(',', 1);
+                text.Append(value);
             }
         }
     }
