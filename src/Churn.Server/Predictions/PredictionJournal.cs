@@ -174,18 +174,32 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
         }
     }
 
+    /// <summary>Journal lines per second from which a round waits for the commit interval (below it syncs at once).</summary>
+    private const double GatherAbovePerSecond = 2_000;
+
+    /// <summary>The window over which that rate is measured.</summary>
+    private static readonly TimeSpan RateWindow = TimeSpan.FromMilliseconds(200);
+
     /// <summary>
-    /// The group commit: waits until a line is pending and the commit interval since the last fsync has passed, then
-    /// fsyncs everything appended so far with one call and releases the responses waiting for it.
+    /// The group commit: waits until a line is pending and, when lines arrive at <see cref="GatherAbovePerSecond"/> or more
+    /// (heavy load), until the commit interval since the last fsync has passed; then fsyncs everything appended so
+    /// far with one call and releases the responses waiting for it. Under light load a response so waits for one fsync,
+    /// not for the interval.
     /// </summary>
     private async Task CommitLoopAsync()
     {
         var interval = options.Value.PredictionJournalCommitInterval;
         var lastSync = DateTime.UtcNow - interval;
+        // Lines appended per second, measured over windows of RateWindow: the load that decides whether a round waits.
+        var rate = 0.0;
+        var markTime = DateTime.UtcNow;
+        long markLines = 0;
         while (true)
         {
             await commitWanted.WaitAsync();
-            var wait = lastSync + interval - DateTime.UtcNow;
+            // Under light load waiting would only add latency, so sync at once; under heavy load the interval gathers more
+            // lines into each fsync, instead of one fsync after another.
+            var wait = rate >= GatherAbovePerSecond ? lastSync + interval - DateTime.UtcNow : TimeSpan.Zero;
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait);
@@ -229,6 +243,11 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 }
             }
             lastSync = DateTime.UtcNow;
+            if (lastSync - markTime >= RateWindow)
+            {
+                rate = (upTo - markLines) / (lastSync - markTime).TotalSeconds;
+                (markLines, markTime) = (upTo, lastSync);
+            }
             lock (gate)
             {
                 durable = Math.Max(durable, upTo);
