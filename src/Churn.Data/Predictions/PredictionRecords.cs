@@ -12,6 +12,13 @@ public sealed class PredictionLogEntry
     public string OutputsJson { get; set; } = "{}";
     public double Probability { get; set; }
     public long LatencyMicroseconds { get; set; }
+
+    /// <summary>
+    /// A prediction of the server's own warm-up before readiness: it takes the log's whole way (journal serialisation,
+    /// buffer, the store's insert) so that code is compiled before real traffic, but is never written to the journal,
+    /// the spill file or the store. Not a column.
+    /// </summary>
+    public bool Rehearsal { get; set; }
 }
 
 /// <summary>An observed outcome: whether a customer actually churned.</summary>

@@ -96,6 +96,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
         modelBuilder.Entity<PredictionLogEntry>(entry =>
         {
             entry.ToTable("prediction_log");
+            entry.Ignore(p => p.Rehearsal);
             entry.HasNames(p => p.ModelName, p => p.CustomerId);
             entry.HasIndex(p => p.Time);
             entry.HasIndex(p => p.CustomerId);

@@ -23,8 +23,9 @@ namespace Churn.Server.Health;
 /// </summary>
 /// <remarks>
 /// The warm-up requests carry a key that exists only in this process's memory, is accepted only from a loopback address
-/// and only until the warm-up ends; their predictions are scored and answered like any other but are not logged,
-/// counted, shadow-scored or rate-limited. Without a plain-HTTP address to call (tests on an in-memory server, HTTPS
+/// and only until the warm-up ends; their predictions are scored and answered like any other and take the prediction
+/// log's whole way as a rehearsal (serialised, buffered, inserted in a transaction that is rolled back), so that path is
+/// compiled too, but are never stored, journaled, counted, shadow-scored or rate-limited. Without a plain-HTTP address to call (tests on an in-memory server, HTTPS
 /// only), or with the setting at 0, the warm-up is skipped and readiness does not wait for it.
 /// </remarks>
 public sealed class RequestWarmUp(

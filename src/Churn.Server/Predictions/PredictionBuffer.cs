@@ -17,7 +17,7 @@ public sealed class PredictionBuffer(IOptions<ServerOptions> options, Prediction
 
     public void Append(PredictionLogEntry entry)
     {
-        if (!journal.TryAppend(entry, channel.Writer.TryWrite))
+        if (!journal.TryAppend(entry, channel.Writer.TryWrite) && !entry.Rehearsal)
         {
             // When the spill file cannot be written either (disk full) the entry is lost; the spill has counted and
             // reported it, and the request is still answered.

@@ -129,18 +129,48 @@ public sealed class PredictionFlushJob(
 
     private async Task<Written> WriteAsync(List<PredictionLogEntry> batch)
     {
+        var real = batch;
+        if (batch.Exists(e => e.Rehearsal))
+        {
+            await RehearseAsync([.. batch.Where(e => e.Rehearsal)]);
+            real = [.. batch.Where(e => !e.Rehearsal)];
+            if (real.Count == 0)
+            {
+                return Written.Stored;
+            }
+        }
         try
         {
             await using var db = target.Store.CreateDbContext();
-            db.PredictionLog.AddRange(batch);
+            db.PredictionLog.AddRange(real);
             await db.SaveChangesAsync();
             return Written.Stored;
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "The store refused {Count} logged predictions; spilling them to {Directory}.", batch.Count, spill.Directory);
+            logger.LogWarning(ex, "The store refused {Count} logged predictions; spilling them to {Directory}.", real.Count, spill.Directory);
             nextReplay = DateTimeOffset.UtcNow + ReplayEvery;
-            return spill.Append(batch) ? Written.Spilled : Written.Nowhere;
+            return spill.Append(real) ? Written.Spilled : Written.Nowhere;
+        }
+    }
+
+    /// <summary>
+    /// The warm-up's entries (<see cref="PredictionLogEntry.Rehearsal"/>): inserted in a transaction that is rolled back,
+    /// so the store's insert path is compiled before real traffic and nothing is kept. A failure only costs the rehearsal.
+    /// </summary>
+    private async Task RehearseAsync(List<PredictionLogEntry> rehearsal)
+    {
+        try
+        {
+            await using var db = target.Store.CreateDbContext();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.PredictionLog.AddRange(rehearsal);
+            await db.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "The warm-up's rehearsal of the prediction log's insert failed; nothing was stored either way.");
         }
     }
 

@@ -307,8 +307,9 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 return false;
             }
             appended++;
-            if (current is null)
+            if (current is null || entry.Rehearsal)
             {
+                // A rehearsal is counted (the writer reports it stored with its batch) but never written: a crash must not replay it.
                 return true;
             }
             try

@@ -23,7 +23,8 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
     /// <summary>
     /// Scores <paramref name="input"/> with <paramref name="model"/> and explains it with up to <paramref name="reasons"/>
     /// SHAP reasons; logs, counts and shadow-scores the prediction unless <paramref name="record"/> is false (the server's
-    /// own warm-up, <see cref="Health.RequestWarmUp"/>, which still builds the log entry so that code is warm too).
+    /// own warm-up, <see cref="Health.RequestWarmUp"/>, whose entries take the log's way as a
+    /// <see cref="PredictionLogEntry.Rehearsal"/> and are never stored).
     /// </summary>
     public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons, bool record = true)
     {
@@ -59,6 +60,9 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
         };
         if (!record)
         {
+            // Through the log's whole way as a rehearsal (never stored), so that code is warm too; not counted or shadowed.
+            entry.Rehearsal = true;
+            log.Append(entry);
             return response;
         }
         log.Append(entry);
