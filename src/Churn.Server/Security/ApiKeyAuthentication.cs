@@ -34,7 +34,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.NoResult();
         }
-        if (!warmUp.IsFinished && warmUp.Authenticate(secret, Context.Connection.RemoteIpAddress) is { } warming)
+        if (warmUp.Authenticate(secret, Context.Connection.RemoteIpAddress) is { } warming)
         {
             return AuthenticateResult.Success(new AuthenticationTicket(warming, SchemeName));
         }
