@@ -142,8 +142,7 @@ public sealed class PredictionFlushJob(
         try
         {
             await using var db = target.Store.CreateDbContext();
-            db.PredictionLog.AddRange(real);
-            await db.SaveChangesAsync();
+            await PredictionLogInsert.InsertAsync(db, real);
             return Written.Stored;
         }
         catch (Exception ex)
@@ -164,8 +163,7 @@ public sealed class PredictionFlushJob(
         {
             await using var db = target.Store.CreateDbContext();
             await using var transaction = await db.Database.BeginTransactionAsync();
-            db.PredictionLog.AddRange(rehearsal);
-            await db.SaveChangesAsync();
+            await PredictionLogInsert.InsertAsync(db, rehearsal);
             await transaction.RollbackAsync();
         }
         catch (Exception ex)
@@ -191,8 +189,7 @@ public sealed class PredictionFlushJob(
                     var ids = chunk.Select(e => e.Id).ToList();
                     var stored = (await db.PredictionLog.Where(p => ids.Contains(p.Id)).Select(p => p.Id).ToListAsync()).ToHashSet();
                     // Distinct too: a file may hold an entry twice (a batch spilled again after a failed attempt).
-                    db.PredictionLog.AddRange(chunk.Where(e => !stored.Contains(e.Id)).DistinctBy(e => e.Id));
-                    await db.SaveChangesAsync();
+                    await PredictionLogInsert.InsertAsync(db, [.. chunk.Where(e => !stored.Contains(e.Id)).DistinctBy(e => e.Id)]);
                 }
                 File.Delete(file);
                 logger.LogInformation("Replayed spilled predictions from {File}.", file);
