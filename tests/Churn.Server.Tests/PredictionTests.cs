@@ -1,4 +1,6 @@
 using Churn.Data.Store;
+using Churn.Server.Predictions;
+using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Server.Tests;
 
@@ -106,23 +108,35 @@ public sealed class PredictionTests(ServerFixture server)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    [Fact]
-    public async Task ABatchReturnsOnePredictionPerCustomerInOrderWithTheSameProbabilitiesAsSinglePredictions()
+    [Theory]
+    [InlineData(5)]
+    // Enough customers to be scored on all cores at once.
+    [InlineData(Predictor.ParallelFrom * 3 + 1)]
+    public async Task ABatchReturnsOnePredictionPerCustomerInOrderWithTheSameProbabilitiesAndReasonsAsSinglePredictions(int count)
     {
         using var client = server.ClientFor("service");
-        var customers = Bodies.Customers(5, seed: 11);
+        var customers = Bodies.Customers(count, seed: 11);
 
         var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray();
-        Assert.Equal(5, predictions.Count);
-        for (var i = 0; i < 5; i++)
+        Assert.Equal(count, predictions.Count);
+        for (var i = 0; i < count; i++)
         {
             Assert.Equal(customers[i]["customerId"]!.GetValue<string>(), predictions[i]!["customerId"]!.GetValue<string>());
             var single = await (await client.PostAsync("/predict", Bodies.Json(customers[i].DeepClone()))).ReadObjectAsync();
             Assert.Equal(single["churnProbability"]!.GetValue<double>(), predictions[i]!["churnProbability"]!.GetValue<double>());
+            Assert.Equal(single["reasons"]!.ToJsonString(), predictions[i]!["reasons"]!.ToJsonString());
         }
+        // Each logged entry carries its own customer, whichever thread scored it.
+        var ids = predictions.Select(p => Guid.Parse(p!["predictionId"]!.GetValue<string>())).ToList();
+        await Wait.UntilAsync(async () =>
+        {
+            await using var db = server.Factory.Store.CreateDbContext();
+            var logged = await db.PredictionLog.Where(p => ids.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.CustomerId);
+            return logged.Count == count && ids.Select((id, i) => logged[id] == customers[i]["customerId"]!.GetValue<string>()).All(same => same);
+        }, TimeSpan.FromSeconds(30), "every prediction of the batch logged with its own customer");
     }
 
     [Fact]

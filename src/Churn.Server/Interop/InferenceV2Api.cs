@@ -171,7 +171,7 @@ public static class InferenceV2Api
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        var predictions = customers.Select(c => predictor.Predict(model, c, reasons: 0)).ToList();
+        var predictions = predictor.Predict(model, customers, reasons: 0);
         var results = new Dictionary<string, V2Tensor>(StringComparer.Ordinal)
         {
             ["churn_probability"] = new("churn_probability", "FP64", [rows], [.. predictions.Select(p => (object)p.ChurnProbability)]),

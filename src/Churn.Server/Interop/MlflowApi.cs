@@ -67,7 +67,7 @@ public static class MlflowApi
             return tooLarge;
         }
         return TypedResults.Ok(new InvocationsResponse(
-            [.. rows.Select(r => predictor.Predict(model, r, reasons: 0).ChurnProbability)],
+            [.. predictor.Predict(model, rows, reasons: 0).Select(p => p.ChurnProbability)],
             errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 

@@ -90,7 +90,8 @@ public static class PredictApi
         }
         var outlooks = survival.Forecast(model.Schema, inputs);
         var record = !RequestWarmUp.IsWarmUp(request.HttpContext.User);
-        return TypedResults.Ok(new BatchPredictionResponse([.. inputs.Select((input, i) => predictor.Predict(model, input, reasons, record) with { Survival = outlooks?[i] })],
+        var predictions = predictor.Predict(model, inputs, reasons, record);
+        return TypedResults.Ok(new BatchPredictionResponse(outlooks is null ? predictions : [.. predictions.Select((p, i) => p with { Survival = outlooks[i] })],
             errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 

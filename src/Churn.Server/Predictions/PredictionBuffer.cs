@@ -15,13 +15,21 @@ public sealed class PredictionBuffer(IOptions<ServerOptions> options, Prediction
 
     public ChannelReader<PredictionLogEntry> Reader => channel.Reader;
 
-    public void Append(PredictionLogEntry entry)
+    public void Append(PredictionLogEntry entry) => Append([entry]);
+
+    /// <summary>Appends the entries of one request in order; their journal lines go to the OS in one write.</summary>
+    public void Append(IReadOnlyList<PredictionLogEntry> entries)
     {
-        if (!journal.TryAppend(entry, channel.Writer.TryWrite) && !entry.Rehearsal)
+        var taken = journal.TryAppend(entries, channel.Writer.TryWrite);
+        if (taken < entries.Count)
         {
-            // When the spill file cannot be written either (disk full) the entry is lost; the spill has counted and
-            // reported it, and the request is still answered.
-            spill.Append([entry]);
+            // When the spill file cannot be written either (disk full) the entries are lost; the spill has counted and
+            // reported them, and the request is still answered.
+            var refused = entries.Skip(taken).Where(e => !e.Rehearsal).ToList();
+            if (refused.Count > 0)
+            {
+                spill.Append(refused);
+            }
         }
     }
 

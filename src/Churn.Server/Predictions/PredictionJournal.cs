@@ -7,13 +7,13 @@ namespace Churn.Server.Predictions;
 /// <summary>When a journal line reaches the disk itself (fsync), beyond the OS; see <see cref="ServerOptions.PredictionJournalFlush"/>.</summary>
 public enum JournalFlush
 {
-    /// <summary>Each line is one write to the OS and is never fsynced: safe against a killed process, not a power cut.</summary>
+    /// <summary>A request's lines are one write to the OS and are never fsynced: safe against a killed process, not a power cut.</summary>
     Os,
 
     /// <summary>Lines are fsynced together at most every commit interval; a response waits for the fsync covering it.</summary>
     GroupCommit,
 
-    /// <summary>Each line is fsynced before the next is written.</summary>
+    /// <summary>A request's lines are fsynced before the next request's are written.</summary>
     EveryWrite,
 }
 
@@ -272,50 +272,71 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     [ThreadStatic]
     private static Utf8JsonWriter? lineWriter;
 
-    /// <summary>The entry as one JSON line with its newline, in this thread's buffer (valid until the thread's next call).</summary>
-    private static ReadOnlyMemory<byte> Line(PredictionLogEntry entry)
+    [ThreadStatic]
+    private static List<int>? lineEnds;
+
+    /// <summary>
+    /// The entries that are not rehearsals, each as one JSON line with its newline, one after another in this thread's
+    /// buffer (valid until the thread's next call); <c>ends[i]</c> is where the lines of the first i + 1 entries end.
+    /// </summary>
+    private static (ReadOnlyMemory<byte> Lines, List<int> Ends) Lines(IReadOnlyList<PredictionLogEntry> entries)
     {
         var buffer = lineBuffer ??= new ArrayBufferWriter<byte>(2048);
         buffer.ResetWrittenCount();
+        var ends = lineEnds ??= [];
+        ends.Clear();
         if (lineWriter is null)
         {
             lineWriter = new Utf8JsonWriter(buffer);
         }
-        else
+        foreach (var entry in entries)
         {
-            lineWriter.Reset(buffer);
+            if (!entry.Rehearsal)
+            {
+                lineWriter.Reset(buffer);
+                JsonSerializer.Serialize(lineWriter, entry, JsonSerializerOptions.Web);
+                lineWriter.Flush();
+                buffer.GetSpan(1)[0] = (byte)'\n';
+                buffer.Advance(1);
+            }
+            ends.Add(buffer.WrittenCount);
         }
-        JsonSerializer.Serialize(lineWriter, entry, JsonSerializerOptions.Web);
-        lineWriter.Flush();
-        buffer.GetSpan(1)[0] = (byte)'\n';
-        buffer.Advance(1);
-        return buffer.WrittenMemory;
+        return (buffer.WrittenMemory, ends);
     }
 
     /// <summary>
     /// Journals <paramref name="entry"/> and hands it to <paramref name="buffer"/>, both under one lock so the journal and
     /// the buffer hold entries in the same order. False (nothing written) when the buffer refuses it.
     /// </summary>
-    public bool TryAppend(PredictionLogEntry entry, Func<PredictionLogEntry, bool> buffer)
+    public bool TryAppend(PredictionLogEntry entry, Func<PredictionLogEntry, bool> buffer) => TryAppend([entry], buffer) == 1;
+
+    /// <summary>
+    /// Journals <paramref name="entries"/> in order and hands each to <paramref name="buffer"/>, all under one lock, with
+    /// one write call for all their lines. Stops at the first entry the buffer refuses: returns how many were taken
+    /// (journaled and buffered); the rest are neither.
+    /// </summary>
+    public int TryAppend(IReadOnlyList<PredictionLogEntry> entries, Func<PredictionLogEntry, bool> buffer)
     {
         // Serialised outside the lock, into this thread's reused buffer: only the write itself is serialised between requests.
-        var line = Line(entry);
+        var (lines, ends) = Lines(entries);
         lock (gate)
         {
-            if (!buffer(entry))
+            var taken = 0;
+            while (taken < entries.Count && buffer(entries[taken]))
             {
-                return false;
+                taken++;
             }
-            appended++;
-            if (current is null || entry.Rehearsal)
+            appended += taken;
+            var bytes = taken == 0 ? 0 : ends[taken - 1];
+            if (current is null || bytes == 0)
             {
                 // A rehearsal is counted (the writer reports it stored with its batch) but never written: a crash must not replay it.
-                return true;
+                return taken;
             }
             try
             {
-                // One write call for line and newline: a kill can cut at most the line being written, which replay skips.
-                current.Write(line.Span);
+                // One write call for the lines and their newlines: a kill can cut at most the line being written, which replay skips.
+                current.Write(lines.Span[..bytes]);
                 failing = false;
                 switch (Flush)
                 {
@@ -345,14 +366,14 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             }
             catch (IOException ex)
             {
-                // The entry is still buffered for the store; only its protection against a kill is lost, so serving goes on.
+                // The entries are still buffered for the store; only their protection against a kill is lost, so serving goes on.
                 if (!failing)
                 {
                     log.LogError(ex, "Could not write the prediction journal {File}; predictions are logged but not protected against a crash.", currentPath);
                 }
                 failing = true;
             }
-            return true;
+            return taken;
         }
     }
 

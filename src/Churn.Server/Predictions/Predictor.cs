@@ -26,12 +26,55 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
     /// own warm-up, <see cref="Health.RequestWarmUp"/>, whose entries take the log's way as a
     /// <see cref="PredictionLogEntry.Rehearsal"/> and are never stored).
     /// </summary>
-    public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons, bool record = true)
+    public PredictionResponse Predict(ServingModel model, CustomerInput input, int reasons = DefaultReasons, bool record = true) =>
+        Predict(model, [input], reasons, record)[0];
+
+    /// <summary>
+    /// Rows from which a request's customers are scored on all cores at once: below it, handing rows to other threads
+    /// costs more than it saves.
+    /// </summary>
+    public const int ParallelFrom = 32;
+
+    private static readonly ParallelOptions AllCores = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    /// <summary>
+    /// Scores the customers of one request as <see cref="Predict(ServingModel, CustomerInput, int, bool)"/> does each,
+    /// in their order (on all cores from <see cref="ParallelFrom"/> customers), and logs their entries together.
+    /// </summary>
+    public PredictionResponse[] Predict(ServingModel model, IReadOnlyList<CustomerInput> inputs, int reasons = DefaultReasons, bool record = true)
+    {
+        var now = time.GetUtcNow();
+        var responses = new PredictionResponse[inputs.Count];
+        var entries = new PredictionLogEntry[inputs.Count];
+        if (inputs.Count >= ParallelFrom)
+        {
+            Parallel.For(0, inputs.Count, AllCores, i => (responses[i], entries[i]) = Score(model, inputs[i], reasons, now, record));
+        }
+        else
+        {
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                (responses[i], entries[i]) = Score(model, inputs[i], reasons, now, record);
+            }
+        }
+        // Rehearsals take the log's whole way too (never stored), so that code is warm; they are not counted or shadowed.
+        log.Append(entries);
+        if (record)
+        {
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                metrics.Predicted(model.Name, model.Version, entries[i].LatencyMicroseconds / 1e6);
+                shadow.Offer(model, inputs[i], responses[i], now);
+            }
+        }
+        return responses;
+    }
+
+    private static (PredictionResponse Response, PredictionLogEntry Entry) Score(ServingModel model, CustomerInput input, int reasons, DateTimeOffset now, bool record)
     {
         var started = Stopwatch.GetTimestamp();
         var result = model.Scorer.Score(input.Values, reasons);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        var now = time.GetUtcNow();
         var response = new PredictionResponse(
             Guid.CreateVersion7(now),
             input.CustomerId,
@@ -57,18 +100,9 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
             OutputsJson = OutputsJson(result),
             Probability = result.Probability,
             LatencyMicroseconds = (long)elapsed.TotalMicroseconds,
+            Rehearsal = !record,
         };
-        if (!record)
-        {
-            // Through the log's whole way as a rehearsal (never stored), so that code is warm too; not counted or shadowed.
-            entry.Rehearsal = true;
-            log.Append(entry);
-            return response;
-        }
-        log.Append(entry);
-        metrics.Predicted(model.Name, model.Version, elapsed.TotalSeconds);
-        shadow.Offer(model, input, response, now);
-        return response;
+        return (response, entry);
     }
 
     // One writer and buffer per thread, reset for each entry: the log's two JSON texts cost no allocation beyond the strings.
