@@ -264,8 +264,9 @@ internal static class TrainTiming
 
 /// <summary>
 /// The drift check over logged predictions read from the store: <c>ROWS</c> prediction-log entries (Telco customers
-/// as the predictor logs them) in a SQLite store under WORKDIR, then, timed, the monitoring check's query, the
-/// logged inputs back into a dataset (<see cref="LoggedInputs.ToDataset"/>) and <c>DriftDetector.Detect</c>.
+/// as the predictor logs them) in a SQLite store under WORKDIR, then, timed, the monitoring check's reading of its
+/// window (<see cref="LoggedWindow.ReadAsync"/>: the query, the logged inputs parsed as they stream in) and
+/// <c>DriftDetector.Detect</c>.
 /// The store is filled once and reused while it holds the same number of rows.
 /// </summary>
 internal static class StoreDriftTiming
@@ -292,15 +293,12 @@ internal static class StoreDriftTiming
         {
             var clock = Stopwatch.StartNew();
             await using var db = store.CreateDbContext();
-            // The monitoring check's query (MonitoringCheck.RunOnceAsync), without its 200,000-row cap.
-            var logged = await db.PredictionLog.AsNoTracking()
-                .Where(p => p.ModelName == "churn")
-                .OrderByDescending(p => p.Time)
-                .Select(p => new { p.CustomerId, p.InputsJson, p.Probability })
-                .ToListAsync();
+            // The monitoring check's reading of its window (LoggedWindow.ReadAsync), without its 200,000-row cap: the query
+            // with the inputs parsed into a dataset as the rows stream in.
+            var window = await LoggedWindow.ReadAsync(db, "churn", start: null, end: null, maxRows: null, model.Card.Schema);
             var read = clock.Elapsed.TotalSeconds;
-            var dataset = LoggedInputs.ToDataset(model.Card.Schema, [.. logged.Select(r => (r.CustomerId, r.InputsJson))]);
-            var report = DriftDetector.Detect(model.Card, dataset, [.. logged.Select(r => r.Probability)]);
+            var logged = window.Rows;
+            var report = DriftDetector.Detect(model.Card, window.Inputs!, [.. logged.Select(r => r.Probability)]);
             clock.Stop();
             drifted = report.DriftedShare;
             seconds.Add(clock.Elapsed.TotalSeconds);
@@ -310,7 +308,7 @@ internal static class StoreDriftTiming
         var sorted = seconds.Order().ToArray();
         File.WriteAllText(output, JsonSerializer.Serialize(new
         {
-            benchmark = $"drift check over {rows:N0} logged predictions: the monitoring query on SQLite, LoggedInputs.ToDataset, DriftDetector.Detect",
+            benchmark = $"drift check over {rows:N0} logged predictions: the monitoring check's window read from SQLite (LoggedWindow.ReadAsync: query and inputs parsed as they stream in), DriftDetector.Detect",
             rows,
             runs = seconds,
             query_seconds = readSeconds,

@@ -18,46 +18,127 @@ public static class LoggedInputs
     /// and absent features are missing; properties the schema does not name are ignored, and of a repeated name the last
     /// counts. Rows are parsed in parallel chunks with a streaming reader, and equal category texts share one string.
     /// </summary>
-    /// <exception cref="JsonException">A row's <c>InputsJson</c> is not a JSON object.</exception>
+    /// <exception cref="JsonException">A row's <c>InputsJson</c> is not a JSON object (the first such row's error).</exception>
     public static Dataset ToDataset(DatasetSchema schema, IReadOnlyList<(string? CustomerId, string InputsJson)> rows, bool[]? labels = null, string fingerprint = "prediction-log")
     {
-        var columns = schema.Features.Select(f => new FeatureColumn(f, rows.Count)).ToArray();
-        var names = schema.Features.Select(f => Encoding.UTF8.GetBytes(f.Name)).ToArray();
-        var chunks = (rows.Count + ChunkRows - 1) / ChunkRows;
-        try
+        var builder = new Builder(schema);
+        foreach (var (customerId, inputsJson) in rows)
         {
-            Parallel.For(0, chunks, chunk =>
-            {
-                var parser = new RowParser(columns, names);
-                var end = Math.Min(rows.Count, (chunk + 1) * ChunkRows);
-                for (var r = chunk * ChunkRows; r < end; r++)
-                {
-                    parser.Parse(r, rows[r].InputsJson);
-                }
-                parser.Return();
-            });
+            builder.Add(customerId, inputsJson);
         }
-        catch (AggregateException ex) when (ex.InnerExceptions[0] is JsonException first)
-        {
-            // The first bad row's own error, as a row-by-row reading would have thrown it.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-        }
-        var ids = new string?[rows.Count];
-        for (var r = 0; r < ids.Length; r++)
-        {
-            ids[r] = rows[r].CustomerId;
-        }
-        return new Dataset(schema, columns, ids, labels, new long[rows.Count], fingerprint);
+        return builder.Build(labels, fingerprint);
     }
 
-    /// <summary>One task's parser: its UTF-8 buffer and, per categorical column, the category texts seen so far.</summary>
-    private sealed class RowParser(FeatureColumn[] columns, byte[][] names)
+    /// <summary>
+    /// Builds the dataset of <see cref="ToDataset"/> from rows that arrive one at a time, as they are read from the store:
+    /// every <see cref="ChunkRows"/> rows are parsed on another core while the next ones are read, and a row's text is
+    /// not kept once its chunk is parsed. Not thread-safe: one reader adds.
+    /// </summary>
+    public sealed class Builder(DatasetSchema schema)
+    {
+        private readonly byte[][] names = [.. schema.Features.Select(f => Encoding.UTF8.GetBytes(f.Name))];
+        private readonly List<(Task<FeatureColumn[]> Columns, int Rows)> chunks = [];
+        private readonly List<string?> ids = [];
+        // The chunk being filled: its rows' texts as UTF-8, one after another, and where each ends. The strings read from
+        // the store so die young; a chunk's bytes go back to the pool once it is parsed.
+        private byte[] pending = ArrayPool<byte>.Shared.Rent(ChunkRows * 1024);
+        private int[] ends = new int[ChunkRows];
+        private int pendingCount;
+
+        /// <summary>Rows added so far.</summary>
+        public int Count => ids.Count;
+
+        /// <summary>Adds one row: its customer id and its logged <c>InputsJson</c>.</summary>
+        public void Add(string? customerId, string inputsJson)
+        {
+            ids.Add(customerId);
+            var start = pendingCount == 0 ? 0 : ends[pendingCount - 1];
+            var most = Encoding.UTF8.GetMaxByteCount(inputsJson.Length);
+            if (start + most > pending.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(pending.Length * 2, start + most));
+                pending.AsSpan(0, start).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(pending);
+                pending = larger;
+            }
+            ends[pendingCount++] = start + Encoding.UTF8.GetBytes(inputsJson, pending.AsSpan(start));
+            if (pendingCount == ChunkRows)
+            {
+                Dispatch();
+            }
+        }
+
+        private void Dispatch()
+        {
+            var (texts, rowEnds, count) = (pending, ends, pendingCount);
+            var offset = ids.Count - count;
+            chunks.Add((Task.Run(() => Parse(texts, rowEnds, count, offset)), count));
+            pending = ArrayPool<byte>.Shared.Rent(texts.Length);
+            ends = new int[ChunkRows];
+            pendingCount = 0;
+        }
+
+        private FeatureColumn[] Parse(byte[] texts, int[] rowEnds, int count, int offset)
+        {
+            var columns = schema.Features.Select(f => new FeatureColumn(f, count)).ToArray();
+            var parser = new RowParser(columns, names, offset);
+            try
+            {
+                for (var r = 0; r < count; r++)
+                {
+                    var start = r == 0 ? 0 : rowEnds[r - 1];
+                    parser.Parse(r, texts.AsSpan(start, rowEnds[r] - start));
+                }
+            }
+            finally
+            {
+                parser.Return();
+                ArrayPool<byte>.Shared.Return(texts);
+            }
+            return columns;
+        }
+
+        /// <summary>Waits for the chunks still being parsed and joins them into one dataset, rows in the order added.</summary>
+        /// <exception cref="JsonException">A row's <c>InputsJson</c> is not a JSON object (the first such row's error).</exception>
+        public Dataset Build(bool[]? labels = null, string fingerprint = "prediction-log")
+        {
+            if (pendingCount > 0)
+            {
+                Dispatch();
+            }
+            ArrayPool<byte>.Shared.Return(pending);
+            pending = [];
+            var columns = schema.Features.Select(f => new FeatureColumn(f, ids.Count)).ToArray();
+            var at = 0;
+            foreach (var (chunk, rows) in chunks)
+            {
+                // In order: the first chunk that failed holds the first bad row, whose own error is thrown.
+                var parsed = chunk.GetAwaiter().GetResult();
+                for (var f = 0; f < columns.Length; f++)
+                {
+                    if (columns[f].Numbers is { } numbers)
+                    {
+                        parsed[f].Numbers!.CopyTo(numbers, at);
+                    }
+                    else
+                    {
+                        parsed[f].Categories!.CopyTo(columns[f].Categories!, at);
+                    }
+                }
+                at += rows;
+            }
+            return new Dataset(schema, columns, [.. ids], labels, new long[ids.Count], fingerprint);
+        }
+    }
+
+    /// <summary>One task's parser: per categorical column, the category texts seen so far.</summary>
+    private sealed class RowParser(FeatureColumn[] columns, byte[][] names, int rowOffset)
     {
         private readonly Dictionary<string, string>?[] categories = new Dictionary<string, string>?[columns.Length];
-        private byte[] utf8 = ArrayPool<byte>.Shared.Rent(4096);
         private char[] text = ArrayPool<char>.Shared.Rent(256);
 
-        public void Parse(int row, string json)
+        /// <summary>Parses one row's logged inputs, as UTF-8, into row <paramref name="row"/> of the columns.</summary>
+        public void Parse(int row, ReadOnlySpan<byte> bytes)
         {
             foreach (var column in columns)
             {
@@ -66,17 +147,10 @@ public static class LoggedInputs
                     n[row] = double.NaN;
                 }
             }
-            var length = Encoding.UTF8.GetMaxByteCount(json.Length);
-            if (length > utf8.Length)
-            {
-                ArrayPool<byte>.Shared.Return(utf8);
-                utf8 = ArrayPool<byte>.Shared.Rent(length);
-            }
-            var bytes = utf8.AsSpan(0, Encoding.UTF8.GetBytes(json, utf8));
             var reader = new Utf8JsonReader(bytes);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                throw new JsonException($"A logged input is not a JSON object (row {row}).");
+                throw new JsonException($"A logged input is not a JSON object (row {rowOffset + row}).");
             }
             var expected = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -170,10 +244,6 @@ public static class LoggedInputs
             return FeatureValue.Missing;
         }
 
-        public void Return()
-        {
-            ArrayPool<byte>.Shared.Return(utf8);
-            ArrayPool<char>.Shared.Return(text);
-        }
+        public void Return() => ArrayPool<char>.Shared.Return(text);
     }
 }

@@ -152,7 +152,8 @@ public sealed class MonitoringCheck(
         var start = from ?? end - monitoring.Window;
 
         await using var db = store.CreateDbContext();
-        var rows = await RowsAsync(db, model.Name, start, end, ct);
+        var window = await LoggedWindow.ReadAsync(db, model.Name, start, end, MaxRows, model.Schema, ct);
+        var rows = window.Rows;
         var labels = await LabelsAsync(db, start, end, ct);
         // An outcome is final once its outcome window and the label delay have passed; younger predictions are maturing.
         var maturity = monitoring.OutcomeMaturity();
@@ -164,7 +165,7 @@ public sealed class MonitoringCheck(
         SegmentsWindow? segments = null;
         if (rows.Count > 0)
         {
-            var dataset = LoggedInputs.ToDataset(model.Schema, [.. rows.Select(r => (r.CustomerId, r.InputsJson))]);
+            var dataset = window.Inputs!;
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
             drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
             if (references.For(model) is { } referenceRows)
@@ -201,7 +202,7 @@ public sealed class MonitoringCheck(
             // The same length of window, shifted back until every outcome in it is final: there realised and estimated
             // performance compare fairly, where the latest window would look better only because churn has not happened yet.
             var (maturedStart, maturedEnd) = (start - maturity, end - maturity);
-            var maturedRows = await RowsAsync(db, model.Name, maturedStart, maturedEnd, ct);
+            var maturedRows = (await LoggedWindow.ReadAsync(db, model.Name, maturedStart, maturedEnd, MaxRows, schema: null, ct)).Rows;
             var maturedLabels = await LabelsAsync(db, maturedStart, maturedEnd, ct);
             matured = new MaturedPerformance(maturedStart, maturedEnd, await PerformanceAsync(model, maturedRows, maturedLabels, maturedEnd, maturity, ct));
         }
@@ -297,20 +298,12 @@ public sealed class MonitoringCheck(
         FormattableString.Invariant(
             $"{(segment is null ? "" : $"Segment {segment}: ")}v{version} observed {c.Observed} churners against {c.Expected:0.0} expected over {c.Labelled} labelled predictions: ratio {c.Ratio:0.00} (95 % interval {c.Low:0.00} to {c.High:0.00}, tolerance {tolerance:0.00}), {c.Direction}.");
 
-    private static async Task<List<LoggedRow>> RowsAsync(ChurnDbContext db, string modelName, DateTimeOffset start, DateTimeOffset end, CancellationToken ct) =>
-        await db.PredictionLog.AsNoTracking()
-            .Where(p => p.ModelName == modelName && p.Time >= start && p.Time <= end)
-            .OrderByDescending(p => p.Time)
-            .Take(MaxRows)
-            .Select(p => new LoggedRow(p.Id, p.ModelVersion, p.CustomerId, p.InputsJson, p.Probability, p.LatencyMicroseconds, p.Time))
-            .ToListAsync(ct);
-
     /// <summary>
     /// Each segment of each configured column on its own: drift against the segment's reference rows, data quality, and
     /// the champion's performance and calibration. A column the schema lacks is reported in the problems, not thrown.
     /// </summary>
     private SegmentsWindow Segments(
-        ServingModel model, IReadOnlyList<SegmentColumn> columns, Dataset dataset, List<LoggedRow> rows, Dictionary<Guid, bool> labels,
+        ServingModel model, IReadOnlyList<SegmentColumn> columns, Dataset dataset, IReadOnlyList<LoggedPrediction> rows, Dictionary<Guid, bool> labels,
         DateTimeOffset finalBefore, TimeSpan maturity, DriftOptions options, double alertThreshold)
     {
         var problems = new List<string>();
@@ -408,7 +401,7 @@ public sealed class MonitoringCheck(
         (await LabelledFeedback.LatestAsync(db, modelName: null, start, end, ct)).ToDictionary(l => l.PredictionId, l => l.Churned);
 
     private async Task<List<VersionPerformance>> PerformanceAsync(
-        ServingModel model, List<LoggedRow> rows, Dictionary<Guid, bool> labels, DateTimeOffset finalBefore, TimeSpan maturity, CancellationToken ct)
+        ServingModel model, IReadOnlyList<LoggedPrediction> rows, Dictionary<Guid, bool> labels, DateTimeOffset finalBefore, TimeSpan maturity, CancellationToken ct)
     {
         var result = new List<VersionPerformance>();
         foreach (var group in rows.GroupBy(r => r.ModelVersion).OrderBy(g => g.Key))
@@ -424,7 +417,7 @@ public sealed class MonitoringCheck(
     /// with feedback whose outcome is final (logged no later than <paramref name="finalBefore"/>).
     /// </summary>
     private static VersionPerformance Performance(
-        int version, List<LoggedRow> rows, Dictionary<Guid, bool> labels, double threshold, double? referenceAuc, DateTimeOffset finalBefore, TimeSpan maturity)
+        int version, IReadOnlyList<LoggedPrediction> rows, Dictionary<Guid, bool> labels, double threshold, double? referenceAuc, DateTimeOffset finalBefore, TimeSpan maturity)
     {
         var probabilities = rows.Select(r => r.Probability).ToArray();
         var maturing = rows.Where(r => r.Time > finalBefore).ToList();
@@ -459,7 +452,7 @@ public sealed class MonitoringCheck(
         return info is null ? null : JsonSerializer.Deserialize<ModelCard>(info.CardJson, JsonDefaults.Options);
     }
 
-    private SystemWindow System(List<LoggedRow> rows)
+    private SystemWindow System(IReadOnlyList<LoggedPrediction> rows)
     {
         var totals = metrics.Totals;
         var served = totals.Served - previousTotals.Served;
@@ -480,6 +473,4 @@ public sealed class MonitoringCheck(
 
     private static MonitoringResult Result<T>(string kind, T value) =>
         new() { Kind = kind, ResultJson = JsonSerializer.Serialize(value, JsonDefaults.Options) };
-
-    internal sealed record LoggedRow(Guid Id, int ModelVersion, string? CustomerId, string InputsJson, double Probability, long LatencyMicroseconds, DateTimeOffset Time);
 }

@@ -1,11 +1,12 @@
 using System.Data.Common;
+using Churn.Core.Schema;
 using Churn.Data.Predictions;
 using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Data.Tests.Predictions;
 
-/// <summary>The prediction log's direct insert, checked against what EF Core reads back, on SQLite and PostgreSQL.</summary>
-public abstract class PredictionLogInsertScenarios : StoreTestBase
+/// <summary>The prediction log in the store (the direct insert, the monitoring window), checked against EF Core, on SQLite and PostgreSQL.</summary>
+public abstract class PredictionLogStoreScenarios : StoreTestBase
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
 
@@ -66,6 +67,43 @@ public abstract class PredictionLogInsertScenarios : StoreTestBase
     }
 
     [Fact]
+    public async Task TheMonitoringWindowReadsTheNewestRowsInItsBoundsWithTheirOwnInputsAcrossChunks()
+    {
+        var entries = Entries(9_000);
+        using var store = await OpenAsync();
+        await using (var db = store.CreateDbContext())
+        {
+            await PredictionLogInsert.InsertAsync(db, entries);
+        }
+        var schema = new DatasetSchema
+        {
+            IdColumn = "id",
+            LabelColumn = "churn",
+            PositiveLabel = "Yes",
+            Features = [new("tenure", FeatureKind.Numeric), new("plan", FeatureKind.Categorical)],
+        };
+
+        await using var read = store.CreateDbContext();
+        // Both bounds inclusive; the newest 5,000 of the 5,334 bank rows among the 8,001 inside them: two parse chunks of up to 4,096 rows.
+        var window = await LoggedWindow.ReadAsync(read, "bank", entries[100].Time, entries[8_100].Time, maxRows: 5_000, schema);
+        var expected = entries.Skip(100).Take(8_001).Where(e => e.ModelName == "bank").OrderByDescending(e => e.Time).Take(5_000).ToList();
+
+        Assert.Equal(expected.Select(e => e.Id), window.Rows.Select(r => r.Id));
+        Assert.Equal(expected.Select(e => e.CustomerId), window.Inputs!.Ids);
+        var tenure = window.Inputs.Columns[0].Numbers!;
+        var plan = window.Inputs.Columns[1].Categories!;
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var n = (int)(expected[i].LatencyMicroseconds - long.MaxValue) * -1;
+            Assert.Equal(n, tenure[i]);
+            Assert.Equal($"Café 'Gold' {n}", plan[i]);
+        }
+        var bare = await LoggedWindow.ReadAsync(read, "telco", start: null, end: null, maxRows: null, schema: null);
+        Assert.Null(bare.Inputs);
+        Assert.Equal(entries.Count(e => e.ModelName == "telco"), bare.Rows.Count);
+    }
+
+    [Fact]
     public async Task ABatchWithARowTheStoreRefusesStoresNoneOfIt()
     {
         var first = Entries(5);
@@ -103,10 +141,10 @@ public abstract class PredictionLogInsertScenarios : StoreTestBase
     }
 }
 
-public sealed class SqlitePredictionLogInsertTests : PredictionLogInsertScenarios;
+public sealed class SqlitePredictionLogStoreTests : PredictionLogStoreScenarios;
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresPredictionLogInsertTests(PostgresCluster cluster) : PredictionLogInsertScenarios
+public sealed class PostgresPredictionLogStoreTests(PostgresCluster cluster) : PredictionLogStoreScenarios
 {
     protected override Task<StoreOptions> StoreOptionsAsync() => cluster.StoreOptionsAsync();
 }
