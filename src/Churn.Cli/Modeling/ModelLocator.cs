@@ -20,7 +20,7 @@ internal static class ModelLocator
         {
             return reference;
         }
-        var (name, selector) = reference.Split('@') is [var n, var s] ? (n, s) : ("churn", reference);
+        var (name, selector) = reference.Split('@') is [var n, var s] ? (n, s) : (Core.Training.TrainingOptions.DefaultModelName, reference);
         using var store = await StoreAccess.OpenAsync(dataDir, ct);
         ModelVersionInfo? version;
         var number = selector.TrimStart('v', 'V');

@@ -10,8 +10,8 @@ internal static class ScoringCommands
 {
     public static Command Evaluate()
     {
-        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
-        var data = new Option<string>("--data") { Description = "Labelled CSV file.", Required = true };
+        var model = CommonOptions.ModelReference();
+        var data = CommonOptions.Data("Labelled CSV file.");
         var threshold = new Option<double?>("--threshold") { Description = "Threshold to evaluate at (default: the model's)." };
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
@@ -43,8 +43,8 @@ internal static class ScoringCommands
 
     public static Command Predict()
     {
-        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
-        var data = new Option<string>("--data") { Description = "CSV file of customers.", Required = true };
+        var model = CommonOptions.ModelReference();
+        var data = CommonOptions.Data("CSV file of customers.");
         var output = new Option<string>("--out") { Description = "Result CSV file.", Required = true };
         var contributions = new Option<bool>("--contributions")
         {
