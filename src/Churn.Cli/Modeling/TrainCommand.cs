@@ -94,10 +94,7 @@ internal static class TrainCommand
             var packagePath = outcome.Version.PackagePath;
             if (parse.GetValue(output) is { } outFlag)
             {
-                var outDir = Path.GetFullPath(outFlag);
-                packagePath = Path.Combine(outDir, "model.zip");
-                model.Save(packagePath);
-                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(model.Card, JsonDefaults.Indented));
+                packagePath = PackageExport.Write(outFlag, model.Save, model.Card);
             }
 
             if (asJson)

@@ -117,9 +117,7 @@ internal static class SurvivalCommand
             var card = outcome.Model.Card;
             if (parse.GetValue(output) is { } outFlag)
             {
-                var outDir = Path.GetFullPath(outFlag);
-                outcome.Model.Save(Path.Combine(outDir, "model.zip"));
-                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(card, JsonDefaults.Indented));
+                PackageExport.Write(outFlag, outcome.Model.Save, card);
             }
             IReadOnlyList<string> allNotes = [.. notes, .. card.Notes];
             if (asJson)
