@@ -14,6 +14,10 @@ internal static class ModelLocator
     public static bool IsRegistryReference(string reference) =>
         !(File.Exists(reference) || reference.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || reference.Contains('/', StringComparison.Ordinal));
 
+    /// <summary>Loads the package <paramref name="reference"/> means (see <see cref="ResolveAsync"/>).</summary>
+    public static async Task<ChurnModel> LoadAsync(string reference, string? dataDir, CancellationToken ct) =>
+        ChurnModel.Load(await ResolveAsync(reference, dataDir, ct));
+
     public static async Task<string> ResolveAsync(string reference, string? dataDir, CancellationToken ct)
     {
         if (!IsRegistryReference(reference))

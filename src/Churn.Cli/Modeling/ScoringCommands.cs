@@ -20,7 +20,7 @@ internal static class ScoringCommands
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
+            var loaded = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct);
             var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema, LabelRequirement.Required, dialect.Resolve(parse));
             DialectNote.Write(parse.GetRequiredValue(data), dataset.ReadAs);
             var t = parse.GetValue(threshold) ?? loaded.Card.Threshold;
@@ -57,7 +57,7 @@ internal static class ScoringCommands
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
+            var loaded = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct);
             var explain = parse.GetValue(contributions);
             if (explain && !loaded.CanExplain)
             {
