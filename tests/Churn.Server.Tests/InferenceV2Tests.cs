@@ -211,6 +211,16 @@ public sealed class InferenceV2Tests(ServerFixture server)
     }
 
     [Fact]
+    public async Task TensorsOfNoRowsAreRefusedNamingTheInputs()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/v2/models/churn/infer", Bodies.Json(Request(rows: 0)));
+
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "inputs");
+    }
+
+    [Fact]
     public async Task MoreRowsThanTheBatchLimitAreRefusedWith413NamingTheInputs()
     {
         using var client = server.ClientFor("service");

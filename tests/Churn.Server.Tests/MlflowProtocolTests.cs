@@ -179,6 +179,16 @@ public sealed class MlflowProtocolTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task NoRecordsAreRefusedNamingTheData()
+    {
+        using var client = server.ClientFor("service");
+
+        var response = await client.PostAsync("/invocations", Bodies.Json("""{"dataframe_records": []}"""));
+
+        await response.AssertFieldErrorAsync(HttpStatusCode.UnprocessableEntity, "data");
+    }
+
+    [Fact]
     public async Task MoreRowsThanTheBatchLimitAreRefusedWith413NamingTheData()
     {
         using var client = server.ClientFor("service");

@@ -9,7 +9,7 @@ internal static class CampaignCommand
 
     private static Command Readout()
     {
-        var data = new Option<string>("--data") { Description = "CSV file of the experiment: one row per customer.", Required = true };
+        var data = CommonOptions.Data("CSV file of the experiment: one row per customer.");
         var armColumn = ExperimentOptions.ArmColumn();
         var control = ExperimentOptions.Control();
         var outcome = ExperimentOptions.Outcome();

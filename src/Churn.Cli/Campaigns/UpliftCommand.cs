@@ -10,7 +10,7 @@ internal static class UpliftCommand
 
     private static Command Train()
     {
-        var data = new Option<string>("--data") { Description = "CSV file of campaign history: features, arm and outcome per customer.", Required = true };
+        var data = CommonOptions.Data("CSV file of campaign history: features, arm and outcome per customer.");
         var armColumn = ExperimentOptions.ArmColumn();
         var treated = new Option<string>("--treated") { Description = "The treated arm's value.", Required = true };
         var control = ExperimentOptions.Control();
@@ -19,11 +19,11 @@ internal static class UpliftCommand
         var goal = new Option<string>("--goal") { Description = "increase (the outcome is wanted, such as a visit) or decrease (such as churn).", DefaultValueFactory = _ => "increase" };
         goal.AcceptOnlyFromAmong("increase", "decrease");
         var folds = new Option<int>("--cv") { Description = "Cross-validation folds.", DefaultValueFactory = _ => 5 };
-        var seed = new Option<int>("--seed") { Description = "Seed of folds, learners and bootstrap.", DefaultValueFactory = _ => 42 };
+        var seed = CommonOptions.Seed("Seed of folds, learners and bootstrap.");
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every column but the arm and the outcome)." };
         var drop = new Option<string?>("--drop") { Description = "Comma-separated columns not to use as features (other outcomes, for example)." };
         var bags = new Option<int>("--bags") { Description = "LightGBM models averaged behind each estimate, each early-stopped on a different part of the training rows.", DefaultValueFactory = _ => 5 };
-        var foldFile = new Option<string?>("--folds") { Description = "CSV of row,fold (0-based data rows of --data): a published fold assignment instead of seeded folds." };
+        var foldFile = CommonOptions.FoldFile("CSV of row,fold (0-based data rows of --data): a published fold assignment instead of seeded folds.");
         var json = CommonOptions.Json();
         var command = new Command("train", "Cross-validate the uplift methods (two-model, class transformation, X-learner, logistic with interactions); report the Qini coefficient and uplift at 30 % against baselines.")
         {

@@ -10,7 +10,7 @@ internal static class DataCommands
 {
     public static Command Schema()
     {
-        var data = new Option<string>("--data") { Description = "CSV file to read.", Required = true };
+        var data = CommonOptions.Data("CSV file to read.");
         var label = new Option<string>("--label") { Description = "Label column.", Required = true };
         var positive = LabelValues.Option("--positive", "Label value(s) meaning 'churned'; repeat the option or separate values with commas.", required: true);
         var negative = LabelValues.Option("--negative", "Label value(s) meaning 'stayed' (default: the one other value in the label column).");
@@ -75,7 +75,7 @@ internal static class DataCommands
     {
         var rows = new Option<int>("--rows") { Description = "Number of customers.", Required = true };
         var drift = new Option<double>("--drift") { Description = "Drift from 0 (reference) to 1 (shifted data and churn mechanism)." };
-        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "CSV file to write.", Required = true };
         var schemaOut = new Option<string?>("--schema-out") { Description = "Also write the data's schema here." };
         var command = new Command("generate", "Generate realistic, seeded sample customers with a known churn mechanism.") { rows, drift, seed, output, schemaOut };
@@ -110,7 +110,7 @@ internal static class DataCommands
 
     public static Command Quality()
     {
-        var data = new Option<string>("--data") { Description = "CSV file to check.", Required = true };
+        var data = CommonOptions.Data("CSV file to check.");
         var schemaFile = new Option<string?>("--schema") { Description = "Schema JSON file." };
         var model = new Option<string?>("--model") { Description = "Model package: its schema and reference profile are used." };
         var json = CommonOptions.Json();

@@ -57,7 +57,7 @@ internal static class DriftCommand
             };
             if (modelPath is not null)
             {
-                var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(modelPath, parse.GetValue(dataDir), ct));
+                var loaded = await ModelLocator.LoadAsync(modelPath, parse.GetValue(dataDir), ct);
                 data = DatasetLoader.Load(currentPath, loaded.Card.Schema, LabelRequirement.Optional);
                 profile = loaded.Card.Reference;
                 report = DriftDetector.Detect(loaded.Card, data, loaded.Score(data), options);

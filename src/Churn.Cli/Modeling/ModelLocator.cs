@@ -14,13 +14,17 @@ internal static class ModelLocator
     public static bool IsRegistryReference(string reference) =>
         !(File.Exists(reference) || reference.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || reference.Contains('/', StringComparison.Ordinal));
 
+    /// <summary>Loads the package <paramref name="reference"/> means (see <see cref="ResolveAsync"/>).</summary>
+    public static async Task<ChurnModel> LoadAsync(string reference, string? dataDir, CancellationToken ct) =>
+        ChurnModel.Load(await ResolveAsync(reference, dataDir, ct));
+
     public static async Task<string> ResolveAsync(string reference, string? dataDir, CancellationToken ct)
     {
         if (!IsRegistryReference(reference))
         {
             return reference;
         }
-        var (name, selector) = reference.Split('@') is [var n, var s] ? (n, s) : ("churn", reference);
+        var (name, selector) = reference.Split('@') is [var n, var s] ? (n, s) : (Core.Training.TrainingOptions.DefaultModelName, reference);
         using var store = await StoreAccess.OpenAsync(dataDir, ct);
         ModelVersionInfo? version;
         var number = selector.TrimStart('v', 'V');

@@ -10,8 +10,8 @@ internal static class ScoringCommands
 {
     public static Command Evaluate()
     {
-        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
-        var data = new Option<string>("--data") { Description = "Labelled CSV file.", Required = true };
+        var model = CommonOptions.ModelReference();
+        var data = CommonOptions.Data("Labelled CSV file.");
         var threshold = new Option<double?>("--threshold") { Description = "Threshold to evaluate at (default: the model's)." };
         var json = CommonOptions.Json();
         var dataDir = CommonOptions.DataDir();
@@ -20,7 +20,7 @@ internal static class ScoringCommands
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
+            var loaded = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct);
             var dataset = DatasetLoader.Load(parse.GetRequiredValue(data), loaded.Card.Schema, LabelRequirement.Required, dialect.Resolve(parse));
             DialectNote.Write(parse.GetRequiredValue(data), dataset.ReadAs);
             var t = parse.GetValue(threshold) ?? loaded.Card.Threshold;
@@ -43,8 +43,8 @@ internal static class ScoringCommands
 
     public static Command Predict()
     {
-        var model = new Option<string>("--model") { Description = "Model package file, or a registered version: champion, challenger, 3.", Required = true };
-        var data = new Option<string>("--data") { Description = "CSV file of customers.", Required = true };
+        var model = CommonOptions.ModelReference();
+        var data = CommonOptions.Data("CSV file of customers.");
         var output = new Option<string>("--out") { Description = "Result CSV file.", Required = true };
         var contributions = new Option<bool>("--contributions")
         {
@@ -57,7 +57,7 @@ internal static class ScoringCommands
         dialect.AddTo(command);
         command.SetAction((parse, ct) => StoreAccess.RunAsync(async () =>
         {
-            var loaded = ChurnModel.Load(await ModelLocator.ResolveAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct));
+            var loaded = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(dataDir), ct);
             var explain = parse.GetValue(contributions);
             if (explain && !loaded.CanExplain)
             {

@@ -10,21 +10,21 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Training CSV file.", Required = true };
+        var data = CommonOptions.Data("Training CSV file.");
         var schema = new SchemaSource();
         var trainer = new Option<string>("--trainer") { Description = "lightgbm (default), fasttree or logistic.", DefaultValueFactory = _ => "lightgbm" };
         trainer.AcceptOnlyFromAmong("lightgbm", "fasttree", "logistic");
         var cv = new Option<int>("--cv") { Description = "Also cross-validate the recipe with K stratified folds." };
-        var folds = new Option<string?>("--folds") { Description = "CSV of 'row,fold' giving each data row's cross-validation fold (overrides --cv)." };
-        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var folds = CommonOptions.FoldFile();
+        var seed = CommonOptions.Seed();
         var calibration = new Option<string>("--calibration") { Description = "platt (default), isotonic or none.", DefaultValueFactory = _ => "platt" };
         calibration.AcceptOnlyFromAmong("platt", "isotonic", "none");
         var value = new Option<double?>("--customer-value") { Description = "Value of a retained customer: choose the threshold by expected profit." };
         var cost = new Option<double>("--contact-cost") { Description = "Cost of one retention contact.", DefaultValueFactory = _ => 10 };
         var success = new Option<double>("--success-rate") { Description = "Share of contacted churners who stay.", DefaultValueFactory = _ => 0.3 };
-        var output = new Option<string?>("--out") { Description = "Also write model.zip and card.json to this directory." };
+        var output = CommonOptions.PackageOut();
         var promote = new Option<bool>("--promote") { Description = "Make the new version the champion." };
-        var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => "churn" };
+        var name = CommonOptions.ModelName(TrainingOptions.DefaultModelName);
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
 
@@ -94,10 +94,7 @@ internal static class TrainCommand
             var packagePath = outcome.Version.PackagePath;
             if (parse.GetValue(output) is { } outFlag)
             {
-                var outDir = Path.GetFullPath(outFlag);
-                packagePath = Path.Combine(outDir, "model.zip");
-                model.Save(packagePath);
-                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(model.Card, JsonDefaults.Indented));
+                packagePath = PackageExport.Write(outFlag, model.Save, model.Card);
             }
 
             if (asJson)

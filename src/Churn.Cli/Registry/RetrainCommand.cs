@@ -21,7 +21,7 @@ internal static class RetrainCommand
 
     public static Command Create()
     {
-        var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => "churn" };
+        var name = CommonOptions.ModelName(Core.Training.TrainingOptions.DefaultModelName);
         var reference = new Option<string?>("--reference")
         {
             Description = "Reference data CSV (default: the champion's training file under <data-dir>/data, as the server uses).",

@@ -15,7 +15,7 @@ internal static class SurvivalCommand
 
     private static Command Train()
     {
-        var data = new Option<string>("--data") { Description = "Training CSV file.", Required = true };
+        var data = CommonOptions.Data("Training CSV file.");
         var schemaFile = new Option<string?>("--schema") { Description = "Survival schema JSON: a dataset schema (label = event column) with durationColumn, optional horizons and valueColumn." };
         var duration = new Option<string?>("--duration") { Description = "Duration column: time to churn or to the end of observation (when no --schema is given)." };
         var eventColumn = new Option<string?>("--event") { Description = "Event column (when no --schema is given)." };
@@ -27,15 +27,15 @@ internal static class SurvivalCommand
         var method = new Option<string>("--method") { Description = "boosted (default: discrete-time hazard with LightGBM) or cox.", DefaultValueFactory = _ => "boosted" };
         method.AcceptOnlyFromAmong("boosted", "cox");
         var cv = new Option<int>("--cv") { Description = "Also cross-validate with K folds stratified on the event." };
-        var folds = new Option<string?>("--folds") { Description = "CSV of 'row,fold' giving each data row's cross-validation fold (overrides --cv)." };
-        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
-        var name = new Option<string>("--name") { Description = "Registered model name.", DefaultValueFactory = _ => SurvivalOptions.DefaultModelName };
+        var folds = CommonOptions.FoldFile();
+        var seed = CommonOptions.Seed();
+        var name = CommonOptions.ModelName(SurvivalOptions.DefaultModelName);
         var promote = new Option<bool>("--promote") { Description = "Make the new version the survival champion (served beside the classifier)." };
         var promoteIfBetter = new Option<bool>("--promote-if-better")
         {
             Description = "Make the new version the survival champion only if its C-index on the held-out customers beats the champion's by the promotion margin (the first one is promoted).",
         };
-        var output = new Option<string?>("--out") { Description = "Also write model.zip and card.json to this directory." };
+        var output = CommonOptions.PackageOut();
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
         var dialect = new DialectOptions();
@@ -117,9 +117,7 @@ internal static class SurvivalCommand
             var card = outcome.Model.Card;
             if (parse.GetValue(output) is { } outFlag)
             {
-                var outDir = Path.GetFullPath(outFlag);
-                outcome.Model.Save(Path.Combine(outDir, "model.zip"));
-                File.WriteAllText(Path.Combine(outDir, "card.json"), JsonSerializer.Serialize(card, JsonDefaults.Indented));
+                PackageExport.Write(outFlag, outcome.Model.Save, card);
             }
             IReadOnlyList<string> allNotes = [.. notes, .. card.Notes];
             if (asJson)

@@ -181,6 +181,20 @@ public sealed class CsvReader : IDisposable
     /// <summary>Index of a header column (the name compared trimmed and in Unicode form C), or -1.</summary>
     public int ColumnIndex(string name) => _columns.TryGetValue(ValueParser.Canonical(name), out var i) ? i : -1;
 
+    /// <summary>Index of a header column that must be there.</summary>
+    /// <param name="name">The column looked for.</param>
+    /// <param name="role">What the column is, e.g. "the label column" (see <see cref="MissingColumn"/>).</param>
+    /// <exception cref="CsvFormatException">The header lacks it; the error stands on line 1, one column past the last.</exception>
+    public int RequireColumn(string name, string? role = null)
+    {
+        var index = ColumnIndex(name);
+        return index >= 0 ? index : throw new CsvFormatException(SourceName, 1, Header.Count + 1, MissingColumn(name, role));
+    }
+
+    /// <summary>The header column of each of <paramref name="schema"/>'s features, in schema order.</summary>
+    /// <exception cref="CsvFormatException">The header lacks a feature's column; <paramref name="role"/> says why it is needed.</exception>
+    public int[] RequireFeatureColumns(DatasetSchema schema, string role) => [.. schema.Features.Select(f => RequireColumn(f.Name, role))];
+
     /// <summary>
     /// The sentence for a column the header lacks, with what explains it when something does: a header that reads as
     /// one column holding another delimiter, or a column whose name differs only in case.

@@ -51,23 +51,9 @@ public static class DatasetLoader
     /// </summary>
     public static Dataset Read(CsvReader reader, DatasetSchema schema, LabelRequirement labels, bool lenient, string fingerprint, out LoadReport report)
     {
-        var featureIndex = new int[schema.Features.Count];
-        for (var f = 0; f < featureIndex.Length; f++)
-        {
-            featureIndex[f] = reader.ColumnIndex(schema.Features[f].Name);
-            if (featureIndex[f] < 0)
-            {
-                throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1,
-                    reader.MissingColumn(schema.Features[f].Name, "which the schema lists as a feature"));
-            }
-        }
+        var featureIndex = reader.RequireFeatureColumns(schema, "which the schema lists as a feature");
         var idIndex = schema.IdColumn is { } idCol ? reader.ColumnIndex(idCol) : -1;
-        var labelIndex = reader.ColumnIndex(schema.LabelColumn);
-        if (labelIndex < 0 && labels == LabelRequirement.Required)
-        {
-            throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1,
-                reader.MissingColumn(schema.LabelColumn, "the label column"));
-        }
+        var labelIndex = labels == LabelRequirement.Required ? reader.RequireColumn(schema.LabelColumn, "the label column") : reader.ColumnIndex(schema.LabelColumn);
         var known = new HashSet<string>(schema.Features.Select(f => ValueParser.Canonical(f.Name))) { ValueParser.Canonical(schema.LabelColumn) };
         if (schema.IdColumn is not null)
         {

@@ -39,11 +39,7 @@ public sealed record CalibrationCheck(int Labelled, int Observed, double Expecte
         var observed = 0;
         for (var i = 0; i < probabilities.Count; i++)
         {
-            var p = probabilities[i];
-            if (!(p >= 0.0 && p <= 1.0))
-            {
-                throw new ArgumentException($"probabilities[{i}] is {p}; probabilities must lie in [0, 1].", nameof(probabilities));
-            }
+            var p = EvaluationInput.RequireProbability(probabilities[i], i, nameof(probabilities));
             expected += p;
             variance += p * (1 - p);
             observed += churned[i] ? 1 : 0;

@@ -22,11 +22,7 @@ public sealed record EstimatedPerformance(int Rows, double ExpectedPositiveShare
         double tp = 0, fp = 0, tn = 0, fn = 0, sum = 0;
         for (var i = 0; i < probabilities.Length; i++)
         {
-            var p = probabilities[i];
-            if (!(p >= 0.0 && p <= 1.0))
-            {
-                throw new ArgumentException($"probabilities[{i}] is {p}; probabilities must lie in [0, 1].", nameof(probabilities));
-            }
+            var p = EvaluationInput.RequireProbability(probabilities[i], i, nameof(probabilities));
             sum += p;
             if (p >= threshold)
             {

@@ -24,13 +24,18 @@ internal static class EvaluationInput
         RequireShape(probabilities.Length, labels.Length, probabilitiesName);
         for (var i = 0; i < probabilities.Length; i++)
         {
-            var p = probabilities[i];
-            if (!(p >= 0.0 && p <= 1.0))
-            {
-                throw new ArgumentException($"{probabilitiesName}[{i}] is {p}; probabilities must lie in [0, 1].", probabilitiesName);
-            }
+            RequireProbability(probabilities[i], i, probabilitiesName);
         }
     }
+
+    /// <summary>
+    /// One probability of a list: finite and within [0, 1]. The negated comparison also refuses NaN. Returns
+    /// <paramref name="p"/> so callers that sum as they go check each value in the same pass.
+    /// </summary>
+    public static double RequireProbability(double p, int index, string probabilitiesName) =>
+        p is >= 0.0 and <= 1.0
+            ? p
+            : throw new ArgumentException($"{probabilitiesName}[{index}] is {p}; probabilities must lie in [0, 1].", probabilitiesName);
 
     public static int CountPositives(ReadOnlySpan<bool> labels)
     {

@@ -101,13 +101,18 @@ public sealed record ChurnMechanism
         PerSatisfactionPoint = 0.05,
     };
 
+    /// <summary>
+    /// Refuses a drift outside [0, 1]; the negated comparison also refuses NaN, which would otherwise blend silently into
+    /// every probability. Returns <paramref name="drift"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The drift is not a number from 0 to 1.</exception>
+    internal static double RequireDrift(double drift, string paramName) =>
+        drift is >= 0 and <= 1 ? drift : throw new ArgumentOutOfRangeException(paramName, drift, "Drift must be between 0 and 1.");
+
     /// <summary>The mechanism at <paramref name="drift"/>: each coefficient blended linearly between <see cref="Reference"/> and <see cref="Drifted"/>.</summary>
     public static ChurnMechanism At(double drift)
     {
-        if (!(drift >= 0 && drift <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(drift), drift, "Drift must be between 0 and 1.");
-        }
+        RequireDrift(drift, nameof(drift));
         var r = Reference;
         var d = Drifted;
         // Weighted this way rather than a + (b - a) × drift so the ends reproduce both mechanisms exactly.

@@ -28,15 +28,7 @@ public sealed record GeneratorOptions
     public double Drift
     {
         get;
-        init
-        {
-            // The negated comparison also refuses NaN, which would otherwise blend silently into every probability.
-            if (!(value >= 0 && value <= 1))
-            {
-                throw new ArgumentOutOfRangeException(nameof(Drift), value, "Drift must be between 0 and 1.");
-            }
-            field = value;
-        }
+        init => field = ChurnMechanism.RequireDrift(value, nameof(Drift));
     }
 
     /// <summary>

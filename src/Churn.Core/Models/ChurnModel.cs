@@ -18,7 +18,12 @@ public sealed class ModelPackageException(string message, Exception? inner = nul
 /// </summary>
 public sealed class ChurnModel
 {
-    private const string CardEntry = "card.json";
+    /// <summary>
+    /// The card's name: its entry in every model package (classifier and survival) and its file beside an exported
+    /// package or among a mirrored version's artifacts.
+    /// </summary>
+    public const string CardFileName = "card.json";
+
     private const string EncoderEntry = "encoder.json";
     private const string TreesEntry = "trees.mlnet";
     private const string LinearEntry = "linear.mlnet";
@@ -218,7 +223,7 @@ public sealed class ChurnModel
     /// <summary>Writes the package (one zip file) to <paramref name="path"/> via a temporary file and an atomic rename.</summary>
     public void Save(string path) => WritePackage(path, zip =>
     {
-        WriteJson(zip, CardEntry, Card);
+        WriteJson(zip, CardFileName, Card);
         WriteJson(zip, EncoderEntry, Encoder);
         WriteJson(zip, BlendEntry, new BlendSettings(TreeWeight));
         if (Covers is not null)
@@ -269,14 +274,14 @@ public sealed class ChurnModel
     public static ModelCard ReadCard(string path)
     {
         using var zip = OpenZip(path);
-        return ReadJson<ModelCard>(zip, CardEntry, path);
+        return ReadJson<ModelCard>(zip, CardFileName, path);
     }
 
     /// <summary>Loads a package; a missing, truncated or foreign file is refused with a clear message.</summary>
     public static ChurnModel Load(string path)
     {
         using var zip = OpenZip(path);
-        var card = ReadJson<ModelCard>(zip, CardEntry, path);
+        var card = ReadJson<ModelCard>(zip, CardFileName, path);
         if (card.Format != ModelCard.CurrentFormat)
         {
             throw new ModelPackageException(card.Format < ModelCard.CurrentFormat

@@ -33,15 +33,7 @@ public static class FileScorer
             throw new InvalidOperationException("This model cannot give contributions (its package has no tree covers or its shape does not compile); retrain it.");
         }
         var schema = model.Card.Schema;
-        var featureIndex = new int[schema.Features.Count];
-        for (var f = 0; f < featureIndex.Length; f++)
-        {
-            featureIndex[f] = reader.ColumnIndex(schema.Features[f].Name);
-            if (featureIndex[f] < 0)
-            {
-                throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1, reader.MissingColumn(schema.Features[f].Name, "which the model needs"));
-            }
-        }
+        var featureIndex = reader.RequireFeatureColumns(schema, "which the model needs");
         var idIndex = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
         var encoder = model.Encoder;
         var width = encoder.Width;

@@ -85,7 +85,6 @@ public sealed class SurvivalData
     private static int DurationColumnNumber(string path, string name, CsvDialect dialect)
     {
         using var reader = CsvReader.Open(path, dialect);
-        var index = reader.ColumnIndex(name);
-        return index >= 0 ? index + 1 : throw new CsvFormatException(reader.SourceName, 1, reader.Header.Count + 1, reader.MissingColumn(name, "the duration column"));
+        return reader.RequireColumn(name, "the duration column") + 1;
     }
 }

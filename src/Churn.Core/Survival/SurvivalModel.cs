@@ -73,7 +73,6 @@ public sealed class SurvivalModel
     /// <summary>The same model carrying <paramref name="card"/>.</summary>
     public SurvivalModel WithCard(SurvivalCard card) => new(Schema, Grid, Cox, Boosted, BoostedWeight, Parameters) { _card = card };
 
-    private const string CardEntry = "card.json";
     private const string CoxEntry = "cox.json";
     private const string HazardEntry = "hazard.json";
     private const string HazardModelEntry = "hazard.mlnet";
@@ -81,7 +80,7 @@ public sealed class SurvivalModel
     /// <summary>Writes the package (one zip file: card, Cox state, and the boosted hazard when there is one) by atomic rename.</summary>
     public void Save(string path) => ChurnModel.WritePackage(path, zip =>
     {
-        ChurnModel.WriteJson(zip, CardEntry, Card);
+        ChurnModel.WriteJson(zip, ChurnModel.CardFileName, Card);
         ChurnModel.WriteJson(zip, CoxEntry, new CoxState(Cox.Encoder, Cox.Means, Cox.Scales, Cox.Coefficients, Cox.EventTimes, Cox.CumulativeHazard));
         if (Boosted is not null)
         {
@@ -95,7 +94,7 @@ public sealed class SurvivalModel
     public static SurvivalModel Load(string path)
     {
         using var zip = ChurnModel.OpenZip(path);
-        var card = ChurnModel.ReadJson<SurvivalCard>(zip, CardEntry, path);
+        var card = ChurnModel.ReadJson<SurvivalCard>(zip, ChurnModel.CardFileName, path);
         if (card.Kind != "survival" || card.Format != SurvivalCard.CurrentFormat)
         {
             throw new ModelPackageException($"{path}: not a survival model package of format {SurvivalCard.CurrentFormat}.");

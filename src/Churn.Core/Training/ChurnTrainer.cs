@@ -12,7 +12,10 @@ public sealed record TrainingOptions
 {
     public TrainerKind Trainer { get; init; } = TrainerKind.LightGbm;
     public int Seed { get; init; } = 42;
-    public string ModelName { get; init; } = "churn";
+    public string ModelName { get; init; } = DefaultModelName;
+
+    /// <summary>The registered name of the churn classifier unless another is given: "churn".</summary>
+    public const string DefaultModelName = "churn";
 
     /// <summary>Share of rows held out (stratified) for the reported metrics.</summary>
     public double TestFraction { get; init; } = 0.2;

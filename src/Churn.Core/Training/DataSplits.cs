@@ -6,10 +6,7 @@ public static class DataSplits
     /// <summary>Assigns each row a fold in [0, k), stratified by label and shuffled with the seed.</summary>
     public static int[] StratifiedFolds(ReadOnlySpan<bool> labels, int k, int seed)
     {
-        if (k < 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), k, "At least 2 folds are needed.");
-        }
+        RequireFolds(k);
         var folds = new int[labels.Length];
         var random = new Random(seed);
         foreach (var cls in new[] { true, false })
@@ -30,10 +27,7 @@ public static class DataSplits
     /// </summary>
     public static int[] StratifiedFolds(ReadOnlySpan<int> strata, int k, int seed)
     {
-        if (k < 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), k, "At least 2 folds are needed.");
-        }
+        RequireFolds(k);
         var folds = new int[strata.Length];
         var random = new Random(seed);
         var byStratum = new SortedDictionary<int, List<int>>();
@@ -121,5 +115,13 @@ public static class DataSplits
         var shuffled = rows.ToArray();
         random.Shuffle(shuffled);
         return shuffled;
+    }
+
+    private static void RequireFolds(int k)
+    {
+        if (k < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, "At least 2 folds are needed.");
+        }
     }
 }

@@ -34,23 +34,23 @@ internal sealed class StoreSnapshot
     // campaign); deleting goes the other way, children before parents.
     private static readonly SnapshotTable[][] Stages =
     [
-        [Table(db => db.Runs, s => s.Runs)],
-        [Table(db => db.ModelVersions, s => s.ModelVersions)],
+        [Table(s => s.Runs)],
+        [Table(s => s.ModelVersions)],
         [
-            Table(db => db.Aliases, s => s.Aliases),
-            Table(db => db.AliasHistory, s => s.AliasHistory),
-            Table(db => db.PredictionLog, s => s.PredictionLog),
-            Table(db => db.Feedback, s => s.Feedback),
-            Table(db => db.MonitoringResults, s => s.MonitoringResults),
-            Table(db => db.Alerts, s => s.Alerts),
-            Table(db => db.ShadowPredictions, s => s.ShadowPredictions),
-            Table(db => db.AuditLog, s => s.AuditLog),
-            Table(db => db.ApiKeys, s => s.ApiKeys),
-            Table(db => db.Settings, s => s.Settings),
-            Table(db => db.MlflowOutbox, s => s.MlflowOutbox),
-            Table(db => db.Campaigns, s => s.Campaigns),
+            Table(s => s.Aliases),
+            Table(s => s.AliasHistory),
+            Table(s => s.PredictionLog),
+            Table(s => s.Feedback),
+            Table(s => s.MonitoringResults),
+            Table(s => s.Alerts),
+            Table(s => s.ShadowPredictions),
+            Table(s => s.AuditLog),
+            Table(s => s.ApiKeys),
+            Table(s => s.Settings),
+            Table(s => s.MlflowOutbox),
+            Table(s => s.Campaigns),
         ],
-        [Table(db => db.CampaignAssignments, s => s.CampaignAssignments), Table(db => db.CampaignContacts, s => s.CampaignContacts)],
+        [Table(s => s.CampaignAssignments), Table(s => s.CampaignContacts)],
     ];
 
     /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
@@ -101,8 +101,9 @@ internal sealed class StoreSnapshot
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private static SnapshotTable<T> Table<T>(Func<ChurnDbContext, DbSet<T>> set, Func<StoreSnapshot, List<T>> rows)
-        where T : class => new(set, rows);
+    // The entity type names the table (the store maps each type once), so only the snapshot's list is given.
+    private static SnapshotTable<T> Table<T>(Func<StoreSnapshot, List<T>> rows)
+        where T : class => new(rows);
 
     /// <summary>One table of the store and the snapshot's list of its rows.</summary>
     private abstract class SnapshotTable
@@ -116,16 +117,16 @@ internal sealed class StoreSnapshot
         public abstract void Add(ChurnDbContext db, StoreSnapshot snapshot);
     }
 
-    private sealed class SnapshotTable<T>(Func<ChurnDbContext, DbSet<T>> set, Func<StoreSnapshot, List<T>> rows) : SnapshotTable
+    private sealed class SnapshotTable<T>(Func<StoreSnapshot, List<T>> rows) : SnapshotTable
         where T : class
     {
         public override async Task ReadAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken) =>
-            rows(snapshot).AddRange(await set(db).AsNoTracking().ToListAsync(cancellationToken));
+            rows(snapshot).AddRange(await db.Set<T>().AsNoTracking().ToListAsync(cancellationToken));
 
         public override int Count(StoreSnapshot snapshot) => rows(snapshot).Count;
 
-        public override Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken) => set(db).ExecuteDeleteAsync(cancellationToken);
+        public override Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken) => db.Set<T>().ExecuteDeleteAsync(cancellationToken);
 
-        public override void Add(ChurnDbContext db, StoreSnapshot snapshot) => set(db).AddRange(rows(snapshot));
+        public override void Add(ChurnDbContext db, StoreSnapshot snapshot) => db.Set<T>().AddRange(rows(snapshot));
     }
 }

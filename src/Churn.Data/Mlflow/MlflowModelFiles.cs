@@ -18,7 +18,7 @@ public static class MlflowModelFiles
     public const string MlModelFileName = "MLmodel";
 
     /// <summary>The model card's artifact name.</summary>
-    public const string CardFileName = "card.json";
+    public const string CardFileName = Core.Models.ChurnModel.CardFileName;
 
     /// <summary>The artifact folder of the model inside the run, as MLflow's own log_model uses by default.</summary>
     public const string ArtifactPath = "model";

@@ -32,25 +32,11 @@ public sealed class CampaignWatch(StoreFactory store, CampaignBook book, TimePro
 /// next one runs on time.
 /// </summary>
 public sealed class CampaignWatchJob(CampaignWatch watch, LeaderElection leader, RuntimeSettings settings, TimeProvider time, ILogger<CampaignWatchJob> log)
-    : BackgroundService
+    : LeaderIntervalJob(leader, time, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            await Task.Delay(settings.Monitoring.CheckInterval, time, stoppingToken);
-            if (!leader.IsLeader)
-            {
-                continue;
-            }
-            try
-            {
-                await watch.CheckAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                log.LogError(ex, "The campaign check failed; the next one runs in {Interval}.", settings.Monitoring.CheckInterval);
-            }
-        }
-    }
+    protected override TimeSpan Interval => settings.Monitoring.CheckInterval;
+
+    protected override string PassName => "The campaign check";
+
+    protected override Task RunPassAsync(CancellationToken stoppingToken) => watch.CheckAsync(stoppingToken);
 }

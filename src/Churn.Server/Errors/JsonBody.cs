@@ -114,12 +114,18 @@ public static class JsonBody
         });
 
     /// <summary>
-    /// The one batch-size rule of every scoring protocol: null when <paramref name="count"/> rows fit in
-    /// <paramref name="limit"/> (<c>api.max_batch_size</c>); otherwise a 413 ProblemDetails naming <paramref name="field"/>,
-    /// with <paramref name="holds"/> saying what it holds (e.g. "holds 1200 customers").
+    /// The one batch-size rule of every scoring protocol: null when <paramref name="field"/> holds from one to
+    /// <paramref name="limit"/> (<c>api.max_batch_size</c>) rows. An empty batch is a 400 ProblemDetails saying it must hold
+    /// at least one <paramref name="row"/> (e.g. "customer"); a larger one a 413 with <paramref name="holds"/> saying what it
+    /// holds (e.g. "holds 1200 customers"). Either adds its error to <paramref name="errors"/> beside any already there.
     /// </summary>
-    public static ProblemHttpResult? BatchTooLarge(int count, int limit, string field, string holds, FieldErrors errors)
+    public static ProblemHttpResult? BatchOutOfRange(int count, int limit, string field, string row, string holds, FieldErrors errors)
     {
+        if (count == 0)
+        {
+            errors.Add(field, $"must hold at least one {row}.");
+            return Invalid(errors.Errors);
+        }
         if (count <= limit)
         {
             return null;

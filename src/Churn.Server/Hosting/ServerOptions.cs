@@ -8,12 +8,23 @@ public sealed class ServerOptions
 {
     public const string Section = "Churn";
 
-    /// <summary>The data directory; defaults to CHURN_DATA_DIR, then ./churn-data.</summary>
+    /// <summary>The data directory; defaults to CHURN_DATA_DIR, then ./churn-data (see <see cref="ResolveDataDir"/>).</summary>
     public string DataDir { get; set; } = "";
+
+    /// <summary>The environment variable that names the data directory when none is configured.</summary>
+    public const string DataDirVariable = "CHURN_DATA_DIR";
+
+    /// <summary>
+    /// The data directory as a full path, resolved the same way by the server and the command line:
+    /// <paramref name="given"/> (configuration or a flag) when it is not blank, else <paramref name="fromEnvironment"/>
+    /// (the value of <see cref="DataDirVariable"/>) when it is not empty, else <c>./churn-data</c>.
+    /// </summary>
+    public static string ResolveDataDir(string? given, string? fromEnvironment) =>
+        Path.GetFullPath(!string.IsNullOrWhiteSpace(given) ? given : !string.IsNullOrEmpty(fromEnvironment) ? fromEnvironment : "churn-data");
 
     /// <summary>The registered model name the server serves.</summary>
     [Required, RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
-    public string ModelName { get; set; } = "churn";
+    public string ModelName { get; set; } = Core.Training.TrainingOptions.DefaultModelName;
 
     /// <summary>Rows of generated sample data for the first champion when the store has none.</summary>
     [Range(500, 10_000_000)]
@@ -116,11 +127,7 @@ internal sealed class ServerOptionsDefaults(IConfiguration configuration) : IPos
 {
     public void PostConfigure(string? name, ServerOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.DataDir))
-        {
-            options.DataDir = configuration["CHURN_DATA_DIR"] is { Length: > 0 } fromEnv ? fromEnv : "churn-data";
-        }
-        options.DataDir = Path.GetFullPath(options.DataDir);
+        options.DataDir = ServerOptions.ResolveDataDir(options.DataDir, configuration[ServerOptions.DataDirVariable]);
         if (string.IsNullOrWhiteSpace(options.AdminKey) && configuration["CHURN_ADMIN_KEY"] is { Length: > 0 } key)
         {
             options.AdminKey = key;

@@ -139,14 +139,9 @@ public static class InferenceV2Api
             return JsonBody.Invalid(errors.Errors);
         }
         var rows = tensors.Count == 0 ? 0 : tensors[0].Rows;
-        if (rows == 0)
+        if (JsonBody.BatchOutOfRange(rows, settings.Api.MaxBatchSize, "inputs", "row", $"hold {rows} rows", errors) is { } outOfRange)
         {
-            errors.Add("inputs", "must hold at least one row.");
-            return JsonBody.Invalid(errors.Errors);
-        }
-        if (JsonBody.BatchTooLarge(rows, settings.Api.MaxBatchSize, "inputs", $"hold {rows} rows", errors) is { } tooLarge)
-        {
-            return tooLarge;
+            return outOfRange;
         }
         var customers = new List<CustomerInput>(rows);
         for (var r = 0; r < rows; r++)

@@ -54,17 +54,13 @@ public static class MlflowApi
             using var body = await JsonBody.ReadAsync(request, options.Value.MaxJsonBodyBytes, ct, nonFiniteAsNull: true);
             rows = ReadJson(body.RootElement, model.Schema, errors);
         }
-        if (!errors.Any && rows.Count == 0)
-        {
-            errors.Add("data", "must hold at least one row.");
-        }
         if (errors.Any)
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        if (JsonBody.BatchTooLarge(rows.Count, settings.Api.MaxBatchSize, "data", $"holds {rows.Count} rows", errors) is { } tooLarge)
+        if (JsonBody.BatchOutOfRange(rows.Count, settings.Api.MaxBatchSize, "data", "row", $"holds {rows.Count} rows", errors) is { } outOfRange)
         {
-            return tooLarge;
+            return outOfRange;
         }
         return TypedResults.Ok(new InvocationsResponse(
             [.. predictor.Predict(model, rows, reasons: 0).Select(p => p.ChurnProbability)],

@@ -11,33 +11,20 @@ namespace Churn.Server.Mlflow;
 /// cool-down); everything else is still delivered. A failed pass is logged and the next one tries again.
 /// </summary>
 public sealed class MlflowMirrorJob(MlflowMirror mirror, LeaderElection leader, AlertRaiser alerts, TimeProvider time, ILogger<MlflowMirrorJob> log)
-    : BackgroundService
+    : LeaderIntervalJob(leader, time, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => mirror.DeliveryInterval;
+
+    protected override string PassName => "The MLflow mirror pass";
+
+    protected override bool Enabled => mirror.Enabled;
+
+    protected override async Task RunPassAsync(CancellationToken stoppingToken)
     {
-        if (!mirror.Enabled)
+        var pass = await mirror.DeliverPendingAsync(stoppingToken);
+        if (pass.ArtifactProblem is not null)
         {
-            return;
-        }
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            await Task.Delay(mirror.DeliveryInterval, time, stoppingToken);
-            if (!leader.IsLeader)
-            {
-                continue;
-            }
-            try
-            {
-                var pass = await mirror.DeliverPendingAsync(stoppingToken);
-                if (pass.ArtifactProblem is not null)
-                {
-                    await alerts.RaiseAsync(AlertKinds.Mlflow, "warning", pass.Describe()!, stoppingToken);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                log.LogError(ex, "The MLflow mirror pass failed; retrying in {Interval}.", mirror.DeliveryInterval);
-            }
+            await alerts.RaiseAsync(AlertKinds.Mlflow, "warning", pass.Describe()!, stoppingToken);
         }
     }
 }

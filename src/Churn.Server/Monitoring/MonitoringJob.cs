@@ -8,26 +8,13 @@ namespace Churn.Server.Monitoring;
 /// <c>PUT /config</c> applies from the next check. A failed check is logged and the next one runs on time.
 /// </summary>
 public sealed class MonitoringJob(MonitoringCheck check, ModelHost host, LeaderElection leader, RuntimeSettings settings, TimeProvider time, ILogger<MonitoringJob> log)
-    : BackgroundService
+    : LeaderIntervalJob(leader, time, log)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            await Task.Delay(settings.Monitoring.CheckInterval, time, stoppingToken);
-            // Replicas share the store, so one check per interval is enough: the leader runs it.
-            if (!host.IsReady || !leader.IsLeader)
-            {
-                continue;
-            }
-            try
-            {
-                await check.RunAsync(null, stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                log.LogError(ex, "The monitoring check failed; the next one runs in {Interval}.", settings.Monitoring.CheckInterval);
-            }
-        }
-    }
+    protected override TimeSpan Interval => settings.Monitoring.CheckInterval;
+
+    protected override string PassName => "The monitoring check";
+
+    protected override bool ReadyForPass => host.IsReady;
+
+    protected override Task RunPassAsync(CancellationToken stoppingToken) => check.RunAsync(null, stoppingToken);
 }

@@ -40,27 +40,12 @@ public sealed class RetentionPurge(StoreFactory store, RuntimeSettings settings,
 }
 
 /// <summary>Runs <see cref="RetentionPurge"/> every hour; a failed purge is logged and retried at the next hour.</summary>
-public sealed class RetentionJob(RetentionPurge purge, LeaderElection leader, TimeProvider time, ILogger<RetentionJob> log) : BackgroundService
+public sealed class RetentionJob(RetentionPurge purge, LeaderElection leader, TimeProvider time, ILogger<RetentionJob> log)
+    : LeaderIntervalJob(leader, time, log)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    protected override TimeSpan Interval { get; } = TimeSpan.FromHours(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            await Task.Delay(Interval, time, stoppingToken);
-            if (!leader.IsLeader)
-            {
-                continue;
-            }
-            try
-            {
-                await purge.RunAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                log.LogError(ex, "Purging old prediction logs failed; retrying in {Interval}.", Interval);
-            }
-        }
-    }
+    protected override string PassName => "Purging old prediction logs";
+
+    protected override Task RunPassAsync(CancellationToken stoppingToken) => purge.RunAsync(stoppingToken);
 }

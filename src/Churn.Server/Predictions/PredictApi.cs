@@ -61,14 +61,9 @@ public static class PredictApi
             return JsonBody.Invalid(errors.Errors);
         }
         var count = customers.GetArrayLength();
-        if (count == 0)
+        if (JsonBody.BatchOutOfRange(count, settings.Api.MaxBatchSize, "customers", "customer", $"holds {count} customers", errors) is { } outOfRange)
         {
-            errors.Add("customers", "must hold at least one customer.");
-            return JsonBody.Invalid(errors.Errors);
-        }
-        if (JsonBody.BatchTooLarge(count, settings.Api.MaxBatchSize, "customers", $"holds {count} customers", errors) is { } tooLarge)
-        {
-            return tooLarge;
+            return outOfRange;
         }
         var inputs = new List<CustomerInput>(count);
         var i = 0;
