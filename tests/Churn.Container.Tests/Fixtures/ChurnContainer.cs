@@ -33,8 +33,8 @@ internal sealed class ChurnContainer : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = container.Url,
             ["CHURN_HEALTH_URL"] = $"{container.Url}/health",
-            ["CHURN_ADMIN_KEY"] = ImageFixture.AdminKey,
-            ["CHURN_ADMIN_PASSWORD"] = ImageFixture.DashboardPassword,
+            ["CHURN_ADMIN_KEY"] = TestSecrets.AdminKey,
+            ["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword,
             ["Churn__SampleRows"] = "800",
             ["Churn__WarmUpRows"] = "20",
             ["Churn__RequestWarmUpSeconds"] = "0",
@@ -127,7 +127,7 @@ internal sealed class ChurnContainer : IAsyncDisposable
 
     public Task CopyOutAsync(string path, string hostPath) => docker.CheckAsync(["cp", $"{Name}:{path}", hostPath]);
 
-    public HttpClient Client(string? key = ImageFixture.AdminKey)
+    public HttpClient Client(string? key = TestSecrets.AdminKey)
     {
         var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(60) };
         if (key is not null)
