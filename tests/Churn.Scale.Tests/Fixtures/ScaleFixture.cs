@@ -44,19 +44,15 @@ public sealed class ScaleFixture : IAsyncLifetime
         Directory.CreateDirectory(DataDir);
         // The certificate that encrypts the dashboard's key ring at rest, given to the replicas as an operator would.
         KeyRingCertificate = await TestCertificates.CreatePfxAsync(TestSecrets.KeyRingPassword);
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string>(QuickServerEnvironment.Variables)
         {
             ["Churn__DataDir"] = DataDir,
             ["Churn__Store__Provider"] = "postgres",
             ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
             ["Churn__Redis"] = redis.Configuration,
             ["Churn__AdminKey"] = TestSecrets.AdminKey,
-            ["Churn__SampleRows"] = "800",
-            ["Churn__WarmUpRows"] = "20",
-            ["Churn__RequestWarmUpSeconds"] = "0",
             // Polling is the fallback; an hour means a promotion seen by the other replica within the test came by notification.
             ["Churn__ChampionPollInterval"] = "01:00:00",
-            ["Churn__Api__rate_limit"] = "1000000",
             ["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword,
             ["Churn__KeyRingCertificate"] = KeyRingCertificate,
             ["Churn__KeyRingCertificatePassword"] = TestSecrets.KeyRingPassword,
