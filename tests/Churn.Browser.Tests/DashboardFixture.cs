@@ -18,8 +18,6 @@ public sealed class DashboardFixture : IAsyncLifetime
 {
     public const string Chromium = "/usr/bin/chromium";
     public const string Password = "correct-horse-battery";
-    public const string AdminKey = "churn_browser-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
-
     /// <summary>Failed sign-ins from one address before it is locked out; above what the other tests fail together (6).</summary>
     public const int FailuresPerAddress = 10;
 
@@ -56,7 +54,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0",
             "--Churn:Api:rate_limit=1000000",
             $"--Dashboard:AdminPassword={Password}",
-            $"--Churn:AdminKey={AdminKey}",
+            $"--Churn:AdminKey={TestSecrets.AdminKey}",
             $"--Dashboard:FailuresPerAddress={FailuresPerAddress}",
             // Every check raises a latency alert (something to acknowledge); drift and performance never alert, so no
             // automatic retraining starts behind the tests' backs.
@@ -144,7 +142,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public HttpClient Api()
     {
         var client = new HttpClient { BaseAddress = new Uri(BaseUrl) };
-        client.DefaultRequestHeaders.Add("X-API-Key", AdminKey);
+        client.DefaultRequestHeaders.Add("X-API-Key", TestSecrets.AdminKey);
         return client;
     }
 

@@ -1,15 +1,11 @@
 namespace Churn.Cli.Tests;
 
-public sealed class CampaignCommandTests : IDisposable
+public sealed class CampaignCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory _dir = new("churn-cli");
-
-    public void Dispose() => _dir.Dispose();
-
     [SharedDataFact]
     public void HillstromReadoutGivesThePublishedArmsEffectsAndSampleRatio()
     {
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", SharedData.PathOf("hillstrom.csv"),
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", SharedData.PathOf("hillstrom.csv"),
             "--arm-column", "segment", "--control", "No E-Mail", "--outcome", "visit", "--json");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -30,7 +26,7 @@ public sealed class CampaignCommandTests : IDisposable
     [SharedDataFact]
     public void HillstromReadoutBySegmentSumsToTheWhole()
     {
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", SharedData.PathOf("hillstrom.csv"),
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", SharedData.PathOf("hillstrom.csv"),
             "--arm-column", "segment", "--control", "No E-Mail", "--outcome", "visit", "--segment", "channel", "--json");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -53,9 +49,9 @@ public sealed class CampaignCommandTests : IDisposable
             var positive = treated ? i < 300 : i < 1200;
             csv.Append(CultureInfo.InvariantCulture, $"c{i},{(treated ? "offer" : "holdout")},{(positive ? "Yes" : "No")},{(random.Next(2) == 0 ? "north" : "south")}\n");
         }
-        File.WriteAllText(_dir.Combine("experiment.csv"), csv.ToString());
+        File.WriteAllText(Dir.Combine("experiment.csv"), csv.ToString());
 
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", "experiment.csv", "--arm-column", "arm", "--control", "holdout",
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", "experiment.csv", "--arm-column", "arm", "--control", "holdout",
             "--outcome", "churned", "--segment", "region", "--json");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -76,9 +72,9 @@ public sealed class CampaignCommandTests : IDisposable
     [Fact]
     public void ReadoutPrintsATableWithoutJson()
     {
-        File.WriteAllText(_dir.Combine("small.csv"), "arm,visit\nA,1\nA,0\nB,0\nB,0\nB,1\n");
+        File.WriteAllText(Dir.Combine("small.csv"), "arm,visit\nA,1\nA,0\nB,0\nB,0\nB,1\n");
 
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", "small.csv", "--arm-column", "arm", "--control", "B", "--outcome", "visit");
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", "small.csv", "--arm-column", "arm", "--control", "B", "--outcome", "visit");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Contains("Sample ratio", run.Stdout, StringComparison.Ordinal);
@@ -94,9 +90,9 @@ public sealed class CampaignCommandTests : IDisposable
     [InlineData("arm,visit\n", "A", "no rows")]
     public void BadExperimentFilesFailWithOneSentence(string content, string control, string expected)
     {
-        File.WriteAllText(_dir.Combine("bad.csv"), content);
+        File.WriteAllText(Dir.Combine("bad.csv"), content);
 
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", "bad.csv", "--arm-column", "arm", "--control", control, "--outcome", "visit");
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", "bad.csv", "--arm-column", "arm", "--control", control, "--outcome", "visit");
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains(expected, run.Stderr, StringComparison.Ordinal);
@@ -106,9 +102,9 @@ public sealed class CampaignCommandTests : IDisposable
     [Fact]
     public void AnUnknownOutcomeColumnIsNamed()
     {
-        File.WriteAllText(_dir.Combine("e.csv"), "arm,visit\nA,1\nB,0\n");
+        File.WriteAllText(Dir.Combine("e.csv"), "arm,visit\nA,1\nB,0\n");
 
-        var run = ChurnCli.Run(_dir.Path, "campaign", "readout", "--data", "e.csv", "--arm-column", "arm", "--control", "A", "--outcome", "bought");
+        var run = ChurnCli.Run(Dir.Path, "campaign", "readout", "--data", "e.csv", "--arm-column", "arm", "--control", "A", "--outcome", "bought");
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("no outcome column 'bought'", run.Stderr, StringComparison.Ordinal);

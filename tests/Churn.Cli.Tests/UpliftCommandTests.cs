@@ -1,11 +1,7 @@
 namespace Churn.Cli.Tests;
 
-public sealed class UpliftCommandTests : IDisposable
+public sealed class UpliftCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory _dir = new("churn-cli");
-
-    public void Dispose() => _dir.Dispose();
-
     [Fact]
     public void UpliftModelsFindThePersuadableSegmentOfAGeneratedCampaign()
     {
@@ -20,9 +16,9 @@ public sealed class UpliftCommandTests : IDisposable
             var visit = random.NextDouble() < (plan == "bronze" ? 0.5 : 0.1) + (treated && plan == "gold" ? 0.3 : 0);
             csv.Append(CultureInfo.InvariantCulture, $"{random.Next(1, 72)},{plan},{(treated ? "mail" : "none")},{(visit ? 1 : 0)},{(visit ? 20 : 0)}\n");
         }
-        File.WriteAllText(_dir.Combine("history.csv"), csv.ToString());
+        File.WriteAllText(Dir.Combine("history.csv"), csv.ToString());
 
-        var run = ChurnCli.Run(_dir.Path, "uplift", "train", "--data", "history.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none",
+        var run = ChurnCli.Run(Dir.Path, "uplift", "train", "--data", "history.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none",
             "--outcome", "visit", "--drop", "spend", "--cv", "3", "--json");
 
         Assert.True(run.ExitCode == 0, run.Stderr);
@@ -46,7 +42,7 @@ public sealed class UpliftCommandTests : IDisposable
         // The benchmark protocol: Womens E-Mail against No E-Mail, outcome visit, the published 5-fold assignment, seed 42.
         var folds = SharedData.PathOf("folds/hillstrom_womens_vs_control.csv");
         Assert.True(File.Exists(folds), $"{folds} is missing beside hillstrom.csv.");
-        var run = ChurnCli.Run(_dir.Path, "uplift", "train", "--data", SharedData.PathOf("hillstrom.csv"), "--arm-column", "segment",
+        var run = ChurnCli.Run(Dir.Path, "uplift", "train", "--data", SharedData.PathOf("hillstrom.csv"), "--arm-column", "segment",
             "--treated", "Womens E-Mail", "--control", "No E-Mail", "--outcome", "visit",
             "--features", "recency,history,mens,womens,zip_code,newbie,channel", "--cv", "5", "--folds", folds, "--json");
 
@@ -71,7 +67,7 @@ public sealed class UpliftCommandTests : IDisposable
     [InlineData("no-fold-column", "the header has no column 'fold'")]
     public void BadFoldFilesFailWithOneSentence(string fault, string expected)
     {
-        File.WriteAllText(_dir.Combine("h.csv"), SmallHistory());
+        File.WriteAllText(Dir.Combine("h.csv"), SmallHistory());
         var rows = Enumerable.Range(0, 40).Select(i => $"{i},{i % 2}").ToList();
         var content = fault switch
         {
@@ -81,9 +77,9 @@ public sealed class UpliftCommandTests : IDisposable
             "listed-twice" => "row,fold\n" + string.Join("\n", rows) + "\n0,1",
             _ => "row,part\n" + string.Join("\n", rows),
         };
-        File.WriteAllText(_dir.Combine("folds.csv"), content + "\n");
+        File.WriteAllText(Dir.Combine("folds.csv"), content + "\n");
 
-        var run = ChurnCli.Run(_dir.Path, "uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none",
+        var run = ChurnCli.Run(Dir.Path, "uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none",
             "--outcome", "visit", "--features", "tenure", "--cv", "2", "--bags", "1", "--folds", "folds.csv");
 
         Assert.Equal(1, run.ExitCode);
@@ -94,9 +90,9 @@ public sealed class UpliftCommandTests : IDisposable
     [Fact]
     public void AnOutcomeWithMoreThanTwoValuesIsRefusedNamingTheColumn()
     {
-        File.WriteAllText(_dir.Combine("h.csv"), SmallHistory().Replace(",1\n", ",2\n", StringComparison.Ordinal).Replace("tenure,arm,visit\n", "tenure,arm,visit\n3,mail,1\n", StringComparison.Ordinal));
+        File.WriteAllText(Dir.Combine("h.csv"), SmallHistory().Replace(",1\n", ",2\n", StringComparison.Ordinal).Replace("tenure,arm,visit\n", "tenure,arm,visit\n3,mail,1\n", StringComparison.Ordinal));
 
-        var run = ChurnCli.Run(_dir.Path, "uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none", "--outcome", "visit");
+        var run = ChurnCli.Run(Dir.Path, "uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--treated", "mail", "--control", "none", "--outcome", "visit");
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("The outcome column 'visit' has more than two values", run.Stderr, StringComparison.Ordinal);
@@ -113,11 +109,11 @@ public sealed class UpliftCommandTests : IDisposable
     [InlineData("--features", "tenure,colour", "'colour' is not a usable feature column")]
     public void BadUpliftArgumentsFailWithOneSentence(string flag, string value, string expected)
     {
-        File.WriteAllText(_dir.Combine("h.csv"), SmallHistory());
+        File.WriteAllText(Dir.Combine("h.csv"), SmallHistory());
         var args = new Dictionary<string, string> { ["--treated"] = "mail", ["--control"] = "none", ["--cv"] = "2", ["--features"] = "tenure" };
         args[flag] = value;
 
-        var run = ChurnCli.Run(_dir.Path, ["uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--outcome", "visit", .. args.SelectMany(kv => new[] { kv.Key, kv.Value })]);
+        var run = ChurnCli.Run(Dir.Path, ["uplift", "train", "--data", "h.csv", "--arm-column", "arm", "--outcome", "visit", .. args.SelectMany(kv => new[] { kv.Key, kv.Value })]);
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains(expected, run.Stderr, StringComparison.Ordinal);

@@ -31,7 +31,7 @@ public sealed class ScaledOutTests(ImageFixture image, ITestOutputHelper output)
         await nginx.StartAsync([a.Port, b.Port]);
 
         using var proxy = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{nginx.Port}"), Timeout = TimeSpan.FromSeconds(60) };
-        proxy.DefaultRequestHeaders.Add("X-API-Key", ImageFixture.AdminKey);
+        proxy.DefaultRequestHeaders.Add("X-API-Key", TestSecrets.AdminKey);
         var instances = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < 20; i++)
         {

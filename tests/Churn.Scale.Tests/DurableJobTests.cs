@@ -7,8 +7,8 @@ public sealed class DurableJobTests(ScaleFixture deployment)
     [Fact]
     public async Task AScoringJobSubmittedToOneReplicaIsReportedAndItsResultServedByTheOther()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         var submitted = await adminA.PostAsync("/jobs/score", new StringContent(GeneratedCustomers.Csv(200, seed: 4), Encoding.UTF8, "text/csv"));
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         var id = (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();

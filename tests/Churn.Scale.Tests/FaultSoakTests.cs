@@ -21,7 +21,7 @@ public sealed class FaultSoakTests(ScaleFixture deployment, ITestOutputHelper ou
     [Fact]
     public async Task UnderAlternatingPostgresAndRedisOutagesMemoryHandlesAndLogLagReturnToBaselineAndNothingAnsweredIsLost()
     {
-        using var admin = deployment.A.Client(ScaleFixture.AdminKey);
+        using var admin = deployment.A.Client(TestSecrets.AdminKey);
         var key = await ScaleFixture.CreateKeyAsync(admin, $"soak-{Guid.NewGuid():N}", "service");
         var prefix = $"soak-{Guid.NewGuid():N}"[..13] + "-";
         var replicas = new[] { deployment.A, deployment.B };
@@ -77,7 +77,7 @@ public sealed class FaultSoakTests(ScaleFixture deployment, ITestOutputHelper ou
         {
             foreach (var replica in replicas)
             {
-                using var client = replica.Client(ScaleFixture.AdminKey);
+                using var client = replica.Client(TestSecrets.AdminKey);
                 if (!(await client.GetAsync("/health")).IsSuccessStatusCode)
                 {
                     return false;

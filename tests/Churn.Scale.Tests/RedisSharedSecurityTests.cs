@@ -3,7 +3,7 @@ namespace Churn.Scale.Tests;
 /// <summary>The shared security state of the scaled-out deployment, which keeps it in Redis.</summary>
 [Collection(ScaleCollection.Name)]
 public sealed class RedisSharedSecurityTests(ScaleFixture deployment, ITestOutputHelper output)
-    : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, ScaleFixture.DashboardPassword, output)
+    : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, TestSecrets.DashboardPassword, output)
 {
     protected override async Task<string> AssertLockHeldAsync(string name)
     {

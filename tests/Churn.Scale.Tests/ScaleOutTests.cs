@@ -21,7 +21,7 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task RequestsThroughNginxAreAnsweredByBothReplicas()
     {
-        using var proxy = deployment.Proxy(ScaleFixture.AdminKey);
+        using var proxy = deployment.Proxy(TestSecrets.AdminKey);
         var instances = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < 20; i++)
         {
@@ -35,8 +35,8 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task APromotionThroughOneReplicaIsServedByTheOtherWithoutWaitingForItsPoll()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         if ((await adminA.GetFromJsonAsync<JsonArray>("/models"))!.Count < 2)
         {
             var started = await adminA.PostAsync("/retrain", Json("""{"rows": 600, "seed": 11}"""));
@@ -61,7 +61,7 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     public async Task ThePerKeyRateLimitHoldsAcrossReplicasAndRefusalsSayWhenToRetry()
     {
         const int limit = 10;
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
         var watcher = await ScaleFixture.CreateKeyAsync(adminA, $"watcher-{Guid.NewGuid():N}", "viewer");
         var caller = await ScaleFixture.CreateKeyAsync(adminA, $"limited-{Guid.NewGuid():N}", ServiceRole);
         using var watcherB = deployment.B.Client(watcher);
@@ -97,7 +97,7 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
         finally
         {
             Assert.Equal(HttpStatusCode.OK, (await adminA.PutAsync("/config", Json("""{"api": {"rate_limit": 1000000}}"""))).StatusCode);
-            using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+            using var adminB = deployment.B.Client(TestSecrets.AdminKey);
             await deployment.WaitUntilAsync(async () => (await adminB.GetFromJsonAsync<JsonObject>("/config"))!["api"]!["rate_limit"]!.GetValue<int>() == 1000000,
                 TimeSpan.FromSeconds(30), "replica-b restoring api.rate_limit");
         }
@@ -106,8 +106,8 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task TwoRetrainRequestsToTwoReplicasStartOneTrainingAndRefuseTheOtherAtOnce()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         var body = """{"rows": 600, "seed": 21}""";
         var answers = await Task.WhenAll(adminA.PostAsync("/retrain", Json(body)), adminB.PostAsync("/retrain", Json(body)));
 
@@ -126,8 +126,8 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task ChurnRetrainIsRefusedWhileAReplicaTrainsAndBothReplicasRefuseWhileChurnRetrainTrains()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
 
         // A replica trains on a large generated sample; the command on the same store is refused at once, naming it.
         var started = await StartRetrainAsync(adminA, """{"rows": 30000, "seed": 31}""");
@@ -184,7 +184,7 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task KillingAReplicaMidLoadLosesNoAcceptedPredictionAndTheOtherKeepsServing()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
         var key = await ScaleFixture.CreateKeyAsync(adminA, $"load-{Guid.NewGuid():N}", ServiceRole);
         var prefix = $"kill-{Guid.NewGuid():N}"[..13] + "-";
         var accepted = new ConcurrentDictionary<Guid, string>();
@@ -247,8 +247,8 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task OneReplicaLeadsAndALeaderStoppedWithSigtermFlushesItsLogAndHandsOver()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         (bool A, bool B) leaders = default;
         await deployment.WaitUntilAsync(async () =>
         {
@@ -303,15 +303,15 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
 
         leader.Start();
         await leader.WaitReadyAsync(TimeSpan.FromMinutes(2));
-        using var restarted = leader.Client(ScaleFixture.AdminKey);
+        using var restarted = leader.Client(TestSecrets.AdminKey);
         Assert.False(await IsLeaderAsync(restarted));
     }
 
     [Fact]
     public async Task WhileRedisIsDownReplicasKeepServingWithRateLimitsOpenAndCoordinateAgainOnceItIsBack()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         var key = await ScaleFixture.CreateKeyAsync(adminA, $"outage-{Guid.NewGuid():N}", ServiceRole);
         using var proxy = deployment.Proxy(key);
         await deployment.RedisServer.StopAsync();
@@ -340,7 +340,7 @@ public sealed class ScaleOutTests(ScaleFixture deployment, Xunit.Abstractions.IT
     [Fact]
     public async Task AKeyRevokedOnOneReplicaIsRefusedByTheOtherBeforeItsCacheExpires()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
         var name = $"revoked-{Guid.NewGuid():N}";
         var key = await ScaleFixture.CreateKeyAsync(adminA, name, "viewer");
         using var onB = deployment.B.Client(key);

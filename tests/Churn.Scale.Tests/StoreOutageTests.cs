@@ -13,15 +13,15 @@ public sealed class StoreOutageTests(ScaleFixture deployment, ITestOutputHelper 
     [Fact]
     public async Task WhilePostgresAndThenPostgresAndRedisAreDownBothReplicasServeRefuseChangesWith503AndLoseNothing()
     {
-        using var adminA = deployment.A.Client(ScaleFixture.AdminKey);
-        using var adminB = deployment.B.Client(ScaleFixture.AdminKey);
+        using var adminA = deployment.A.Client(TestSecrets.AdminKey);
+        using var adminB = deployment.B.Client(TestSecrets.AdminKey);
         var key = await ScaleFixture.CreateKeyAsync(adminA, $"outage-{Guid.NewGuid():N}", "service");
         var prefix = $"pgdown-{Guid.NewGuid():N}"[..14] + "-";
         var versions = (await adminA.GetFromJsonAsync<JsonArray>("/models"))!.Select(v => v!["version"]!.GetValue<int>()).ToList();
         // Each replica has seen both keys, as in steady traffic (a key no replica has seen cannot be checked without the store).
         foreach (var replica in new[] { deployment.A, deployment.B })
         {
-            using var admin = replica.Client(ScaleFixture.AdminKey);
+            using var admin = replica.Client(TestSecrets.AdminKey);
             Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/models")).StatusCode);
             using var service = replica.Client(key);
             Assert.Equal(HttpStatusCode.OK, (await service.PostAsync("/predict", ScaleFixture.PredictBody($"{prefix}warm-{replica.InstanceId}", 1))).StatusCode);

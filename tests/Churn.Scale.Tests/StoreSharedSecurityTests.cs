@@ -6,7 +6,7 @@ namespace Churn.Scale.Tests;
 /// </summary>
 [Collection(SharedStoreCollection.Name)]
 public sealed class StoreSharedSecurityTests(SharedStoreFixture deployment, ITestOutputHelper output)
-    : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, SharedStoreFixture.DashboardPassword, output)
+    : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, TestSecrets.DashboardPassword, output)
 {
     protected override async Task<string> AssertLockHeldAsync(string name)
     {

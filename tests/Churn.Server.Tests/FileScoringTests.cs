@@ -7,26 +7,25 @@ namespace Churn.Server.Tests;
 
 /// <summary>File scoring through <c>/jobs/score</c>: streamed, batched and parallel, yet the same as scoring each row in process.</summary>
 [Collection(ServerCollection.Name)]
-public sealed class FileScoringTests(ServerFixture server)
+public sealed class FileScoringTests(ServerFixture server) : RoleClientTests(server)
 {
     [Fact]
     public async Task AFileScoredWhileItUploadsEqualsScoringEveryRowInProcessInOrder()
     {
-        using var analyst = server.ClientFor("analyst");
         // Several pieces and a partial last one, with rows that cannot be scored, unseen categories and ids that need
         // quoting, some holding a line break (which must not end a piece).
         var rows = RowsFilling(4.5 * ScoringJob.PieceBytes);
         var csv = Spoil(Bodies.Csv(rows, seed: 21));
 
         // Sent in small pieces with pauses, so the job reads the file while it is still arriving.
-        var started = await analyst.PostAsync("/jobs/score", new PacedContent(Encoding.UTF8.GetBytes(csv), chunk: 8 * 1024, pause: TimeSpan.FromMilliseconds(3)));
+        var started = await Analyst.PostAsync("/jobs/score", new PacedContent(Encoding.UTF8.GetBytes(csv), chunk: 8 * 1024, pause: TimeSpan.FromMilliseconds(3)));
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = await BackgroundJobs.FinishedAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(Analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
-        var serving = server.Factory.Services.GetRequiredService<ModelHost>().Require();
+        var serving = Server.Factory.Services.GetRequiredService<ModelHost>().Require();
         Assert.Equal(serving.Version, job["modelVersion"]!.GetValue<int>());
-        var result = await (await analyst.GetAsync($"/jobs/{job["id"]}/result")).Content.ReadAsStringAsync();
+        var result = await (await Analyst.GetAsync($"/jobs/{job["id"]}/result")).Content.ReadAsStringAsync();
 
         using var actual = new CsvReader(new StringReader(result), "result");
         Assert.Equal(new[] { "row", "customerId", "churnProbability", "willChurn", "riskTier", "unseenCategories", "error" }, actual.Header);
@@ -75,7 +74,6 @@ public sealed class FileScoringTests(ServerFixture server)
     [Fact]
     public async Task AMalformedRecordDeepInALargeUploadFailsTheJobNamingItsLineInTheUpload()
     {
-        using var analyst = server.ClientFor("analyst");
         var rows = RowsFilling(3.5 * ScoringJob.PieceBytes);
         var lines = Spoil(Bodies.Csv(rows, seed: 23)).Split('\n');
         // A record with a field too few, in the fourth piece: its line counts the quoted line breaks before it.
@@ -87,10 +85,10 @@ public sealed class FileScoringTests(ServerFixture server)
         lines[bad] = lines[bad][..lines[bad].LastIndexOf(',')];
         var expectedLine = bad + 1;
 
-        var started = await analyst.PostAsync("/jobs/score", new StringContent(string.Join('\n', lines), Encoding.UTF8, "text/csv"));
+        var started = await Analyst.PostAsync("/jobs/score", new StringContent(string.Join('\n', lines), Encoding.UTF8, "text/csv"));
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = await BackgroundJobs.FinishedAsync(analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(Analyst, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Failed", job["status"]!.GetValue<string>());
         Assert.Equal($"upload: line {expectedLine}, column {Bodies.Header.Count}: expected {Bodies.Header.Count} fields as in the header, found {Bodies.Header.Count - 1}.",
             job["error"]!.GetValue<string>());

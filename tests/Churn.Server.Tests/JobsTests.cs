@@ -3,28 +3,27 @@ using System.Net.Http.Headers;
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
-public sealed class JobsTests(ServerFixture server)
+public sealed class JobsTests(ServerFixture server) : RoleClientTests(server)
 {
     [Fact]
     public async Task AnUploadedCsvIsScoredInTheBackgroundAndItsResultMatchesPredict()
     {
-        using var analyst = server.ClientFor("analyst");
         var csv = Bodies.Csv(400, seed: 5);
 
-        var started = await analyst.PostAsync("/jobs/score", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var started = await Analyst.PostAsync("/jobs/score", new StringContent(csv, Encoding.UTF8, "text/csv"));
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        var job = await BackgroundJobs.FinishedAsync(analyst, id);
+        var job = await BackgroundJobs.FinishedAsync(Analyst, id);
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
         Assert.Equal($"/jobs/{id}/result", job["resultUrl"]!.GetValue<string>());
-        var result = await analyst.GetAsync($"/jobs/{id}/result");
+        var result = await Analyst.GetAsync($"/jobs/{id}/result");
         Assert.Equal("text/csv", result.Content.Headers.ContentType?.MediaType);
         var lines = (await result.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(401, lines.Length);
 
         var first = lines[1].Split(',');
-        var single = await (await analyst.PostAsync("/predict", Bodies.Json(Bodies.Customers(1, seed: 5)[0]))).ReadObjectAsync();
+        var single = await (await Analyst.PostAsync("/predict", Bodies.Json(Bodies.Customers(1, seed: 5)[0]))).ReadObjectAsync();
         Assert.Equal(single["customerId"]!.GetValue<string>(), first[1]);
         Assert.Equal(single["churnProbability"]!.GetValue<double>(), double.Parse(first[2], System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -32,18 +31,17 @@ public sealed class JobsTests(ServerFixture server)
     [Fact]
     public async Task ScoringWithContributionsWritesOneColumnPerFeatureThatAddsUpToTheLogOdds()
     {
-        using var analyst = server.ClientFor("analyst");
         var csv = Bodies.Csv(30, seed: 9);
 
-        var started = await analyst.PostAsync("/jobs/score?contributions=true", new StringContent(csv, Encoding.UTF8, "text/csv"));
-        var refused = await analyst.PostAsync("/jobs/score?contributions=maybe", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var started = await Analyst.PostAsync("/jobs/score?contributions=true", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var refused = await Analyst.PostAsync("/jobs/score?contributions=maybe", new StringContent(csv, Encoding.UTF8, "text/csv"));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
         Assert.Contains("contributions", (await refused.ReadObjectAsync())["errors"]!.AsObject().Select(e => e.Key));
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
-        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(analyst, id))["status"]!.GetValue<string>());
-        var lines = (await (await analyst.GetAsync($"/jobs/{id}/result")).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("Succeeded", (await BackgroundJobs.FinishedAsync(Analyst, id))["status"]!.GetValue<string>());
+        var lines = (await (await Analyst.GetAsync($"/jobs/{id}/result")).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var header = lines[0].Split(',');
         var features = Bodies.Customer(1)["features"]!.AsObject().Select(p => "shap_" + p.Key);
         Assert.Equal(["shap_base", .. features], header.Where(h => h.StartsWith("shap_", StringComparison.Ordinal)));
@@ -60,26 +58,24 @@ public sealed class JobsTests(ServerFixture server)
     [Fact]
     public async Task AMultipartUploadIsAcceptedAndAFileWithoutFeatureColumnsFailsItsJobWithAReason()
     {
-        using var service = server.ClientFor("service");
         using var form = new MultipartFormDataContent();
         var file = new StringContent("customerId,colour\nA,blue\n", Encoding.UTF8);
         file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
         form.Add(file, "file", "customers.csv");
 
-        var started = await service.PostAsync("/jobs/score", form);
+        var started = await Service.PostAsync("/jobs/score", form);
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
-        var job = await BackgroundJobs.FinishedAsync(service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
+        var job = await BackgroundJobs.FinishedAsync(Service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Failed", job["status"]!.GetValue<string>());
         Assert.Contains("tenureMonths", job["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Conflict, (await service.GetAsync($"/jobs/{job["id"]}/result")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Service.GetAsync($"/jobs/{job["id"]}/result")).StatusCode);
     }
 
     [Fact]
     public async Task AnUnknownJobIsNotFound()
     {
-        using var viewer = server.ClientFor("viewer");
 
-        Assert.Equal(HttpStatusCode.NotFound, (await viewer.GetAsync($"/jobs/{Guid.NewGuid()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Viewer.GetAsync($"/jobs/{Guid.NewGuid()}")).StatusCode);
     }
 }

@@ -18,7 +18,7 @@ public sealed class KestrelTests(ServerFixture server)
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             await WaitForReadyAsync(http, run);
-            http.DefaultRequestHeaders.Add("X-API-Key", ServerFixture.AdminKey);
+            http.DefaultRequestHeaders.Add("X-API-Key", TestSecrets.AdminKey);
 
             var response = await http.PostAsync("/predict", Bodies.Json(Bodies.Customer()));
             var key = await (await http.PostAsJsonAsync("/keys", new { name = "over-kestrel", role = "viewer" })).ReadObjectAsync();

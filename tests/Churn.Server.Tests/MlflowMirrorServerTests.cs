@@ -27,7 +27,7 @@ public sealed class MlflowMirrorServerTests : IAsyncLifetime
     [Fact]
     public async Task RetrainingIsMirroredByTheServerWhichAlertsAndReportsThatMlflowCannotTakeTheFiles()
     {
-        using var admin = factory.ClientWithKey(ServerFixture.AdminKey);
+        using var admin = factory.ClientWithKey(TestSecrets.AdminKey);
         await UntilAsync(() => mlflow.Models.TryGetValue("eu-west.churn", out var m) && m.Aliases.ContainsKey("champion"), "the first champion in MLflow");
 
         var start = await admin.PostAsJsonAsync("/retrain", new { rows = 3000, seed = 99 });

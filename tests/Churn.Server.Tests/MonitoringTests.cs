@@ -47,7 +47,7 @@ public class MonitoringServer : IAsyncLifetime
     {
     }
 
-    public HttpClient Admin() => Factory.ClientWithKey(ServerFixture.AdminKey);
+    public HttpClient Admin() => Factory.ClientWithKey(TestSecrets.AdminKey);
 
     /// <summary>Posts generated customers in batches of 100 and waits until the log writer has stored them; returns the prediction ids.</summary>
     public async Task<List<(string PredictionId, bool Churned)>> PredictAsync(HttpClient client, int count, int seed, double drift)

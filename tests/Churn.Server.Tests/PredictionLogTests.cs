@@ -39,7 +39,7 @@ public sealed class PredictionLogTests(ServerFixture server)
         var factory = new ChurnFactory(dataDir.Path);
         await using (factory)
         {
-            using var client = factory.ClientWithKey(ServerFixture.AdminKey);
+            using var client = factory.ClientWithKey(TestSecrets.AdminKey);
             served = await ServeAsync(client, "flush", 20);
         }
 
@@ -63,7 +63,7 @@ public sealed class PredictionLogTests(ServerFixture server)
                 services.AddSingleton(new PredictionLogTarget(logStore))));
             await using (factory)
             {
-                using var client = factory.ClientWithKey(ServerFixture.AdminKey);
+                using var client = factory.ClientWithKey(TestSecrets.AdminKey);
                 var before = await ServeAsync(client, "spill-a", 1);
                 await Wait.UntilAsync(async () => await CountLoggedAsync(logStore, "spill-a") == before, TimeSpan.FromSeconds(30), "the first predictions in the log store");
 

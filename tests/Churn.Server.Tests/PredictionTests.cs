@@ -5,16 +5,15 @@ using Microsoft.EntityFrameworkCore;
 namespace Churn.Server.Tests;
 
 [Collection(ServerCollection.Name)]
-public sealed class PredictionTests(ServerFixture server)
+public sealed class PredictionTests(ServerFixture server) : RoleClientTests(server)
 {
     [Fact]
     public async Task PredictingOneCustomerReturnsProbabilityDecisionTierReasonsAndValueAtRisk()
     {
-        using var client = server.ClientFor("service");
         var body = Bodies.Customer();
         body["customerValue"] = 1000;
 
-        var response = await client.PostAsync("/predict", Bodies.Json(body));
+        var response = await Service.PostAsync("/predict", Bodies.Json(body));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var prediction = await response.ReadObjectAsync();
@@ -35,11 +34,10 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task PredictionsCarryABaseValueAndUnitAndExplainAllGivesEveryFeatureSummingToTheLogOdds()
     {
-        using var client = server.ClientFor("service");
         var body = Bodies.Customer(7);
 
-        var top = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
-        var response = await client.PostAsync("/predict?explain=all", Bodies.Json(body));
+        var top = await (await Service.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
+        var response = await Service.PostAsync("/predict?explain=all", Bodies.Json(body));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var all = await response.ReadObjectAsync();
@@ -60,10 +58,9 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task ExplainAllWorksOnBatchesAndAnUnknownExplainValueIsAProblemNamingIt()
     {
-        using var client = server.ClientFor("service");
 
-        var batch = await (await client.PostAsync("/predict/batch?explain=all", Bodies.Json(new JsonObject { ["customers"] = new JsonArray(Bodies.Customer(1), Bodies.Customer(2)) }))).ReadObjectAsync();
-        var bad = await client.PostAsync("/predict?explain=everything", Bodies.Json(Bodies.Customer(1)));
+        var batch = await (await Service.PostAsync("/predict/batch?explain=all", Bodies.Json(new JsonObject { ["customers"] = new JsonArray(Bodies.Customer(1), Bodies.Customer(2)) }))).ReadObjectAsync();
+        var bad = await Service.PostAsync("/predict?explain=everything", Bodies.Json(Bodies.Customer(1)));
 
         Assert.All(batch["predictions"]!.AsArray(), p => Assert.Equal(Bodies.Customer(1)["features"]!.AsObject().Count, p!["reasons"]!.AsArray().Count));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
@@ -73,9 +70,8 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task PredictingWithoutCustomerValueLeavesValueAtRiskNull()
     {
-        using var client = server.ClientFor("analyst");
 
-        var prediction = await (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer(3)))).ReadObjectAsync();
+        var prediction = await (await Analyst.PostAsync("/predict", Bodies.Json(Bodies.Customer(3)))).ReadObjectAsync();
 
         Assert.Null(prediction["valueAtRisk"]);
     }
@@ -83,11 +79,10 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task AnUnseenCategoryIsScoredAndFlagged()
     {
-        using var client = server.ClientFor("service");
         var body = Bodies.Customer();
         body["features"]!["region"] = "Atlantis";
 
-        var response = await client.PostAsync("/predict", Bodies.Json(body));
+        var response = await Service.PostAsync("/predict", Bodies.Json(body));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var prediction = await response.ReadObjectAsync();
@@ -97,13 +92,12 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task NumbersSentAsTextAndNullsForUnknownValuesAreAccepted()
     {
-        using var client = server.ClientFor("service");
         var body = Bodies.Customer();
         body["features"]!["tenureMonths"] = "12";
         body["features"]!["satisfactionScore"] = null;
         body["features"]!["partner"] = "yes";
 
-        var response = await client.PostAsync("/predict", Bodies.Json(body));
+        var response = await Service.PostAsync("/predict", Bodies.Json(body));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
@@ -114,10 +108,9 @@ public sealed class PredictionTests(ServerFixture server)
     [InlineData(Predictor.ParallelFrom * 3 + 1)]
     public async Task ABatchReturnsOnePredictionPerCustomerInOrderWithTheSameProbabilitiesAndReasonsAsSinglePredictions(int count)
     {
-        using var client = server.ClientFor("service");
         var customers = Bodies.Customers(count, seed: 11);
 
-        var response = await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }));
+        var response = await Service.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. customers.Select(c => c.DeepClone())]) }));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var predictions = (await response.ReadObjectAsync())["predictions"]!.AsArray();
@@ -125,7 +118,7 @@ public sealed class PredictionTests(ServerFixture server)
         for (var i = 0; i < count; i++)
         {
             Assert.Equal(customers[i]["customerId"]!.GetValue<string>(), predictions[i]!["customerId"]!.GetValue<string>());
-            var single = await (await client.PostAsync("/predict", Bodies.Json(customers[i].DeepClone()))).ReadObjectAsync();
+            var single = await (await Service.PostAsync("/predict", Bodies.Json(customers[i].DeepClone()))).ReadObjectAsync();
             Assert.Equal(single["churnProbability"]!.GetValue<double>(), predictions[i]!["churnProbability"]!.GetValue<double>());
             Assert.Equal(single["reasons"]!.ToJsonString(), predictions[i]!["reasons"]!.ToJsonString());
         }
@@ -133,7 +126,7 @@ public sealed class PredictionTests(ServerFixture server)
         var ids = predictions.Select(p => Guid.Parse(p!["predictionId"]!.GetValue<string>())).ToList();
         await Wait.UntilAsync(async () =>
         {
-            await using var db = server.Factory.Store.CreateDbContext();
+            await using var db = Server.Factory.Store.CreateDbContext();
             var logged = await db.PredictionLog.Where(p => ids.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.CustomerId);
             return logged.Count == count && ids.Select((id, i) => logged[id] == customers[i]["customerId"]!.GetValue<string>()).All(same => same);
         }, TimeSpan.FromSeconds(30), "every prediction of the batch logged with its own customer");
@@ -142,11 +135,10 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task FeedbackByPredictionIdIsStoredAndJoinedToThatPrediction()
     {
-        using var client = server.ClientFor("service");
-        var prediction = await (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer(21)))).ReadObjectAsync();
+        var prediction = await (await Service.PostAsync("/predict", Bodies.Json(Bodies.Customer(21)))).ReadObjectAsync();
         var id = prediction["predictionId"]!.GetValue<string>();
 
-        var response = await client.PostAsJsonAsync("/feedback", new { predictionId = id, churned = true, observedAt = "2026-01-31T00:00:00Z" });
+        var response = await Service.PostAsJsonAsync("/feedback", new { predictionId = id, churned = true, observedAt = "2026-01-31T00:00:00Z" });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var feedback = await response.ReadObjectAsync();
@@ -157,17 +149,16 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task FeedbackByCustomerIdJoinsTheCustomersLatestLoggedPrediction()
     {
-        using var client = server.ClientFor("service");
         var body = Bodies.Customer(22);
         var customerId = $"feedback-{Guid.NewGuid():N}";
         body["customerId"] = customerId;
-        var prediction = await (await client.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
+        var prediction = await (await Service.PostAsync("/predict", Bodies.Json(body))).ReadObjectAsync();
 
         // The log is written off the request path; feedback joins once the prediction is stored.
         JsonObject feedback = null!;
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            feedback = await (await client.PostAsJsonAsync("/feedback", new { customerId, churned = false })).ReadObjectAsync();
+            feedback = await (await Service.PostAsJsonAsync("/feedback", new { customerId, churned = false })).ReadObjectAsync();
             if (feedback["matchedPrediction"]!.GetValue<bool>())
             {
                 break;
@@ -182,9 +173,8 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task FeedbackWithoutPredictionIdOrCustomerIdIsRefusedNamingTheField()
     {
-        using var client = server.ClientFor("service");
 
-        var response = await client.PostAsJsonAsync("/feedback", new { churned = "maybe" });
+        var response = await Service.PostAsJsonAsync("/feedback", new { churned = "maybe" });
 
         var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.True(errors.ContainsKey("churned"));
@@ -197,9 +187,8 @@ public sealed class PredictionTests(ServerFixture server)
     [InlineData("""{"customerId": "c-1", "churned": true, "observedAt": "yesterday"}""", "observedAt", "must be an ISO 8601 time such as 2026-01-31T00:00:00Z.")]
     public async Task FeedbackWithAMalformedOptionalFieldIsRefusedNamingIt(string body, string field, string problem)
     {
-        using var client = server.ClientFor("service");
 
-        var response = await client.PostAsync("/feedback", Bodies.Json(body));
+        var response = await Service.PostAsync("/feedback", Bodies.Json(body));
 
         var errors = await response.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal([problem], errors[field]!.AsArray().Select(e => e!.GetValue<string>()));
@@ -208,9 +197,8 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task FeedbackTakesNullOptionalFieldsAsAbsent()
     {
-        using var client = server.ClientFor("service");
 
-        var response = await client.PostAsync("/feedback", Bodies.Json("""{"predictionId": null, "customerId": "nobody-null-fields", "churned": false, "observedAt": null}"""));
+        var response = await Service.PostAsync("/feedback", Bodies.Json("""{"predictionId": null, "customerId": "nobody-null-fields", "churned": false, "observedAt": null}"""));
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var feedback = await response.ReadObjectAsync();
@@ -221,11 +209,10 @@ public sealed class PredictionTests(ServerFixture server)
     [Fact]
     public async Task FeedbackTakesACustomerIdAsLongAsTheStoreKeepsAndNoLonger()
     {
-        using var client = server.ClientFor("service");
         var longest = new string('c', NameColumns.MaxLength);
 
-        var tooLong = await client.PostAsJsonAsync("/feedback", new { customerId = longest + "c", churned = true });
-        var fits = await client.PostAsJsonAsync("/feedback", new { customerId = longest, churned = true });
+        var tooLong = await Service.PostAsJsonAsync("/feedback", new { customerId = longest + "c", churned = true });
+        var fits = await Service.PostAsJsonAsync("/feedback", new { customerId = longest, churned = true });
 
         var errors = await tooLong.ReadErrorsAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal([$"must be a string of 1 to {NameColumns.MaxLength} characters."], errors["customerId"]!.AsArray().Select(e => e!.GetValue<string>()));

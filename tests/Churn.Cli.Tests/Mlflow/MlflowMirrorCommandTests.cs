@@ -5,10 +5,8 @@ using YamlDotNet.Serialization;
 namespace Churn.Cli.Tests.Mlflow;
 
 /// <summary>`churn train`, `churn models promote` and `churn models rollback` against the MLflow 2.22 double.</summary>
-public sealed class MlflowMirrorCommandTests : IDisposable
+public sealed class MlflowMirrorCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory dir = new("churn-cli");
-
     [Fact]
     public async Task TrainingPromotionAndRollbackShowInMlflowWithTheirUserFilesSignatureDatasetAndReasons()
     {
@@ -101,7 +99,7 @@ public sealed class MlflowMirrorCommandTests : IDisposable
 
     private string DataDirFor(FakeMlflowServer mlflow, string? deployment = null)
     {
-        var data = dir.Combine("churn-data");
+        var data = Dir.Combine("churn-data");
         Directory.CreateDirectory(data);
         var section = new JsonObject { ["TrackingUri"] = mlflow.Uri };
         if (deployment is not null)
@@ -114,8 +112,8 @@ public sealed class MlflowMirrorCommandTests : IDisposable
 
     private async Task<(string Customers, string Schema)> GenerateAsync()
     {
-        var customers = dir.Combine("customers.csv");
-        var schema = dir.Combine("schema.json");
+        var customers = Dir.Combine("customers.csv");
+        var schema = Dir.Combine("schema.json");
         await RunAsync("generate", "--rows", "1000", "--seed", "5", "--out", customers, "--schema-out", schema);
         return (customers, schema);
     }
@@ -127,5 +125,4 @@ public sealed class MlflowMirrorCommandTests : IDisposable
         return result;
     }
 
-    public void Dispose() => dir.Dispose();
 }

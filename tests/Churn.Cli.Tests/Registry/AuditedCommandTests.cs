@@ -4,10 +4,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Churn.Cli.Tests.Registry;
 
 /// <summary>Every change made with the churn command lands in the same audit log as the API's, naming the OS user and this host.</summary>
-public sealed class AuditedCommandTests : IDisposable
+public sealed class AuditedCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory dir = new("churn-cli");
-
     [Fact]
     public async Task RegisterPromoteRollbackAndKeyChangesFromTheCommandLineAreAuditedWithTheUserAndHost()
     {
@@ -51,15 +49,13 @@ public sealed class AuditedCommandTests : IDisposable
         Assert.All(entries, e => Assert.Equal(("ci-bot", Environment.MachineName), (e.Actor, e.ClientAddress)));
     }
 
-    public void Dispose() => dir.Dispose();
-
     /// <summary>Registers two small packages as telco v1 and v2 with <c>churn models register</c> and the given flags; returns the data directory.</summary>
     private async Task<string> RegisterTwoAsync(params string[] flags)
     {
-        var data = dir.Combine("data");
+        var data = Dir.Combine("data");
         for (var i = 1; i <= 2; i++)
         {
-            var package = dir.Combine($"model{i}.zip");
+            var package = Dir.Combine($"model{i}.zip");
             await File.WriteAllTextAsync(package, $"model {i}");
             Assert.Equal(0, (await ChurnProcess.RunAsync(["models", "register", "telco", package, .. flags, "--data-dir", data])).ExitCode);
         }

@@ -2,22 +2,20 @@ using System.Security.Cryptography;
 
 namespace Churn.Cli.Tests.Registry;
 
-public sealed class RegistryCommandTests : IDisposable
+public sealed class RegistryCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory dir = new("churn-cli");
-
     [Theory]
     [InlineData("staged")]
     [InlineData("moved")]
     public async Task ARegistrationKilledMidwayLeavesAConsistentStoreAndTheNextOneCleansUp(string killPoint)
     {
-        var data = dir.Combine("data");
-        var package = dir.Combine("model.zip");
+        var data = Dir.Combine("data");
+        var package = Dir.Combine("model.zip");
         await File.WriteAllTextAsync(package, "first model");
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--promote", "--data-dir", data)).ExitCode);
 
         await File.WriteAllTextAsync(package, "second model");
-        var signal = dir.Combine("paused");
+        var signal = Dir.Combine("paused");
         using (var child = ChurnProcess.Start(["models", "register", "telco", package, "--promote", "--data-dir", data],
             new Dictionary<string, string> { ["CHURN_REGISTRY_PAUSE"] = killPoint, ["CHURN_REGISTRY_PAUSE_SIGNAL"] = signal }))
         {
@@ -63,10 +61,10 @@ public sealed class RegistryCommandTests : IDisposable
     [Fact]
     public async Task ModelsCommandsPromoteRollBackAndReportHistoryAsJson()
     {
-        var data = dir.Combine("data");
+        var data = Dir.Combine("data");
         for (var i = 1; i <= 2; i++)
         {
-            var package = dir.Combine($"model{i}.zip");
+            var package = Dir.Combine($"model{i}.zip");
             await File.WriteAllTextAsync(package, $"model {i}");
             Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--data-dir", data)).ExitCode);
         }
@@ -97,7 +95,7 @@ public sealed class RegistryCommandTests : IDisposable
     [Fact]
     public async Task ListingsPrintAHintOnAnEmptyStoreAndATableOnceAModelIsRegistered()
     {
-        var data = dir.Combine("data");
+        var data = Dir.Combine("data");
         var noModels = await ChurnProcess.RunAsync("models", "list", "--data-dir", data);
         Assert.Equal(0, noModels.ExitCode);
         Assert.Equal("No registered models yet: train one with 'churn train'.", noModels.Stdout.Trim());
@@ -105,7 +103,7 @@ public sealed class RegistryCommandTests : IDisposable
         Assert.Equal(0, noRuns.ExitCode);
         Assert.Equal("No runs recorded yet: train a model with 'churn train'.", noRuns.Stdout.Trim());
 
-        var package = dir.Combine("model.zip");
+        var package = Dir.Combine("model.zip");
         await File.WriteAllTextAsync(package, "a model");
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--promote", "--data-dir", data)).ExitCode);
 
@@ -122,18 +120,18 @@ public sealed class RegistryCommandTests : IDisposable
     [Fact]
     public async Task BackupThenRestoreIntoAnEmptyDirectoryReproducesTheRegistryAndRefusesAStoreWithData()
     {
-        var data = dir.Combine("data");
-        var package = dir.Combine("model.zip");
+        var data = Dir.Combine("data");
+        var package = Dir.Combine("model.zip");
         await File.WriteAllTextAsync(package, "model bytes");
         Assert.Equal(0, (await ChurnProcess.RunAsync("models", "register", "telco", package, "--promote", "--data-dir", data)).ExitCode);
-        var archive = dir.Combine("backup.zip");
+        var archive = Dir.Combine("backup.zip");
         Assert.Equal(0, (await ChurnProcess.RunAsync("backup", "--out", archive, "--data-dir", data)).ExitCode);
 
         var refused = await ChurnProcess.RunAsync("restore", archive, "--data-dir", data);
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("--force", refused.Stderr, StringComparison.Ordinal);
 
-        var restored = dir.Combine("restored");
+        var restored = Dir.Combine("restored");
         Assert.Equal(0, (await ChurnProcess.RunAsync("restore", archive, "--data-dir", restored)).ExitCode);
         var before = (await ChurnProcess.RunAsync("models", "list", "--json", "--data-dir", data)).Stdout;
         var after = (await ChurnProcess.RunAsync("models", "list", "--json", "--data-dir", restored)).Stdout;
@@ -166,5 +164,4 @@ public sealed class RegistryCommandTests : IDisposable
         Assert.Single(db.AliasHistory.Where(h => h.ValidTo == null && h.Alias == "champion").ToList());
     }
 
-    public void Dispose() => dir.Dispose();
 }

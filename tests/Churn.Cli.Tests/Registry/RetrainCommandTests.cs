@@ -5,16 +5,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Churn.Cli.Tests.Registry;
 
-public sealed class RetrainCommandTests : IDisposable
+public sealed class RetrainCommandTests : CommandFolderTests
 {
-    private readonly StoreDirectory dir = new("churn-cli");
-
     [Fact]
     public async Task RetrainKeepsBackAChallengerBelowTheMarginRefusesWhileAnotherHoldsTheLockAndPromotesABetterOne()
     {
-        var data = dir.Combine("churn-data");
+        var data = Dir.Combine("churn-data");
         var reference = Path.Combine(data, "data", "customers.csv");
-        var schema = dir.Combine("schema.json");
+        var schema = Dir.Combine("schema.json");
         Directory.CreateDirectory(Path.GetDirectoryName(reference)!);
         Assert.Equal(0, (await ChurnProcess.RunAsync("generate", "--rows", "1000", "--seed", "5", "--out", reference, "--schema-out", schema)).ExitCode);
         Assert.Equal(0, (await RunAsync("train", "--data", reference, "--schema", schema, "--promote", "--data-dir", data)).ExitCode);
@@ -74,22 +72,12 @@ public sealed class RetrainCommandTests : IDisposable
     [Fact]
     public async Task RetrainWithoutAChampionSaysSoAndExitsWithOne()
     {
-        var result = await RunAsync("retrain", "--data-dir", dir.Combine("empty"));
+        var result = await RunAsync("retrain", "--data-dir", Dir.Combine("empty"));
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("no champion", result.Stderr, StringComparison.Ordinal);
     }
 
-    public void Dispose() => dir.Dispose();
-
     /// <summary>Runs the command with a budget for training (the shared helper allows a minute).</summary>
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        using var process = ChurnProcess.Start(args);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => ChurnCommand.RunAsync(args, TimeSpan.FromMinutes(5));
 }

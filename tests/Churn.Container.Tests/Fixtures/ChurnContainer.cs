@@ -29,16 +29,12 @@ internal sealed class ChurnContainer : IAsyncDisposable
         DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null, bool readOnly = false, int? port = null)
     {
         var container = new ChurnContainer(docker, $"churn-test-{Guid.NewGuid():N}"[..23], port ?? Engines.FreePort());
-        var variables = new Dictionary<string, string>
+        var variables = new Dictionary<string, string>(QuickServerEnvironment.Variables)
         {
             ["ASPNETCORE_URLS"] = container.Url,
             ["CHURN_HEALTH_URL"] = $"{container.Url}/health",
-            ["CHURN_ADMIN_KEY"] = ImageFixture.AdminKey,
-            ["CHURN_ADMIN_PASSWORD"] = ImageFixture.DashboardPassword,
-            ["Churn__SampleRows"] = "800",
-            ["Churn__WarmUpRows"] = "20",
-            ["Churn__RequestWarmUpSeconds"] = "0",
-            ["Churn__Api__rate_limit"] = "1000000",
+            ["CHURN_ADMIN_KEY"] = TestSecrets.AdminKey,
+            ["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword,
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
@@ -127,7 +123,7 @@ internal sealed class ChurnContainer : IAsyncDisposable
 
     public Task CopyOutAsync(string path, string hostPath) => docker.CheckAsync(["cp", $"{Name}:{path}", hostPath]);
 
-    public HttpClient Client(string? key = ImageFixture.AdminKey)
+    public HttpClient Client(string? key = TestSecrets.AdminKey)
     {
         var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(60) };
         if (key is not null)

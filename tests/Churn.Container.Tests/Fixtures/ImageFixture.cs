@@ -17,10 +17,6 @@ public sealed class ImageFixture : IAsyncLifetime
 
     public const string BasePrefix = "churn-local";
 
-    public const string AdminKey = "churn_container-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
-
-    public const string DashboardPassword = "container-test-password-0123";
-
     /// <summary>The image's non-root user (the official .NET images' <c>app</c>).</summary>
     public const int AppUid = 1654;
 

@@ -7,14 +7,12 @@ namespace Churn.Reliability.Tests.Faults;
 /// promotions, retrainings), restarting each time over the same data directory; then nothing answered is lost or doubled.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class CrashLoopTests(ITestOutputHelper output)
+public sealed class CrashLoopTests(ITestOutputHelper output) : TrainedCopyTests
 {
     [Fact]
     public async Task TwentySigkillsDuringMixedTrafficLoseNoAnsweredPredictionDoubleNoneAndLeaveTheRegistryConsistentAndNoJobRunning()
     {
         var kills = int.TryParse(Environment.GetEnvironmentVariable("CHURN_CRASH_KILLS"), CultureInfo.InvariantCulture, out var k) ? k : 20;
-        using var trained = await DataDirs.CloneTrainedAsync();
-        var dir = trained.Path;
         var random = new Random(20261129);
         var answered = new ConcurrentDictionary<Guid, byte>();
         var cut = 0;
@@ -23,7 +21,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
         {
             for (var round = 0; round < kills; round++)
             {
-                await using var server = await ServerProcess.StartAsync(dir);
+                await using var server = await ServerProcess.StartAsync(DataDir);
                 // Cancelled just before the kill: a call failing after that was cut off by it, one failing before is a fault.
                 using var stop = new CancellationTokenSource();
                 var traffic = new[]
@@ -86,16 +84,16 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
                 }
             }
 
-            await using (var last = await ServerProcess.StartAsync(dir))
+            await using (var last = await ServerProcess.StartAsync(DataDir))
             {
                 using var admin = last.Client();
                 var ids = answered.Keys.ToList();
-                await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir, ids) == ids.Count,
+                await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(DataDir, ids) == ids.Count,
                     TimeSpan.FromSeconds(120), $"all {ids.Count} answered predictions to be in the store");
-                var champion = await StoreCheck.AssertConsistentAsync(dir);
+                var champion = await StoreCheck.AssertConsistentAsync(DataDir);
                 await Serving.AssertChampionServesAsync(admin, champion);
 
-                await using var db = StoreCheck.Open(dir).CreateDbContext();
+                await using var db = StoreCheck.Open(DataDir).CreateDbContext();
                 // Ids are the primary key, so a duplicate cannot exist; rows beyond the answered ones are requests the kill cut off.
                 var rows = await db.PredictionLog.CountAsync();
                 var unfinished = await db.Jobs.AsNoTracking().Where(j => j.Status == "Queued" || j.Status == "Running").ToListAsync();

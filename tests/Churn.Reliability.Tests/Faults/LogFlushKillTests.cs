@@ -5,14 +5,13 @@ namespace Churn.Reliability.Tests.Faults;
 /// restart. This needs the log to be durable before the response leaves (a write-ahead journal replayed at start).
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class LogFlushKillTests(ITestOutputHelper output)
+public sealed class LogFlushKillTests(ITestOutputHelper output) : TrainedCopyTests
 {
     [Fact]
     public async Task NoAcceptedPredictionIsLostWhenTheServerIsKilledWhileFlushingItsLog()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
         var accepted = new List<Guid>();
-        await using (var server = await ServerProcess.StartAsync(dir.Path))
+        await using (var server = await ServerProcess.StartAsync(DataDir))
         {
             using var service = server.Client();
             for (var round = 0; round < 10; round++)
@@ -23,12 +22,12 @@ public sealed class LogFlushKillTests(ITestOutputHelper output)
             // Straight after the last answer, while the writer is still draining its buffer.
             server.Kill();
         }
-        var loggedAtKill = await LocalStore.CountLoggedAsync(dir.Path, accepted);
+        var loggedAtKill = await LocalStore.CountLoggedAsync(DataDir, accepted);
 
         int logged;
-        await using (var restarted = await ServerProcess.StartAsync(dir.Path))
+        await using (var restarted = await ServerProcess.StartAsync(DataDir))
         {
-            logged = await LocalStore.CountLoggedWithinAsync(dir.Path, accepted, TimeSpan.FromSeconds(60));
+            logged = await LocalStore.CountLoggedWithinAsync(DataDir, accepted, TimeSpan.FromSeconds(60));
         }
         output.WriteLine($"{accepted.Count} predictions answered 200; {loggedAtKill} in the store at the kill; {logged} after the restart; {accepted.Count - logged} lost.");
         Assert.Equal(accepted.Count, logged);

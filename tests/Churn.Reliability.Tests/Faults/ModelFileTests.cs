@@ -2,17 +2,16 @@ namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>Damaged model packages: refused with a clear problem, and the champion keeps serving.</summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class ModelFileTests
+public sealed class ModelFileTests : TrainedCopyTests
 {
     [Fact]
     public async Task PromotingAVersionWhoseFileWasTruncatedOnDiskIsRefusedAndTheChampionKeepsServing()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
-        await using var server = await ServerProcess.StartAsync(dir.Path);
+        await using var server = await ServerProcess.StartAsync(DataDir);
         using var admin = server.Client();
         var champion = await Serving.ChampionAsync(admin);
         var other = champion == 1 ? 2 : 1;
-        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, other));
+        await TruncateAsync(await LocalStore.PackagePathAsync(DataDir, other));
 
         var response = await admin.PostAsync($"/models/{other}/promote", null);
 
@@ -23,15 +22,14 @@ public sealed class ModelFileTests
     [Fact]
     public async Task ATruncatedPackageRegisteredThroughTheCliIsRefusedAtPromotionAndTheChampionKeepsServing()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
-        await using var server = await ServerProcess.StartAsync(dir.Path);
+        await using var server = await ServerProcess.StartAsync(DataDir);
         using var admin = server.Client();
         var champion = await Serving.ChampionAsync(admin);
-        string truncated = Path.Combine(dir.Path, "truncated.zip");
-        var bytes = await File.ReadAllBytesAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
+        string truncated = Path.Combine(DataDir, "truncated.zip");
+        var bytes = await File.ReadAllBytesAsync(await LocalStore.PackagePathAsync(DataDir, champion));
         await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 3)]);
         // Registration copies and hashes whatever it is given, so this version's hash matches its (broken) bytes.
-        var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", dir.Path, "--json");
+        var registered = await RunCliAsync("models", "register", "churn", truncated, "--data-dir", DataDir, "--json");
         Assert.True(registered.ExitCode == 0, registered.Output);
 
         var response = await admin.PostAsync("/models/3/promote", null);
@@ -43,9 +41,8 @@ public sealed class ModelFileTests
     [Fact]
     public async Task AServerStartedWithATruncatedChampionFileServesThePreviousChampionAndSaysWhy()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
         int previous, champion;
-        await using (var server = await ServerProcess.StartAsync(dir.Path))
+        await using (var server = await ServerProcess.StartAsync(DataDir))
         {
             using var admin = server.Client();
             previous = await Serving.ChampionAsync(admin);
@@ -53,9 +50,9 @@ public sealed class ModelFileTests
             Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync($"/models/{champion}/promote", null)).StatusCode);
             await server.StopAsync();
         }
-        await TruncateAsync(await LocalStore.PackagePathAsync(dir.Path, champion));
+        await TruncateAsync(await LocalStore.PackagePathAsync(DataDir, champion));
 
-        await using var restarted = await ServerProcess.StartAsync(dir.Path);
+        await using var restarted = await ServerProcess.StartAsync(DataDir);
 
         using var client = restarted.Client();
         var prediction = await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()));

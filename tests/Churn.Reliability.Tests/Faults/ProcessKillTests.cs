@@ -4,29 +4,28 @@ namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>SIGKILL at the worst moments (mid-training, mid-promotion), then a restart over the same data directory.</summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class ProcessKillTests(ITestOutputHelper output)
+public sealed class ProcessKillTests(ITestOutputHelper output) : TrainedCopyTests
 {
     [Fact]
     public async Task AServerKilledDuringTrainingRestartsWithTheRunMarkedFailedTheChampionUnchangedAndTrainingPossibleAgain()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
         int championBefore;
         Guid runId;
-        await using (var server = await ServerProcess.StartAsync(dir.Path))
+        await using (var server = await ServerProcess.StartAsync(DataDir))
         {
             using var admin = server.Client();
             championBefore = await Serving.ChampionAsync(admin);
             await BackgroundJobs.UnderWayAsync(admin, await BackgroundJobs.RetrainAsync(admin, rows: 40000, seed: 5));
             server.Kill();
-            await using var db = StoreCheck.Open(dir.Path).CreateDbContext();
+            await using var db = StoreCheck.Open(DataDir).CreateDbContext();
             runId = await db.Runs.Where(r => r.Status == RunStatus.Running).Select(r => r.Id).SingleAsync();
         }
 
-        await using (var restarted = await ServerProcess.StartAsync(dir.Path))
+        await using (var restarted = await ServerProcess.StartAsync(DataDir))
         {
             using var admin = restarted.Client();
-            var champion = await StoreCheck.AssertConsistentAsync(dir.Path);
-            await using var db = StoreCheck.Open(dir.Path).CreateDbContext();
+            var champion = await StoreCheck.AssertConsistentAsync(DataDir);
+            await using var db = StoreCheck.Open(DataDir).CreateDbContext();
             var run = await db.Runs.AsNoTracking().SingleAsync(r => r.Id == runId);
             Assert.Equal(RunStatus.Failed, run.Status);
             Assert.Contains("abandoned", run.Error, StringComparison.Ordinal);
@@ -41,12 +40,10 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
     [Fact]
     public async Task KillingTheServerAtVariousMomentsOfAPromotionAlwaysLeavesAConsistentRegistryAndAServingChampion()
     {
-        using var clone = await DataDirs.CloneTrainedAsync();
-        var dir = clone.Path;
         // Loading and warming the target takes a moment before the alias moves: the later kills land after the move.
         int[] delaysMs = [0, 300, 1500, 4000];
         var moved = 0;
-        var server = await ServerProcess.StartAsync(dir);
+        var server = await ServerProcess.StartAsync(DataDir);
         try
         {
             foreach (var delay in delaysMs)
@@ -67,11 +64,11 @@ public sealed class ProcessKillTests(ITestOutputHelper output)
                 }
                 await server.DisposeAsync();
 
-                var champion = await StoreCheck.AssertConsistentAsync(dir);
+                var champion = await StoreCheck.AssertConsistentAsync(DataDir);
                 Assert.Contains(champion, new[] { before, target });
                 moved += champion == target ? 1 : 0;
                 // The restarted server serves the champion the store names, and is the next round's victim.
-                server = await ServerProcess.StartAsync(dir);
+                server = await ServerProcess.StartAsync(DataDir);
                 using var again = server.Client();
                 await Serving.AssertChampionServesAsync(again, champion);
             }

@@ -4,19 +4,18 @@ namespace Churn.Reliability.Tests.Faults;
 
 /// <summary>The store unavailable for a while, and the disk under the spill file full.</summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class StoreOutageTests(ITestOutputHelper output)
+public sealed class StoreOutageTests(ITestOutputHelper output) : TrainedCopyTests
 {
     [Fact]
     public async Task WhileAnotherProcessHoldsTheStoreExclusivelyPredictionsAreServedAndEveryOneIsLoggedAfterwards()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
-        await using var server = await ServerProcess.StartAsync(dir.Path);
+        await using var server = await ServerProcess.StartAsync(DataDir);
         using var service = server.Client();
         // One request first, so the key is in the server's cache before the store goes away.
         Assert.Equal(HttpStatusCode.OK, (await service.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
 
         var accepted = new List<Guid>();
-        await using (var blocker = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "churn.db")};Pooling=False;Default Timeout=60"))
+        await using (var blocker = new SqliteConnection($"Data Source={Path.Combine(DataDir, "churn.db")};Pooling=False;Default Timeout=60"))
         {
             await blocker.OpenAsync();
             await using (var begin = blocker.CreateCommand())
@@ -35,21 +34,20 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             await end.ExecuteNonQueryAsync();
         }
 
-        await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(dir.Path, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
-        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await LocalStore.CountLoggedAsync(dir.Path, accepted)} logged afterwards; 0 lost.");
+        await Wait.UntilAsync(async () => await LocalStore.CountLoggedAsync(DataDir, accepted) == accepted.Count, TimeSpan.FromSeconds(120), "the held predictions to reach the store");
+        output.WriteLine($"{accepted.Count} predictions served while the store was locked; {await LocalStore.CountLoggedAsync(DataDir, accepted)} logged afterwards; 0 lost.");
         Assert.Equal(200, accepted.Count);
     }
 
     [Fact]
     public async Task WhenTheSpillFileCannotBeWrittenTheServerRaisesAnAlertAndKeepsServing()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
         // Every write to /dev/full fails with ENOSPC, as on a full disk.
         // Each replica spills to its own folder, named by its instance id.
-        Directory.CreateDirectory(Path.Combine(dir.Path, "spill", ServerProcess.InstanceId));
-        File.CreateSymbolicLink(Path.Combine(dir.Path, "spill", ServerProcess.InstanceId, "predictions.jsonl"), "/dev/full");
+        Directory.CreateDirectory(Path.Combine(DataDir, "spill", ServerProcess.InstanceId));
+        File.CreateSymbolicLink(Path.Combine(DataDir, "spill", ServerProcess.InstanceId, "predictions.jsonl"), "/dev/full");
         // A tiny buffer, so a burst overflows it into the (full) spill file at once.
-        await using var server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
+        await using var server = await ServerProcess.StartAsync(DataDir, new Dictionary<string, string> { ["Churn:PredictionLogCapacity"] = "16" });
         using var admin = server.Client();
 
         var batches = await Task.WhenAll(Enumerable.Range(0, 8).Select(b => PredictionTraffic.PredictBatchAsync(admin, $"full-{b}", 100)));

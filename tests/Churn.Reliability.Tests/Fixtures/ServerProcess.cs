@@ -9,12 +9,8 @@ namespace Churn.Reliability.Tests.Fixtures;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
-    public const string AdminKey = "churn_test-reliability-admin-0123456789abcdefghijklmnopqrstuvwxyz";
-
     /// <summary>The instance id every server of these suites runs as (one at a time per data directory).</summary>
     public const string InstanceId = "reliability";
-
-    public const string AdminPassword = "test-only-dashboard-password-0123";
 
     private readonly CapturedOutput output = new();
     private readonly Process process;
@@ -48,8 +44,8 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var chosenPort = port ?? FreePort();
         var start = ChurnCommand.StartInfo(["serve", "--urls", $"http://127.0.0.1:{chosenPort}", "--data-dir", dataDir], workingDirectory: dataDir);
-        start.Environment["CHURN_ADMIN_KEY"] = AdminKey;
-        start.Environment["CHURN_ADMIN_PASSWORD"] = AdminPassword;
+        start.Environment["CHURN_ADMIN_KEY"] = TestSecrets.AdminKey;
+        start.Environment["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword;
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var defaults = new Dictionary<string, string>
@@ -78,7 +74,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return server;
     }
 
-    public HttpClient Client(string? key = AdminKey, TimeSpan? timeout = null)
+    public HttpClient Client(string? key = TestSecrets.AdminKey, TimeSpan? timeout = null)
     {
         var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
         {

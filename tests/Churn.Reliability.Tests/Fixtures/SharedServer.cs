@@ -25,7 +25,7 @@ public sealed class SharedServer : IAsyncLifetime
         // A small upload limit, so the security suite can show the 413 without sending a gigabyte.
         Server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:MaxUploadBytes"] = UploadLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         using var admin = Server.Client();
-        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, ServerProcess.AdminKey, "shared");
+        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, TestSecrets.AdminKey, "shared");
         Operations = await ApiSurface.ReadAsync(admin);
     }
 

@@ -4,14 +4,13 @@ using System.Text.RegularExpressions;
 namespace Churn.Reliability.Tests.Load;
 
 [Collection(ReliabilityCollection.Name)]
-public sealed class LoadTests(ITestOutputHelper output)
+public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
 {
     [Fact]
     public async Task ABurstFarAboveTheRateLimitGets429sWithRetryAfterAndNoRequestTimesOut()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
         const int limit = 60;
-        await using var server = await ServerProcess.StartAsync(dir.Path, new Dictionary<string, string> { ["Churn:Api:rate_limit"] = limit.ToString(CultureInfo.InvariantCulture) });
+        await using var server = await ServerProcess.StartAsync(DataDir, new Dictionary<string, string> { ["Churn:Api:rate_limit"] = limit.ToString(CultureInfo.InvariantCulture) });
         using var admin = server.Client();
         // A key of its own, so the burst is the only traffic in its rate-limit window.
         var key = (await SharedServer.CreateKeyAsync(admin, "burst", "service")).Secret;
@@ -48,8 +47,7 @@ public sealed class LoadTests(ITestOutputHelper output)
     [Fact]
     public async Task UnderSteadyLoadMemoryAndOpenFilesDoNotGrow()
     {
-        using var dir = await DataDirs.CloneTrainedAsync();
-        await using var server = await ServerProcess.StartAsync(dir.Path);
+        await using var server = await ServerProcess.StartAsync(DataDir);
         using var client = server.Client();
         var single = Bodies.Customer().ToJsonString();
         var batch = new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(20)]) }.ToJsonString();
@@ -97,10 +95,9 @@ public sealed class LoadTests(ITestOutputHelper output)
     [Fact]
     public async Task TheServerReportsWarmingUntilItHasDrivenItsOwnPredictPathThenLogsOnlyRealPredictions()
     {
-        using var trained = await DataDirs.CloneTrainedAsync();
-        var loggedBefore = await CountLoggedAsync(trained.Path);
+        var loggedBefore = await CountLoggedAsync(DataDir);
         // A rate limit far below the warm-up's request count: the warm-up must not be limited (nor use up a window).
-        await using var server = await ServerProcess.StartAsync(trained.Path, new Dictionary<string, string>
+        await using var server = await ServerProcess.StartAsync(DataDir, new Dictionary<string, string>
         {
             ["Churn:RequestWarmUpSeconds"] = "10",
             ["Churn:Api:rate_limit"] = "50",
@@ -132,10 +129,10 @@ public sealed class LoadTests(ITestOutputHelper output)
         using var analyst = server.Client();
         using var predicted = await analyst.PostAsync("/predict", Bodies.Json(Bodies.Customer(seed: 3)));
         Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
-        await Wait.UntilAsync(async () => await CountLoggedAsync(trained.Path) > loggedBefore, TimeSpan.FromSeconds(30), "the real prediction in the log");
+        await Wait.UntilAsync(async () => await CountLoggedAsync(DataDir) > loggedBefore, TimeSpan.FromSeconds(30), "the real prediction in the log");
         // The flush writes what the buffer holds at once; a moment more lets anything else buffered arrive too.
         await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.Equal(loggedBefore + 1, await CountLoggedAsync(trained.Path));
+        Assert.Equal(loggedBefore + 1, await CountLoggedAsync(DataDir));
 
         Match WarmUpLine() => Regex.Match(server.Output, @"Warmed up the request path with (\d+) requests");
     }

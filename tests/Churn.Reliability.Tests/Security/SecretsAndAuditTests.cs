@@ -38,7 +38,7 @@ public sealed class SecretsAndAuditTests(SharedServer shared)
         Assert.Equal(HttpStatusCode.Created, creation.StatusCode);
         Assert.DoesNotContain(secret, seen.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(secret, shared.Server.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain(ServerProcess.AdminKey, shared.Server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestSecrets.AdminKey, shared.Server.Output, StringComparison.Ordinal);
         foreach (var file in Directory.EnumerateFiles(shared.Server.DataDir, "churn.db*"))
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);

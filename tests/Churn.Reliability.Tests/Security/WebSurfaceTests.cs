@@ -12,7 +12,7 @@ public sealed partial class WebSurfaceTests(SharedServer shared)
     [Fact]
     public async Task EveryDashboardPageRedirectsToSignInWithoutACookieEvenWithAnApiKey()
     {
-        foreach (var key in new[] { null, ServerProcess.AdminKey })
+        foreach (var key in new[] { null, TestSecrets.AdminKey })
         {
             using var client = shared.Server.Client(key);
             foreach (var page in DashboardPages)
@@ -37,7 +37,7 @@ public sealed partial class WebSurfaceTests(SharedServer shared)
         {
             ["_handler"] = "login",
             ["Input.UserName"] = "admin",
-            ["Input.Password"] = ServerProcess.AdminPassword,
+            ["Input.Password"] = TestSecrets.DashboardPassword,
         };
 
         var forged = await client.PostAsync("/account/login", new FormUrlEncodedContent(form));

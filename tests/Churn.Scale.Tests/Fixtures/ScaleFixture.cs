@@ -11,12 +11,6 @@ namespace Churn.Scale.Tests.Fixtures;
 /// </summary>
 public sealed class ScaleFixture : IAsyncLifetime
 {
-    public const string AdminKey = "churn_scale-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
-
-    public const string DashboardPassword = "scale-test-password-0123";
-
-    internal const string KeyRingPassword = "scale-test-key-ring-0123";
-
     private readonly TestPostgres postgres = new();
     private readonly TestRedis redis = new();
     private readonly TestNginx nginx = new();
@@ -49,23 +43,19 @@ public sealed class ScaleFixture : IAsyncLifetime
         await Task.WhenAll(postgres.StartAsync(), redis.StartAsync());
         Directory.CreateDirectory(DataDir);
         // The certificate that encrypts the dashboard's key ring at rest, given to the replicas as an operator would.
-        KeyRingCertificate = await TestCertificates.CreatePfxAsync(KeyRingPassword);
-        var environment = new Dictionary<string, string>
+        KeyRingCertificate = await TestCertificates.CreatePfxAsync(TestSecrets.KeyRingPassword);
+        var environment = new Dictionary<string, string>(QuickServerEnvironment.Variables)
         {
             ["Churn__DataDir"] = DataDir,
             ["Churn__Store__Provider"] = "postgres",
             ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
             ["Churn__Redis"] = redis.Configuration,
-            ["Churn__AdminKey"] = AdminKey,
-            ["Churn__SampleRows"] = "800",
-            ["Churn__WarmUpRows"] = "20",
-            ["Churn__RequestWarmUpSeconds"] = "0",
+            ["Churn__AdminKey"] = TestSecrets.AdminKey,
             // Polling is the fallback; an hour means a promotion seen by the other replica within the test came by notification.
             ["Churn__ChampionPollInterval"] = "01:00:00",
-            ["Churn__Api__rate_limit"] = "1000000",
-            ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
+            ["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword,
             ["Churn__KeyRingCertificate"] = KeyRingCertificate,
-            ["Churn__KeyRingCertificatePassword"] = KeyRingPassword,
+            ["Churn__KeyRingCertificatePassword"] = TestSecrets.KeyRingPassword,
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",
@@ -84,7 +74,7 @@ public sealed class ScaleFixture : IAsyncLifetime
             await browser.GetAsync($"{A.Url}/account/login");
         }
         KeyRingAtStart = [.. (await Redis.GetDatabase().ListRangeAsync("churn:data-protection-keys")).Select(k => k.ToString())];
-        using var admin = A.Client(AdminKey);
+        using var admin = A.Client(TestSecrets.AdminKey);
         VersionsAfterStart = (await admin.GetFromJsonAsync<JsonArray>("/models"))!.Count;
     }
 

@@ -8,8 +8,6 @@ namespace Churn.Scale.Tests.Fixtures;
 /// </summary>
 public sealed class SharedStoreFixture : IAsyncLifetime
 {
-    public const string DashboardPassword = "store-test-password-0123";
-
     private readonly TestPostgres postgres = new();
 
     public string DataDir { get; } = Path.Combine(Scratch.Root, $"churn-store-{Guid.NewGuid():N}");
@@ -32,13 +30,13 @@ public sealed class SharedStoreFixture : IAsyncLifetime
             ["Churn__DataDir"] = DataDir,
             ["Churn__Store__Provider"] = "postgres",
             ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
-            ["Churn__AdminKey"] = ScaleFixture.AdminKey,
+            ["Churn__AdminKey"] = TestSecrets.AdminKey,
             ["Churn__SampleRows"] = "800",
             ["Churn__WarmUpRows"] = "20",
             ["Churn__RequestWarmUpSeconds"] = "0",
-            ["CHURN_ADMIN_PASSWORD"] = DashboardPassword,
-            ["Churn__KeyRingCertificate"] = await TestCertificates.CreatePfxAsync(ScaleFixture.KeyRingPassword),
-            ["Churn__KeyRingCertificatePassword"] = ScaleFixture.KeyRingPassword,
+            ["CHURN_ADMIN_PASSWORD"] = TestSecrets.DashboardPassword,
+            ["Churn__KeyRingCertificate"] = await TestCertificates.CreatePfxAsync(TestSecrets.KeyRingPassword),
+            ["Churn__KeyRingCertificatePassword"] = TestSecrets.KeyRingPassword,
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
             ["Logging__Console__FormatterName"] = "simple",

@@ -46,7 +46,7 @@ public sealed class NginxTests(ServerFixture server)
             }
             using var anonymousMetrics = await http.GetAsync("/metrics");
             using var metricsRequest = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-            metricsRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ServerFixture.AdminKey);
+            metricsRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestSecrets.AdminKey);
             using var metrics = await http.SendAsync(metricsRequest);
             using var login = await http.GetAsync("/account/login");
             using var nginxHealth = await http.GetAsync("/nginx-health");

@@ -11,8 +11,6 @@ namespace Churn.Server.Tests.Fixtures;
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
-    public const string AdminKey = "churn_test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz";
-
     private readonly StoreDirectory dataDir = new("churn-server");
 
     public string DataDir => dataDir.Path;
@@ -27,8 +25,8 @@ public sealed class ServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Factory = new ChurnFactory(DataDir);
-        using var admin = Client(AdminKey);
-        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, AdminKey, "fixture");
+        using var admin = Client(TestSecrets.AdminKey);
+        (Keys, RevokedKey) = await ApiKeys.CreateForEveryRoleAsync(admin, TestSecrets.AdminKey, "fixture");
     }
 
     public async Task DisposeAsync()
@@ -95,7 +93,7 @@ public class ChurnFactory(string dataDir) : WebApplicationFactory<ChurnServer>
         builder.UseSetting("Churn:SampleRows", "3000");
         builder.UseSetting("Churn:WarmUpRows", "20");
         builder.UseSetting("Churn:RequestWarmUpSeconds", "0");
-        builder.UseSetting("Churn:AdminKey", ServerFixture.AdminKey);
+        builder.UseSetting("Churn:AdminKey", TestSecrets.AdminKey);
         // Tests make far more than 100 requests per minute with one key; the rate-limit test lowers this itself.
         builder.UseSetting("Churn:Api:rate_limit", "1000000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
