@@ -1,7 +1,7 @@
 namespace Churn.Server.Predictions;
 
 /// <summary>Scoring, the prediction buffer and its way to the store, and shadow scoring.</summary>
-public static class PredictionRegistration
+public static class PredictionsRegistration
 {
     public static IHostApplicationBuilder AddPredictions(this IHostApplicationBuilder builder)
     {
