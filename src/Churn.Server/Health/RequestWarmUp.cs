@@ -14,7 +14,7 @@ namespace Churn.Server.Health;
 
 /// <summary>
 /// Warms the whole request path before readiness is reported. Once Kestrel listens, the server sends itself
-/// <c>POST /predict</c> (and every 20th time a 10-row <c>POST /predict/batch</c>) over loopback from
+/// <c>POST /predict</c> (and every 20th time a <c>POST /predict/batch</c> of <see cref="Predictions.Predictor.ParallelFrom"/> rows, scored on all cores) over loopback from
 /// <see cref="Workers"/> concurrent connections, with the champion's typical customer, until the just-in-time compiler
 /// has settled (fewer than <see cref="SettledBelow"/> methods compiled in a second, after at least
 /// <see cref="MinimumTime"/>) or <see cref="ServerOptions.RequestWarmUpSeconds"/> have passed. Until then
@@ -119,7 +119,7 @@ public sealed class RequestWarmUp(
     private async Task<(long Count, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
     {
         var single = Encoding.UTF8.GetBytes(CustomerJson(model));
-        var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(CustomerJson(model), 10))}]}}");
+        var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(CustomerJson(model), Predictions.Predictor.ParallelFrom))}]}}");
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Workers, UseProxy = false };
         using var client = new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.Header, Encoding.ASCII.GetString(secret));
