@@ -144,7 +144,7 @@ for q in quality or []:
 if drift:
     target(f"drift check over {num(drift['rows'])} logged predictions read from the store", "< 2 s",
            f"median {drift['median_seconds']:.2f} s (query {sorted(drift['query_seconds'])[len(drift['query_seconds']) // 2]:.2f} s)",
-           drift["median_seconds"] < 2 and drift["rows"] >= 1_000_000, "SQLite store; the monitoring query, LoggedInputs.ToDataset, DriftDetector.Detect",
+           drift["median_seconds"] < 2 and drift["rows"] >= 1_000_000, "SQLite store; the monitoring check's window read (LoggedWindow.ReadAsync: query, inputs parsed as they stream in), DriftDetector.Detect",
            drift.get("note", ""), ratios=f"÷ goal {drift['median_seconds'] / 2:.2f}")
 h = http.get("churn")
 if h:
