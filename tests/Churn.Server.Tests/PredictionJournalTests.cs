@@ -29,9 +29,9 @@ public sealed class PredictionJournalTests : IDisposable
         var pending = Entries(2);
         var first = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
         first.Open();
-        Assert.All(stored, e => Assert.True(first.TryAppend(e, _ => true)));
+        Assert.All(stored, e => Assert.Equal(1, first.TryAppend([e], _ => true)));
         first.Stored(3);
-        Assert.All(pending, e => Assert.True(first.TryAppend(e, _ => true)));
+        Assert.All(pending, e => Assert.Equal(1, first.TryAppend([e], _ => true)));
         // What a killed process leaves: the folder lock goes with the process, the unstored entries stay on disk.
         first.Close();
 
@@ -43,12 +43,31 @@ public sealed class PredictionJournalTests : IDisposable
     }
 
     [Fact]
+    public void ARequestsEntriesAreJournaledUpToTheFirstOneTheBufferRefusesAndRehearsalsAreNeverWritten()
+    {
+        var entries = Entries(5);
+        entries[1].Rehearsal = true;
+        var journal = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        journal.Open();
+        var offered = 0;
+        // The buffer takes three, then is full: the fourth and fifth are neither buffered nor journaled.
+        Assert.Equal(3, journal.TryAppend(entries, _ => ++offered <= 3));
+        journal.Close();
+
+        var next = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
+        Assert.Equal(1, next.Open());
+        var replayed = spill.TakeForReplay().SelectMany(PredictionSpill.Read).Select(e => e.Id).ToList();
+        Assert.Equal([entries[0].Id, entries[2].Id], replayed);
+        next.Close();
+    }
+
+    [Fact]
     public void AnEntryTheBufferRefusesIsNotJournaledAndACleanCloseLeavesNoSegment()
     {
         var journal = new PredictionJournal(options, spill, NullLogger<PredictionJournal>.Instance);
         journal.Open();
-        Assert.False(journal.TryAppend(Entries(1)[0], _ => false));
-        Assert.True(journal.TryAppend(Entries(1)[0], _ => true));
+        Assert.Equal(0, journal.TryAppend(Entries(1), _ => false));
+        Assert.Equal(1, journal.TryAppend(Entries(1), _ => true));
         journal.Stored(1);
         journal.Close();
 

@@ -15,8 +15,6 @@ public sealed class PredictionBuffer(IOptions<ServerOptions> options, Prediction
 
     public ChannelReader<PredictionLogEntry> Reader => channel.Reader;
 
-    public void Append(PredictionLogEntry entry) => Append([entry]);
-
     /// <summary>Appends the entries of one request in order; their journal lines go to the OS in one write.</summary>
     public void Append(IReadOnlyList<PredictionLogEntry> entries)
     {

@@ -305,14 +305,8 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     }
 
     /// <summary>
-    /// Journals <paramref name="entry"/> and hands it to <paramref name="buffer"/>, both under one lock so the journal and
-    /// the buffer hold entries in the same order. False (nothing written) when the buffer refuses it.
-    /// </summary>
-    public bool TryAppend(PredictionLogEntry entry, Func<PredictionLogEntry, bool> buffer) => TryAppend([entry], buffer) == 1;
-
-    /// <summary>
-    /// Journals <paramref name="entries"/> in order and hands each to <paramref name="buffer"/>, all under one lock, with
-    /// one write call for all their lines. Stops at the first entry the buffer refuses: returns how many were taken
+    /// Journals <paramref name="entries"/> in order and hands each to <paramref name="buffer"/>, all under one lock (so
+    /// the journal and the buffer hold entries in the same order), with one write call for all their lines. Stops at the first entry the buffer refuses: returns how many were taken
     /// (journaled and buffered); the rest are neither.
     /// </summary>
     public int TryAppend(IReadOnlyList<PredictionLogEntry> entries, Func<PredictionLogEntry, bool> buffer)

@@ -27,6 +27,15 @@ public abstract class PredictionLogStoreScenarios : StoreTestBase
         }),
     ];
 
+    /// <summary>The test's store with <paramref name="entries"/> inserted.</summary>
+    private async Task<ChurnStore> StoreHoldingAsync(IReadOnlyList<PredictionLogEntry> entries)
+    {
+        var store = await OpenAsync();
+        await using var db = store.CreateDbContext();
+        await PredictionLogInsert.InsertAsync(db, entries);
+        return store;
+    }
+
     [Fact]
     public async Task InsertedRowsReadBackThroughEfAsRowsSavedByEfDoAndAnswerItsTimeAndIdQueries()
     {
@@ -70,11 +79,7 @@ public abstract class PredictionLogStoreScenarios : StoreTestBase
     public async Task TheMonitoringWindowReadsTheNewestRowsInItsBoundsWithTheirOwnInputsAcrossChunks()
     {
         var entries = Entries(9_000);
-        using var store = await OpenAsync();
-        await using (var db = store.CreateDbContext())
-        {
-            await PredictionLogInsert.InsertAsync(db, entries);
-        }
+        using var store = await StoreHoldingAsync(entries);
         var schema = new DatasetSchema
         {
             IdColumn = "id",
@@ -94,7 +99,7 @@ public abstract class PredictionLogStoreScenarios : StoreTestBase
         var plan = window.Inputs.Columns[1].Categories!;
         for (var i = 0; i < expected.Count; i++)
         {
-            var n = (int)(expected[i].LatencyMicroseconds - long.MaxValue) * -1;
+            var n = (int)(long.MaxValue - expected[i].LatencyMicroseconds);
             Assert.Equal(n, tenure[i]);
             Assert.Equal($"Café 'Gold' {n}", plan[i]);
         }
@@ -107,11 +112,7 @@ public abstract class PredictionLogStoreScenarios : StoreTestBase
     public async Task ABatchWithARowTheStoreRefusesStoresNoneOfIt()
     {
         var first = Entries(5);
-        using var store = await OpenAsync();
-        await using (var db = store.CreateDbContext())
-        {
-            await PredictionLogInsert.InsertAsync(db, first);
-        }
+        using var store = await StoreHoldingAsync(first);
 
         // The last row repeats a stored id: the primary key refuses it, and the four new rows before it go too.
         List<PredictionLogEntry> second = [.. Entries(4, offset: 10), first[2]];
