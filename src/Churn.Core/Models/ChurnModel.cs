@@ -157,8 +157,12 @@ public sealed class ChurnModel
         return true;
     }
 
-    /// <summary>Raw scores for an encoded row-major matrix (bulk path used by training, evaluation and file scoring).</summary>
-    public double[] RawScores(float[] matrix, int rows)
+    /// <summary>
+    /// Raw scores (see <see cref="RawScore(double, double, double)"/>) of an encoded row-major matrix of
+    /// <paramref name="rows"/> rows of <see cref="FeatureEncoder.Width"/> slots, through ML.NET's engines: the reference
+    /// every compiled evaluation is checked against.
+    /// </summary>
+    public double[] EngineRawScores(float[] matrix, int rows)
     {
         var learners = new Learners(Seed, Encoder.Width);
         var labels = new bool[rows];
@@ -174,13 +178,14 @@ public sealed class ChurnModel
         return scores;
     }
 
-    /// <summary>Calibrated churn probabilities for an encoded matrix.</summary>
-    public double[] ScoreMatrix(float[] matrix, int rows)
+    /// <summary>
+    /// Raw scores of an encoded row-major matrix: <paramref name="compiled"/> evaluates each row it accepts, and the rows
+    /// it does not (or all, when it is null) go through the engines in one bulk pass (<see cref="EngineRawScores"/>).
+    /// </summary>
+    internal double[] RawScores(float[] matrix, int rows, Scoring.CompiledModel? compiled)
     {
         var width = Encoder.Width;
         var raw = new double[rows];
-        var compiled = Compiled;
-        // Rows with a missing value go through the engines in one bulk pass; the rest are evaluated directly.
         var viaEngines = new List<int>();
         for (var i = 0; i < rows; i++)
         {
@@ -204,12 +209,19 @@ public sealed class ChurnModel
                     matrix.AsSpan(viaEngines[k] * width, width).CopyTo(subset.AsSpan(k * width, width));
                 }
             }
-            var scores = RawScores(subset, viaEngines.Count);
+            var scores = EngineRawScores(subset, viaEngines.Count);
             for (var k = 0; k < viaEngines.Count; k++)
             {
                 raw[viaEngines[k]] = scores[k];
             }
         }
+        return raw;
+    }
+
+    /// <summary>Calibrated churn probabilities for an encoded matrix.</summary>
+    public double[] ScoreMatrix(float[] matrix, int rows)
+    {
+        var raw = RawScores(matrix, rows, Compiled);
         for (var i = 0; i < raw.Length; i++)
         {
             raw[i] = Calibration.Apply(raw[i]);

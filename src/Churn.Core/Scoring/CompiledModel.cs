@@ -258,7 +258,7 @@ internal sealed class CompiledModel
         {
             rows[i].CopyTo(matrix, i * width);
         }
-        var expected = model.RawScores(matrix, rows.Count);
+        var expected = model.EngineRawScores(matrix, rows.Count);
         for (var i = 0; i < rows.Count; i++)
         {
             var p = CalibrationModel.Sigmoid(compiled.RawScore(rows[i]));

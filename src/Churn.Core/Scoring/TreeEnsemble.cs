@@ -180,22 +180,25 @@ internal sealed class TreeEnsemble
             nodes[t] = new int[NodeCount(t)];
             leaves[t] = new int[NodeCount(t) + 1];
         }
-        foreach (var r in rows)
+        // Trees are counted on every core, each tree by one thread over all rows: integer counts, so the same on any core count.
+        Parallel.For(0, Count, t =>
         {
-            var x = matrix.AsSpan(r * width, width);
-            for (var t = 0; t < Count; t++)
+            var start = Start[t];
+            var treeNodes = nodes[t];
+            var treeLeaves = leaves[t];
+            foreach (var r in rows)
             {
-                var start = Start[t];
+                var x = matrix.AsSpan(r * width, width);
                 var node = 0;
                 while (node >= 0)
                 {
-                    nodes[t][node]++;
+                    treeNodes[node]++;
                     var i = start + node;
                     node = GoesLeft(i, x[Feature[i]]) ? Left[i] : Right[i];
                 }
-                leaves[t][~node]++;
+                treeLeaves[~node]++;
             }
-        }
+        });
         return new TreeCovers(nodes, leaves);
     }
 

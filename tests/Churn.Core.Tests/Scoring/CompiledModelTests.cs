@@ -59,7 +59,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
 
         Assert.True(model.Compiled!.Accepts(slots));
         var compiled = new ChurnScorer(model).Score(row, reasons: 0).Probability;
-        var viaEngines = model.Calibration.Apply(model.RawScores(slots, 1)[0]);
+        var viaEngines = model.Calibration.Apply(model.EngineRawScores(slots, 1)[0]);
         Assert.Equal(viaEngines, compiled, 5);
     }
 
@@ -76,7 +76,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
 
         Assert.False(model.Compiled!.Accepts(slots));
         var result = new ChurnScorer(model).Score(row);
-        var viaEngines = model.Calibration.Apply(model.RawScores(slots, 1)[0]);
+        var viaEngines = model.Calibration.Apply(model.EngineRawScores(slots, 1)[0]);
         Assert.True(double.IsFinite(result.Probability));
         Assert.Equal(viaEngines, result.Probability, 12);
         Assert.Empty(result.Reasons);
@@ -100,7 +100,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
     {
         var width = model.Encoder.Width;
         var matrix = model.Encoder.EncodeAll(data);
-        var engines = model.RawScores(matrix, data.RowCount);
+        var engines = model.EngineRawScores(matrix, data.RowCount);
         var compared = 0;
         var worst = 0.0;
         for (var r = 0; r < data.RowCount; r++)

@@ -181,6 +181,42 @@ public sealed class ShapTests
     }
 
     [Fact]
+    public void OnATestSplitOverTheSampleSizeTheCardsMeanAbsoluteShapIsTheMeanOverItsSeededSample()
+    {
+        var data = DatasetLoader.Load(GeneratedCustomers.CsvFile(4400, seed: 23, drift: 0), SmallSchema);
+        var options = new TrainingOptions { Seed = 4, TestFraction = 0.5 };
+        var model = ChurnTrainer.Train(data, options).Model;
+        var (_, test) = DataSplits.StratifiedSplit(data.RequireLabels(), options.TestFraction, options.Seed);
+        var matrix = model.Encoder.EncodeAll(data.Select(test));
+        var width = model.Encoder.Width;
+        var sample = ChurnTrainer.ShapRows(test.Length, options.Seed);
+        var sums = new double[model.Encoder.Features.Count];
+        var phi = new double[sums.Length];
+        var explained = 0;
+        foreach (var r in sample)
+        {
+            if (model.Explain(matrix.AsSpan(r * width, width), phi))
+            {
+                explained++;
+                for (var f = 0; f < sums.Length; f++)
+                {
+                    sums[f] += Math.Abs(phi[f]);
+                }
+            }
+        }
+
+        Assert.True(test.Length > ReferenceProfiler.SampleSize, $"{test.Length} test rows");
+        Assert.Equal(ReferenceProfiler.SampleSize, sample.Length);
+        Assert.Equal(sample.Order(), sample);
+        Assert.Equal(sample.Length, sample.Distinct().Count());
+        Assert.True(explained > sample.Length / 2);
+        foreach (var (feature, i) in model.Encoder.Features.Select((f, i) => (f, i)))
+        {
+            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 6);
+        }
+    }
+
+    [Fact]
     public void ASavedAndLoadedModelExplainsTheSame()
     {
         var model = TrainSmall("blend");

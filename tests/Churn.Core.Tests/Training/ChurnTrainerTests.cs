@@ -189,6 +189,43 @@ public class TrainerVariantsTests
     }
 
     [Fact]
+    public void UpToTheLargeDataRowsFourInnerFoldsAreUsedAndTheTreeSettingsSearched()
+    {
+        var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
+
+        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false }).Model.Card.Parameters;
+
+        Assert.Equal("4", parameters["innerFolds"]);
+        Assert.Equal(4, parameters["earlyStoppedTrees"].Split(',').Length);
+        Assert.Contains("search", parameters.Keys);
+    }
+
+    [Fact]
+    public void AboveTheLargeDataRowsTwoInnerFoldsAreUsedAndTheSearchIsSkipped()
+    {
+        var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
+
+        // 1,200 training rows against a bound of 1,000.
+        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false, LargeDataRows = 1000 }).Model.Card.Parameters;
+
+        Assert.Equal("2", parameters["innerFolds"]);
+        Assert.Equal(2, parameters["earlyStoppedTrees"].Split(',').Length);
+        Assert.DoesNotContain("search", parameters.Keys);
+    }
+
+    [Fact]
+    public void AnInnerFoldCountThatIsGivenIsKeptAtAnySize()
+    {
+        var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
+
+        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false, LargeDataRows = 1000, InnerFolds = 3 }).Model.Card.Parameters;
+
+        Assert.Equal("3", parameters["innerFolds"]);
+        Assert.Equal(3, parameters["earlyStoppedTrees"].Split(',').Length);
+        Assert.Throws<ArgumentException>(() => ChurnTrainer.Train(data, new TrainingOptions { InnerFolds = 1 }));
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameModel()
     {
         var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
