@@ -1,4 +1,5 @@
 using Churn.Data.Campaigns;
+using Churn.Data.Jobs;
 using Churn.Data.Mlflow;
 using Churn.Data.Monitoring;
 using Churn.Data.Predictions;
@@ -6,10 +7,15 @@ using Churn.Data.Registry;
 using Churn.Data.Security;
 using Churn.Data.Settings;
 using Churn.Data.Tracking;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace Churn.Data.Backup;
 
-/// <summary>Every row of the store, as plain entities: the provider-neutral export format of backups.</summary>
+/// <summary>
+/// Every row of every table of the store, as plain entities: the provider-neutral export format of backups, holding what
+/// SQLite's file copy holds (dashboard users, jobs, sign-in counters and the data-protection key ring included).
+/// </summary>
 internal sealed class StoreSnapshot
 {
     public List<TrainingRun> Runs { get; set; } = [];
@@ -28,6 +34,12 @@ internal sealed class StoreSnapshot
     public List<Campaign> Campaigns { get; set; } = [];
     public List<CampaignAssignment> CampaignAssignments { get; set; } = [];
     public List<CampaignContact> CampaignContacts { get; set; } = [];
+
+    // Archives written before these tables were exported lack them: null then, and a restore leaves the tables as they are.
+    public List<DashboardUser>? Users { get; set; }
+    public List<JobRecord>? Jobs { get; set; }
+    public List<SignInCounter>? SignInCounters { get; set; }
+    public List<DataProtectionKey>? DataProtectionKeys { get; set; }
 
     // Every table of a backup, once, in the order its rows are written back: each stage is saved before the next, so a
     // row's foreign keys find their rows (versions reference runs, aliases versions, assignments and contacts their
@@ -49,6 +61,10 @@ internal sealed class StoreSnapshot
             Table(s => s.Settings),
             Table(s => s.MlflowOutbox),
             Table(s => s.Campaigns),
+            Table(s => s.Users),
+            Table(s => s.Jobs),
+            Table(s => s.SignInCounters),
+            Table(s => s.DataProtectionKeys),
         ],
         [Table(s => s.CampaignAssignments), Table(s => s.CampaignContacts)],
     ];
@@ -56,7 +72,7 @@ internal sealed class StoreSnapshot
     /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
     public static async Task<StoreSnapshot> ReadAsync(ChurnDbContext db, CancellationToken cancellationToken)
     {
-        var snapshot = new StoreSnapshot();
+        var snapshot = new StoreSnapshot { Users = [], Jobs = [], SignInCounters = [], DataProtectionKeys = [] };
         foreach (var table in Stages.SelectMany(stage => stage))
         {
             await table.ReadAsync(db, snapshot, cancellationToken);
@@ -66,6 +82,9 @@ internal sealed class StoreSnapshot
 
     public int RowCount => Stages.SelectMany(stage => stage).Sum(table => table.Count(this));
 
+    /// <summary>The entity types a snapshot holds, one per table; a test holds them equal to the store model's.</summary>
+    internal static IEnumerable<Type> EntityTypes => Stages.SelectMany(stage => stage).Select(table => table.EntityType);
+
     /// <summary>Replaces the store's rows with the snapshot's in one transaction, keeping ids.</summary>
     public async Task WriteAsync(ChurnDbContext db, CancellationToken cancellationToken)
     {
@@ -74,7 +93,7 @@ internal sealed class StoreSnapshot
         {
             foreach (var table in Stages[stage])
             {
-                await table.DeleteAsync(db, cancellationToken);
+                await table.DeleteAsync(db, this, cancellationToken);
             }
         }
         foreach (var stage in Stages)
@@ -89,11 +108,11 @@ internal sealed class StoreSnapshot
         if (db is PostgresChurnDbContext)
         {
             // Rows were inserted with their ids, which identity columns do not notice; move each sequence past them.
-            foreach (var table in new[] { "model_versions", "alias_history", "feedback", "monitoring_results", "shadow_predictions", "audit_log", "mlflow_outbox", "campaign_assignments", "campaign_contacts" })
+            foreach (var (table, column) in IdentityColumns(db.Model))
             {
-#pragma warning disable EF1002 // The table names are the constants above, not input.
+#pragma warning disable EF1002 // Table and column names come from the store's own model, not from input.
                 await db.Database.ExecuteSqlRawAsync(
-                    $"SELECT setval(pg_get_serial_sequence('{table}', 'Id'), COALESCE((SELECT MAX(\"Id\") FROM {table}), 0) + 1, false)",
+                    $"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE((SELECT MAX(\"{column}\") FROM {table}), 0) + 1, false)",
                     cancellationToken);
 #pragma warning restore EF1002
             }
@@ -101,32 +120,48 @@ internal sealed class StoreSnapshot
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>The tables whose integer key the database generates, with that key's column: read from the store's model.</summary>
+    internal static IEnumerable<(string Table, string Column)> IdentityColumns(IModel model) =>
+        from type in model.GetEntityTypes()
+        let key = type.FindPrimaryKey()
+        where key is { Properties.Count: 1 } && key.Properties[0].ValueGenerated == ValueGenerated.OnAdd
+            && key.Properties[0].ClrType is var clr && (clr == typeof(int) || clr == typeof(long))
+        let table = type.GetTableName()
+        where table is not null
+        select (table, key.Properties[0].GetColumnName());
+
     // The entity type names the table (the store maps each type once), so only the snapshot's list is given.
-    private static SnapshotTable<T> Table<T>(Func<StoreSnapshot, List<T>> rows)
+    private static SnapshotTable<T> Table<T>(Func<StoreSnapshot, List<T>?> rows)
         where T : class => new(rows);
 
     /// <summary>One table of the store and the snapshot's list of its rows.</summary>
     private abstract class SnapshotTable
     {
+        public abstract Type EntityType { get; }
+
         public abstract Task ReadAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken);
 
         public abstract int Count(StoreSnapshot snapshot);
 
-        public abstract Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken);
+        /// <summary>Deletes the table's rows, unless the snapshot does not hold the table (an older archive).</summary>
+        public abstract Task DeleteAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken);
 
         public abstract void Add(ChurnDbContext db, StoreSnapshot snapshot);
     }
 
-    private sealed class SnapshotTable<T>(Func<StoreSnapshot, List<T>> rows) : SnapshotTable
+    private sealed class SnapshotTable<T>(Func<StoreSnapshot, List<T>?> rows) : SnapshotTable
         where T : class
     {
+        public override Type EntityType => typeof(T);
+
         public override async Task ReadAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken) =>
-            rows(snapshot).AddRange(await db.Set<T>().AsNoTracking().ToListAsync(cancellationToken));
+            rows(snapshot)!.AddRange(await db.Set<T>().AsNoTracking().ToListAsync(cancellationToken));
 
-        public override int Count(StoreSnapshot snapshot) => rows(snapshot).Count;
+        public override int Count(StoreSnapshot snapshot) => rows(snapshot)?.Count ?? 0;
 
-        public override Task DeleteAsync(ChurnDbContext db, CancellationToken cancellationToken) => db.Set<T>().ExecuteDeleteAsync(cancellationToken);
+        public override Task DeleteAsync(ChurnDbContext db, StoreSnapshot snapshot, CancellationToken cancellationToken) =>
+            rows(snapshot) is null ? Task.CompletedTask : db.Set<T>().ExecuteDeleteAsync(cancellationToken);
 
-        public override void Add(ChurnDbContext db, StoreSnapshot snapshot) => db.Set<T>().AddRange(rows(snapshot));
+        public override void Add(ChurnDbContext db, StoreSnapshot snapshot) => db.Set<T>().AddRange(rows(snapshot) ?? []);
     }
 }
