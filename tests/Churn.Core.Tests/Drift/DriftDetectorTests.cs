@@ -20,6 +20,19 @@ public class DriftDetectorTests(TrainedModelFixture fixture) : IClassFixture<Tra
     }
 
     [Fact]
+    public void TheReportListsEachProfiledFeatureOnceInTheDatasetsColumnOrder()
+    {
+        var current = DatasetLoader.Load(fixture.DriftPath, CustomerGenerator.Schema);
+        var card = fixture.Result.Model.Card;
+
+        var report = DriftDetector.Detect(card, current);
+
+        var profiled = card.Reference.Select(p => p.Name).ToHashSet();
+        Assert.Equal(current.Columns.Select(c => c.Spec.Name).Where(profiled.Contains), report.Features.Select(f => f.Feature));
+        Assert.Equal(report.Features.Select(f => f.Feature), DriftDetector.Detect(card, current).Features.Select(f => f.Feature));
+    }
+
+    [Fact]
     public void DriftedDataIsDetectedWithTheLargeSampleDistances()
     {
         var current = DatasetLoader.Load(fixture.DriftPath, CustomerGenerator.Schema);
