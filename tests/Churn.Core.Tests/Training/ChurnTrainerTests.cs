@@ -188,41 +188,31 @@ public class TrainerVariantsTests
         Assert.Equal(kind == TrainerKind.Logistic ? "0" : "1", result.Model.Card.Parameters["treeWeight"]);
     }
 
-    [Fact]
-    public void UpToTheLargeDataRowsFourInnerFoldsAreUsedAndTheTreeSettingsSearched()
+    [Theory]
+    // 1,200 training rows: up to the large-data bound, 4 inner folds and the settings search; above it, 2 and no search;
+    // a fold count that is given is kept at any size.
+    [InlineData(30_000, null, 4, true)]
+    [InlineData(1_000, null, 2, false)]
+    [InlineData(1_000, 3, 3, false)]
+    public void TheInnerFoldsAndTheSearchFollowTheTrainingRows(int largeDataRows, int? innerFolds, int expectedFolds, bool searched)
     {
         var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
 
-        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false }).Model.Card.Parameters;
+        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false, LargeDataRows = largeDataRows, InnerFolds = innerFolds }).Model.Card.Parameters;
 
-        Assert.Equal("4", parameters["innerFolds"]);
-        Assert.Equal(4, parameters["earlyStoppedTrees"].Split(',').Length);
-        Assert.Contains("search", parameters.Keys);
+        Assert.Equal(expectedFolds.ToString(CultureInfo.InvariantCulture), parameters["innerFolds"]);
+        Assert.Equal(expectedFolds, parameters["earlyStoppedTrees"].Split(',').Length);
+        Assert.Equal(searched, parameters.ContainsKey("search"));
     }
 
     [Fact]
-    public void AboveTheLargeDataRowsTwoInnerFoldsAreUsedAndTheSearchIsSkipped()
+    public void AnInnerFoldCountOutsideTwoToTwentyIsRefused()
     {
         var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
 
-        // 1,200 training rows against a bound of 1,000.
-        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false, LargeDataRows = 1000 }).Model.Card.Parameters;
+        var error = Assert.Throws<ArgumentException>(() => ChurnTrainer.Train(data, new TrainingOptions { InnerFolds = 1 }));
 
-        Assert.Equal("2", parameters["innerFolds"]);
-        Assert.Equal(2, parameters["earlyStoppedTrees"].Split(',').Length);
-        Assert.DoesNotContain("search", parameters.Keys);
-    }
-
-    [Fact]
-    public void AnInnerFoldCountThatIsGivenIsKeptAtAnySize()
-    {
-        var data = DatasetLoader.Load(Path1500, CustomerGenerator.Schema);
-
-        var parameters = ChurnTrainer.Train(data, new TrainingOptions { Seed = 3, ComputeImportance = false, LargeDataRows = 1000, InnerFolds = 3 }).Model.Card.Parameters;
-
-        Assert.Equal("3", parameters["innerFolds"]);
-        Assert.Equal(3, parameters["earlyStoppedTrees"].Split(',').Length);
-        Assert.Throws<ArgumentException>(() => ChurnTrainer.Train(data, new TrainingOptions { InnerFolds = 1 }));
+        Assert.Contains("inner folds", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
