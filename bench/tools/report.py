@@ -124,14 +124,16 @@ if f:
     inproc_rps = 1e9 / b["median_ns"] if b else None
     p1, p2 = case("peer1w", "file"), case("peer2w", "file")
     target(f"served file scoring (/jobs/score, {num(f['rows'])} rows)", "≥ 400,000 rows/s from upload start to result ready",
-           f"{num(f['rows_per_second'])} rows/s ({f['wall_seconds']} s)", f["rows_per_second"] >= 400000 and f["rows"] >= 1_000_000,
-           "one POST of the Telco rows repeated, then GET /jobs/{id} every 50 ms until Succeeded; wall clock of the client",
+           f"{num(f['rows_per_second'])} rows/s ({f['wall_seconds']} s)"
+           + (f"; the first job after the start {num(f['first_job_after_start']['rows_per_second'])} rows/s" if f.get("first_job_after_start") else ""),
+           f["rows_per_second"] >= 400000 and f["rows"] >= 1_000_000,
+           "two POSTs of the Telco rows repeated, one after the other, each followed by GET /jobs/{id} every 50 ms until Succeeded; the second is measured (wall clock of the client), the first is the first job after the start",
            "" if f["rows"] >= 1_000_000 else "fewer rows than the target's 1M",
            peer=f"1w {num(p1 and p1['rows_per_second'])} / 2w {num(p2 and p2['rows_per_second'])} rows/s",
            floor=f"in process, one core {num(inproc_rps)} rows/s" if inproc_rps else "",
            ratios=f"÷ peer 1w {ratio(f['rows_per_second'], p1 and p1['rows_per_second'])}; ÷ in process {ratio(f['rows_per_second'], inproc_rps)}")
 if training:
-    target("training the 64k-row file (defaults)", "< 6 s median", f"median {training['median_seconds']:.1f} s over {len(training['runs'])} runs (min {training['min_seconds']:.1f}, max {training['max_seconds']:.1f})",
+    target("training the 64k-row file (defaults)", "< 6 s median", f"median {training['median_seconds']:.2f} s over {len(training['runs'])} runs (min {training['min_seconds']:.2f}, max {training['max_seconds']:.2f})",
            training["median_seconds"] < 6, "Stopwatch over schema inference + load + ChurnTrainer.Train defaults (as `churn train`)",
            peer="4-fold calibrated HGB 8.5–9 s; one tuned HGB fit 2.3 s (BENCHMARKS.md)", ratios=f"÷ goal {training['median_seconds'] / 6:.2f}")
 BARS = {"telco": 0.8456, "bank": 0.8651, "bankchurners": 0.9937, "ccd": 1.0000}
