@@ -212,6 +212,8 @@ public static class ChurnTrainer
         {
             var oof = new double[trainRows.Length];
             var counts = new List<int>();
+            // A fold's held-out rows are scored while the next fold fits; each writes only its own rows of oof.
+            var scoring = new List<Task>();
             foreach (var fold in folds)
             {
                 ct.ThrowIfCancellationRequested();
@@ -225,9 +227,10 @@ public static class ChurnTrainer
                 {
                     treeModel = learners.FastTree(fold.Fit, candidate, FastTreeCount(candidate));
                 }
-                Scatter(Learners.Probabilities(treeModel, fold.Hold), fold.HoldIdx, oof);
+                scoring.Add(Task.Run(() => Scatter(Learners.Probabilities(treeModel, fold.Hold), fold.HoldIdx, oof), ct));
                 progress?.Report(new("out-of-fold models", ++done / steps));
             }
+            Task.WaitAll(scoring, ct);
             var auc = BinaryMetrics.Auc(oof, trainLabels);
             searched.Add(FormattableString.Invariant($"{candidate.Leaves} leaves/{candidate.MinRowsPerLeaf} per leaf: {auc:0.0000}"));
             if (auc > bestAuc + 1e-4)
