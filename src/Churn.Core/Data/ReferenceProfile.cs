@@ -32,8 +32,29 @@ public sealed record FeatureProfile
 /// <summary>Builds feature profiles from a dataset.</summary>
 public static class ReferenceProfiler
 {
-    /// <summary>Values kept per numeric feature for two-sample tests.</summary>
+    /// <summary>Values kept per numeric feature for two-sample tests, and the size of every other sample a card keeps.</summary>
     public const int SampleSize = 2000;
+
+    /// <summary>
+    /// <paramref name="values"/> if there are at most <see cref="SampleSize"/> of them, else a sample of that many drawn
+    /// with <paramref name="seed"/>; sorted ascending either way (a new array).
+    /// </summary>
+    public static T[] SortedSample<T>(IReadOnlyList<T> values, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        T[] sample;
+        if (values.Count <= SampleSize)
+        {
+            sample = [.. values];
+        }
+        else
+        {
+            var random = new Random(seed);
+            sample = [.. values.OrderBy(_ => random.Next()).Take(SampleSize)];
+        }
+        Array.Sort(sample);
+        return sample;
+    }
 
     public static IReadOnlyList<FeatureProfile> Profile(Dataset data, int seed = 42)
     {
@@ -78,13 +99,7 @@ public static class ReferenceProfiler
         {
             shares[Bin(edges, v)] += 1.0 / n;
         }
-        var sample = present;
-        if (n > SampleSize)
-        {
-            var random = new Random(seed);
-            sample = [.. present.OrderBy(_ => random.Next()).Take(SampleSize)];
-            Array.Sort(sample);
-        }
+        var sample = SortedSample(present, seed);
         var frequencies = spec.Kind == FeatureKind.Boolean
             ? new Dictionary<string, double> { ["true"] = present.Count(v => v == 1) / (double)n, ["false"] = present.Count(v => v == 0) / (double)n }
             : new Dictionary<string, double>();

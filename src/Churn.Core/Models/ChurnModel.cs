@@ -44,27 +44,34 @@ public sealed class ChurnModel
 
     internal MLContext Ml { get; }
 
-    /// <summary>The models read out for direct evaluation, or null when their shape is not one that compiles (see <see cref="Scoring.CompiledModel"/>).</summary>
-    internal Scoring.CompiledModel? Compiled
+    /// <summary>
+    /// The models read out for direct evaluation, or null when their shape is not one that compiles (see
+    /// <see cref="Scoring.CompiledModel"/>); compiled on first use once the card (whose reference profile feeds the
+    /// self-check) is known, unless <see cref="Compile"/> came first.
+    /// </summary>
+    internal Scoring.CompiledModel? Compiled => Volatile.Read(ref _compiledDone) || _card is null ? _compiled : Compile(Card.Schema, Card.Reference);
+
+    /// <summary>
+    /// Compiles the model once, self-checked against the engines on rows drawn from <paramref name="reference"/> (see
+    /// <see cref="Scoring.CompiledModel.CheckRows"/>); every later call, and <see cref="Compiled"/>, returns that result.
+    /// Training calls it before the card exists, with the profile the card will hold.
+    /// </summary>
+    internal Scoring.CompiledModel? Compile(DatasetSchema schema, IReadOnlyList<FeatureProfile> reference)
     {
-        get
+        if (Volatile.Read(ref _compiledDone))
         {
-            // Compiled on first use once the card (whose reference profile feeds the self-check) is known.
-            if (Volatile.Read(ref _compiledDone) || _card is null)
-            {
-                return _compiled;
-            }
-            lock (_compileGate)
-            {
-                if (!_compiledDone)
-                {
-                    _compiled = Scoring.CompiledModel.TryCompile(this, Scoring.CompiledModel.CheckRows(this, 256, Seed), out var whyNot);
-                    CompileFailure = whyNot;
-                    Volatile.Write(ref _compiledDone, true);
-                }
-            }
             return _compiled;
         }
+        lock (_compileGate)
+        {
+            if (!_compiledDone)
+            {
+                _compiled = Scoring.CompiledModel.TryCompile(this, Scoring.CompiledModel.CheckRows(this, schema, reference, 256, Seed), out var whyNot);
+                CompileFailure = whyNot;
+                Volatile.Write(ref _compiledDone, true);
+            }
+        }
+        return _compiled;
     }
 
     /// <summary>How many training rows reached each tree node (null without trees): the weights of TreeSHAP's expectations.</summary>

@@ -180,15 +180,15 @@ internal sealed class CompiledModel
     }
 
     /// <summary>
-    /// Encoded rows for the self-check: each feature drawn independently from the card's reference profile (the
-    /// sampled values of a number, the categories seen and one never seen, and now and then a missing value), so every
-    /// split, slot and missing-value route is exercised.
+    /// Encoded rows for the self-check: each feature of <paramref name="schema"/> drawn independently from the reference
+    /// profile of the training rows (the sampled values of a number, the categories seen and one never seen, and now and
+    /// then a missing value), so every split, slot and missing-value route is exercised.
     /// </summary>
-    public static List<float[]> CheckRows(ChurnModel model, int count, int seed)
+    public static List<float[]> CheckRows(ChurnModel model, DatasetSchema schema, IReadOnlyList<FeatureProfile> reference, int count, int seed)
     {
         var random = new Random(seed);
-        var features = model.Card.Schema.Features;
-        var profiles = features.Select(f => model.Card.Reference.FirstOrDefault(p => p.Name == f.Name)).ToArray();
+        var features = schema.Features;
+        var profiles = features.Select(f => reference.FirstOrDefault(p => p.Name == f.Name)).ToArray();
         var rows = new List<float[]>(count);
         var values = new FeatureValue[features.Count];
         for (var r = 0; r < count; r++)

@@ -181,12 +181,13 @@ internal sealed class TreeEnsemble
             leaves[t] = new int[NodeCount(t) + 1];
         }
         // Trees are counted on every core, each tree by one thread over all rows: integer counts, so the same on any core count.
+        var rowList = rows as int[] ?? [.. rows];
         Parallel.For(0, Count, t =>
         {
             var start = Start[t];
             var treeNodes = nodes[t];
             var treeLeaves = leaves[t];
-            foreach (var r in rows)
+            foreach (var r in rowList)
             {
                 var x = matrix.AsSpan(r * width, width);
                 var node = 0;

@@ -174,7 +174,9 @@ public static class ChurnTrainer
             var holdIdx = DataSplits.Rows(innerFolds, f, true);
             var fit = DataSplits.Rows(innerFolds, f, false).Select(i => trainRows[i]).ToArray();
             return (HoldIdx: holdIdx, FitRows: fit, HoldRows: holdIdx.Select(i => trainRows[i]).ToArray());
-        }).Select(f => (f.HoldIdx, f.FitRows, f.HoldRows, Fit: learners.View(matrix, labels, f.FitRows), Hold: learners.View(matrix, labels, f.HoldRows))).ToArray();
+        }).ToArray();
+        // Each side reads the folds through views of its own: the tree learner's here, the logistic one's below.
+        var treeViews = useTrees ? folds.Select(f => (Fit: learners.View(matrix, labels, f.FitRows), Hold: learners.View(matrix, labels, f.HoldRows))).ToArray() : [];
         var candidates = useTrees ? SearchSpace(options, trainRows.Length) : [];
         var steps = k * Math.Max(1, candidates.Count) + 1.0;
         var done = 0;
@@ -214,20 +216,20 @@ public static class ChurnTrainer
             var counts = new List<int>();
             // A fold's held-out rows are scored while the next fold fits; each writes only its own rows of oof.
             var scoring = new List<Task>();
-            foreach (var fold in folds)
+            foreach (var (fold, view) in folds.Zip(treeViews))
             {
                 ct.ThrowIfCancellationRequested();
                 ITransformer treeModel;
                 if (options.Trainer == TrainerKind.LightGbm)
                 {
-                    (treeModel, var trees) = learners.LightGbmEarlyStopped(fold.Fit, fold.Hold, candidate);
+                    (treeModel, var trees) = learners.LightGbmEarlyStopped(view.Fit, view.Hold, candidate);
                     counts.Add(trees);
                 }
                 else
                 {
-                    treeModel = learners.FastTree(fold.Fit, candidate, FastTreeCount(candidate));
+                    treeModel = learners.FastTree(view.Fit, candidate, FastTreeCount(candidate));
                 }
-                scoring.Add(Task.Run(() => Scatter(Learners.Probabilities(treeModel, fold.Hold), fold.HoldIdx, oof), ct));
+                scoring.Add(Task.Run(() => Scatter(Learners.Probabilities(treeModel, view.Hold), fold.HoldIdx, oof), ct));
                 progress?.Report(new("out-of-fold models", ++done / steps));
             }
             Task.WaitAll(scoring, ct);
@@ -269,7 +271,7 @@ public static class ChurnTrainer
         ct.ThrowIfCancellationRequested();
         var treeCount = treeCounts.Count > 0 ? Math.Max(1, (int)Math.Round(treeCounts.Average())) : FastTreeCount(settings);
         // The logistic refit, when the blend keeps it, runs beside the trees' refit as the folds did.
-        var linearRefit = weight < 1 ? Task.Run(() => linearLearners.Logistic(linearLearners.View(matrix, labels, trainRows)), ct) : Task.FromResult<ITransformer>(null!);
+        var linearRefit = weight < 1 ? Task.Run(() => linearLearners.Logistic(linearLearners.View(matrix, labels, trainRows)), ct) : null;
         ITransformer? treesModel = null;
         if (weight > 0)
         {
@@ -278,7 +280,7 @@ public static class ChurnTrainer
                 ? learners.FastTree(allView, settings, treeCount)
                 : learners.LightGbm(allView, settings, treeCount);
         }
-        ITransformer? linearModel = weight < 1 ? linearRefit.GetAwaiter().GetResult() : null;
+        var linearModel = linearRefit?.GetAwaiter().GetResult();
 
         var parameters = new Dictionary<string, string>
         {
@@ -311,9 +313,10 @@ public static class ChurnTrainer
         // The trees' covers (training rows per node) weigh TreeSHAP's expectations; ML.NET does not keep LightGBM's.
         var covers = treesModel is null ? null : Scoring.CompiledModel.CountCovers(treesModel, encoder, matrix, trainRows);
         var draft = new ChurnModel(learners.Context, encoder, treesModel, linearModel, weight, options.Seed, calibration, covers);
-        // The test rows are scored by the compiled model where it takes them, checked first against the engines on
-        // test rows themselves; rows it does not take (and every row, when it does not compile) go through the engines.
-        var compiled = Scoring.CompiledModel.TryCompile(draft, TestRowsToCheck(testMatrix, encoder.Width, testRows.Length), out _);
+        // The model is compiled now, self-checked on rows drawn from the profile its card will hold (as a served model
+        // is), and scores the test rows it takes; the rest (every row, when it does not compile) go through the engines.
+        var reference = ReferenceProfiler.Profile(trainData, options.Seed);
+        var compiled = draft.Compile(data.Schema, reference);
         var testRaw = draft.RawScores(testMatrix, testRows.Length, compiled);
         var testProbabilities = testRaw.Select(calibration.Apply).ToArray();
         var uncalibrated = testRaw.Select(s => 1 / (1 + Math.Exp(-s))).ToArray();
@@ -350,7 +353,7 @@ public static class ChurnTrainer
             Calibration = calibration,
             UncalibratedBrier = BinaryMetrics.Brier(uncalibrated, testLabels),
             Importance = importance,
-            Reference = ReferenceProfiler.Profile(trainData, options.Seed),
+            Reference = reference,
             ScoreReference = ScoreReference(testProbabilities, options.Seed),
             Versions = Versions(),
             TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
@@ -437,28 +440,14 @@ public static class ChurnTrainer
         return [.. features.Select((feature, f) => new FeatureImportance(feature.Name, drops[f])).OrderByDescending(i => i.AucDrop)];
     }
 
-    /// <summary>The compiled model's check rows in training: the first test rows, at most 256 (the serving check's count).</summary>
-    private static List<float[]> TestRowsToCheck(float[] testMatrix, int width, int rows) =>
-        [.. Enumerable.Range(0, Math.Min(rows, 256)).Select(r => testMatrix.AsSpan(r * width, width).ToArray())];
-
     /// <summary>
     /// The test rows (positions in the test matrix, ascending) whose explanations make the card's mean absolute SHAP:
-    /// all of them up to <see cref="ReferenceProfiler.SampleSize"/>, else a sample of that many drawn with
-    /// <paramref name="seed"/>. A mean over 2,000 rows is within a few per cent of the full one, and explaining every
-    /// row of a large test split took longer than the rest of its evaluation (1.3 s for 12,875 rows of 500 trees).
+    /// all of them up to <see cref="ReferenceProfiler.SampleSize"/>, else a seeded sample of that many
+    /// (<see cref="ReferenceProfiler.SortedSample"/>). A mean over 2,000 rows is within a few per cent of the full one, and
+    /// explaining every row of a large test split took longer than the rest of its evaluation (1.3 s for 12,875 rows of
+    /// 500 trees).
     /// </summary>
-    internal static int[] ShapRows(int testRows, int seed)
-    {
-        var rows = Enumerable.Range(0, testRows).ToArray();
-        if (testRows <= ReferenceProfiler.SampleSize)
-        {
-            return rows;
-        }
-        new Random(seed).Shuffle(rows);
-        var sample = rows[..ReferenceProfiler.SampleSize];
-        Array.Sort(sample);
-        return sample;
-    }
+    internal static int[] ShapRows(int testRows, int seed) => ReferenceProfiler.SortedSample(Enumerable.Range(0, testRows).ToArray(), seed);
 
     /// <summary>
     /// Mean absolute SHAP value of each feature over the test matrix's rows listed in <paramref name="sample"/>, largest
@@ -513,11 +502,7 @@ public static class ChurnTrainer
         {
             shares[Math.Min(9, (int)(p * 10))] += 1.0 / probabilities.Length;
         }
-        var random = new Random(seed);
-        var sample = probabilities.Length <= ReferenceProfiler.SampleSize
-            ? [.. probabilities]
-            : probabilities.OrderBy(_ => random.Next()).Take(ReferenceProfiler.SampleSize).ToArray();
-        Array.Sort(sample);
+        var sample = ReferenceProfiler.SortedSample(probabilities, seed);
         return new ScoreProfile(edges, shares, sample, probabilities.Average());
     }
 
