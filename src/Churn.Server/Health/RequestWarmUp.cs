@@ -5,6 +5,7 @@ using System.Runtime;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Churn.Server.Jobs;
 using Churn.Server.Models;
 using Churn.Server.Security;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,6 +21,8 @@ namespace Churn.Server.Health;
 /// <see cref="MinimumTime"/>) or <see cref="ServerOptions.RequestWarmUpSeconds"/> have passed. Until then
 /// <c>GET /health</c> answers 503 <c>warming</c>, so a load balancer sends no traffic to a replica that would serve it
 /// at a third of its speed while the runtime compiles and re-optimises the path (docs/operations.md, "Readiness").
+/// Beside the requests, the file-scoring pipeline is rehearsed in process (<see cref="ScoringJob.RehearseAsync"/>, over
+/// <see cref="RehearsalRows"/> rows at a time), so the first uploaded file is scored on optimised code too.
 /// </summary>
 /// <remarks>
 /// The warm-up requests carry a key that exists only in this process's memory, is accepted only from a loopback address
@@ -29,7 +32,7 @@ namespace Churn.Server.Health;
 /// only), or with the setting at 0, the warm-up is skipped and readiness does not wait for it.
 /// </remarks>
 public sealed class RequestWarmUp(
-    IServer server, ModelHost host, IOptions<ServerOptions> options, IHostApplicationLifetime lifetime, ILogger<RequestWarmUp> log) : IHostedService
+    IServer server, ModelHost host, ScoringJob files, IOptions<ServerOptions> options, IHostApplicationLifetime lifetime, ILogger<RequestWarmUp> log) : IHostedService
 {
     /// <summary>The claim that marks a warm-up request's principal.</summary>
     public const string Claim = "churn:warm-up";
@@ -42,6 +45,9 @@ public sealed class RequestWarmUp(
 
     /// <summary>Methods compiled in the last second below which the compiler counts as settled.</summary>
     public const long SettledBelow = 25;
+
+    /// <summary>Rows of one file-scoring rehearsal: many small pieces, so the per-piece code is called as often as in a large file.</summary>
+    public const int RehearsalRows = 2_000;
 
     private readonly byte[] secret = Encoding.ASCII.GetBytes(Convert.ToHexString(RandomNumberGenerator.GetBytes(32)));
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -102,8 +108,9 @@ public sealed class RequestWarmUp(
                 log.LogInformation("The request path is not warmed up: {Reason}.", address is null ? "the server has no plain-HTTP address to call" : "no model is served");
                 return;
             }
-            var (count, elapsed, why) = await DriveAsync(address, model, TimeSpan.FromSeconds(options.Value.RequestWarmUpSeconds), cancellationToken);
-            log.LogInformation("Warmed up the request path with {Count} requests in {Seconds:F1} s ({Why}); reporting ready.", count, elapsed.TotalSeconds, why);
+            var (count, rows, elapsed, why) = await DriveAsync(address, model, TimeSpan.FromSeconds(options.Value.RequestWarmUpSeconds), cancellationToken);
+            log.LogInformation("Warmed up the request path with {Count} requests and {Rows} rehearsed file rows in {Seconds:F1} s ({Why}); reporting ready.",
+                count, rows, elapsed.TotalSeconds, why);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException)
         {
@@ -115,8 +122,11 @@ public sealed class RequestWarmUp(
         }
     }
 
-    /// <summary>Sends requests until the compiler settles or the budget is spent; returns how many, how long and why it stopped.</summary>
-    private async Task<(long Count, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends requests and rehearses file scoring until the compiler settles or the budget is spent; returns how many
+    /// requests, how many file rows, how long and why it stopped.
+    /// </summary>
+    private async Task<(long Count, long Rows, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
     {
         var single = Encoding.UTF8.GetBytes(CustomerJson(model));
         var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(CustomerJson(model), Predictions.Predictor.ParallelFrom))}]}}");
@@ -150,6 +160,26 @@ public sealed class RequestWarmUp(
                 }
             }
         })).ToList();
+        long rehearsed = 0;
+        workers.Add(Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                try
+                {
+                    rehearsed += await files.RehearseAsync(model, RehearsalRows, done.Token);
+                }
+                catch (OperationCanceledException) when (done.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or ArgumentException)
+                {
+                    failure ??= $"file scoring failed: {ex.Message}";
+                    await done.CancelAsync();
+                }
+            }
+        }));
         var why = $"the {budget.TotalSeconds:F0} s budget was spent";
         var compiled = JitInfo.GetCompiledMethodCount();
         while (!done.IsCancellationRequested && clock.Elapsed < budget)
@@ -170,7 +200,7 @@ public sealed class RequestWarmUp(
         {
             throw new InvalidOperationException($"A warm-up request failed: {failure}.");
         }
-        return (Interlocked.Read(ref sent), clock.Elapsed, why);
+        return (Interlocked.Read(ref sent), rehearsed, clock.Elapsed, why);
     }
 
     /// <summary>The champion's typical customer (<see cref="Core.Models.ModelCard.TypicalCustomer"/>) as a <c>/predict</c> body.</summary>

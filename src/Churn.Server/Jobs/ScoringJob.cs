@@ -145,7 +145,17 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
         (long Rows, long Failed) written;
         try
         {
-            written = await ScoreIntoAsync(order, pieces, layout, temp, ct);
+            var length = order.Upload is null ? Math.Max(1, new FileInfo(order.InputFile).Length) : 0;
+            var report = Math.Max(1, settings.Model.BatchSize);
+            await using var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            written = await ScoreIntoAsync(pieces, layout, output, (before, rows, endPosition) =>
+            {
+                if (rows / report != before / report)
+                {
+                    // While the upload arrives its length is unknown: the row count moves, the fraction waits.
+                    board.Progress(order.JobId, length > 0 ? (double)endPosition / length : 0, rows);
+                }
+            }, ct);
         }
         catch
         {
@@ -157,16 +167,44 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
     }
 
     /// <summary>
+    /// Runs the scoring pipeline of a job (the pieces, the parse, the serving scorer, the result lines in order) over
+    /// <paramref name="rows"/> generated rows of <paramref name="model"/>'s typical customer, in pieces of
+    /// <see cref="RehearsalPieceBytes"/>, into nothing: no job, file or log entry is made. The server's warm-up calls it
+    /// before readiness so the first real job runs on optimised code rather than paying for its compilation.
+    /// Returns the rows scored.
+    /// </summary>
+    public async Task<long> RehearseAsync(ServingModel model, int rows, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var schema = model.Schema;
+        var names = schema.Features.Select(f => f.Name).Prepend(schema.IdColumn ?? "").Where(n => n.Length > 0).ToList();
+        var typical = model.Card.TypicalCustomer();
+        var line = string.Join(',', typical.Select(v => Cell(v.ToString())));
+        var text = new StringBuilder(string.Join(',', names.Select(Cell))).Append('\n');
+        for (var r = 0; r < rows; r++)
+        {
+            text.Append(schema.IdColumn is null ? "" : "warm-up,").Append(line).Append('\n');
+        }
+        using var pieces = CsvPieces.Open(new MemoryStream(Encoding.UTF8.GetBytes(text.ToString())), "rehearsal", pieceBytes: RehearsalPieceBytes);
+        var header = pieces.Header;
+        var layout = new ResultLayout(model, contributions: false, SurvivalColumns.For(survivalHost, header.ColumnIndex),
+            [.. schema.Features.Select(f => header.ColumnIndex(f.Name))], schema.IdColumn is { } id ? header.ColumnIndex(id) : -1);
+        var (scored, _) = await ScoreIntoAsync(pieces, layout, Stream.Null, static (_, _, _) => { }, ct);
+        return scored;
+    }
+
+    /// <summary>Bytes per piece in <see cref="RehearseAsync"/>: small, so the per-piece code is called as often as in a large job.</summary>
+    public const int RehearsalPieceBytes = 1 << 13;
+
+    /// <summary>
     /// The pipeline: this thread cuts the upload into pieces of whole records, the thread pool parses and scores each
     /// piece into result lines, and the lines are written in input order, each with its row number.
     /// </summary>
-    private async Task<(long Rows, long Failed)> ScoreIntoAsync(ScoringOrder order, CsvPieces pieces, ResultLayout layout, string temp, CancellationToken ct)
+    /// <param name="progress">Called after each piece is written: the rows written before it, after it, and the upload's position at its end.</param>
+    private static async Task<(long Rows, long Failed)> ScoreIntoAsync(CsvPieces pieces, ResultLayout layout, Stream output, Action<long, long, long> progress, CancellationToken ct)
     {
-        await using var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         output.Write(Encoding.UTF8.GetBytes(layout.Header));
         long rows = 0, failed = 0;
-        var report = Math.Max(1, settings.Model.BatchSize);
-        var length = order.Upload is null ? Math.Max(1, new FileInfo(order.InputFile).Length) : 0;
         var number = new byte[20];
         void Write(ScoredPiece scored)
         {
@@ -185,11 +223,7 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
                 failed += scored.Failed;
                 var before = rows;
                 rows += scored.Rows;
-                if (rows / report != before / report)
-                {
-                    // While the upload arrives its length is unknown: the row count moves, the fraction waits.
-                    board.Progress(order.JobId, length > 0 ? (double)scored.EndPosition / length : 0, rows);
-                }
+                progress(before, rows, scored.EndPosition);
             }
             finally
             {

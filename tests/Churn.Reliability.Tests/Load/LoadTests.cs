@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Churn.Server.Health;
 
 namespace Churn.Reliability.Tests.Load;
 
@@ -91,11 +92,17 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
     }
 
-    /// <summary>A started server warms its own request path before it reports ready, and leaves no trace of that in the log.</summary>
+    /// <summary>
+    /// A started server warms its own request path and its file scoring before it reports ready, and leaves no trace of
+    /// that in the log, the jobs or the data folder.
+    /// </summary>
     [Fact]
     public async Task TheServerReportsWarmingUntilItHasDrivenItsOwnPredictPathThenLogsOnlyRealPredictions()
     {
         var loggedBefore = await CountLoggedAsync(DataDir);
+        var jobsBefore = await CountJobsAsync(DataDir);
+        var jobFolder = Path.Combine(DataDir, "jobs");
+        var jobFoldersBefore = Directory.Exists(jobFolder) ? Directory.GetFileSystemEntries(jobFolder).Length : 0;
         // A rate limit far below the warm-up's request count: the warm-up must not be limited (nor use up a window).
         await using var server = await ServerProcess.StartAsync(DataDir, new Dictionary<string, string>
         {
@@ -124,6 +131,12 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         var requests = int.Parse(WarmUpLine().Groups[1].Value, CultureInfo.InvariantCulture);
         output.WriteLine($"warm-up requests: {requests}");
         Assert.True(requests > 50, $"The warm-up sent {requests} requests, not more than the rate limit of 50.");
+        // The file-scoring pipeline was rehearsed in process, many times over, without a job or a file to show for it.
+        var rehearsed = long.Parse(WarmUpLine().Groups[2].Value, CultureInfo.InvariantCulture);
+        output.WriteLine($"rehearsed file rows: {rehearsed}");
+        Assert.True(rehearsed >= 10 * RequestWarmUp.RehearsalRows, $"The warm-up rehearsed {rehearsed} file rows.");
+        Assert.Equal(jobsBefore, await CountJobsAsync(DataDir));
+        Assert.Equal(jobFoldersBefore, Directory.Exists(jobFolder) ? Directory.GetFileSystemEntries(jobFolder).Length : 0);
 
         // One real prediction is logged; the warm-up's thousands are not.
         using var analyst = server.Client();
@@ -134,7 +147,13 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.Equal(loggedBefore + 1, await CountLoggedAsync(DataDir));
 
-        Match WarmUpLine() => Regex.Match(server.Output, @"Warmed up the request path with (\d+) requests");
+        Match WarmUpLine() => Regex.Match(server.Output, @"Warmed up the request path with (\d+) requests and (\d+) rehearsed file rows");
+    }
+
+    private static async Task<int> CountJobsAsync(string dataDir)
+    {
+        await using var db = LocalStore.Open(dataDir).CreateDbContext();
+        return await db.Jobs.CountAsync();
     }
 
     private static async Task<int> CountLoggedAsync(string dataDir)
