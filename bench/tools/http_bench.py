@@ -128,7 +128,7 @@ def file_case(target, base, bodies, key):
     before = loadavg()
     result = {"name": "file", "rows": rows, "bytes": len(data), "loadavg_before": before,
               "command": f"curl -X POST {base}/jobs/score -H 'Content-Type: text/csv' --data-binary @file.csv" + (" (then GET /jobs/{id} every 50 ms until Succeeded)" if target == "churn" else " (synchronous)")
-              + ", twice; the second upload is measured"}
+              + ", twice; both uploads are recorded (first_job_after_start is the first)"}
     result.update(file_job(target, base, data, rows, key))
     result["first_job_after_start"] = first
     result["loadavg_after"] = loadavg()

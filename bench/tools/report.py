@@ -126,8 +126,8 @@ if f:
     target(f"served file scoring (/jobs/score, {num(f['rows'])} rows)", "≥ 400,000 rows/s from upload start to result ready",
            f"{num(f['rows_per_second'])} rows/s ({f['wall_seconds']} s)"
            + (f"; the first job after the start {num(f['first_job_after_start']['rows_per_second'])} rows/s" if f.get("first_job_after_start") else ""),
-           f["rows_per_second"] >= 400000 and f["rows"] >= 1_000_000,
-           "two POSTs of the Telco rows repeated, one after the other, each followed by GET /jobs/{id} every 50 ms until Succeeded; the second is measured (wall clock of the client), the first is the first job after the start",
+           min(f["rows_per_second"], f.get("first_job_after_start", f)["rows_per_second"]) >= 400000 and f["rows"] >= 1_000_000,
+           "two POSTs of the Telco rows repeated, one after the other, each followed by GET /jobs/{id} every 50 ms until Succeeded (wall clock of the client); the first is the first job after the start; met only when both are",
            "" if f["rows"] >= 1_000_000 else "fewer rows than the target's 1M",
            peer=f"1w {num(p1 and p1['rows_per_second'])} / 2w {num(p2 and p2['rows_per_second'])} rows/s",
            floor=f"in process, one core {num(inproc_rps)} rows/s" if inproc_rps else "",
