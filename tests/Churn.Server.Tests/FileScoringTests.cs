@@ -72,6 +72,20 @@ public sealed class FileScoringTests(ServerFixture server) : RoleClientTests(ser
     }
 
     [Fact]
+    public async Task TheWarmUpsFileRehearsalScoresEveryRowOfTheTypicalCustomerInManyPieces()
+    {
+        var serving = Server.Factory.Services.GetRequiredService<ModelHost>().Require();
+        var jobs = Server.Factory.Services.GetRequiredService<ScoringJob>();
+        var file = ScoringJob.RehearsalFile(serving, 3_000);
+
+        Assert.True(file.Length > 20 * ScoringJob.RehearsalPieceBytes, $"{file.Length} bytes make few pieces.");
+        Assert.Equal(3_000, await jobs.RehearseAsync(serving, file, CancellationToken.None));
+        // A file without the model's features is refused, not scored as rows of missing values.
+        var foreign = Encoding.UTF8.GetBytes("a,b\n1,2\n");
+        await Assert.ThrowsAsync<InvalidDataException>(() => jobs.RehearseAsync(serving, foreign, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AMalformedRecordDeepInALargeUploadFailsTheJobNamingItsLineInTheUpload()
     {
         var rows = RowsFilling(3.5 * ScoringJob.PieceBytes);

@@ -161,13 +161,14 @@ public sealed class RequestWarmUp(
             }
         })).ToList();
         long rehearsed = 0;
+        var file = ScoringJob.RehearsalFile(model, RehearsalRows);
         workers.Add(Task.Run(async () =>
         {
             while (!done.IsCancellationRequested)
             {
                 try
                 {
-                    rehearsed += await files.RehearseAsync(model, RehearsalRows, done.Token);
+                    rehearsed += await files.RehearseAsync(model, file, done.Token);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested)
                 {

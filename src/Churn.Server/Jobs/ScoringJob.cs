@@ -167,29 +167,50 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
     }
 
     /// <summary>
-    /// Runs the scoring pipeline of a job (the pieces, the parse, the serving scorer, the result lines in order) over
-    /// <paramref name="rows"/> generated rows of <paramref name="model"/>'s typical customer, in pieces of
-    /// <see cref="RehearsalPieceBytes"/>, into nothing: no job, file or log entry is made. The server's warm-up calls it
-    /// before readiness so the first real job runs on optimised code rather than paying for its compilation.
-    /// Returns the rows scored.
+    /// A CSV file of <paramref name="rows"/> rows of <paramref name="model"/>'s typical customer
+    /// (<see cref="Core.Models.ModelCard.TypicalCustomer"/>), as UTF-8 with a header of the schema's id and feature
+    /// columns: the input of <see cref="RehearseAsync"/>, made once per warm-up.
     /// </summary>
-    public async Task<long> RehearseAsync(ServingModel model, int rows, CancellationToken ct)
+    public static byte[] RehearsalFile(ServingModel model, int rows)
     {
         ArgumentNullException.ThrowIfNull(model);
         var schema = model.Schema;
-        var names = schema.Features.Select(f => f.Name).Prepend(schema.IdColumn ?? "").Where(n => n.Length > 0).ToList();
-        var typical = model.Card.TypicalCustomer();
-        var line = string.Join(',', typical.Select(v => Cell(v.ToString())));
+        var names = schema.Features.Select(f => f.Name).Prepend(schema.IdColumn ?? "").Where(n => n.Length > 0);
+        var line = string.Join(',', model.Card.TypicalCustomer().Select(v => Cell(v.ToString())));
         var text = new StringBuilder(string.Join(',', names.Select(Cell))).Append('\n');
         for (var r = 0; r < rows; r++)
         {
             text.Append(schema.IdColumn is null ? "" : "warm-up,").Append(line).Append('\n');
         }
-        using var pieces = CsvPieces.Open(new MemoryStream(Encoding.UTF8.GetBytes(text.ToString())), "rehearsal", pieceBytes: RehearsalPieceBytes);
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <summary>
+    /// Runs the scoring pipeline of a job (the pieces, the parse, the serving scorer, the result lines in order) over
+    /// <paramref name="file"/> (a CSV such as <see cref="RehearsalFile"/>) with <paramref name="model"/>, in pieces of
+    /// <see cref="RehearsalPieceBytes"/>, into nothing: no job, file or log entry is made. The server's warm-up calls it
+    /// before readiness so the first real job runs on optimised code rather than paying for its compilation.
+    /// Returns the rows scored.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file lacks a feature column, is not CSV, or holds a row the model cannot score.</exception>
+    public async Task<long> RehearseAsync(ServingModel model, byte[] file, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var schema = model.Schema;
+        using var pieces = CsvPieces.Open(new MemoryStream(file, writable: false), "rehearsal", pieceBytes: RehearsalPieceBytes);
         var header = pieces.Header;
+        var columns = schema.Features.Select(f => header.ColumnIndex(f.Name)).ToArray();
+        if (columns.Any(c => c < 0))
+        {
+            throw new InvalidDataException("The rehearsal file lacks a feature column.");
+        }
         var layout = new ResultLayout(model, contributions: false, SurvivalColumns.For(survivalHost, header.ColumnIndex),
-            [.. schema.Features.Select(f => header.ColumnIndex(f.Name))], schema.IdColumn is { } id ? header.ColumnIndex(id) : -1);
-        var (scored, _) = await ScoreIntoAsync(pieces, layout, Stream.Null, static (_, _, _) => { }, ct);
+            columns, schema.IdColumn is { } id ? header.ColumnIndex(id) : -1);
+        var (scored, failed) = await ScoreIntoAsync(pieces, layout, Stream.Null, static (_, _, _) => { }, ct);
+        if (failed > 0)
+        {
+            throw new InvalidDataException($"{failed} of the {scored} rehearsal rows could not be scored.");
+        }
         return scored;
     }
 
