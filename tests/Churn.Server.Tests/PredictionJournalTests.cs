@@ -23,6 +23,50 @@ public sealed class PredictionJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task UnderGroupCommitEveryWaitEndsOnlyOnceItsLineIsOnDiskAndALoneRequestSyncsItselfAtOnce()
+    {
+        var journal = new PredictionJournal(Options.Create(new ServerOptions { DataDir = dataDir.Path, InstanceId = "replica-1", PredictionJournalFlush = JournalFlush.GroupCommit }),
+            spill, NullLogger<PredictionJournal>.Instance);
+        journal.Open();
+        try
+        {
+            // A lone request under light load runs the round itself: its wait is over when the call returns.
+            var lone = PredictionJournal.Cover();
+            Assert.Equal(1, journal.TryAppend(Entries(1), _ => true));
+            var wait = journal.WaitCoveredAsync(lone);
+            Assert.True(wait.IsCompletedSuccessfully);
+            Assert.True(journal.DurableLines >= lone.Line);
+
+            // Many requests at once: whoever syncs, no wait ends before the line it waits for is durable.
+            var early = 0;
+            await Task.WhenAll(Enumerable.Range(0, 400).Select(i => Task.Run(async () =>
+            {
+                var covered = PredictionJournal.Cover();
+                journal.TryAppend(Entries(1 + (i % 3)), _ => true);
+                await journal.WaitCoveredAsync(covered);
+                if (journal.DurableLines < covered.Line)
+                {
+                    Interlocked.Increment(ref early);
+                }
+            })));
+            Assert.Equal(0, early);
+
+            // Lines appended in a flow whose response already started (the lone request's coverage is closed), or by a
+            // request that ended without a response, are still made durable by the committer.
+            journal.TryAppend(Entries(2), _ => true);
+            await Wait.UntilAsync(() => Task.FromResult(journal.DurableLines == journal.AppendedLines), TimeSpan.FromSeconds(10), "the unawaited lines to be fsynced");
+            var aborted = PredictionJournal.Cover();
+            journal.TryAppend(Entries(2), _ => true);
+            journal.Release(aborted);
+            await Wait.UntilAsync(() => Task.FromResult(journal.DurableLines == journal.AppendedLines), TimeSpan.FromSeconds(10), "the unawaited lines to be fsynced");
+        }
+        finally
+        {
+            journal.Close();
+        }
+    }
+
+    [Fact]
     public void EntriesJournaledButNotYetStoredAreHandedToTheSpillAtTheNextStartWithTheSameInstanceId()
     {
         var stored = Entries(3);

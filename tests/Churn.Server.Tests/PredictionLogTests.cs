@@ -32,6 +32,28 @@ public sealed class PredictionLogTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task UnderTheGroupCommitEveryAnsweredPredictionsJournalLineIsOnDiskBeforeTheAnswer()
+    {
+        using var dataDir = server.CloneDataDir();
+        await using var factory = new ChurnFactory(dataDir.Path);
+        using var client = factory.ClientWithKey(TestSecrets.AdminKey);
+        var journal = factory.Services.GetRequiredService<PredictionJournal>();
+        Assert.Equal(JournalFlush.GroupCommit, journal.Flush);
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = i % 2 == 0
+                ? await client.PostAsync("/predict", Bodies.Json(Bodies.Customer(seed: i)))
+                : await client.PostAsync("/predict/batch", Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(40, seed: i)]) }));
+            response.EnsureSuccessStatusCode();
+            // Only this client predicts here: every line journaled so far is its own, and each answer waited for its lines.
+            var (appended, durable) = (journal.AppendedLines, journal.DurableLines);
+            Assert.True(durable >= appended, $"Answer {i}: {appended} lines journaled, {durable} on disk.");
+        }
+        Assert.Equal(20 / 2 * 41, journal.AppendedLines);
+    }
+
+    [Fact]
     public async Task GracefulShutdownFlushesEveryServedPredictionToTheStore()
     {
         using var dataDir = server.CloneDataDir();

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Churn.Data.Predictions;
 
 namespace Churn.Server.Predictions;
@@ -45,11 +44,18 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     /// <summary>How often a live replica touches its heartbeat file (far shorter than any sensible orphan timeout).</summary>
     public static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(2);
 
-    private static readonly AsyncLocal<StrongBox<long>?> Covering = new();
+    private static readonly AsyncLocal<JournalCoverage?> Covering = new();
 
     private readonly Lock gate = new();
     private readonly SemaphoreSlim commitWanted = new(0);
     private TaskCompletionSource commit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // One round (capture, fsync, release) at a time, run by the committer or, under light load, by a waiting request.
+    private readonly SemaphoreSlim round = new(1, 1);
+    // Lines appended per second, measured over windows of RateWindow by the rounds: the load that decides how to sync.
+    private double rate;
+    private DateTime lastSync = DateTime.MinValue;
+    private DateTime markTime = DateTime.UtcNow;
+    private long markLines;
     private long durable;
     private bool commitPending;
     private bool syncFailing;
@@ -70,14 +76,77 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     /// <summary>The policy in force.</summary>
     public JournalFlush Flush => options.Value.PredictionJournalFlush;
 
+    /// <summary>Lines journaled since the journal opened (rehearsals included, though never written).</summary>
+    public long AppendedLines
+    {
+        get
+        {
+            lock (gate)
+            {
+                return appended;
+            }
+        }
+    }
+
+    /// <summary>Lines known to be on disk (fsynced); with <see cref="JournalFlush.Os"/>, none are until the journal closes.</summary>
+    public long DurableLines
+    {
+        get
+        {
+            lock (gate)
+            {
+                return durable;
+            }
+        }
+    }
+
     /// <summary>
     /// Starts tracking, for the current request (the async flow from here down), the last journal line it appends, so
-    /// that <see cref="WaitDurableAsync"/> can hold its response until that line is on disk. Returns the holder: 0 while
-    /// nothing was appended.
+    /// that <see cref="WaitCoveredAsync"/> can hold its response until that line is on disk. While the coverage is open
+    /// an append leaves the round to that wait; once it is closed (the response started, or the request ended), lines
+    /// appended in the flow ask the committer for a round like any caller's.
     /// </summary>
-    public static StrongBox<long> Cover() => Covering.Value = new StrongBox<long>();
+    public static JournalCoverage Cover() => Covering.Value = new JournalCoverage();
+
+    /// <summary>
+    /// Closes <paramref name="coverage"/> and completes when the last line it covers is on disk: what a response waits
+    /// for as it starts.
+    /// </summary>
+    public Task WaitCoveredAsync(JournalCoverage coverage)
+    {
+        ArgumentNullException.ThrowIfNull(coverage);
+        long line;
+        lock (gate)
+        {
+            coverage.Closed = true;
+            line = coverage.Line;
+        }
+        return line == 0 ? Task.CompletedTask : WaitDurableAsync(line);
+    }
+
+    /// <summary>
+    /// Closes <paramref name="coverage"/> without waiting (the request ended, its response perhaps never sent): a line it
+    /// covers that is not yet on disk gets a round from the committer.
+    /// </summary>
+    public void Release(JournalCoverage coverage)
+    {
+        ArgumentNullException.ThrowIfNull(coverage);
+        lock (gate)
+        {
+            coverage.Closed = true;
+            if (coverage.Line > durable)
+            {
+                WantCommit();
+            }
+        }
+    }
 
     /// <summary>Completes when every line up to <paramref name="sequence"/> is on disk (at once unless the policy is a group commit).</summary>
+    /// <remarks>
+    /// Under light load (below <see cref="GatherAbovePerSecond"/> lines a second) with no round running, the waiting
+    /// request runs the round itself, on its own thread: one fsync, without handing over to the committer and back.
+    /// Otherwise it asks the committer for the next round and waits for it.
+    /// </remarks>
     public Task WaitDurableAsync(long sequence)
     {
         Task next;
@@ -87,10 +156,16 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             {
                 return Task.CompletedTask;
             }
-            next = commit.Task;
-            WantCommit();
+            if (Volatile.Read(ref rate) >= GatherAbovePerSecond || shut || !round.Wait(0))
+            {
+                next = commit.Task;
+                WantCommit();
+                return WaitThenAsync(next, sequence);
+            }
         }
-        return WaitThenAsync(next, sequence);
+        RunRound();
+        // The round covered every line appended before it began, this request's included.
+        return WaitDurableAsync(sequence);
     }
 
     private async Task WaitThenAsync(Task next, long sequence)
@@ -189,31 +264,43 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     private async Task CommitLoopAsync()
     {
         var interval = options.Value.PredictionJournalCommitInterval;
-        var lastSync = DateTime.UtcNow - interval;
-        // Lines appended per second, measured over windows of RateWindow: the load that decides whether a round waits.
-        var rate = 0.0;
-        var markTime = DateTime.UtcNow;
-        long markLines = 0;
         while (true)
         {
             await commitWanted.WaitAsync();
             // Under light load waiting would only add latency, so sync at once; under heavy load the interval gathers more
             // lines into each fsync, instead of one fsync after another.
-            var wait = rate >= GatherAbovePerSecond ? lastSync + interval - DateTime.UtcNow : TimeSpan.Zero;
+            var wait = Volatile.Read(ref rate) >= GatherAbovePerSecond ? lastSync + interval - DateTime.UtcNow : TimeSpan.Zero;
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait);
             }
-            long upTo;
-            FileStream? file;
-            TaskCompletionSource done;
+            await round.WaitAsync();
             lock (gate)
             {
                 if (shut)
                 {
                     commit.TrySetResult();
+                    round.Release();
                     return;
                 }
+            }
+            RunRound();
+        }
+    }
+
+    /// <summary>
+    /// One round, run by whoever holds <see cref="round"/> (released here): fsyncs everything appended so far with one
+    /// call and releases the responses waiting for it.
+    /// </summary>
+    private void RunRound()
+    {
+        long upTo;
+        FileStream? file;
+        TaskCompletionSource done;
+        try
+        {
+            lock (gate)
+            {
                 upTo = appended;
                 file = current;
                 done = commit;
@@ -245,15 +332,19 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             lastSync = DateTime.UtcNow;
             if (lastSync - markTime >= RateWindow)
             {
-                rate = (upTo - markLines) / (lastSync - markTime).TotalSeconds;
+                Volatile.Write(ref rate, (upTo - markLines) / (lastSync - markTime).TotalSeconds);
                 (markLines, markTime) = (upTo, lastSync);
             }
             lock (gate)
             {
                 durable = Math.Max(durable, upTo);
             }
-            done.TrySetResult();
         }
+        finally
+        {
+            round.Release();
+        }
+        done.TrySetResult();
     }
 
     /// <summary>Asks the committer for a round, once per round (called under the gate).</summary>
@@ -339,12 +430,16 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                         durable = appended;
                         break;
                     case JournalFlush.GroupCommit:
-                        if (Covering.Value is { } covered)
+                        if (Covering.Value is { Closed: false } covered)
                         {
-                            covered.Value = appended;
+                            // The request's response waits for this line (WaitCoveredAsync) and asks for the round, or runs it, then.
+                            covered.Line = appended;
                         }
-                        // A round is asked for even when nobody waits for this line (a dashboard prediction, a background caller).
-                        WantCommit();
+                        else
+                        {
+                            // Nobody waits for this line (a dashboard prediction, a background caller): a round is asked for all the same.
+                            WantCommit();
+                        }
                         break;
                 }
                 if (current.Position >= SegmentBytes)
@@ -445,4 +540,17 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             log.LogWarning(ex, "Could not delete the stored journal segment {File}; it is replayed (harmlessly) at the next start.", path);
         }
     }
+}
+
+/// <summary>
+/// One request's claim on the journal (<see cref="PredictionJournal.Cover"/>): the last line it appended, and whether
+/// its response still waits for the lines it appends. Read and written under the journal's lock.
+/// </summary>
+public sealed class JournalCoverage
+{
+    /// <summary>The journal sequence of the last line appended in the request's flow; 0 when none.</summary>
+    public long Line { get; internal set; }
+
+    /// <summary>True once the response started or the request ended: later lines are not waited for by it.</summary>
+    public bool Closed { get; internal set; }
 }

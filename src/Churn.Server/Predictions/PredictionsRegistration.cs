@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+
 namespace Churn.Server.Predictions;
 
 /// <summary>Scoring, the prediction buffer and its way to the store, and shadow scoring.</summary>
@@ -20,7 +22,10 @@ public static class PredictionsRegistration
     /// <summary>
     /// Under a group commit (<see cref="JournalFlush.GroupCommit"/>), holds each response until the journal lines of the
     /// predictions it answers are on disk: the wait happens as the response starts, after the handler has scored, so one
-    /// fsync covers every request of the last couple of milliseconds. Any endpoint that predicts is covered.
+    /// fsync covers every request of the last couple of milliseconds. Any endpoint that predicts is covered. Under light
+    /// load the waiting request runs that fsync itself (<see cref="PredictionJournal.WaitDurableAsync"/>). Lines appended
+    /// after the response started, by a request that ended without one, or over an upgraded connection (the dashboard's
+    /// WebSocket) are synced by the journal's committer instead.
     /// </summary>
     public static IApplicationBuilder UseDurablePredictions(this IApplicationBuilder app)
     {
@@ -29,11 +34,25 @@ public static class PredictionsRegistration
         {
             return app;
         }
-        return app.Use((context, next) =>
+        return app.Use(async (context, next) =>
         {
-            var covered = PredictionJournal.Cover();
-            context.Response.OnStarting(() => covered.Value == 0 ? Task.CompletedTask : journal.WaitDurableAsync(covered.Value));
-            return next(context);
+            if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true })
+            {
+                // A connection that lives on (the dashboard's circuit over a WebSocket): its lines are synced by the committer.
+                await next(context);
+                return;
+            }
+            var coverage = PredictionJournal.Cover();
+            context.Response.OnStarting(() => journal.WaitCoveredAsync(coverage));
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                // A response that never started (an aborted request), or lines appended after it started: the committer syncs them.
+                journal.Release(coverage);
+            }
         });
     }
 }
