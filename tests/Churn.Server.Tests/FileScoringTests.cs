@@ -79,10 +79,12 @@ public sealed class FileScoringTests(ServerFixture server) : RoleClientTests(ser
         var file = ScoringJob.RehearsalFile(serving, 3_000);
 
         Assert.True(file.Length > 20 * ScoringJob.RehearsalPieceBytes, $"{file.Length} bytes make few pieces.");
-        Assert.Equal(3_000, await jobs.RehearseAsync(serving, file, CancellationToken.None));
+        Assert.Equal(3_000, await jobs.RehearseAsync(serving, file, contributions: false, CancellationToken.None));
+        Assert.True(serving.Scorer.Model.CanExplain);
+        Assert.Equal(3_000, await jobs.RehearseAsync(serving, file, contributions: true, CancellationToken.None));
         // A file without the model's features is refused, not scored as rows of missing values.
         var foreign = Encoding.UTF8.GetBytes("a,b\n1,2\n");
-        await Assert.ThrowsAsync<InvalidDataException>(() => jobs.RehearseAsync(serving, foreign, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidDataException>(() => jobs.RehearseAsync(serving, foreign, contributions: false, CancellationToken.None));
     }
 
     [Fact]

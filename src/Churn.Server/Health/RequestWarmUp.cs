@@ -22,7 +22,8 @@ namespace Churn.Server.Health;
 /// <c>GET /health</c> answers 503 <c>warming</c>, so a load balancer sends no traffic to a replica that would serve it
 /// at a third of its speed while the runtime compiles and re-optimises the path (docs/operations.md, "Readiness").
 /// Beside the requests, the file-scoring pipeline is rehearsed in process (<see cref="ScoringJob.RehearseAsync"/>, over
-/// <see cref="RehearsalRows"/> rows at a time), so the first uploaded file is scored on optimised code too.
+/// <see cref="RehearsalRows"/> rows at a time, every other time with SHAP contributions), so the first uploaded file is
+/// scored on optimised code too.
 /// </summary>
 /// <remarks>
 /// The warm-up requests carry a key that exists only in this process's memory, is accepted only from a loopback address
@@ -164,11 +165,12 @@ public sealed class RequestWarmUp(
         var file = ScoringJob.RehearsalFile(model, RehearsalRows);
         workers.Add(Task.Run(async () =>
         {
-            while (!done.IsCancellationRequested)
+            // Every other round with each row's SHAP values, as a job that asks for contributions scores its rows.
+            for (var round = 0; !done.IsCancellationRequested; round++)
             {
                 try
                 {
-                    rehearsed += await files.RehearseAsync(model, file, done.Token);
+                    rehearsed += await files.RehearseAsync(model, file, contributions: round % 2 == 1 && model.Scorer.Model.CanExplain, done.Token);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested)
                 {

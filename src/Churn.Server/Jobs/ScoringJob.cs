@@ -131,16 +131,7 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
         var schema = model.Schema;
         Stream input = order.Upload?.OpenRead(ct) ?? new FileStream(order.InputFile, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
         using var pieces = CsvPieces.Open(input, "upload", pieceBytes: PieceBytes);
-        var reader = pieces.Header;
-        var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
-        var missing = schema.Features.Where((f, i) => columns[i] < 0).Select(f => f.Name).ToList();
-        if (missing.Count > 0)
-        {
-            throw new InvalidDataException($"The CSV header lacks the feature column(s) {string.Join(", ", missing)}.");
-        }
-        var idColumn = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
-        // With a survival champion, every row also gets its horizon probabilities, expected lifetime and revenue at risk.
-        var layout = new ResultLayout(model, order.Contributions, SurvivalColumns.For(survivalHost, reader.ColumnIndex), columns, idColumn);
+        var layout = Layout(model, pieces, order.Contributions);
         var temp = order.ResultFile + ".tmp";
         (long Rows, long Failed) written;
         try
@@ -187,31 +178,43 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
 
     /// <summary>
     /// Runs the scoring pipeline of a job (the pieces, the parse, the serving scorer, the result lines in order) over
-    /// <paramref name="file"/> (a CSV such as <see cref="RehearsalFile"/>) with <paramref name="model"/>, in pieces of
+    /// <paramref name="file"/> (a CSV such as <see cref="RehearsalFile"/>) with <paramref name="model"/> (with each row's
+    /// exact SHAP values when <paramref name="contributions"/>, as a job may ask), in pieces of
     /// <see cref="RehearsalPieceBytes"/>, into nothing: no job, file or log entry is made. The server's warm-up calls it
     /// before readiness so the first real job runs on optimised code rather than paying for its compilation.
     /// Returns the rows scored.
     /// </summary>
     /// <exception cref="InvalidDataException">The file lacks a feature column, is not CSV, or holds a row the model cannot score.</exception>
-    public async Task<long> RehearseAsync(ServingModel model, byte[] file, CancellationToken ct)
+    public async Task<long> RehearseAsync(ServingModel model, byte[] file, bool contributions, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var schema = model.Schema;
         using var pieces = CsvPieces.Open(new MemoryStream(file, writable: false), "rehearsal", pieceBytes: RehearsalPieceBytes);
-        var header = pieces.Header;
-        var columns = schema.Features.Select(f => header.ColumnIndex(f.Name)).ToArray();
-        if (columns.Any(c => c < 0))
-        {
-            throw new InvalidDataException("The rehearsal file lacks a feature column.");
-        }
-        var layout = new ResultLayout(model, contributions: false, SurvivalColumns.For(survivalHost, header.ColumnIndex),
-            columns, schema.IdColumn is { } id ? header.ColumnIndex(id) : -1);
+        var layout = Layout(model, pieces, contributions);
         var (scored, failed) = await ScoreIntoAsync(pieces, layout, Stream.Null, static (_, _, _) => { }, ct);
         if (failed > 0)
         {
             throw new InvalidDataException($"{failed} of the {scored} rehearsal rows could not be scored.");
         }
         return scored;
+    }
+
+    /// <summary>
+    /// The result's layout for a file whose header <paramref name="pieces"/> has read: each feature's column, the id's,
+    /// and with a survival champion its columns too (horizon probabilities, expected lifetime, revenue at risk).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header lacks a feature column (each missing one is named).</exception>
+    private ResultLayout Layout(ServingModel model, CsvPieces pieces, bool contributions)
+    {
+        var schema = model.Schema;
+        var reader = pieces.Header;
+        var columns = schema.Features.Select(f => reader.ColumnIndex(f.Name)).ToArray();
+        var missing = schema.Features.Where((f, i) => columns[i] < 0).Select(f => f.Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidDataException($"The CSV header lacks the feature column(s) {string.Join(", ", missing)}.");
+        }
+        var idColumn = schema.IdColumn is { } id ? reader.ColumnIndex(id) : -1;
+        return new ResultLayout(model, contributions, SurvivalColumns.For(survivalHost, reader.ColumnIndex), columns, idColumn);
     }
 
     /// <summary>Bytes per piece in <see cref="RehearseAsync"/>: small, so the per-piece code is called as often as in a large job.</summary>
