@@ -35,7 +35,14 @@ public sealed class ChurnServer
     {
         // The application name is set rather than taken from the entry assembly, so the dashboard's static web assets
         // (found by this name) are served the same under `churn serve`, `dotnet Churn.Server.dll` and a test host.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ChurnServer).Assembly.GetName().Name });
+        // Settings are read once, at start (docs/operations.md). Reloading appsettings.json on change would watch the whole
+        // working directory recursively, the data folder included: one inotify watch per folder, and events to handle for
+        // every write the prediction journal makes. A later argument can still turn it back on.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false", .. args],
+            ApplicationName = typeof(ChurnServer).Assembly.GetName().Name,
+        });
         // Outside Development, ASP.NET serves static web assets (blazor.web.js, MudBlazor's files) only from publish output.
         // `churn serve` and the tests run build output, which carries a runtime manifest pointing at those files: use it.
         if (!builder.Environment.IsDevelopment()

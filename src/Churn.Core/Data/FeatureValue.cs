@@ -86,10 +86,19 @@ public static class ValueParser
         var trimmed = text.Trim();
         // ASCII text is already in every normalisation form; only other text pays for the check. The runtime's own
         // string.Normalize does nothing under invariant globalization, hence ICU4N.
-        return System.Text.Ascii.IsValid(trimmed) || Nfc.IsNormalized(trimmed) ? trimmed : Nfc.Normalize(trimmed);
+        return System.Text.Ascii.IsValid(trimmed) ? trimmed : Composed.Nfc(trimmed);
     }
 
-    private static readonly ICU4N.Text.Normalizer2 Nfc = ICU4N.Text.Normalizer2.NFCInstance;
+    /// <summary>
+    /// NFC through ICU4N, in a class of its own so the library and its data load on the first non-ASCII text, not with
+    /// every process that reads a value (about 4 MB resident for nothing on all-ASCII data).
+    /// </summary>
+    private static class Composed
+    {
+        private static readonly ICU4N.Text.Normalizer2 Normalizer = ICU4N.Text.Normalizer2.NFCInstance;
+
+        public static string Nfc(string text) => Normalizer.IsNormalized(text) ? text : Normalizer.Normalize(text);
+    }
 
     /// <summary>Parses a numeric value (invariant culture); false when it is not a finite number. Missing reads as NaN (true).</summary>
     public static bool TryNumber(FeatureValue value, out double number) =>

@@ -82,10 +82,13 @@ public static class JsonBody
         {
             throw TooLarge(maxBytes);
         }
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, maxBytes) + 1);
+        // A declared length is read into one array of that size (plus the byte that proves the body ends there); each read
+        // asks only for what is still expected, so a small body costs no 8 KB buffer. Without a length, 8 KB at a time.
+        var expected = request.ContentLength is { } length ? (int)length + 1 : 0;
+        var buffer = new ArrayBufferWriter<byte>(expected > 0 ? expected : (int)Math.Min(16 * 1024, maxBytes + 1));
         while (true)
         {
-            var memory = buffer.GetMemory(8192);
+            var memory = buffer.GetMemory(expected > buffer.WrittenCount ? expected - buffer.WrittenCount : 8192);
             var read = await request.Body.ReadAsync(memory, cancellationToken);
             if (read == 0)
             {
