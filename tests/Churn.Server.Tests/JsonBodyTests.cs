@@ -146,6 +146,51 @@ public sealed class JsonBodyTests(ServerFixture server)
         Assert.Equal(plain["churnProbability"]!.GetValue<double>(), marked["churnProbability"]!.GetValue<double>());
     }
 
+    /// <summary>A body sent without a declared length (chunked), in pieces of <paramref name="piece"/> bytes.</summary>
+    private sealed class UndeclaredLength(byte[] body, int piece) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            for (var at = 0; at < body.Length; at += piece)
+            {
+                await stream.WriteAsync(body.AsMemory(at, Math.Min(piece, body.Length - at)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 7)]
+    [InlineData(1, 4096)]
+    [InlineData(60, 1000)]
+    [InlineData(60, 9000)]
+    public async Task ABodyScoresTheSameWithADeclaredLengthAsSentInPiecesWithout(int customers, int piece)
+    {
+        using var client = server.ClientFor("service");
+        var json = new JsonObject { ["customers"] = new JsonArray([.. Enumerable.Range(0, customers).Select(i => (JsonNode)Bodies.Customer(100 + i))]) }.ToJsonString();
+        var bytes = Encoding.UTF8.GetBytes(json);
+        Assert.True(customers == 1 || bytes.Length > 16 * 1024, $"the large case must span several reads ({bytes.Length} bytes)");
+        var undeclared = new UndeclaredLength(bytes, piece);
+        undeclared.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var declared = await client.PostAsync("/predict/batch", Bodies.Json(JsonNode.Parse(json)!));
+        var pieces = await client.PostAsync("/predict/batch", undeclared);
+
+        Assert.Equal(HttpStatusCode.OK, declared.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, pieces.StatusCode);
+        Assert.NotNull(declared.Content.Headers.ContentLength);
+        var expected = (await declared.ReadObjectAsync())["predictions"]!.AsArray().Select(p => p!["churnProbability"]!.GetValue<double>()).ToList();
+        var actual = (await pieces.ReadObjectAsync())["predictions"]!.AsArray().Select(p => p!["churnProbability"]!.GetValue<double>()).ToList();
+        Assert.Equal(customers, actual.Count);
+        Assert.Equal(expected, actual);
+    }
+
     public static TheoryData<string, string> InvalidUtf8() => new()
     {
         { "/predict", "features.region" },

@@ -73,6 +73,23 @@ public sealed class KestrelTests(ServerFixture server)
         }
     }
 
+    [Fact]
+    public async Task AppSettingsInTheWorkingDirectoryAreReadAtStartAndNeverWatched()
+    {
+        // Watching appsettings.json for changes watches its whole folder tree, the data folder and its journal included.
+        using var dataDir = server.CloneDataDir();
+        using var root = new TempDirectory();
+        Directory.CreateDirectory(Path.Combine(root.Path, "churn-data", "journal"));
+        await File.WriteAllTextAsync(Path.Combine(root.Path, "appsettings.json"), """{"Churn": {"SampleRows": 777}}""");
+
+        await using var app = ChurnServer.Build([$"--contentRoot={root.Path}", $"--Churn:DataDir={dataDir.Path}", "--Churn:RequestWarmUpSeconds=0"]);
+
+        Assert.Equal("777", app.Configuration["Churn:SampleRows"]);
+        var files = ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Configuration).Providers.OfType<Microsoft.Extensions.Configuration.FileConfigurationProvider>().ToList();
+        Assert.Contains(files, f => f.Source.Path == "appsettings.json");
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, $"{f.Source.Path} is watched for changes"));
+    }
+
     private static Task WaitForReadyAsync(HttpClient http, Task run) =>
         Polling.UntilReadyAsync(run, async () => (await http.GetAsync("/health/live")).IsSuccessStatusCode, "The server");
 }

@@ -86,17 +86,22 @@ public sealed record DatasetSchema
     public CsvDialect? Csv { get; init; }
 
     /// <summary>Index of a feature by name (compared trimmed and in Unicode form C), or -1.</summary>
-    public int IndexOf(string feature)
+    public int IndexOf(string feature) =>
+        FeatureIndexes.GetValue(Features, BuildIndex).TryGetValue(ValueParser.Canonical(feature), out var index) ? index : -1;
+
+    // Each feature list's canonical names, built once: every field of every request is looked up here. Kept beside the
+    // record rather than in it, so a schema's equality and its `with` copies stay those of its declared properties.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, Dictionary<string, int>> FeatureIndexes = new();
+
+    private static Dictionary<string, int> BuildIndex(IReadOnlyList<FeatureSpec> features)
     {
-        var name = ValueParser.Canonical(feature);
-        for (var i = 0; i < Features.Count; i++)
+        var index = new Dictionary<string, int>(features.Count, StringComparer.Ordinal);
+        for (var i = 0; i < features.Count; i++)
         {
-            if (string.Equals(ValueParser.Canonical(Features[i].Name), name, StringComparison.Ordinal))
-            {
-                return i;
-            }
+            // The first of two features with one canonical name wins, as a search in model order would find it.
+            index.TryAdd(ValueParser.Canonical(features[i].Name), i);
         }
-        return -1;
+        return index;
     }
 
     /// <summary>Whether a label value is one of the positive values (see <see cref="LabelRule"/>).</summary>

@@ -127,13 +127,14 @@ public sealed class RequestWarmUp(
     /// <summary>
     /// Gives the warm-up's garbage back to the system before ready: one blocking, compacting collection of every
     /// generation, the large-object heap included, in the aggressive mode that also releases the collector's free space.
-    /// The requests and file rehearsals leave megabytes of dead buffers and large-object fragmentation that a serving
-    /// process would otherwise keep resident for good (bench/NOTES.md, resident memory).
+    /// The requests and file rehearsals leave megabytes of dead buffers and large-object fragmentation, and the compiler
+    /// its freed scratch memory in the C heap, that a serving process would otherwise keep resident (bench/NOTES.md).
     /// </summary>
     private static void ReturnWarmUpMemory()
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
     }
 
     /// <summary>

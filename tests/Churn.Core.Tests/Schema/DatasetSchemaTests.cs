@@ -16,6 +16,27 @@ public class DatasetSchemaTests
     }
 
     [Fact]
+    public void AFeatureIsFoundByItsNameInAnyUnicodeFormAndACopyWithOtherFeaturesFindsItsOwn()
+    {
+        var schema = new DatasetSchema
+        {
+            LabelColumn = "churn",
+            PositiveLabel = "1",
+            Features = [new FeatureSpec("tenure", FeatureKind.Numeric), new FeatureSpec("r\u00e9gion", FeatureKind.Categorical)],
+        };
+        // The first lookup builds the index; a copy made afterwards with other features must not reuse it.
+        Assert.Equal(1, schema.IndexOf(" re\u0301gion "));
+        var reordered = schema with { Features = [schema.Features[1], new FeatureSpec("plan", FeatureKind.Categorical), schema.Features[0]] };
+
+        Assert.Equal(0, schema.IndexOf("tenure"));
+        Assert.Equal(-1, schema.IndexOf("plan"));
+        Assert.Equal(2, reordered.IndexOf("tenure"));
+        Assert.Equal(0, reordered.IndexOf("r\u00e9gion"));
+        Assert.Equal(1, reordered.IndexOf("plan"));
+        Assert.Equal(schema, schema with { });
+    }
+
+    [Fact]
     public void DuplicateFeatureIsRejectedWithItsIndex()
     {
         const string json = """
