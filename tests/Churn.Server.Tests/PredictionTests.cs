@@ -8,6 +8,27 @@ namespace Churn.Server.Tests;
 public sealed class PredictionTests(ServerFixture server) : RoleClientTests(server)
 {
     [Fact]
+    public async Task FeaturesScoreTheSameInAnyOrderAndAStrayOrRepeatedOneIsNamedWherePutInTheOrder()
+    {
+        var inOrder = Bodies.Customer(21);
+        var features = inOrder["features"]!.AsObject().Select(f => (f.Key, Value: f.Value?.DeepClone())).ToList();
+        JsonObject With(IEnumerable<(string Key, JsonNode? Value)> fields) =>
+            new() { ["customerId"] = "ORDER-1", ["features"] = new JsonObject(fields.Select(f => KeyValuePair.Create(f.Key, f.Value?.DeepClone()))) };
+        // Reversed; and in order but for the first two swapped, with an unknown field and a repeat of the third in between.
+        var reversed = With(Enumerable.Reverse(features));
+        var stray = With([features[1], features[0], ("loyaltyTier", JsonValue.Create("gold")), features[2], features[2] with { Key = features[2].Key + " " }, .. features.Skip(3)]);
+
+        var expected = (await (await Service.PostAsync("/predict", Bodies.Json(inOrder))).ReadObjectAsync())["churnProbability"]!.GetValue<double>();
+        var fromReversed = await Service.PostAsync("/predict", Bodies.Json(reversed));
+        var fromStray = await (await Service.PostAsync("/predict", Bodies.Json(stray))).ReadObjectAsync();
+
+        Assert.Equal(HttpStatusCode.OK, fromReversed.StatusCode);
+        Assert.Equal(expected, (await fromReversed.ReadObjectAsync())["churnProbability"]!.GetValue<double>());
+        var errors = fromStray["errors"]!.AsObject();
+        Assert.Equal(["features.loyaltyTier", $"features.{features[2].Key} "], errors.Select(e => e.Key).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [Fact]
     public async Task PredictingOneCustomerReturnsProbabilityDecisionTierReasonsAndValueAtRisk()
     {
         var body = Bodies.Customer();

@@ -1,3 +1,4 @@
+using System.Text;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 
@@ -118,15 +119,54 @@ public static class FeatureInput
             errors.Add(path, "must be an object of feature values.");
             return null;
         }
-        return ReadColumns(features.EnumerateObject().Select(p => (p.Name, p.Value)), path, schema, errors);
+        var reader = new ColumnReader(path, schema, errors);
+        var exact = ExactNames.GetValue(schema.Features, _ => ExactNamesOf(schema));
+        var next = 0;
+        foreach (var property in features.EnumerateObject())
+        {
+            // Clients send the features in the model's order as a rule: the next feature's exact name is compared as
+            // UTF-8 first, so a well-formed customer costs no string per field; any other name takes the general way.
+            if (next < exact.Length && exact[next] is { } name && property.NameEquals(name))
+            {
+                reader.Take(next, property.Value, property, name: null);
+                next++;
+            }
+            else if (reader.Take(property.Name, property.Value, allowIdColumn: false) is var index and >= 0)
+            {
+                next = index + 1;
+            }
+        }
+        return reader.Finish();
     }
 
     /// <summary>Reads named values (object properties, or a data frame's columns zipped with one row).</summary>
     public static FeatureValue[] ReadColumns(IEnumerable<(string Name, JsonElement Value)> columns, string path, DatasetSchema schema, FieldErrors errors, bool allowIdColumn = false)
     {
-        var values = new FeatureValue[schema.Features.Count];
-        var seen = new bool[schema.Features.Count];
+        var reader = new ColumnReader(path, schema, errors);
         foreach (var (name, value) in columns)
+        {
+            reader.Take(name, value, allowIdColumn);
+        }
+        return reader.Finish();
+    }
+
+    // Per feature list: each feature's name as UTF-8 when that exact text finds the feature (DatasetSchema.IndexOf), else null.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, byte[]?[]> ExactNames = new();
+
+    private static byte[]?[] ExactNamesOf(DatasetSchema schema) =>
+        [.. schema.Features.Select((f, i) => schema.IndexOf(f.Name) == i ? Encoding.UTF8.GetBytes(f.Name) : null)];
+
+    /// <summary>
+    /// One customer's values as fields arrive: each feature once, values read by its kind; unknown, repeated, bad and
+    /// missing fields are problems named by their path. A field's path is only spelt out when it has a problem.
+    /// </summary>
+    private readonly struct ColumnReader(string path, DatasetSchema schema, FieldErrors errors)
+    {
+        private readonly FeatureValue[] values = new FeatureValue[schema.Features.Count];
+        private readonly bool[] seen = new bool[schema.Features.Count];
+
+        /// <summary>Takes a field by name; returns the feature's index, or -1 when the name is no feature.</summary>
+        public int Take(string name, JsonElement value, bool allowIdColumn)
         {
             var index = schema.IndexOf(name);
             if (index < 0)
@@ -135,30 +175,40 @@ public static class FeatureInput
                 {
                     errors.Unknown($"{path}.{name}", "is not a feature of this model.");
                 }
-                continue;
+                return -1;
             }
+            Take(index, value, property: null, name);
+            return index;
+        }
+
+        /// <summary>Takes the value of feature <paramref name="index"/>, from a field named <paramref name="name"/> or, when that is null, by <paramref name="property"/>.</summary>
+        public void Take(int index, JsonElement value, JsonProperty? property, string? name)
+        {
             if (seen[index])
             {
                 // Two names for one feature (the same name, or one written in another Unicode form): neither value wins.
-                errors.Add($"{path}.{name}", $"gives feature {schema.Features[index].Name} a second time; send each feature once.");
-                continue;
+                errors.Add($"{path}.{name ?? property!.Value.Name}", $"gives feature {schema.Features[index].Name} a second time; send each feature once.");
+                return;
             }
             seen[index] = true;
-            // The field's path is only spelt out when its value has a problem.
             values[index] = Read(schema.Features[index], value, out var problem);
             if (problem is not null)
             {
-                errors.Add($"{path}.{name}", problem);
+                errors.Add($"{path}.{name ?? property!.Value.Name}", problem);
             }
         }
-        for (var f = 0; f < seen.Length; f++)
+
+        public FeatureValue[] Finish()
         {
-            if (!seen[f])
+            for (var f = 0; f < seen.Length; f++)
             {
-                errors.Add($"{path}.{schema.Features[f].Name}", "is required (send null when the value is unknown).");
+                if (!seen[f])
+                {
+                    errors.Add($"{path}.{schema.Features[f].Name}", "is required (send null when the value is unknown).");
+                }
             }
+            return values;
         }
-        return values;
     }
 
     /// <summary>Reads one value for <paramref name="spec"/>; records a problem and returns missing when it does not fit.</summary>
