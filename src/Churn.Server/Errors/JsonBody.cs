@@ -10,7 +10,7 @@ namespace Churn.Server.Errors;
 /// </summary>
 public static class JsonBody
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = JsonBodyCheck.MaxDepth };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = JsonBodyCheck.MaxDepth };
 
     /// <summary>
     /// Reads and checks a JSON body: a UTF-8 byte-order mark is skipped; a field named twice in one object is a 422, and
@@ -27,13 +27,24 @@ public static class JsonBody
                 $"Send the body as application/json (it was {(string.IsNullOrEmpty(request.ContentType) ? "not labelled" : request.ContentType)}).",
                 StatusCodes.Status415UnsupportedMediaType);
         }
-        var bytes = Utf8Body(await ReadBytesAsync(request, maxBytes, cancellationToken));
-        if (nonFiniteAsNull && JsonBodyCheck.NonFiniteTokensAsNull(bytes.Span) is { } rewritten)
+        var (rented, length) = await ReadPooledAsync(request, maxBytes, cancellationToken);
+        try
         {
-            bytes = rewritten;
+            var bytes = Utf8Body(rented.AsMemory(0, length));
+            if (nonFiniteAsNull && JsonBodyCheck.NonFiniteTokensAsNull(bytes.Span) is { } rewritten)
+            {
+                bytes = rewritten;
+            }
+            JsonBodyCheck.Check(bytes.Span);
+            // The document takes its own copy from the shared pool (and gives it back when disposed), so the body's buffer
+            // goes back at once: a batch's body costs no new array, nor one on the large-object heap past 85 KB.
+            var reader = new Utf8JsonReader(bytes.Span, ReaderOptions);
+            return JsonDocument.ParseValue(ref reader);
         }
-        JsonBodyCheck.Check(bytes.Span);
-        return JsonDocument.Parse(bytes, Options);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>
@@ -76,35 +87,62 @@ public static class JsonBody
         string.IsNullOrEmpty(path) || path == "$" ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
 
     /// <summary>Reads the whole body, refusing more than <paramref name="maxBytes"/> whether or not Content-Length was sent.</summary>
+    /// <exception cref="BadHttpRequestException">The body is larger than <paramref name="maxBytes"/> (413).</exception>
+    /// <exception cref="InvalidBodyException">The body is empty.</exception>
     public static async Task<ReadOnlyMemory<byte>> ReadBytesAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
+        var (rented, length) = await ReadPooledAsync(request, maxBytes, cancellationToken);
+        var bytes = rented.AsSpan(0, length).ToArray();
+        ArrayPool<byte>.Shared.Return(rented);
+        return bytes;
+    }
+
+    /// <summary>
+    /// The whole body in an array rented from the shared pool (the caller returns it) and how many bytes of it are the
+    /// body. A declared length is read into one array of that size plus the byte that proves the body ends there;
+    /// without one, the array doubles as the body grows.
+    /// </summary>
+    private static async Task<(byte[] Rented, int Length)> ReadPooledAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes)
         {
             throw TooLarge(maxBytes);
         }
-        // A declared length is read into one array of that size (plus the byte that proves the body ends there); each read
-        // asks only for what is still expected, so a small body costs no 8 KB buffer. Without a length, 8 KB at a time.
-        var expected = request.ContentLength is { } length ? (int)length + 1 : 0;
-        var buffer = new ArrayBufferWriter<byte>(expected > 0 ? expected : (int)Math.Min(16 * 1024, maxBytes + 1));
-        while (true)
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is { } declared ? (int)declared + 1 : (int)Math.Min(16 * 1024, maxBytes + 1));
+        var length = 0;
+        try
         {
-            var memory = buffer.GetMemory(expected > buffer.WrittenCount ? expected - buffer.WrittenCount : 8192);
-            var read = await request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
+            while (true)
             {
-                break;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, maxBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+                if (length > maxBytes)
+                {
+                    throw TooLarge(maxBytes);
+                }
             }
-            buffer.Advance(read);
-            if (buffer.WrittenCount > maxBytes)
+            if (length == 0)
             {
-                throw TooLarge(maxBytes);
+                throw new InvalidBodyException("$", "The body is empty.");
             }
+            return (buffer, length);
         }
-        if (buffer.WrittenCount == 0)
+        catch
         {
-            throw new InvalidBodyException("$", "The body is empty.");
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
-        return buffer.WrittenMemory;
     }
 
     /// <summary>A 422 (or other status) ProblemDetails naming each bad field.</summary>
