@@ -25,6 +25,7 @@ namespace Churn.Benchmarks;
 ///   Churn.Benchmarks bdn   [BenchmarkDotNet args]   in-process micro benchmarks (needs CHURN_BENCH_MODEL, CHURN_BENCH_TELCO)
 ///   Churn.Benchmarks train OUT.json RUNS            Stopwatch over ChurnTrainer.Train on the 64k file (CHURN_BENCH_TRAIN)
 ///   Churn.Benchmarks drift OUT.json ROWS WORKDIR    the drift check over ROWS predictions read from a SQLite store (CHURN_BENCH_MODEL, CHURN_BENCH_TELCO)
+///   Churn.Benchmarks allocations TRACE REQUESTS OUT.txt   bytes allocated per request, by type and stack, from a GC trace (alloc-profile.sh)
 /// </summary>
 public static class Program
 {
@@ -33,6 +34,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "drift")
         {
             return StoreDriftTiming.RunAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]).GetAwaiter().GetResult();
+        }
+        if (args.Length > 0 && args[0] == "allocations")
+        {
+            return AllocationReport.Run(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
         }
         if (args.Length > 0 && args[0] == "train")
         {
