@@ -120,7 +120,7 @@ public static class FeatureInput
             return null;
         }
         var reader = new ColumnReader(path, schema, errors);
-        var exact = ExactNames.GetValue(schema.Features, _ => ExactNamesOf(schema));
+        var exact = ExactNamesOf(schema);
         var next = 0;
         foreach (var property in features.EnumerateObject())
         {
@@ -153,8 +153,21 @@ public static class FeatureInput
     // Per feature list: each feature's name as UTF-8 when that exact text finds the feature (DatasetSchema.IndexOf), else null.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, byte[]?[]> ExactNames = new();
 
-    private static byte[]?[] ExactNamesOf(DatasetSchema schema) =>
-        [.. schema.Features.Select((f, i) => schema.IndexOf(f.Name) == i ? Encoding.UTF8.GetBytes(f.Name) : null)];
+    // Built on a miss without a lambda, so a hit (every request but the first) allocates nothing.
+    private static byte[]?[] ExactNamesOf(DatasetSchema schema)
+    {
+        if (!ExactNames.TryGetValue(schema.Features, out var names))
+        {
+            names = new byte[]?[schema.Features.Count];
+            for (var i = 0; i < names.Length; i++)
+            {
+                var name = schema.Features[i].Name;
+                names[i] = schema.IndexOf(name) == i ? Encoding.UTF8.GetBytes(name) : null;
+            }
+            ExactNames.TryAdd(schema.Features, names);
+        }
+        return names;
+    }
 
     /// <summary>
     /// One customer's values as fields arrive: each feature once, values read by its kind; unknown, repeated, bad and
