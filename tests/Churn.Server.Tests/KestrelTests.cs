@@ -90,6 +90,14 @@ public sealed class KestrelTests(ServerFixture server)
         Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, $"{f.Source.Path} is watched for changes"));
     }
 
+    [Fact]
+    public void TheWarmUpsTrimOfTheCHeapReachesGlibcHere()
+    {
+        // The machines this product runs on (Debian, the container image) have glibc: the call binds and is made.
+        Assert.True(OperatingSystem.IsLinux(), "the server and its tests run on Linux");
+        Assert.True(Churn.Server.Hosting.NativeHeap.Trim());
+    }
+
     private static Task WaitForReadyAsync(HttpClient http, Task run) =>
         Polling.UntilReadyAsync(run, async () => (await http.GetAsync("/health/live")).IsSuccessStatusCode, "The server");
 }

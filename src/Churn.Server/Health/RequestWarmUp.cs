@@ -134,7 +134,7 @@ public sealed class RequestWarmUp(
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        NativeHeap.Trim();
+        _ = NativeHeap.Trim();
     }
 
     /// <summary>

@@ -9,20 +9,24 @@ namespace Churn.Server.Hosting;
 /// </summary>
 internal static partial class NativeHeap
 {
-    /// <summary>Gives the heap's free pages back to the system (for after a burst of native allocations, such as the warm-up).</summary>
-    public static void Trim()
+    /// <summary>
+    /// Gives the heap's free pages back to the system (for after a burst of native allocations, such as the warm-up).
+    /// Returns false when there is nothing to call: not Linux, or a C library without glibc's <c>malloc_trim</c>.
+    /// </summary>
+    public static bool Trim()
     {
         if (!OperatingSystem.IsLinux())
         {
-            return;
+            return false;
         }
         try
         {
             _ = MallocTrim(0);
+            return true;
         }
         catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
         {
-            // A C library without glibc's malloc_trim leaves its heap as it is.
+            return false;
         }
     }
 
