@@ -87,21 +87,38 @@ public sealed record DatasetSchema
 
     /// <summary>Index of a feature by name (compared trimmed and in Unicode form C), or -1.</summary>
     public int IndexOf(string feature) =>
-        FeatureIndexes.GetValue(Features, BuildIndex).TryGetValue(ValueParser.Canonical(feature), out var index) ? index : -1;
+        Names.ByName.TryGetValue(ValueParser.Canonical(feature), out var index) ? index : -1;
 
-    // Each feature list's canonical names, built once: every field of every request is looked up here. Kept beside the
-    // record rather than in it, so a schema's equality and its `with` copies stay those of its declared properties.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, Dictionary<string, int>> FeatureIndexes = new();
+    /// <summary>
+    /// Each feature's name as UTF-8, in model order, where that exact text finds the feature through
+    /// <see cref="IndexOf"/>; null for a feature shadowed by an earlier one of the same canonical name. A reader of
+    /// UTF-8 field names compares bytes with these before making a string. The arrays are shared: do not change them.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<byte[]?> ExactUtf8Names => Names.Utf8;
 
-    private static Dictionary<string, int> BuildIndex(IReadOnlyList<FeatureSpec> features)
+    // Each feature list's name index, built once: every field of every request is looked up here. Kept beside the record
+    // rather than in it, so a schema's equality and its `with` copies stay those of its declared properties.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, NameIndex> FeatureIndexes = new();
+
+    private NameIndex Names => FeatureIndexes.GetValue(Features, NameIndex.Of);
+
+    private sealed record NameIndex(Dictionary<string, int> ByName, byte[]?[] Utf8)
     {
-        var index = new Dictionary<string, int>(features.Count, StringComparer.Ordinal);
-        for (var i = 0; i < features.Count; i++)
+        public static NameIndex Of(IReadOnlyList<FeatureSpec> features)
         {
-            // The first of two features with one canonical name wins, as a search in model order would find it.
-            index.TryAdd(ValueParser.Canonical(features[i].Name), i);
+            var byName = new Dictionary<string, int>(features.Count, StringComparer.Ordinal);
+            var utf8 = new byte[]?[features.Count];
+            for (var i = 0; i < features.Count; i++)
+            {
+                // The first of two features with one canonical name wins, as a search in model order would find it.
+                if (byName.TryAdd(ValueParser.Canonical(features[i].Name), i))
+                {
+                    utf8[i] = System.Text.Encoding.UTF8.GetBytes(features[i].Name);
+                }
+            }
+            return new NameIndex(byName, utf8);
         }
-        return index;
     }
 
     /// <summary>Whether a label value is one of the positive values (see <see cref="LabelRule"/>).</summary>

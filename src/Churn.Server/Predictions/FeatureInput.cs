@@ -1,4 +1,3 @@
-using System.Text;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 
@@ -120,13 +119,13 @@ public static class FeatureInput
             return null;
         }
         var reader = new ColumnReader(path, schema, errors);
-        var exact = ExactNamesOf(schema);
+        var exact = schema.ExactUtf8Names;
         var next = 0;
         foreach (var property in features.EnumerateObject())
         {
             // Clients send the features in the model's order as a rule: the next feature's exact name is compared as
             // UTF-8 first, so a well-formed customer costs no string per field; any other name takes the general way.
-            if (next < exact.Length && exact[next] is { } name && property.NameEquals(name))
+            if (next < exact.Count && exact[next] is { } name && property.NameEquals(name))
             {
                 reader.Take(next, property.Value, property, name: null);
                 next++;
@@ -148,25 +147,6 @@ public static class FeatureInput
             reader.Take(name, value, allowIdColumn);
         }
         return reader.Finish();
-    }
-
-    // Per feature list: each feature's name as UTF-8 when that exact text finds the feature (DatasetSchema.IndexOf), else null.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<FeatureSpec>, byte[]?[]> ExactNames = new();
-
-    // Built on a miss without a lambda, so a hit (every request but the first) allocates nothing.
-    private static byte[]?[] ExactNamesOf(DatasetSchema schema)
-    {
-        if (!ExactNames.TryGetValue(schema.Features, out var names))
-        {
-            names = new byte[]?[schema.Features.Count];
-            for (var i = 0; i < names.Length; i++)
-            {
-                var name = schema.Features[i].Name;
-                names[i] = schema.IndexOf(name) == i ? Encoding.UTF8.GetBytes(name) : null;
-            }
-            ExactNames.TryAdd(schema.Features, names);
-        }
-        return names;
     }
 
     /// <summary>

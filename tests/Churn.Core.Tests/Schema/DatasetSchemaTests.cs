@@ -34,6 +34,11 @@ public class DatasetSchemaTests
         Assert.Equal(0, reordered.IndexOf("r\u00e9gion"));
         Assert.Equal(1, reordered.IndexOf("plan"));
         Assert.Equal(schema, schema with { });
+        Assert.Equal("tenure"u8.ToArray(), reordered.ExactUtf8Names[2]);
+        var shadowed = schema with { Features = [new FeatureSpec("plan", FeatureKind.Categorical), new FeatureSpec("plan ", FeatureKind.Numeric)] };
+        Assert.Equal(0, shadowed.IndexOf("plan "));
+        Assert.Null(shadowed.ExactUtf8Names[1]);
+        Assert.DoesNotContain("exactUtf8Names", schema.ToJson(), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
