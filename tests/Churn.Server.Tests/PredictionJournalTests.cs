@@ -67,6 +67,42 @@ public sealed class PredictionJournalTests : IDisposable
     }
 
     [Fact]
+    public void ALoneClientSendingLargeBatchesIsLightLoadAndSyncsEachItselfWithoutWaitingForTheCommitInterval()
+    {
+        // The load that decides whether a round waits to gather others is counted in writes (one per request), not in
+        // lines: one client's 1,000-prediction batches, a few milliseconds apart, are thousands of lines a second but
+        // nobody to gather, and each must be synced at once by its own request.
+        var journal = new PredictionJournal(Options.Create(new ServerOptions
+        {
+            DataDir = dataDir.Path,
+            InstanceId = "replica-1",
+            PredictionJournalFlush = JournalFlush.GroupCommit,
+            PredictionJournalCommitInterval = TimeSpan.FromSeconds(1),
+        }), spill, NullLogger<PredictionJournal>.Instance);
+        journal.Open();
+        try
+        {
+            var batch = Entries(1000);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            // Several of the journal's 200 ms rate windows, so the rate has been measured more than once.
+            for (var i = 0; i < 10 || clock.Elapsed < TimeSpan.FromMilliseconds(800); i++)
+            {
+                var covered = PredictionJournal.Cover();
+                Assert.Equal(batch.Count, journal.TryAppend(batch, _ => true));
+                var wait = journal.WaitCoveredAsync(covered);
+                Assert.True(wait.IsCompletedSuccessfully, $"batch {i} was left to the committer");
+                Assert.True(journal.DurableLines >= covered.Line);
+                // The rest of a request's work between two batches.
+                Thread.Sleep(5);
+            }
+        }
+        finally
+        {
+            journal.Close();
+        }
+    }
+
+    [Fact]
     public void EntriesJournaledButNotYetStoredAreHandedToTheSpillAtTheNextStartWithTheSameInstanceId()
     {
         var stored = Entries(3);

@@ -73,8 +73,9 @@ public sealed class ServerOptions
     public JournalFlush PredictionJournalFlush { get; set; } = JournalFlush.GroupCommit;
 
     /// <summary>
-    /// The longest a group commit waits to gather more lines before it fsyncs, under heavy load (2,000 journal lines a
-    /// second or more); under light load it fsyncs as soon as a line is pending. 0: never wait.
+    /// The longest a group commit waits to gather more lines before it fsyncs, under heavy load (2,000 journal writes a
+    /// second or more, one per request whatever its number of predictions); under light load it fsyncs as soon as a line is
+    /// pending. 0: never wait.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan PredictionJournalCommitInterval { get; set; } = TimeSpan.FromMilliseconds(2);

@@ -51,15 +51,18 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     private TaskCompletionSource commit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // One round (capture, fsync, release) at a time, run by the committer or, under light load, by a waiting request.
     private readonly SemaphoreSlim round = new(1, 1);
-    // Lines appended per second, measured over windows of RateWindow by the rounds: the load that decides how to sync.
+    // Writes (one per request's append, whatever its number of lines) per second, measured over windows of RateWindow by
+    // the rounds: the load that decides how to sync. Lines would count a lone 100-row batch as heavy load, and make it wait
+    // for the commit interval with nobody to gather.
     private double rate;
     private DateTime lastSync = DateTime.MinValue;
     private DateTime markTime = DateTime.UtcNow;
-    private long markLines;
+    private long markWrites;
+    private long writes;
     private long durable;
     private bool commitPending;
     private bool syncFailing;
-    private Task? committer;
+    private Thread? committer;
     private bool shut;
     private DateTime lastHeartbeat = DateTime.MinValue;
     private readonly Queue<(string Path, long EndSequence)> closed = new();
@@ -143,7 +146,7 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
 
     /// <summary>Completes when every line up to <paramref name="sequence"/> is on disk (at once unless the policy is a group commit).</summary>
     /// <remarks>
-    /// Under light load (below <see cref="GatherAbovePerSecond"/> lines a second) with no round running, the waiting
+    /// Under light load (below <see cref="GatherAbovePerSecond"/> writes a second) with no round running, the waiting
     /// request runs the round itself, on its own thread: one fsync, without handing over to the committer and back.
     /// Otherwise it asks the committer for the next round and waits for it.
     /// </remarks>
@@ -243,38 +246,41 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             StartSegment();
             if (Flush == JournalFlush.GroupCommit)
             {
-                committer = Task.Run(CommitLoopAsync);
+                // A thread of its own, not the pool's: under load the pool's queue is full of requests, and a round
+                // queued behind them would hold every waiting response longer.
+                committer = new Thread(CommitLoop) { IsBackground = true, Name = "Churn journal commit" };
+                committer.Start();
             }
             return recovered;
         }
     }
 
-    /// <summary>Journal lines per second from which a round waits for the commit interval (below it syncs at once).</summary>
+    /// <summary>Journal writes (requests' appends) per second from which a round waits for the commit interval (below it syncs at once).</summary>
     private const double GatherAbovePerSecond = 2_000;
 
     /// <summary>The window over which that rate is measured.</summary>
     private static readonly TimeSpan RateWindow = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// The group commit: waits until a line is pending and, when lines arrive at <see cref="GatherAbovePerSecond"/> or more
+    /// The group commit: waits until a line is pending and, when writes arrive at <see cref="GatherAbovePerSecond"/> or more
     /// (heavy load), until the commit interval since the last fsync has passed; then fsyncs everything appended so
     /// far with one call and releases the responses waiting for it. Under light load a response so waits for one fsync,
     /// not for the interval.
     /// </summary>
-    private async Task CommitLoopAsync()
+    private void CommitLoop()
     {
         var interval = options.Value.PredictionJournalCommitInterval;
         while (true)
         {
-            await commitWanted.WaitAsync();
+            commitWanted.Wait();
             // Under light load waiting would only add latency, so sync at once; under heavy load the interval gathers more
             // lines into each fsync, instead of one fsync after another.
             var wait = Volatile.Read(ref rate) >= GatherAbovePerSecond ? lastSync + interval - DateTime.UtcNow : TimeSpan.Zero;
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait);
+                Thread.Sleep(wait);
             }
-            await round.WaitAsync();
+            round.Wait();
             lock (gate)
             {
                 if (shut)
@@ -295,6 +301,7 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     private void RunRound()
     {
         long upTo;
+        long writesUpTo;
         FileStream? file;
         TaskCompletionSource done;
         try
@@ -302,6 +309,7 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             lock (gate)
             {
                 upTo = appended;
+                writesUpTo = writes;
                 file = current;
                 done = commit;
                 commit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -332,8 +340,8 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             lastSync = DateTime.UtcNow;
             if (lastSync - markTime >= RateWindow)
             {
-                Volatile.Write(ref rate, (upTo - markLines) / (lastSync - markTime).TotalSeconds);
-                (markLines, markTime) = (upTo, lastSync);
+                Volatile.Write(ref rate, (writesUpTo - markWrites) / (lastSync - markTime).TotalSeconds);
+                (markWrites, markTime) = (writesUpTo, lastSync);
             }
             lock (gate)
             {
@@ -422,6 +430,7 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
             {
                 // One write call for the lines and their newlines: a kill can cut at most the line being written, which replay skips.
                 current.Write(lines.Span[..bytes]);
+                writes++;
                 failing = false;
                 switch (Flush)
                 {
