@@ -38,8 +38,16 @@ public sealed class RequestWarmUp(
     /// <summary>The claim that marks a warm-up request's principal.</summary>
     public const string Claim = "churn:warm-up";
 
-    /// <summary>Concurrent connections the warm-up drives.</summary>
-    public const int Workers = 16;
+    /// <summary>
+    /// Concurrent connections the warm-up drives: few enough to leave the runtime's compiler a core. At 16 the warm-up's
+    /// own requests filled both cores of the benchmark machine, the compiler was still optimising about 400 methods a
+    /// second when the budget ran out, and 3,671 methods were compiled in the first 6 s of real load; at 4, 1,110
+    /// (bench/NOTES.md).
+    /// </summary>
+    public const int Workers = 4;
+
+    /// <summary>The pause between two file-scoring rehearsals, for the same reason: the rehearsal scores on every core.</summary>
+    public static readonly TimeSpan RehearsalPause = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The shortest warm-up, so that the first calls of every method are counted before settling is judged.</summary>
     public static readonly TimeSpan MinimumTime = TimeSpan.FromSeconds(2);
@@ -185,6 +193,7 @@ public sealed class RequestWarmUp(
                 try
                 {
                     rehearsed += await files.RehearseAsync(model, file, contributions: round % 2 == 1 && model.Scorer.Model.CanExplain, done.Token);
+                    await Task.Delay(RehearsalPause, done.Token);
                 }
                 catch (OperationCanceledException) when (done.IsCancellationRequested)
                 {
