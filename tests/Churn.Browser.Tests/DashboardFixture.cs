@@ -265,14 +265,21 @@ public sealed class DashboardPage : IAsyncDisposable
 
     /// <summary>
     /// Opens a dashboard path and waits until the circuit is connected (clicks are handled from then on). On two cores
-    /// shared with every other suite a first circuit has taken over 30 s, and once (CI, 2026-11-30) none connected in a
-    /// minute (the cause was not captured; a circuit whose start fails is not retried by the page). So after 45 s the page
-    /// is loaded again, as a user would, once; the errors the first try logged are kept in the message if the
-    /// second fails too, and are not counted as the page's own console errors.
+    /// shared with every other suite a first circuit has taken over 30 s, and a circuit whose start fails is not retried
+    /// by the page. So after 45 s the page is loaded again, as a user would, once; the errors the first try logged are kept
+    /// in the message if the second fails too, and are not counted as the page's own console errors. Twice in CI a page
+    /// "never connected" because it had been redirected to the not-allowed page (see <see cref="ChooseAsync"/>); a
+    /// redirect to <c>/account/...</c> now fails at once and names where the browser ended up.
     /// </summary>
     public async Task GotoAsync(string path)
     {
         await Page.GotoAsync(fixture.BaseUrl + path);
+        // A page the user may not open redirects to the sign-in or the not-allowed page, which never start a circuit:
+        // say so at once, with where the browser ended up, rather than waiting for a circuit that cannot come.
+        if (new Uri(Page.Url).AbsolutePath.StartsWith("/account/", StringComparison.Ordinal) && !path.StartsWith("/account/", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{path} was redirected to {Page.Url}: {await Page.InnerTextAsync("body")}");
+        }
         if (await IsInteractiveWithinAsync(45_000))
         {
             return;
@@ -286,6 +293,19 @@ public sealed class DashboardPage : IAsyncDisposable
                 $"{path} did not become interactive after a reload (45 s, then 60 s). Console errors of the first try:\n"
                 + string.Join("\n", firstTry) + "\nof the second:\n" + string.Join("\n", ConsoleErrors));
         }
+    }
+
+    /// <summary>
+    /// Picks <paramref name="option"/> in the MudSelect whose input has the id <paramref name="selectId"/>, and waits
+    /// until the server has rendered it as the select's value. The choice travels over the circuit as a click whose
+    /// handler awaits the browser before it sets the value, so a click on another control straight after it can be
+    /// handled first (on a loaded machine, a user was once created with the default role instead of the one picked).
+    /// </summary>
+    public async Task ChooseAsync(string selectId, string option)
+    {
+        await Page.ClickAsync($".mud-select:has(#{selectId})");
+        await Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).ClickAsync();
+        await Page.WaitForSelectorAsync($"input#{selectId}[value='{option}']", new PageWaitForSelectorOptions { State = WaitForSelectorState.Attached, Timeout = 15_000 });
     }
 
     private async Task<bool> IsInteractiveWithinAsync(float milliseconds)

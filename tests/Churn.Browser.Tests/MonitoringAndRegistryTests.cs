@@ -50,8 +50,7 @@ public sealed class MonitoringAndRegistryTests(DashboardFixture fixture)
         Assert.Contains("Observed / expected", legend, StringComparison.Ordinal);
         Assert.Contains("95 % high", legend, StringComparison.Ordinal);
 
-        await tab.Page.ClickAsync(".mud-select:has(#segment-select)");
-        await tab.Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "contract=Month-to-month" }).ClickAsync();
+        await tab.ChooseAsync("segment-select", "contract=Month-to-month");
 
         var summary = await tab.Page.WaitForSelectorAsync("#segment-summary", new PageWaitForSelectorOptions { Timeout = 15_000 });
         Assert.Contains("contract=Month-to-month", await summary!.InnerTextAsync(), StringComparison.Ordinal);

@@ -47,8 +47,7 @@ public sealed class SurvivalDashboardTests(DashboardFixture fixture)
         var legend = await tab.Page.InnerTextAsync("#km-chart");
         Assert.All(contracts, level => Assert.Contains(level, legend, StringComparison.Ordinal));
         Assert.Contains("All customers", legend, StringComparison.Ordinal);
-        await tab.Page.ClickAsync(".mud-select:has(#km-segment)");
-        await tab.Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "region" }).ClickAsync();
+        await tab.ChooseAsync("km-segment", "region");
         var region = card.Segments.Columns.Single(c => c.Column == "region").Levels;
         await tab.Page.WaitForSelectorAsync($"#km-chart :text('{region[0].Level}')", new PageWaitForSelectorOptions { Timeout = 15_000 });
         legend = await tab.Page.InnerTextAsync("#km-chart");

@@ -77,8 +77,7 @@ public sealed class UsersAndSignInTests(DashboardFixture fixture)
         // Validation errors are shown beside the field, in words.
         await admin.Page.WaitForSelectorAsync("text=must be 10 to 200 characters long");
 
-        await admin.Page.ClickAsync(".mud-select:has(#user-role)");
-        await admin.Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "analyst" }).ClickAsync();
+        await admin.ChooseAsync("user-role", "analyst");
         await admin.Page.FillAsync("#user-password", DashboardFixture.Password);
         await admin.Page.ClickAsync("#add-user");
         var status = await admin.Page.WaitForSelectorAsync("#status-nina", new PageWaitForSelectorOptions { Timeout = 15_000 });
