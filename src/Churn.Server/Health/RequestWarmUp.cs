@@ -15,7 +15,9 @@ namespace Churn.Server.Health;
 
 /// <summary>
 /// Warms the whole request path before readiness is reported. Once Kestrel listens, the server sends itself
-/// <c>POST /predict</c> (and every 20th time a <c>POST /predict/batch</c> of <see cref="Predictions.Predictor.ParallelFrom"/> rows, scored on all cores) over loopback from
+/// <c>POST /predict</c> (and every 20th time a <c>POST /predict/batch</c> of <see cref="Predictions.Predictor.ParallelFrom"/> rows, scored on all cores,
+/// and once each in 20 the same customer through the interoperability endpoints: <c>POST /invocations</c> as MLflow's
+/// <c>dataframe_records</c> and <c>POST /v2/models/{name}/infer</c> as one tensor per feature) over loopback from
 /// <see cref="Workers"/> concurrent connections, with the champion's typical customer, until the just-in-time compiler
 /// has settled (fewer than <see cref="SettledBelow"/> methods compiled in a second, after at least
 /// <see cref="MinimumTime"/>) or <see cref="ServerOptions.RequestWarmUpSeconds"/> have passed. Until then
@@ -117,9 +119,9 @@ public sealed class RequestWarmUp(
                 log.LogInformation("The request path is not warmed up: {Reason}.", address is null ? "the server has no plain-HTTP address to call" : "no model is served");
                 return;
             }
-            var (count, rows, elapsed, why) = await DriveAsync(address, model, TimeSpan.FromSeconds(options.Value.RequestWarmUpSeconds), cancellationToken);
-            log.LogInformation("Warmed up the request path with {Count} requests and {Rows} rehearsed file rows in {Seconds:F1} s ({Why}); reporting ready.",
-                count, rows, elapsed.TotalSeconds, why);
+            var (count, interop, rows, elapsed, why) = await DriveAsync(address, model, TimeSpan.FromSeconds(options.Value.RequestWarmUpSeconds), cancellationToken);
+            log.LogInformation("Warmed up the request path with {Count} requests ({Interop} of them to /invocations and /v2) and {Rows} rehearsed file rows in {Seconds:F1} s ({Why}); reporting ready.",
+                count, interop, rows, elapsed.TotalSeconds, why);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or InvalidOperationException)
         {
@@ -149,15 +151,24 @@ public sealed class RequestWarmUp(
     /// Sends requests and rehearses file scoring until the compiler settles or the budget is spent; returns how many
     /// requests, how many file rows, how long and why it stopped.
     /// </summary>
-    private async Task<(long Count, long Rows, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
+    private async Task<(long Count, long Interop, long Rows, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
     {
-        var single = Encoding.UTF8.GetBytes(CustomerJson(model));
-        var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(CustomerJson(model), Predictions.Predictor.ParallelFrom))}]}}");
+        var features = TypicalFeatures(model);
+        var customer = JsonSerializer.Serialize(new { customerId = "warm-up", features }, JsonSerializerOptions.Web);
+        var single = Encoding.UTF8.GetBytes(customer);
+        var batch = Encoding.UTF8.GetBytes($"{{\"customers\":[{string.Join(',', Enumerable.Repeat(customer, Predictions.Predictor.ParallelFrom))}]}}");
+        var mlflow = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["dataframe_records"] = new[] { features } });
+        var v2 = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            inputs = features.Select(f => new { name = f.Key, shape = new[] { 1 }, datatype = f.Value is double ? "FP64" : "BYTES", data = new[] { f.Value } }),
+        });
+        var v2Path = $"/v2/models/{Uri.EscapeDataString(model.Name)}/infer";
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Workers, UseProxy = false };
         using var client = new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.Header, Encoding.ASCII.GetString(secret));
         using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long sent = 0;
+        long interop = 0;
         string? failure = null;
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
@@ -165,7 +176,17 @@ public sealed class RequestWarmUp(
             while (!done.IsCancellationRequested)
             {
                 var n = Interlocked.Increment(ref sent);
-                var (path, body) = n % 20 == 0 ? ("/predict/batch", batch) : ("/predict", single);
+                var (path, body) = (n % 20) switch
+                {
+                    0 => ("/predict/batch", batch),
+                    7 => ("/invocations", mlflow),
+                    14 => (v2Path, v2),
+                    _ => ("/predict", single),
+                };
+                if (n % 20 is 7 or 14)
+                {
+                    Interlocked.Increment(ref interop);
+                }
                 using var content = new ByteArrayContent(body);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 try
@@ -227,11 +248,11 @@ public sealed class RequestWarmUp(
         {
             throw new InvalidOperationException($"A warm-up request failed: {failure}.");
         }
-        return (Interlocked.Read(ref sent), rehearsed, clock.Elapsed, why);
+        return (Interlocked.Read(ref sent), Interlocked.Read(ref interop), rehearsed, clock.Elapsed, why);
     }
 
-    /// <summary>The champion's typical customer (<see cref="Core.Models.ModelCard.TypicalCustomer"/>) as a <c>/predict</c> body.</summary>
-    private static string CustomerJson(ServingModel model)
+    /// <summary>The champion's typical customer (<see cref="Core.Models.ModelCard.TypicalCustomer"/>): feature name to a number, a text or null.</summary>
+    private static Dictionary<string, object?> TypicalFeatures(ServingModel model)
     {
         var typical = model.Card.TypicalCustomer();
         var features = new Dictionary<string, object?>();
@@ -244,7 +265,7 @@ public sealed class RequestWarmUp(
                 var value => value.Number,
             };
         }
-        return JsonSerializer.Serialize(new { customerId = "warm-up", features }, JsonSerializerOptions.Web);
+        return features;
     }
 
     /// <summary>A loopback URL for the first plain-HTTP address Kestrel listens on (a wildcard host becomes 127.0.0.1).</summary>

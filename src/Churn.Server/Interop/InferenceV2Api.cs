@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Churn.Core.Data;
 using Churn.Core.Schema;
+using Churn.Server.Health;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
@@ -166,7 +167,7 @@ public static class InferenceV2Api
         {
             return JsonBody.Invalid(errors.Errors);
         }
-        var predictions = predictor.Predict(model, customers, reasons: 0);
+        var predictions = predictor.Predict(model, customers, reasons: 0, record: !RequestWarmUp.IsWarmUp(request.HttpContext.User));
         var results = new Dictionary<string, V2Tensor>(StringComparer.Ordinal)
         {
             ["churn_probability"] = new("churn_probability", "FP64", [rows], [.. predictions.Select(p => (object)p.ChurnProbability)]),

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using Churn.Core.Data;
 using Churn.Core.Schema;
+using Churn.Server.Health;
 using Churn.Server.Models;
 using Churn.Server.Predictions;
 using Churn.Server.Security;
@@ -63,7 +64,7 @@ public static class MlflowApi
             return outOfRange;
         }
         return TypedResults.Ok(new InvocationsResponse(
-            [.. predictor.Predict(model, rows, reasons: 0).Select(p => p.ChurnProbability)],
+            [.. predictor.Predict(model, rows, reasons: 0, record: !RequestWarmUp.IsWarmUp(request.HttpContext.User)).Select(p => p.ChurnProbability)],
             errors.Ignored.Count == 0 ? null : errors.Ignored));
     }
 
