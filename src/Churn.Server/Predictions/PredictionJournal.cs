@@ -368,6 +368,13 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? lineBuffer;
 
+    /// <summary>
+    /// Whether an entry has been serialised in this process. The first serialisation builds the serialiser's metadata for
+    /// <see cref="PredictionLogEntry"/> (property accessors emitted and compiled), so a rehearsal is serialised once, to
+    /// nothing, for the first real prediction not to pay for it (bench/NOTES.md).
+    /// </summary>
+    private static volatile bool serialiserBuilt;
+
     [ThreadStatic]
     private static Utf8JsonWriter? lineWriter;
 
@@ -397,6 +404,12 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 lineWriter.Flush();
                 buffer.GetSpan(1)[0] = (byte)'\n';
                 buffer.Advance(1);
+                serialiserBuilt = true;
+            }
+            else if (!serialiserBuilt)
+            {
+                _ = JsonSerializer.SerializeToUtf8Bytes(entry, JsonSerializerOptions.Web);
+                serialiserBuilt = true;
             }
             ends.Add(buffer.WrittenCount);
         }
