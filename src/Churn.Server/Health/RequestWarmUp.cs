@@ -167,7 +167,7 @@ public sealed class RequestWarmUp(
 
     /// <summary>
     /// Sends requests and rehearses file scoring until the compiler settles or the budget is spent; returns how many
-    /// requests, how many file rows, how long and why it stopped.
+    /// requests (and how many of them went to the interoperability endpoints), how many file rows, how long and why it stopped.
     /// </summary>
     private async Task<(long Count, long Interop, long Rows, TimeSpan Elapsed, string Why)> DriveAsync(Uri address, ServingModel model, TimeSpan budget, CancellationToken cancellationToken)
     {
