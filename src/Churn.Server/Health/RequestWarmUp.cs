@@ -194,14 +194,14 @@ public sealed class RequestWarmUp(
             while (!done.IsCancellationRequested)
             {
                 var n = Interlocked.Increment(ref sent);
-                var (path, body) = (n % 20) switch
+                var (path, body, isInterop) = (n % 20) switch
                 {
-                    0 => ("/predict/batch", batch),
-                    7 => ("/invocations", mlflow),
-                    14 => (v2Path, v2),
-                    _ => ("/predict", single),
+                    0 => ("/predict/batch", batch, false),
+                    7 => ("/invocations", mlflow, true),
+                    14 => (v2Path, v2, true),
+                    _ => ("/predict", single, false),
                 };
-                if (n % 20 is 7 or 14)
+                if (isInterop)
                 {
                     Interlocked.Increment(ref interop);
                 }

@@ -369,9 +369,9 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
     private static ArrayBufferWriter<byte>? lineBuffer;
 
     /// <summary>
-    /// Whether an entry has been serialised in this process. The first serialisation builds the serialiser's metadata for
-    /// <see cref="PredictionLogEntry"/> (property accessors emitted and compiled), so a rehearsal is serialised once, to
-    /// nothing, for the first real prediction not to pay for it (bench/NOTES.md).
+    /// Whether a rehearsal has been serialised in this process. The first serialisation builds the serialiser's metadata
+    /// for <see cref="PredictionLogEntry"/> (property accessors emitted and compiled), so one rehearsal is serialised, to
+    /// nothing, for the first real prediction not to pay for it (bench/NOTES.md). Real entries leave the flag alone.
     /// </summary>
     private static volatile bool serialiserBuilt;
 
@@ -404,7 +404,6 @@ public sealed class PredictionJournal(IOptions<ServerOptions> options, Predictio
                 lineWriter.Flush();
                 buffer.GetSpan(1)[0] = (byte)'\n';
                 buffer.Advance(1);
-                serialiserBuilt = true;
             }
             else if (!serialiserBuilt)
             {
