@@ -39,7 +39,9 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app ./
 # The data directory belongs to the image's non-root user "app" (uid 1654), so a fresh named volume does too.
-RUN printf '#!/bin/sh\nexec dotnet /app/churn.dll "$@"\n' > /usr/local/bin/churn \
+# Both the server and the command start through the published launcher, which sets the runtime's environment-only
+# settings (src/Churn.Server/launch.sh says which and why).
+RUN printf '#!/bin/sh\nexec /app/launch.sh dotnet /app/churn.dll "$@"\n' > /usr/local/bin/churn \
     && chmod 0755 /usr/local/bin/churn \
     && mkdir -p /data \
     && chown app:app /data
@@ -59,4 +61,4 @@ USER app
 # health URL in CHURN_HEALTH_URL.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \
     CMD curl --fail --silent --show-error --output /dev/null --max-time 4 "${CHURN_HEALTH_URL:-http://127.0.0.1:8080/health}" || exit 1
-ENTRYPOINT ["dotnet", "/app/Churn.Server.dll"]
+ENTRYPOINT ["/app/launch.sh", "dotnet", "/app/Churn.Server.dll"]

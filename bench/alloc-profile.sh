@@ -18,7 +18,7 @@ profile() { # name path body requests
   local name=$1 path=$2 body=$3 n=$4 data="$work/dd-alloc"
   rm -rf "$data"; cp -r "$work/dd" "$data"
   CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
-    dotnet "$work/serve/churn.dll" serve --urls "http://127.0.0.1:$port" --data-dir "$data" >"$work/serve-alloc.log" 2>&1 &
+    "$work/serve/launch.sh" dotnet "$work/serve/churn.dll" serve --urls "http://127.0.0.1:$port" --data-dir "$data" >"$work/serve-alloc.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 600); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
   hey -n 3000 -c 10 -m POST -T application/json -H "X-API-Key: $key" -D "$body" "http://127.0.0.1:$port$path" >/dev/null

@@ -14,7 +14,7 @@ trace_tool="${DOTNET_TRACE:-$(command -v dotnet-trace || echo "$HOME/.dotnet/too
 [ -d "$work/dd" ] && [ -f "$work/bodies/single.json" ] || { echo "Run bench/run.sh first." >&2; exit 1; }
 
 CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
-  dotnet "$root/.build/cli/churn.dll" serve --urls "http://127.0.0.1:$port" --data-dir "$work/dd" >"$work/serve-profile.log" 2>&1 &
+  "$root/src/Churn.Server/launch.sh" dotnet "$root/.build/cli/churn.dll" serve --urls "http://127.0.0.1:$port" --data-dir "$work/dd" >"$work/serve-profile.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.5; done

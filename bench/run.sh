@@ -144,8 +144,9 @@ fi
 if [[ ",$skip," != *",http,"* && ",$skip," != *",churnhttp,"* ]]; then
   say "HTTP: Churn server (Telco champion, prediction log on)"
   launched=$(date +%s.%N)
+  # Through the published launcher, as the image starts the server: it sets the runtime's environment-only settings.
   CHURN_ADMIN_KEY="$key" Churn__Api__rate_limit=10000000 \
-    dotnet "$work/serve/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
+    "$work/serve/launch.sh" dotnet "$work/serve/churn.dll" serve --urls "http://127.0.0.1:$churn_port" --data-dir "$work/dd" >"$work/serve.log" 2>&1 &
   cpid=$!; pids+=("$cpid")
   if [[ ",$skip," != *",cold,"* ]]; then
     say "HTTP: cold start (launch to first answer, then ${cold_seconds} s of /predict at 50 concurrent)"

@@ -290,7 +290,7 @@ w("./churn train --data ../shared/data/WA_Fn-UseC_-Telco-Customer-Churn.csv --la
 w("dotnet $WORK/benchbin/Churn.Benchmarks.dll bdn --filter '*' --join        # CHURN_BENCH_MODEL=$WORK/pkg/model.zip")
 w(f"dotnet $WORK/benchbin/Churn.Benchmarks.dll train training.json {train_runs}  # CHURN_BENCH_TRAIN=../shared/data/customer_churn_dataset-testing-master.csv")
 w("dotnet publish src/Churn.Server -c Release -r linux-x64 --self-contained false -o $WORK/serve && dotnet publish src/Churn.Cli (same options)   # ReadyToRun, as the Dockerfile")
-w("CHURN_ADMIN_KEY=$KEY Churn__Api__rate_limit=10000000 dotnet $WORK/serve/churn.dll serve --urls http://127.0.0.1:18301 --data-dir $WORK/dd")
+w("CHURN_ADMIN_KEY=$KEY Churn__Api__rate_limit=10000000 $WORK/serve/launch.sh dotnet $WORK/serve/churn.dll serve --urls http://127.0.0.1:18301 --data-dir $WORK/dd")
 w("OMP_NUM_THREADS=1 /usr/bin/python3 -m uvicorn app:app --host 127.0.0.1 --port 18302 --workers 2   # in bench/peer; --workers 1 without OMP_NUM_THREADS")
 seen = set()
 for t in ("churn", "peer1w"):

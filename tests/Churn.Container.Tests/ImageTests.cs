@@ -33,6 +33,11 @@ public sealed class ImageTests(ImageFixture image, ITestOutputHelper output)
         Assert.All(uids, uid => Assert.Equal(ImageFixture.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture), uid));
         var (_, command, _) = await node.ExecAsync("cat", "/proc/1/cmdline");
         Assert.Contains("Churn.Server.dll", command, StringComparison.Ordinal);
+        // Started through the published launcher (src/Churn.Server/launch.sh): the runtime's environment-only settings are set.
+        var (_, environ, _) = await node.ExecAsync("cat", "/proc/1/environ");
+        var variables = environ.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("DOTNET_GCgen0size=0x1000000", variables);
+        Assert.Contains("MALLOC_ARENA_MAX=2", variables);
 
         // Everything the server wrote outside volumes: only the .NET runtime's debugger and diagnostics sockets in /tmp.
         var changes = (await image.Docker.CheckAsync(["diff", node.Name])).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -1,0 +1,60 @@
+namespace Churn.Server.Tests.Deployment;
+
+/// <summary>
+/// src/Churn.Server/launch.sh, the launcher the image, the ./churn wrapper and bench/run.sh start the server through: it
+/// sets the runtime's environment-only settings unless the environment already has them, then runs its arguments.
+/// Churn.Container.Tests checks that the image's server process has them.
+/// </summary>
+public sealed class LauncherTests
+{
+    private static string Launcher => Path.Combine(Tools.RepoRoot, "src", "Churn.Server", "launch.sh");
+
+    [Fact]
+    public async Task TheLauncherSetsTheGen0BudgetAndTheArenaLimitAndRunsItsArguments()
+    {
+        var (code, output, error) = await Tools.RunAsync(Launcher, ["env"], environment: new Dictionary<string, string?>
+        {
+            ["DOTNET_GCgen0size"] = null,
+            ["MALLOC_ARENA_MAX"] = null,
+        });
+
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Contains("DOTNET_GCgen0size=0x1000000", lines);
+        Assert.Contains("MALLOC_ARENA_MAX=2", lines);
+    }
+
+    [Fact]
+    public async Task AnOperatorsOwnSettingIsKept()
+    {
+        var (code, output, error) = await Tools.RunAsync(Launcher, ["env"], environment: new Dictionary<string, string?>
+        {
+            ["DOTNET_GCgen0size"] = "0x4000000",
+            ["MALLOC_ARENA_MAX"] = "4",
+        });
+
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Contains("DOTNET_GCgen0size=0x4000000", lines);
+        Assert.Contains("MALLOC_ARENA_MAX=4", lines);
+    }
+
+    [Fact]
+    public async Task TheCommandsExitCodeIsTheLaunchersOwn()
+    {
+        var (code, _, _) = await Tools.RunAsync(Launcher, ["sh", "-c", "exit 7"]);
+
+        Assert.Equal(7, code);
+    }
+
+    [Fact]
+    public void ThePublishedServerCarriesTheLauncherAndTheImageStartsThroughIt()
+    {
+        var project = File.ReadAllText(Path.Combine(Tools.RepoRoot, "src", "Churn.Server", "Churn.Server.csproj"));
+        var dockerfile = File.ReadAllText(Path.Combine(Tools.RepoRoot, "Dockerfile"));
+
+        Assert.Contains("<None Update=\"launch.sh\" CopyToOutputDirectory=\"Never\" CopyToPublishDirectory=\"PreserveNewest\" />", project, StringComparison.Ordinal);
+        Assert.Contains("ENTRYPOINT [\"/app/launch.sh\", \"dotnet\", \"/app/Churn.Server.dll\"]", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("exec /app/launch.sh dotnet /app/churn.dll", dockerfile, StringComparison.Ordinal);
+    }
+}
