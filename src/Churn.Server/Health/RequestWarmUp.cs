@@ -130,7 +130,9 @@ public sealed class RequestWarmUp(
         }
         finally
         {
-            ReturnWarmUpMemory();
+            // The requests and file rehearsals leave megabytes of dead buffers and large-object fragmentation, and the
+            // compiler its freed scratch memory in the C heap, that a serving process would otherwise keep (bench/NOTES.md).
+            _ = ProcessMemory.ReturnFreeMemory();
             finished.TrySetResult();
         }
     }
@@ -150,19 +152,6 @@ public sealed class RequestWarmUp(
         {
             log.LogDebug(ex, "The API key lookup was not warmed up.");
         }
-    }
-
-    /// <summary>
-    /// Gives the warm-up's garbage back to the system before ready: one blocking, compacting collection of every
-    /// generation, the large-object heap included, in the aggressive mode that also releases the collector's free space.
-    /// The requests and file rehearsals leave megabytes of dead buffers and large-object fragmentation, and the compiler
-    /// its freed scratch memory in the C heap, that a serving process would otherwise keep resident (bench/NOTES.md).
-    /// </summary>
-    private static void ReturnWarmUpMemory()
-    {
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        _ = NativeHeap.Trim();
     }
 
     /// <summary>

@@ -25,6 +25,12 @@ public sealed record ScoringOrder(Guid JobId, string InputFile, string ResultFil
 /// </summary>
 public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoard board, RuntimeSettings settings, IOptions<ServerOptions> options, ILogger<ScoringJob> log) : BackgroundService
 {
+    /// <summary>
+    /// Rows from which a finished job, with none waiting, is followed by <see cref="ProcessMemory.ReturnFreeMemory"/>: a file
+    /// of this size has grown the heaps by megabytes, and one pause of a full collection per such job is small beside it.
+    /// </summary>
+    public const long ReturnMemoryFromRows = 100_000;
+
     public const string EmptyUpload = "The upload is empty.";
     public const string QueueFull = "Too many scoring jobs are queued.";
 
@@ -121,6 +127,13 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
             {
                 order.Upload?.Abandon();
                 File.Delete(order.InputFile);
+            }
+            if (orders.Reader.Count == 0 && board.Get(order.JobId) is { RowsDone: >= ReturnMemoryFromRows } done)
+            {
+                // A large file leaves its pieces' buffers in the pools and the large-object heap; with no job waiting they go
+                // back to the system rather than stay resident beside the serving (bench/NOTES.md, resident memory).
+                var pause = ProcessMemory.ReturnFreeMemory();
+                log.LogInformation("Scoring job {Job} ({Rows} rows) done; returned its memory in a {Pause:0} ms collection.", done.Id, done.RowsDone, pause.TotalMilliseconds);
             }
         }
     }

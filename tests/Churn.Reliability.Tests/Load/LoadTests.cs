@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Churn.Server.Health;
+using Churn.Server.Jobs;
 
 namespace Churn.Reliability.Tests.Load;
 
@@ -90,6 +91,38 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         Assert.Equal(0, failures);
         Assert.Null(last.GrowthBeyond(warm.Value));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+    }
+
+    /// <summary>
+    /// A large file job, done with no other job waiting, gives the buffers it grew back to the system in one full
+    /// collection and logs it; a small job does not pause the server for that.
+    /// </summary>
+    [Fact]
+    public async Task ALargeFileJobReturnsItsMemoryOnceItIsDoneAndASmallOneDoesNot()
+    {
+        await using var server = await ServerProcess.StartAsync(DataDir);
+        using var client = server.Client();
+
+        // Small first: jobs run one after another, so a line for it would be in the log before the large job's.
+        var small = await ScoreFileAsync(client, 100);
+        var large = await ScoreFileAsync(client, (int)ScoringJob.ReturnMemoryFromRows);
+
+        await Wait.UntilAsync(() => Task.FromResult(Returned(large).Success), TimeSpan.FromSeconds(10), "the large job's memory line in the log", () => server.Output);
+        output.WriteLine(Returned(large).Value);
+        Assert.Equal(ScoringJob.ReturnMemoryFromRows, long.Parse(Returned(large).Groups[1].Value, CultureInfo.InvariantCulture));
+        Assert.False(Returned(small).Success, $"The 100-row job {small} was followed by a full collection:\n{server.Output}");
+
+        Match Returned(string job) => Regex.Match(server.Output, $@"Scoring job {job} \((\d+) rows\) done; returned its memory in a \d+ ms collection");
+    }
+
+    private static async Task<string> ScoreFileAsync(HttpClient client, int rows)
+    {
+        using var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(rows, seed: 5), System.Text.Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        var job = await BackgroundJobs.FinishedAsync(client, id);
+        Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
+        return id;
     }
 
     /// <summary>
