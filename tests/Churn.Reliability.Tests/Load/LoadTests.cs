@@ -115,6 +115,25 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         Match Returned(string job) => Regex.Match(server.Output, $@"Scoring job {job} \((\d+) rows\) done; returned its memory in a \d+ ms collection");
     }
 
+    /// <summary>A retraining, once done, gives the memory it grew back to the system in one full collection and logs it.</summary>
+    [Fact]
+    public async Task ARetrainingReturnsItsMemoryOnceItIsDone()
+    {
+        await using var server = await ServerProcess.StartAsync(DataDir);
+        using var admin = server.Client();
+
+        using var started = await admin.PostAsJsonAsync("/retrain", new { rows = 2000, seed = 9 });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.ReadObjectAsync())["id"]!.GetValue<string>();
+        var job = await BackgroundJobs.FinishedAsync(admin, id);
+        Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
+
+        await Wait.UntilAsync(() => Task.FromResult(Returned().Success), TimeSpan.FromSeconds(10), "the retraining's memory line in the log", () => server.Output);
+        output.WriteLine(Returned().Value);
+
+        Match Returned() => Regex.Match(server.Output, $@"Retraining job {id} done; returned its memory in a \d+ ms collection");
+    }
+
     private static async Task<string> ScoreFileAsync(HttpClient client, int rows)
     {
         using var started = await client.PostAsync("/jobs/score", new StringContent(Bodies.Csv(rows, seed: 5), System.Text.Encoding.UTF8, "text/csv"));
