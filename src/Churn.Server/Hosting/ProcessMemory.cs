@@ -8,7 +8,7 @@ internal static class ProcessMemory
     /// <summary>
     /// One blocking, compacting collection of every generation, the large-object heap included, in the aggressive mode
     /// that also releases the collector's free space; then a trim of the C heap (<see cref="NativeHeap.Trim"/>). For
-    /// after a burst (the warm-up before ready, a large file job), never per request: it pauses every managed thread for
+    /// after a burst (the warm-up before ready, a large file job, a retraining), never per request: it pauses every managed thread for
     /// the collection, tens of milliseconds with the server's live objects. Returns the pause, as the collector counts it.
     /// </summary>
     public static TimeSpan ReturnFreeMemory()
