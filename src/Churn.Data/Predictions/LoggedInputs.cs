@@ -51,17 +51,36 @@ public static class LoggedInputs
         /// <summary>Adds one row: its customer id and its logged <c>InputsJson</c>.</summary>
         public void Add(string? customerId, string inputsJson)
         {
-            ids.Add(customerId);
+            var start = Reserve(Encoding.UTF8.GetMaxByteCount(inputsJson.Length));
+            Added(customerId, start + Encoding.UTF8.GetBytes(inputsJson, pending.AsSpan(start)));
+        }
+
+        /// <summary>Adds one row whose logged <c>InputsJson</c> is still the UTF-8 bytes the store holds; they are copied.</summary>
+        public void Add(string? customerId, ReadOnlySpan<byte> inputsJsonUtf8)
+        {
+            var start = Reserve(inputsJsonUtf8.Length);
+            inputsJsonUtf8.CopyTo(pending.AsSpan(start));
+            Added(customerId, start + inputsJsonUtf8.Length);
+        }
+
+        /// <summary>Makes room for <paramref name="bytes"/> more in the chunk being filled; returns where they go.</summary>
+        private int Reserve(int bytes)
+        {
             var start = pendingCount == 0 ? 0 : ends[pendingCount - 1];
-            var most = Encoding.UTF8.GetMaxByteCount(inputsJson.Length);
-            if (start + most > pending.Length)
+            if (start + bytes > pending.Length)
             {
-                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(pending.Length * 2, start + most));
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(pending.Length * 2, start + bytes));
                 pending.AsSpan(0, start).CopyTo(larger);
                 ArrayPool<byte>.Shared.Return(pending);
                 pending = larger;
             }
-            ends[pendingCount++] = start + Encoding.UTF8.GetBytes(inputsJson, pending.AsSpan(start));
+            return start;
+        }
+
+        private void Added(string? customerId, int end)
+        {
+            ids.Add(customerId);
+            ends[pendingCount++] = end;
             if (pendingCount == ChunkRows)
             {
                 Dispatch();
@@ -131,10 +150,20 @@ public static class LoggedInputs
         }
     }
 
-    /// <summary>One task's parser: per categorical column, the category texts seen so far.</summary>
+    /// <summary>
+    /// One task's parser: per categorical column, the category texts seen so far, and the first
+    /// <see cref="FewLevels"/> of them as the UTF-8 bytes they are logged as.
+    /// </summary>
     private sealed class RowParser(FeatureColumn[] columns, byte[][] names, int rowOffset)
     {
+        /// <summary>
+        /// Levels per column matched on their logged bytes, before a text is decoded and hashed: a churn feature's
+        /// categories are few, and comparing a value's bytes with each of them is cheaper than decoding it.
+        /// </summary>
+        private const int FewLevels = 16;
+
         private readonly Dictionary<string, string>?[] categories = new Dictionary<string, string>?[columns.Length];
+        private readonly List<(byte[] Utf8, string Text)>?[] levels = new List<(byte[] Utf8, string Text)>?[columns.Length];
         private char[] text = ArrayPool<char>.Shared.Rent(256);
 
         /// <summary>Parses one row's logged inputs, as UTF-8, into row <paramref name="row"/> of the columns.</summary>
@@ -209,6 +238,29 @@ public static class LoggedInputs
 
         /// <summary>The string value, shared with the equal values this parser has read before in the same column.</summary>
         private string Category(ref Utf8JsonReader reader, int f)
+        {
+            var known = levels[f] ??= [];
+            var plain = !reader.ValueIsEscaped && !reader.HasValueSequence;
+            if (plain)
+            {
+                var utf8 = reader.ValueSpan;
+                foreach (var (bytes, level) in known)
+                {
+                    if (utf8.SequenceEqual(bytes))
+                    {
+                        return level;
+                    }
+                }
+            }
+            var shared = Decoded(ref reader, f);
+            if (plain && known.Count < FewLevels)
+            {
+                known.Add((reader.ValueSpan.ToArray(), shared));
+            }
+            return shared;
+        }
+
+        private string Decoded(ref Utf8JsonReader reader, int f)
         {
             var most = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
             if (most > text.Length)

@@ -93,8 +93,8 @@ public abstract class PredictionLogStoreScenarios : StoreTestBase
         var window = await LoggedWindow.ReadAsync(read, "bank", entries[100].Time, entries[8_100].Time, maxRows: 5_000, schema);
         var expected = entries.Skip(100).Take(8_001).Where(e => e.ModelName == "bank").OrderByDescending(e => e.Time).Take(5_000).ToList();
 
-        // Every field of every row as EF reads it back (the time at the store's precision), though the window reads its rows
-        // straight from the data reader.
+        // Every field of every row as EF reads it back (the time at the store's precision), though on SQLite the window steps its rows
+        // through SQLite's own API.
         var stored = await read.PredictionLog.AsNoTracking().ToDictionaryAsync(p => p.Id);
         Assert.Equal(expected.Select(e => Logged(stored[e.Id])), window.Rows);
         Assert.Equal(expected.Select(e => e.CustomerId), window.Inputs!.Ids);
