@@ -36,6 +36,34 @@ public class ManyLevelsTests
     }
 
     [Fact]
+    public void EqualTextsAreOneLevelWhetherOrNotTheyAreTheSameStringObject()
+    {
+        var reference = WithManyLevels(20_000, seed: 1, newShare: 0);
+        var profile = ReferenceProfiler.Profile(reference);
+        var shared = WithManyLevels(10_000, seed: 4, newShare: 0.02);
+        var copied = WithManyLevels(10_000, seed: 4, newShare: 0.02);
+        // The same texts, each row its own string object (as a parser that shares nothing would give), interleaved with
+        // the shared ones of the first half: the counts, hence every figure, must not change.
+        var once = shared.Columns.Single(c => c.Spec.Name == "region").Categories!;
+        var region = copied.Columns.Single(c => c.Spec.Name == "region").Categories!;
+        for (var r = 0; r < region.Length; r++)
+        {
+            once[r] = string.Intern(once[r]!);
+            region[r] = r % 2 == 0 ? new string(region[r].AsSpan()) : once[r];
+        }
+
+        var expected = DriftDetector.Detect(profile, shared).Features.Single(f => f.Feature == "region");
+        var actual = DriftDetector.Detect(profile, copied).Features.Single(f => f.Feature == "region");
+
+        Assert.Equal(once.Distinct(StringComparer.Ordinal).Count(), actual.CurrentLevels);
+        Assert.Equal(expected.CurrentLevels, actual.CurrentLevels);
+        Assert.Equal(expected.Statistic, actual.Statistic);
+        Assert.Equal(expected.Psi, actual.Psi);
+        Assert.Equal(expected.NewLevels, actual.NewLevels);
+        Assert.Equal(0.02, actual.NewLevels["brand-new"], 0.005);
+    }
+
+    [Fact]
     public void TheLevelsComparedAndTheNewLevelShareAreOptionsAndAreValidated()
     {
         Assert.Throws<ArgumentException>(() => new DriftOptions { MaxLevels = 0 }.Validate());
