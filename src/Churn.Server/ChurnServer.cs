@@ -151,6 +151,12 @@ public sealed class ChurnServer
         {
             return await CannotStartAsync(problem);
         }
+        if (ProcessMemory.MissingLauncherSettings() is { Count: > 0 } missing)
+        {
+            app.Logger.LogWarning(
+                "Started without launch.sh: {Missing} not set, so the runtime sizes the collector's gen-0 budget from the CPU's cache and resident memory can be tens of MB higher. Start the server through launch.sh (docs/operations.md).",
+                string.Join(" and ", missing));
+        }
         PrintBanner(app, output);
         await app.WaitForShutdownAsync(stopping);
         return 0;

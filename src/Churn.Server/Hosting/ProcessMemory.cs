@@ -6,6 +6,16 @@ namespace Churn.Server.Hosting;
 internal static class ProcessMemory
 {
     /// <summary>
+    /// The runtime settings <c>launch.sh</c> sets unless the environment has them (ADR 0009): the runtime reads them from
+    /// the environment only, so a server started without the launcher runs without them.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LauncherSettings = ["DOTNET_GCgen0size", "MALLOC_ARENA_MAX"];
+
+    /// <summary>The <see cref="LauncherSettings"/> this process's environment lacks: empty when it was started through <c>launch.sh</c> or they were set by hand.</summary>
+    public static IReadOnlyList<string> MissingLauncherSettings() =>
+        [.. LauncherSettings.Where(name => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))];
+
+    /// <summary>
     /// One blocking, compacting collection of every generation, the large-object heap included, in the aggressive mode
     /// that also releases the collector's free space; then a trim of the C heap (<see cref="NativeHeap.Trim"/>). For
     /// after a burst (the warm-up before ready, a large file job, a retraining), never per request: it pauses every managed thread for

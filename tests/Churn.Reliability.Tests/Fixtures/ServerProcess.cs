@@ -40,7 +40,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// Starts <c>churn serve</c> on <paramref name="dataDir"/> and waits until it answers liveness (it listens only once
     /// its champion is loaded and warm). <paramref name="settings"/> are configuration keys such as <c>Churn:Api:rate_limit</c>.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? settings = null, int? port = null)
+    /// <param name="environment">Variables to set in the process's environment, or to remove from it (null), after the settings.</param>
+    public static async Task<ServerProcess> StartAsync(
+        string dataDir, IReadOnlyDictionary<string, string>? settings = null, int? port = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var chosenPort = port ?? FreePort();
         var start = ChurnCommand.StartInfo(["serve", "--urls", $"http://127.0.0.1:{chosenPort}", "--data-dir", dataDir], workingDirectory: dataDir);
@@ -68,6 +70,17 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var (key, value) in defaults)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
         var server = new ServerProcess(start, dataDir, chosenPort);
         await server.WaitUntilLiveAsync();

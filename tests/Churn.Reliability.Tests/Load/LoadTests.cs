@@ -8,6 +8,33 @@ namespace Churn.Reliability.Tests.Load;
 [Collection(ReliabilityCollection.Name)]
 public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
 {
+    /// <summary>
+    /// A server started without launch.sh runs without the runtime settings it sets (ADR 0009) and says so in its log,
+    /// naming each one missing; started with them, as through the launcher, it says nothing.
+    /// </summary>
+    [Fact]
+    public async Task AServerStartedWithoutTheLaunchersSettingsWarnsNamingThem()
+    {
+        const string Warning = "Started without launch.sh";
+        string without, with, one;
+        await using (var server = await ServerProcess.StartAsync(DataDir, environment: new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = null, ["MALLOC_ARENA_MAX"] = null }))
+        {
+            without = server.Output;
+        }
+        await using (var server = await ServerProcess.StartAsync(DataDir, environment: new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x1000000", ["MALLOC_ARENA_MAX"] = null }))
+        {
+            one = server.Output;
+        }
+        await using (var server = await ServerProcess.StartAsync(DataDir, environment: new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x1000000", ["MALLOC_ARENA_MAX"] = "2" }))
+        {
+            with = server.Output;
+        }
+
+        Assert.Contains($"{Warning}: DOTNET_GCgen0size and MALLOC_ARENA_MAX not set", without, StringComparison.Ordinal);
+        Assert.Contains($"{Warning}: MALLOC_ARENA_MAX not set", one, StringComparison.Ordinal);
+        Assert.DoesNotContain(Warning, with, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ABurstFarAboveTheRateLimitGets429sWithRetryAfterAndNoRequestTimesOut()
     {

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Churn.Server.Tests.Deployment;
 
 /// <summary>
@@ -26,6 +28,15 @@ public sealed class LauncherTests
         var lines = output.Split('\n', StringSplitOptions.TrimEntries);
         Assert.Contains($"DOTNET_GCgen0size={gen0After}", lines);
         Assert.Contains($"MALLOC_ARENA_MAX={arenasAfter}", lines);
+    }
+
+    /// <summary>The server's check for a start without the launcher names exactly the variables the launcher sets.</summary>
+    [Fact]
+    public void TheServerLooksForTheVariablesTheLauncherSets()
+    {
+        var set = Regex.Matches(File.ReadAllText(Launcher), @"^: ""\$\{(\w+):=", RegexOptions.Multiline).Select(m => m.Groups[1].Value);
+
+        Assert.Equal(set, Churn.Server.Hosting.ProcessMemory.LauncherSettings);
     }
 
     [Fact]
