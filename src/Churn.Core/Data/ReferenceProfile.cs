@@ -61,23 +61,24 @@ public static class ReferenceProfiler
         var profiles = new List<FeatureProfile>(data.Columns.Length);
         foreach (var column in data.Columns)
         {
-            profiles.Add(column.Categories is { } c ? Categorical(column.Spec, c) : Numeric(column.Spec, column.Numbers!, seed));
+            profiles.Add(column.Categories is not null ? Categorical(column) : Numeric(column.Spec, column.Numbers!, seed));
         }
         return profiles;
     }
 
-    private static FeatureProfile Categorical(FeatureSpec spec, string?[] values)
+    private static FeatureProfile Categorical(FeatureColumn column)
     {
-        var present = values.Where(v => v is not null).ToArray();
-        var counts = present.GroupBy(v => v!, StringComparer.Ordinal).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var values = column.Categories!;
+        var (levels, present) = column.LevelCounts();
+        var counts = levels.OrderByDescending(l => l.Value).ThenBy(l => l.Key, StringComparer.Ordinal).ToList();
         return new FeatureProfile
         {
-            Name = spec.Name,
-            Kind = spec.Kind,
+            Name = column.Spec.Name,
+            Kind = column.Spec.Kind,
             Count = values.Length,
-            MissingShare = values.Length == 0 ? 0 : 1 - (double)present.Length / values.Length,
-            Frequencies = counts.ToDictionary(g => g.Key, g => (double)g.Count() / Math.Max(1, present.Length)),
-            Mode = counts.FirstOrDefault()?.Key,
+            MissingShare = values.Length == 0 ? 0 : 1 - (double)present / values.Length,
+            Frequencies = counts.ToDictionary(l => l.Key, l => (double)l.Value / Math.Max(1, present)),
+            Mode = counts.Count == 0 ? null : counts[0].Key,
         };
     }
 

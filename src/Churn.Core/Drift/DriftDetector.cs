@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Churn.Core.Models;
 
 namespace Churn.Core.Drift;
@@ -91,7 +90,8 @@ public static class DriftDetector
     private static FeatureDrift Categorical(FeatureProfile reference, FeatureColumn column, DriftOptions options)
     {
         // Booleans are profiled as "true"/"false" frequencies; categories by their text.
-        var (currentCounts, n) = Count(column);
+        var (levelCounts, n) = column.LevelCounts();
+        var currentCounts = levelCounts.ToDictionary(c => c.Key, c => (double)c.Value, StringComparer.Ordinal);
         var rows = column.Categories?.Length ?? column.Numbers!.Length;
         var test = n <= options.SmallSampleMax ? "chi2" : "jensen-shannon";
         var threshold = test == "chi2" ? options.PValue : options.JensenShannonThreshold;
@@ -123,61 +123,6 @@ public static class DriftDetector
             levels[level] = count / n;
         }
         return WithLevels(CategoricalVerdict(reference, options, rows, n, test, threshold, refCounts, curCounts, psi), levels, currentCounts.Count);
-    }
-
-    /// <summary>
-    /// How often each level occurs in a categorical or boolean column (missing values skipped), and the values counted.
-    /// A level's count is found through the few strings seen last, compared by reference, before its text is hashed:
-    /// columns read from a file or the prediction log share one string per level, so a million rows cost a million
-    /// comparisons of references rather than a million hashes of text.
-    /// </summary>
-    private static (Dictionary<string, double> Counts, int Present) Count(FeatureColumn column)
-    {
-        const int Recent = 8;
-        var slots = new Dictionary<string, int>(StringComparer.Ordinal);
-        var counts = new List<int>();
-        var recent = new string?[Recent];
-        var recentSlot = new int[Recent];
-        var next = 0;
-        var present = 0;
-        var rows = column.Categories?.Length ?? column.Numbers!.Length;
-        for (var r = 0; r < rows; r++)
-        {
-            string? key = column.Categories is { } c ? c[r] : double.IsNaN(column.Numbers![r]) ? null : column.Numbers[r] == 1 ? "true" : "false";
-            if (key is null)
-            {
-                continue;
-            }
-            present++;
-            var slot = Seen(recent, key);
-            if (slot >= 0)
-            {
-                counts[recentSlot[slot]]++;
-                continue;
-            }
-            ref var level = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, key, out var known);
-            if (!known)
-            {
-                level = counts.Count;
-                counts.Add(0);
-            }
-            counts[level]++;
-            (recent[next], recentSlot[next]) = (key, level);
-            next = (next + 1) % Recent;
-        }
-        return (slots.ToDictionary(s => s.Key, s => (double)counts[s.Value], StringComparer.Ordinal), present);
-    }
-
-    private static int Seen(string?[] recent, string key)
-    {
-        for (var i = 0; i < recent.Length; i++)
-        {
-            if (ReferenceEquals(recent[i], key))
-            {
-                return i;
-            }
-        }
-        return -1;
     }
 
     private static FeatureDrift WithLevels(FeatureDrift drift, Dictionary<string, double> newLevels, int currentLevels) =>

@@ -80,18 +80,11 @@ public static class DataQualityAnalyzer
             var bad = unparseable.GetValueOrDefault(name);
             if (column.Categories is { } cats)
             {
-                var missing = cats.Count(c => c is null);
-                var unseen = new Dictionary<string, int>(StringComparer.Ordinal);
-                if (profile is not null)
-                {
-                    foreach (var c in cats)
-                    {
-                        if (c is not null && !profile.Frequencies.ContainsKey(c))
-                        {
-                            unseen[c] = unseen.GetValueOrDefault(c) + 1;
-                        }
-                    }
-                }
+                var (levels, present) = column.LevelCounts();
+                var missing = cats.Length - present;
+                var unseen = profile is null
+                    ? []
+                    : levels.Where(l => !profile.Frequencies.ContainsKey(l.Key)).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
                 columns.Add(new ColumnQuality
                 {
                     Column = name,

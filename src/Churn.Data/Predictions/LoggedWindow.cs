@@ -1,9 +1,11 @@
 using System.Buffers.Text;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Churn.Core.Data;
 using Churn.Core.Schema;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using SQLitePCL;
 
@@ -17,6 +19,8 @@ public sealed record LoggedWindow(IReadOnlyList<LoggedPrediction> Rows, Dataset?
 {
     /// <summary>Rows stepped between two looks at the cancellation token on SQLite.</summary>
     private const int RowsPerCancellationCheck = 4096;
+
+    private static readonly ConditionalWeakTable<IModel, Func<long, DateTimeOffset>> TimeConversions = [];
 
     /// <summary>
     /// Reads the predictions of <paramref name="modelName"/> logged from <paramref name="start"/> to <paramref name="end"/>
@@ -137,14 +141,14 @@ public sealed record LoggedWindow(IReadOnlyList<LoggedPrediction> Rows, Dataset?
         }
     }
 
-    /// <summary>The model's conversion of a stored time (a long on SQLite) back to the time it logged.</summary>
-    private static Func<long, DateTimeOffset> TimeFromStore(ChurnDbContext db)
+    /// <summary>The model's conversion of a stored time (a long on SQLite) back to the time it logged, compiled once per model.</summary>
+    private static Func<long, DateTimeOffset> TimeFromStore(ChurnDbContext db) => TimeConversions.GetValue(db.Model, model =>
     {
-        var property = db.Model.FindEntityType(typeof(PredictionLogEntry))!.FindProperty(nameof(PredictionLogEntry.Time))!;
+        var property = model.FindEntityType(typeof(PredictionLogEntry))!.FindProperty(nameof(PredictionLogEntry.Time))!;
         return property.GetTypeMapping().Converter is ValueConverter<DateTimeOffset, long> converter
             ? converter.ConvertFromProviderExpression.Compile()
             : throw new InvalidOperationException("The prediction log's time is not stored as a long on SQLite.");
-    }
+    });
 
     /// <summary>A stored id: the text SQLite keeps a Guid as, or its 16 bytes.</summary>
     private static Guid GuidOf(sqlite3_stmt statement, int column)

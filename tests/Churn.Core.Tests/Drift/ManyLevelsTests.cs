@@ -11,13 +11,12 @@ public class ManyLevelsTests
     [Fact]
     public void AFiveThousandLevelColumnIsJudgedOnItsFrequentLevelsAndANewLevelOfTwoPercentIsReported()
     {
-        var reference = WithManyLevels(20_000, seed: 1, newShare: 0);
-        var profile = ReferenceProfiler.Profile(reference);
+        var profile = ReferenceProfile();
         var unchanged = WithManyLevels(10_000, seed: 2, newShare: 0);
         var withNewLevel = WithManyLevels(10_000, seed: 3, newShare: 0.02);
 
-        var quiet = DriftDetector.Detect(profile, unchanged).Features.Single(f => f.Feature == "region");
-        var shifted = DriftDetector.Detect(profile, withNewLevel).Features.Single(f => f.Feature == "region");
+        var quiet = Region(DriftDetector.Detect(profile, unchanged));
+        var shifted = Region(DriftDetector.Detect(profile, withNewLevel));
         var quality = DataQualityAnalyzer.Analyze(withNewLevel, new LoadReport([], []), profile).Columns.Single(c => c.Column == "region");
 
         Assert.True(quiet.Judged);
@@ -38,12 +37,12 @@ public class ManyLevelsTests
     [Fact]
     public void EqualTextsAreOneLevelWhetherOrNotTheyAreTheSameStringObject()
     {
-        var reference = WithManyLevels(20_000, seed: 1, newShare: 0);
-        var profile = ReferenceProfiler.Profile(reference);
+        var profile = ReferenceProfile();
         var shared = WithManyLevels(10_000, seed: 4, newShare: 0.02);
         var copied = WithManyLevels(10_000, seed: 4, newShare: 0.02);
-        // The same texts, each row its own string object (as a parser that shares nothing would give), interleaved with
-        // the shared ones of the first half: the counts, hence every figure, must not change.
+        // The same texts: in the first dataset one interned string per level; in the second, every other row its own
+        // string object (as a parser that shares nothing would give) and the rest those interned strings. The counts,
+        // hence every figure, must not change.
         var once = shared.Columns.Single(c => c.Spec.Name == "region").Categories!;
         var region = copied.Columns.Single(c => c.Spec.Name == "region").Categories!;
         for (var r = 0; r < region.Length; r++)
@@ -52,8 +51,8 @@ public class ManyLevelsTests
             region[r] = r % 2 == 0 ? new string(region[r].AsSpan()) : once[r];
         }
 
-        var expected = DriftDetector.Detect(profile, shared).Features.Single(f => f.Feature == "region");
-        var actual = DriftDetector.Detect(profile, copied).Features.Single(f => f.Feature == "region");
+        var expected = Region(DriftDetector.Detect(profile, shared));
+        var actual = Region(DriftDetector.Detect(profile, copied));
 
         Assert.Equal(once.Distinct(StringComparer.Ordinal).Count(), actual.CurrentLevels);
         Assert.Equal(expected.CurrentLevels, actual.CurrentLevels);
@@ -70,6 +69,11 @@ public class ManyLevelsTests
         Assert.Throws<ArgumentException>(() => new DriftOptions { NewLevelShare = 2 }.Validate());
         Assert.Equal(20, new DriftOptions().MaxLevels);
     }
+
+    /// <summary>The profile of a 20,000-row reference that holds every one of the levels.</summary>
+    private static IReadOnlyList<FeatureProfile> ReferenceProfile() => ReferenceProfiler.Profile(WithManyLevels(20_000, seed: 1, newShare: 0));
+
+    private static FeatureDrift Region(DriftReport report) => report.Features.Single(f => f.Feature == "region");
 
     /// <summary>Generated customers whose region is one of 5,000 levels (a long Zipf tail), plus new levels at the given share and at 0.2 %.</summary>
     private static Dataset WithManyLevels(int rows, int seed, double newShare)
