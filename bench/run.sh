@@ -102,7 +102,7 @@ say "train the Telco model into a fresh data dir (the model every scoring benchm
 rm -rf "$work/dd" "$work/pkg"
 ./churn train --data "$telco" --label Churn --positive Yes --id customerID --promote --data-dir "$work/dd" --out "$work/pkg" >"$work/train-telco.log" 2>&1 ||
   { cat "$work/train-telco.log" >&2; exit 1; }
-export CHURN_BENCH_MODEL="$work/pkg/model.zip" CHURN_BENCH_TELCO="$telco" CHURN_BENCH_TRAIN="$big"
+export CHURN_BENCH_MODEL="$work/pkg/model.zip" CHURN_BENCH_TELCO="$telco" CHURN_BENCH_TRAIN="$big" CHURN_BENCH_BIN="$work/benchbin/Churn.Benchmarks.dll"
 
 if [[ ",$skip," != *",bdn,"* ]]; then
   say "in process: BenchmarkDotNet (short in-process job)"

@@ -26,6 +26,7 @@ namespace Churn.Benchmarks;
 ///   Churn.Benchmarks train OUT.json RUNS            Stopwatch over ChurnTrainer.Train on the 64k file (CHURN_BENCH_TRAIN)
 ///   Churn.Benchmarks drift OUT.json ROWS WORKDIR    the drift check over ROWS predictions read from a SQLite store (CHURN_BENCH_MODEL, CHURN_BENCH_TELCO)
 ///   Churn.Benchmarks allocations TRACE REQUESTS OUT.txt   bytes allocated per request, by type and stack, from a GC trace (alloc-profile.sh)
+///   Churn.Benchmarks paced URL BODY RATE SECONDS OUT.json NAME   open-loop POSTs at a fixed, evenly spaced rate (key in CHURN_BENCH_KEY)
 /// </summary>
 public static class Program
 {
@@ -38,6 +39,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "allocations")
         {
             return AllocationReport.Run(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+        }
+        if (args.Length > 0 && args[0] == "paced")
+        {
+            return PacedLoad.RunAsync(args[1], args[2], double.Parse(args[3], CultureInfo.InvariantCulture),
+                double.Parse(args[4], CultureInfo.InvariantCulture), args[5], args[6]).GetAwaiter().GetResult();
         }
         if (args.Length > 0 && args[0] == "train")
         {

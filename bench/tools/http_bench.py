@@ -5,7 +5,10 @@
 
 Cases (the same commands for every target):
   c1         /predict, 1 concurrent, closed loop                  hey -z D/2 -c 1
-  fixed1000  /predict at a fixed 1,000 requests/s                 hey -z D -c 10 -q 100   (10 workers x 100/s)
+  fixed1000  /predict at a fixed 1,000 requests/s                 hey -z D -c 10 -q 100   (10 workers x 100/s: hey starts
+             the workers' tickers together, so this offers bursts of ten requests every 10 ms)
+  paced1000  /predict at 1,000 requests/s evenly spaced, open loop  Churn.Benchmarks paced (one send every 1 ms, each
+             timed from its own send; the benchmark build's dll from CHURN_BENCH_BIN)
   sat50      /predict at saturation, 50 concurrent                hey -z D -c 50
   batch100c1 /predict/batch with 100 real rows, 1 concurrent      hey -z D/2 -c 1
   batch100   /predict/batch with 100 real rows, 10 concurrent     hey -z D -c 10
@@ -85,6 +88,21 @@ def hey(name, url, body, duration, extra, key, raw_dir, rows_per_request=1):
     return stats
 
 
+def paced(name, url, body, duration, rate, key, raw_dir):
+    """Open-loop POSTs at RATE per second, evenly spaced (bench/Churn.Benchmarks/PacedLoad.cs); same fields as hey()."""
+    out = os.path.join(raw_dir, f"{name}.json")
+    dll = os.environ.get("CHURN_BENCH_BIN") or os.path.join(os.environ.get("CHURN_BENCH_WORK", "/tmp/churn-bench"), "benchbin", "Churn.Benchmarks.dll")
+    env = dict(os.environ)
+    if key:
+        env["CHURN_BENCH_KEY"] = key
+    before = loadavg()
+    subprocess.run(["dotnet", dll, "paced", url, body, str(rate), str(duration), out, name], check=True, env=env)
+    with open(out) as f:
+        stats = json.load(f)
+    stats["loadavg_before"], stats["loadavg_after"] = before, loadavg()
+    return stats
+
+
 def request(method, url, data=None, headers=None):
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     with urllib.request.urlopen(req, timeout=600) as r:
@@ -150,6 +168,7 @@ def main():
     hey(f"{target}-warmup", base + "/predict", single, 2, ["-c", "4"], key, raw)
     cases.append(hey(f"{target}-c1", base + "/predict", single, half, ["-c", "1"], key, raw))
     cases.append(hey(f"{target}-fixed1000", base + "/predict", single, duration, ["-c", "10", "-q", "100"], key, raw))
+    cases.append(paced(f"{target}-paced1000", base + "/predict", single, duration, 1000, key, raw))
     cases.append(hey(f"{target}-sat50", base + "/predict", single, duration, ["-c", "50"], key, raw))
     cases.append(hey(f"{target}-batch100c1", base + "/predict/batch", batch, half, ["-c", "1"], key, raw, rows_per_request=100))
     cases.append(hey(f"{target}-batch100", base + "/predict/batch", batch, duration, ["-c", "10"], key, raw, rows_per_request=100))

@@ -95,14 +95,22 @@ if sat:
            peer=f"1w {num(rps(case('peer1w', 'sat50')))} / 2w {num(rps(case('peer2w', 'sat50')))} req/s",
            floor=f"GET /health/live {num(rps(floor50))} req/s" if floor50 else "",
            ratios=f"÷ floor {share:.2f}; ÷ peer 2w {ratio(rps(sat), rps(case('peer2w', 'sat50')), 0)}" if share else "")
-f = case("churn", "fixed1000")
-if f:
-    rate_ok = f["requests_per_second"] >= 950
-    p2 = case("peer2w", "fixed1000")
-    target("/predict at a fixed 1,000 req/s", "p99 < 3 ms", f"p99 {f['latency_ms']['p99']} ms (p50 {f['latency_ms']['p50']}) at {num(rps(f))} req/s achieved",
-           rate_ok and f["latency_ms"]["p99"] < 3, f"hey -c 10 -q 100 for {duration} s", "" if rate_ok else "the offered 1,000 req/s was not sustained",
-           peer=f"2w p99 {p2['latency_ms']['p99']} ms at {num(rps(p2))} req/s" if p2 else "",
-           ratios=f"p99 ÷ goal {f['latency_ms']['p99'] / 3:.2f}; peer p99 ÷ ours {ratio(p2 and p2['latency_ms']['p99'], f['latency_ms']['p99'], 0)}")
+f, fp = case("churn", "fixed1000"), case("churn", "paced1000")
+if fp or f:
+    # Judged on the evenly spaced open-loop case when it ran: hey's -c 10 -q 100 starts its ten tickers together and so
+    # offers bursts of ten every 10 ms (bench/NOTES.md); its figure stays beside it.
+    j = fp or f
+    rate_ok = j["requests_per_second"] >= 950
+    p2, p2p = case("peer2w", "fixed1000"), case("peer2w", "paced1000")
+    pj = p2p if fp else p2
+    hey_part = f"; hey -c 10 -q 100 (bursts of ten): p99 {f['latency_ms']['p99']} ms, p50 {f['latency_ms']['p50']}" if fp and f else ""
+    target("/predict at a fixed 1,000 req/s", "p99 < 3 ms",
+           f"p99 {j['latency_ms']['p99']} ms (p50 {j['latency_ms']['p50']}) at {num(rps(j))} req/s achieved" + hey_part,
+           rate_ok and j["latency_ms"]["p99"] < 3,
+           (f"one POST every 1 ms for {duration} s, open loop, each timed from its send (Churn.Benchmarks paced)" if fp
+            else f"hey -c 10 -q 100 for {duration} s"), "" if rate_ok else "the offered 1,000 req/s was not sustained",
+           peer=f"2w p99 {pj['latency_ms']['p99']} ms at {num(rps(pj))} req/s" if pj else "",
+           ratios=f"p99 ÷ goal {j['latency_ms']['p99'] / 3:.2f}; peer p99 ÷ ours {ratio(pj and pj['latency_ms']['p99'], j['latency_ms']['p99'], 0)}")
 if cold:
     steady = rps(sat) or cold["last10"]["requests_per_second"]
     share = cold["first5"]["requests_per_second"] / steady if steady else 0
@@ -158,6 +166,7 @@ if h:
 # Peer comparison rows: (label, case, metric)
 peer_rows = []
 for label, name in [("/predict, 1 concurrent", "c1"), ("/predict, fixed 1,000 req/s offered (-c 10 -q 100)", "fixed1000"),
+                    ("/predict, 1,000 req/s evenly spaced, open loop", "paced1000"),
                     ("/predict, 50 concurrent", "sat50"), ("/predict/batch 100 rows, 1 concurrent", "batch100c1"),
                     ("/predict/batch 100 rows, 10 concurrent", "batch100"),
                     ("floor: GET liveness, 50 concurrent (no scoring)", "floor50")]:
