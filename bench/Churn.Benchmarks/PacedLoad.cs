@@ -16,10 +16,17 @@ namespace Churn.Benchmarks;
 /// Usage: <c>paced URL BODY.json RATE SECONDS OUT.json NAME</c>, the API key in <c>CHURN_BENCH_KEY</c>. One second at the
 /// same rate is sent first and not recorded (connections opened, the client's own code compiled). The output has the
 /// fields of <c>bench/tools/hey_stats.py</c> (latencies in ms, nearest-rank percentiles of the 2xx answers) and, beside
-/// them, how late the sends were against the schedule and the latencies timed from the schedule instead.
+/// them, how late the sends were against the schedule, the latencies timed from the schedule instead, and how many sends
+/// were skipped because <see cref="MaxOutstanding"/> requests were still unanswered.
 /// </remarks>
 internal static partial class PacedLoad
 {
+    /// <summary>
+    /// Requests awaiting an answer beyond which a due send is skipped and counted as not sent: a server slower than the
+    /// offered rate is then measured at what it sustains, and is not left a backlog that would slow the next case.
+    /// </summary>
+    public const int MaxOutstanding = 200;
+
     private const int ClockMonotonic = 1;
     private const int TimerAbsolute = 1;
 
@@ -42,8 +49,14 @@ internal static partial class PacedLoad
         var late = new List<double>();
         var codes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         long lastEnd = 0;
+        var skipped = 0;
         for (var i = 0; i < run.Count; i++)
         {
+            if (run.Status[i] == Skipped)
+            {
+                skipped++;
+                continue;
+            }
             var code = run.Status[i] == 0 ? "error" : run.Status[i].ToString(CultureInfo.InvariantCulture);
             codes[code] = codes.GetValueOrDefault(code) + 1;
             late.Add(Milliseconds(run.Sent[i] - run.Due[i]));
@@ -70,11 +83,14 @@ internal static partial class PacedLoad
             ["latency_ms"] = Percentiles(ok),
             ["latency_from_schedule_ms"] = Percentiles(fromSchedule),
             ["send_late_ms"] = Percentiles(late),
+            ["skipped_sends"] = skipped,
             ["command"] = $"Churn.Benchmarks paced {url} {Path.GetFileName(bodyPath)} {rate} {seconds} (open loop, evenly spaced sends)",
         };
         await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         return 0;
     }
+
+    private const int Skipped = -1;
 
     private sealed record Run(long Start, int Count, long[] Due, long[] Sent, long[] Ended, int[] Status);
 
@@ -87,6 +103,7 @@ internal static partial class PacedLoad
         var ended = new long[count];
         var status = new int[count];
         var pending = new Task[count];
+        var outstanding = 0;
         var period = 1e9 / rate;
         var start = Stopwatch.GetTimestamp() + 10_000_000;
         var sender = new Thread(() =>
@@ -96,7 +113,15 @@ internal static partial class PacedLoad
                 due[i] = start + (long)(i * period);
                 SleepUntil(due[i]);
                 sent[i] = Stopwatch.GetTimestamp();
-                pending[i] = SendOneAsync(client, url, body, key, i, ended, status);
+                if (Volatile.Read(ref outstanding) >= MaxOutstanding)
+                {
+                    status[i] = Skipped;
+                    ended[i] = sent[i];
+                    pending[i] = Task.CompletedTask;
+                    continue;
+                }
+                Interlocked.Increment(ref outstanding);
+                pending[i] = SendOneAsync(client, url, body, key, i, ended, status, () => Interlocked.Decrement(ref outstanding));
             }
         })
         { IsBackground = true, Name = "paced sender" };
@@ -106,7 +131,7 @@ internal static partial class PacedLoad
         return new Run(start, count, due, sent, ended, status);
     }
 
-    private static async Task SendOneAsync(HttpClient client, string url, byte[] body, string? key, int i, long[] ended, int[] status)
+    private static async Task SendOneAsync(HttpClient client, string url, byte[] body, string? key, int i, long[] ended, int[] status, Action answered)
     {
         try
         {
@@ -124,6 +149,7 @@ internal static partial class PacedLoad
             status[i] = 0;
         }
         ended[i] = Stopwatch.GetTimestamp();
+        answered();
     }
 
     private static void SleepUntil(long timestamp)
