@@ -90,7 +90,10 @@ def main():
     sample_count = int(re.search(r"\((\d+) samples\)", open(perf_log).read()).group(1))
     sampled_us = sample_count * 1e6 / HZ / (rate * seconds)
     server_us = p["server"] * TICK_US / p["answered"]
-    us_per_share = server_us / 100
+    # perf prints each line's share rounded to 0.01 %, so over a thousand lines they add up to a little more than
+    # 100 %; the shares below are scaled to their own sum.
+    us_per_share = server_us / samples
+    scale = 100 / samples
     print()
     print(f"## The server's CPU per `/predict`, by part (perf, {seconds:.0f} s at {rate:,.0f} req/s)")
     print()
@@ -102,15 +105,15 @@ def main():
     print("| part | share | µs per request |")
     print("|---|---:|---:|")
     for part, share in sorted(parts.items(), key=lambda kv: -kv[1]):
-        print(f"| {part} | {share:.1f} % | {share * us_per_share:.1f} |")
-    print(f"| all | {samples:.1f} % | {samples * us_per_share:.1f} |")
+        print(f"| {part} | {share * scale:.1f} % | {share * us_per_share:.1f} |")
+    print(f"| all | 100 % | {samples * us_per_share:.1f} |")
     print()
     print("## The 15 methods with the most samples")
     print()
     print("| method | share | µs per request |")
     print("|---|---:|---:|")
     for sym, share in sorted(symbols.items(), key=lambda kv: -kv[1])[:15]:
-        print(f"| `{sym}` | {share:.2f} % | {share * us_per_share:.1f} |")
+        print(f"| `{sym}` | {share * scale:.2f} % | {share * us_per_share:.1f} |")
 
 
 if __name__ == "__main__":
