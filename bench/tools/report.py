@@ -226,7 +226,10 @@ w("Churn: `churn serve` with the Telco model (trained by `churn train` on the Te
   "to 10,000,000/min, prediction log on, 5 reasons per prediction (the default). Peer: `bench/peer/app.py`, FastAPI + "
   "scikit-learn HistGradientBoosting (tuned as BENCHMARKS.md) under uvicorn; 1 worker (default threads), and 2 workers "
   "with OMP_NUM_THREADS=1. The peer computes no reasons and logs nothing. Same bodies (real Telco rows), same `hey` "
-  f"commands; {duration} s per case (1-concurrent cases {max(2, duration // 2)} s). hey runs on the same 2 cores as the server.")
+  f"commands; {duration} s per case (1-concurrent cases {max(2, duration // 2)} s). hey runs on the same 2 cores as the server. "
+  "The evenly spaced case is `Churn.Benchmarks paced`: one POST every millisecond from its own thread, open loop, each "
+  "timed from its send; a send is skipped while 200 requests are unanswered, so a server slower than 1,000 req/s is "
+  "measured at what it sustains.")
 w("")
 w("Ratios: throughput = Churn ÷ peer (higher is better for Churn); latency = peer ÷ Churn (higher is better for Churn).")
 w("")
