@@ -114,6 +114,42 @@ public sealed class AuthorizationTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task KeysOfEveryRoleUsedAtOnceEachKeepTheirOwnRole()
+    {
+        // A key's principal is built once and shared by its requests: many requests of four keys at once must each be
+        // judged by their own key's role and named by their own key.
+        string[] roles = ["admin", "analyst", "service", "viewer"];
+        var clients = roles.ToDictionary(r => r, server.ClientFor);
+        try
+        {
+            var sent = Enumerable.Range(0, 100).Select(async i =>
+            {
+                var role = roles[i % roles.Length];
+                var response = await clients[role].GetAsync("/keys");
+                return (Role: role, Status: (int)response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+            });
+
+            var answers = await Task.WhenAll(sent);
+
+            foreach (var (role, status, body) in answers)
+            {
+                Assert.True(role == "admin" ? status == 200 : status == 403, $"GET /keys as {role}: {status}");
+                if (role != "admin")
+                {
+                    Assert.Contains($"has role '{role}'", body!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var client in clients.Values)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task AnonymousHealthShowsOnlyTheStatusAndAKeyShowsTheDetails()
     {
         using var anonymous = server.Client();
