@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Churn.Scale.Tests;
 
 /// <summary>
@@ -29,6 +31,9 @@ public abstract class SharedSecurityTests
 
     /// <summary>The key ring's keys as XML, read where the deployment keeps them, and where that is.</summary>
     protected abstract Task<(IReadOnlyList<string> Keys, string Where)> KeyRingAsync();
+
+    /// <summary>Both replicas' output so far.</summary>
+    protected abstract string Logs { get; }
 
     [Fact]
     public async Task SignInFailuresSpreadOverBothReplicasLockTheNameOnBoth()
@@ -65,6 +70,18 @@ public abstract class SharedSecurityTests
         Assert.True(crossed.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.Found or HttpStatusCode.SeeOther,
             $"A sign-in form from {a.InstanceId} posted to {b.InstanceId} answered {(int)crossed.StatusCode}: {await crossed.Content.ReadAsStringAsync()}");
         Assert.Equal(HttpStatusCode.OK, (await browser2.GetAsync($"{a.Url}/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ReplicasStartedTogetherOnAnEmptyRingShareOneKey()
+    {
+        // Each replica used to make a first key of its own and cache a ring holding only that one, and then reject the
+        // other's cookies once its first two minutes were over (KeyRingBootstrap).
+        var (keys, where) = await KeyRingAsync();
+        Assert.Single(keys);
+        // One replica made it, under the lock, before either loaded the ring; the other found it made.
+        Assert.Equal(1, Regex.Count(Logs, "Made the dashboard's first data-protection key"));
+        Output.WriteLine($"{a.InstanceId} and {b.InstanceId} started together on an empty ring; it holds 1 key, in {where}.");
     }
 
     [Fact]

@@ -35,6 +35,9 @@ public static class CoordinationNames
     /// <summary>The replica holding this lease runs the monitoring, retention and scheduled-retrain jobs.</summary>
     public const string LeaderLease = "leader";
 
+    /// <summary>Held while a starting replica makes sure the shared key ring has a key (<see cref="KeyRingBootstrap"/>).</summary>
+    public const string KeyRingLock = "key-ring";
+
     /// <summary>The champion alias moved: reload it now rather than at the next poll.</summary>
     public const string ChampionMoved = "champion";
 

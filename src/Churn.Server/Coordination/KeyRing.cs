@@ -58,6 +58,8 @@ public static class KeyRing
         // ASP.NET preloads the key ring in a hosted service that authentication registered before the store start-up,
         // so on a store not migrated yet it would read a table that does not exist and log an error. Hosted services
         // start in registration order: moved to the end, the preload runs once the store is migrated.
+        // Before it, a shared ring gets its first key under a lock every replica takes (KeyRingBootstrap).
+        builder.Services.AddHostedService<KeyRingBootstrap>();
         foreach (var preload in builder.Services.Where(d => d.ServiceType == typeof(IHostedService)
             && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService").ToList())
         {
