@@ -73,18 +73,6 @@ public abstract class SharedSecurityTests
     }
 
     [Fact]
-    public async Task ReplicasStartedTogetherOnAnEmptyRingShareOneKey()
-    {
-        // Each replica used to make a first key of its own and cache a ring holding only that one, and then reject the
-        // other's cookies once its first two minutes were over (KeyRingBootstrap).
-        var (keys, where) = await KeyRingAsync();
-        Assert.Single(keys);
-        // One replica made it, under the lock, before either loaded the ring; the other found it made.
-        Assert.Equal(1, Regex.Count(Logs, "Made the dashboard's first data-protection key"));
-        Output.WriteLine($"{a.InstanceId} and {b.InstanceId} started together on an empty ring; it holds 1 key, in {where}.");
-    }
-
-    [Fact]
     public async Task TheKeyRingIsEncryptedWithTheConfiguredCertificateAndNotInTheDataDirectory()
     {
         var (keys, where) = await KeyRingAsync();
