@@ -5,8 +5,6 @@ namespace Churn.Scale.Tests;
 public sealed class RedisSharedSecurityTests(ScaleFixture deployment, ITestOutputHelper output)
     : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, TestSecrets.DashboardPassword, output)
 {
-    protected override string Logs => deployment.Logs;
-
     protected override async Task<string> AssertLockHeldAsync(string name)
     {
         Assert.True(await deployment.Redis.GetDatabase().KeyExistsAsync($"churn:signin:lock:user:{name}"), "the lockout is not in Redis");

@@ -30,9 +30,6 @@ public abstract class SharedSecurityTests
     /// <summary>The key ring's keys as XML, read where the deployment keeps them, and where that is.</summary>
     protected abstract Task<(IReadOnlyList<string> Keys, string Where)> KeyRingAsync();
 
-    /// <summary>Both replicas' output so far.</summary>
-    protected abstract string Logs { get; }
-
     [Fact]
     public async Task SignInFailuresSpreadOverBothReplicasLockTheNameOnBoth()
     {

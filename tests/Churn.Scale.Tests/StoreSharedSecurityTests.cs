@@ -8,8 +8,6 @@ namespace Churn.Scale.Tests;
 public sealed class StoreSharedSecurityTests(SharedStoreFixture deployment, ITestOutputHelper output)
     : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, TestSecrets.DashboardPassword, output)
 {
-    protected override string Logs => deployment.Logs;
-
     protected override async Task<string> AssertLockHeldAsync(string name)
     {
         var locks = await deployment.ColumnAsync($"""SELECT "Key" FROM sign_in_counters WHERE "Kind" = 'user' AND "LockedUntil" IS NOT NULL AND "Key" = '{name}'""");
