@@ -12,7 +12,7 @@ namespace Churn.Scale.Tests;
 /// <summary>
 /// Two replicas starting at the same moment on an empty key ring in a real Redis, each as its server starts:
 /// <see cref="KeyRingBootstrap"/>, then the ring's first use. Without the bootstrap both found the ring empty and each
-/// made a key (the deployment's ring held two; <c>SharedSecurityTests.ReplicasStartedTogetherOnAnEmptyRingShareOneKey</c>).
+/// made a key, and each cached a ring holding only its own (19 of 20 rounds ended with two keys).
 /// </summary>
 public sealed class KeyRingBootstrapTests : IAsyncLifetime
 {

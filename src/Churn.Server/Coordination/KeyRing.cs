@@ -11,13 +11,15 @@ namespace Churn.Server.Coordination;
 /// The dashboard's data-protection key ring, which encrypts sign-in cookies and antiforgery tokens and so must be the
 /// same on every replica. Where it lives, decided once at start-up:
 /// <list type="bullet">
-/// <item>with <c>Churn:Redis</c>: in Redis (<see cref="RedisListKey"/>), encrypted with <c>Churn:KeyRingCertificate</c> when one is set;</item>
-/// <item>without Redis, with a certificate: in the store's <c>data_protection_keys</c> table (SQLite or PostgreSQL),
-/// each key encrypted with the certificate;</item>
-/// <item>without Redis or a certificate on SQLite (one node): in <c>&lt;data dir&gt;/keys/</c> as plain files, with a
-/// start-up warning, as before;</item>
-/// <item>without Redis or a certificate on PostgreSQL: the server refuses to start (<see cref="KeyRingRequirement"/>),
-/// since the ring would be shared by replicas as plain key material.</item>
+/// <item>with <c>Churn:KeyRingCertificate</c>: in the store's <c>data_protection_keys</c> table (SQLite or PostgreSQL),
+/// each key encrypted with the certificate, whether or not Redis is set. The store is durable and backed up; a Redis
+/// kept without persistence comes back empty from a restart, and a replica started after that made a key of its own
+/// that the replicas already running did not know, so they turned away its cookies and forms;</item>
+/// <item>without a certificate, with <c>Churn:Redis</c>: in Redis (<see cref="RedisListKey"/>), unencrypted, with a
+/// start-up warning that a Redis restart loses it;</item>
+/// <item>without either on SQLite (one node): in <c>&lt;data dir&gt;/keys/</c> as plain files, with a start-up warning;</item>
+/// <item>without either on PostgreSQL: the server refuses to start (<see cref="KeyRingRequirement"/>), since the ring
+/// would be shared by replicas as plain key material.</item>
 /// </list>
 /// </summary>
 public static class KeyRing
@@ -37,13 +39,16 @@ public static class KeyRing
         builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, RedisConnection, IServiceProvider, ILoggerFactory>(
             (o, server, redis, services, logs) =>
             {
-                if (redis.Multiplexer is { } multiplexer)
-                {
-                    o.XmlRepository = new RedisXmlRepository(() => multiplexer.GetDatabase(), RedisListKey);
-                }
-                else if (encrypted)
+                if (encrypted)
                 {
                     o.XmlRepository = new EntityFrameworkCoreXmlRepository<ChurnDbContext>(services, logs);
+                }
+                else if (redis.Multiplexer is { } multiplexer)
+                {
+                    logs.CreateLogger(typeof(KeyRing)).LogWarning(
+                        "The dashboard's key ring is kept unencrypted in Redis ({Key}), and a Redis restarted without its data loses it: set Churn:KeyRingCertificate to keep it encrypted in the store instead.",
+                        RedisListKey);
+                    o.XmlRepository = new RedisXmlRepository(() => multiplexer.GetDatabase(), RedisListKey);
                 }
                 else
                 {

@@ -81,6 +81,21 @@ internal sealed class TestPostgres : IAsyncDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The rows of one column of a query against the store, as text.</summary>
+    public async Task<List<string>> ColumnAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture) ?? "");
+        }
+        return values;
+    }
+
     public async Task<HashSet<Guid>> LoggedIdsAsync(string customerPrefix)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Churn.Scale.Tests.Fixtures;
 
 /// <summary>
@@ -56,20 +54,8 @@ public sealed class SharedStoreFixture : IAsyncLifetime
         return new Replica(instanceId, environment);
     }
 
-    /// <summary>The rows of one column of a query against the store, as text.</summary>
-    internal async Task<List<string>> ColumnAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture) ?? "");
-        }
-        return values;
-    }
+    /// <inheritdoc cref="TestPostgres.ColumnAsync"/>
+    internal Task<List<string>> ColumnAsync(string sql) => postgres.ColumnAsync(sql);
 
     public async Task DisposeAsync()
     {
