@@ -12,7 +12,7 @@ namespace Churn.Server.Tests.Deployment;
 /// <summary>deploy/docker-compose.yml as docker-compose itself reads it (there is no Docker engine to run it here).</summary>
 public sealed class ComposeFileTests
 {
-    private static readonly string[] Secrets = ["POSTGRES_PASSWORD", "CHURN_ADMIN_KEY", "CHURN_ADMIN_PASSWORD"];
+    private static readonly string[] Secrets = ["POSTGRES_PASSWORD", "CHURN_ADMIN_KEY", "CHURN_ADMIN_PASSWORD", "CHURN_KEY_RING_PASSWORD"];
 
     private static string ExampleEnvironment => Path.Combine(Tools.DeployDir, ".env.example");
 
