@@ -16,18 +16,27 @@ public sealed class ScaledOutTests(ImageFixture image, ITestOutputHelper output)
         await using var nginx = new TestNginx();
         await Task.WhenAll(postgres.StartAsync(), redis.StartAsync());
         var volume = await image.VolumeAsync();
+        // The key-ring certificate, mounted as the compose file mounts its secret; readable by the image's user.
+        var certificate = await TestCertificates.CreatePfxAsync(TestSecrets.KeyRingPassword);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(certificate, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+        var files = new Dictionary<string, string> { [certificate] = "/run/secrets/key_ring" };
         Dictionary<string, string> Environment(string instance) => new()
         {
             ["Churn__Store__Provider"] = "postgres",
             ["Churn__Store__ConnectionString"] = postgres.ConnectionString,
             ["Churn__Redis"] = redis.Configuration,
+            ["Churn__KeyRingCertificate"] = "/run/secrets/key_ring",
+            ["Churn__KeyRingCertificatePassword"] = TestSecrets.KeyRingPassword,
             ["Churn__InstanceId"] = instance,
             // Polling is the fallback; an hour means the other replica can only learn of a promotion by notification.
             ["Churn__ChampionPollInterval"] = "01:00:00",
         };
         // As in the compose file: the second replica starts once the first is healthy (it migrated and trained).
-        await using var a = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-1"));
-        await using var b = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-2"));
+        await using var a = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-1"), files);
+        await using var b = await ChurnContainer.RunHealthyAsync(image.Docker, volume, Environment("churn-2"), files);
         await nginx.StartAsync([a.Port, b.Port]);
 
         using var proxy = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{nginx.Port}"), Timeout = TimeSpan.FromSeconds(60) };

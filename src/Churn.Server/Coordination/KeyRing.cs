@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 
 namespace Churn.Server.Coordination;
 
@@ -12,21 +11,17 @@ namespace Churn.Server.Coordination;
 /// same on every replica. Where it lives, decided once at start-up:
 /// <list type="bullet">
 /// <item>with <c>Churn:KeyRingCertificate</c>: in the store's <c>data_protection_keys</c> table (SQLite or PostgreSQL),
-/// each key encrypted with the certificate, whether or not Redis is set. The store is durable and backed up; a Redis
-/// kept without persistence comes back empty from a restart, and a replica started after that made a key of its own
-/// that the replicas already running did not know, so they turned away its cookies and forms;</item>
-/// <item>without a certificate, with <c>Churn:Redis</c>: in Redis (<see cref="RedisListKey"/>), unencrypted, with a
-/// start-up warning that a Redis restart loses it;</item>
-/// <item>without either on SQLite (one node): in <c>&lt;data dir&gt;/keys/</c> as plain files, with a start-up warning;</item>
-/// <item>without either on PostgreSQL: the server refuses to start (<see cref="KeyRingRequirement"/>), since the ring
-/// would be shared by replicas as plain key material.</item>
+/// each key encrypted with the certificate, with Redis or without. The store is durable and backed up. Redis is kept
+/// without persistence: when the ring was there, a restart emptied it, and a replica started after that made a key of
+/// its own that the replicas already running did not know, so they turned away its cookies and forms;</item>
+/// <item>without a certificate on SQLite (one node): in <c>&lt;data dir&gt;/keys/</c> as plain files, with a start-up
+/// warning;</item>
+/// <item>without a certificate on PostgreSQL: the server refuses to start (<see cref="KeyRingRequirement"/>), since
+/// the ring would be shared by replicas as plain key material.</item>
 /// </list>
 /// </summary>
 public static class KeyRing
 {
-    /// <summary>The Redis list holding the key ring when <c>Churn:Redis</c> is set.</summary>
-    public const string RedisListKey = "churn:data-protection-keys";
-
     /// <summary>Registers the key ring as described on <see cref="KeyRing"/>.</summary>
     public static IHostApplicationBuilder AddKeyRing(this IHostApplicationBuilder builder)
     {
@@ -36,19 +31,12 @@ public static class KeyRing
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("churn");
         var certificate = builder.Configuration[$"{ServerOptions.Section}:{nameof(ServerOptions.KeyRingCertificate)}"];
         var encrypted = !string.IsNullOrWhiteSpace(certificate);
-        builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, RedisConnection, IServiceProvider, ILoggerFactory>(
-            (o, server, redis, services, logs) =>
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<IOptions<ServerOptions>, IServiceProvider, ILoggerFactory>(
+            (o, server, services, logs) =>
             {
                 if (encrypted)
                 {
                     o.XmlRepository = new EntityFrameworkCoreXmlRepository<ChurnDbContext>(services, logs);
-                }
-                else if (redis.Multiplexer is { } multiplexer)
-                {
-                    logs.CreateLogger(typeof(KeyRing)).LogWarning(
-                        "The dashboard's key ring is kept unencrypted in Redis ({Key}), and a Redis restarted without its data loses it: set Churn:KeyRingCertificate to keep it encrypted in the store instead.",
-                        RedisListKey);
-                    o.XmlRepository = new RedisXmlRepository(() => multiplexer.GetDatabase(), RedisListKey);
                 }
                 else
                 {
@@ -81,8 +69,8 @@ public static class KeyRing
 }
 
 /// <summary>
-/// Refuses to start a server whose key ring would be shared as plain key material: a PostgreSQL store without Redis
-/// keeps the ring in the store, which replicas share and backups carry, so it needs <c>Churn:KeyRingCertificate</c>.
+/// Refuses to start a server whose key ring would be shared as plain key material: on a PostgreSQL store the ring is
+/// kept in the store, which replicas share and backups carry, so it needs <c>Churn:KeyRingCertificate</c>.
 /// </summary>
 internal sealed class KeyRingRequirement : IValidateOptions<ServerOptions>
 {
@@ -90,13 +78,12 @@ internal sealed class KeyRingRequirement : IValidateOptions<ServerOptions>
     {
         var store = StoreConfiguration.Load(options.DataDir).Store;
         // A PostgreSQL store with no connection string is reported by the store's own check, the more basic mistake.
-        if (!string.IsNullOrWhiteSpace(options.Redis) || !string.IsNullOrWhiteSpace(options.KeyRingCertificate)
-            || store.IsSqlite || string.IsNullOrWhiteSpace(store.ConnectionString))
+        if (!string.IsNullOrWhiteSpace(options.KeyRingCertificate) || store.IsSqlite || string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             return ValidateOptionsResult.Success;
         }
         return ValidateOptionsResult.Fail(
-            "Churn:KeyRingCertificate is required when the store is PostgreSQL and Churn:Redis is not set: the dashboard's key ring is then kept " +
-            "in the shared store, encrypted with that certificate (docs/operations.md shows how to make one).");
+            "Churn:KeyRingCertificate is required when the store is PostgreSQL: the dashboard's key ring is kept in the shared store, " +
+            "encrypted with that certificate (docs/operations.md shows how to make one).");
     }
 }

@@ -23,10 +23,12 @@ internal sealed class ChurnContainer : IAsyncDisposable
 
     /// <summary>
     /// <c>docker run -d</c> of the image with <paramref name="data"/> (a named volume or a host folder) at /data, a small
-    /// first model, the test admin key and the health check every 2 s (the image's own command).
+    /// first model, the test admin key and the health check every 2 s (the image's own command). Each of
+    /// <paramref name="files"/> (host path → path in the container) is mounted read-only, as compose mounts a secret.
     /// </summary>
     public static async Task<ChurnContainer> RunAsync(
-        DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null, bool readOnly = false, int? port = null)
+        DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null, bool readOnly = false, int? port = null,
+        IReadOnlyDictionary<string, string>? files = null)
     {
         var container = new ChurnContainer(docker, $"churn-test-{Guid.NewGuid():N}"[..23], port ?? Engines.FreePort());
         var variables = new Dictionary<string, string>(QuickServerEnvironment.Variables)
@@ -42,6 +44,10 @@ internal sealed class ChurnContainer : IAsyncDisposable
         }
         List<string> arguments = ["run", "-d", "--name", container.Name, "--label", "churn.test=1", "--network", "host",
             "--health-interval", "2s", "--stop-timeout", "45", "-v", $"{data}:/data{(readOnly ? ":ro" : "")}"];
+        foreach (var (host, inContainer) in files ?? new Dictionary<string, string>())
+        {
+            arguments.AddRange(["-v", $"{host}:{inContainer}:ro"]);
+        }
         foreach (var (key, value) in variables)
         {
             arguments.AddRange(["-e", $"{key}={value}"]);
@@ -55,9 +61,10 @@ internal sealed class ChurnContainer : IAsyncDisposable
     /// <see cref="RunAsync"/>, then waits until the container is healthy: up to five minutes, as the first start on an
     /// empty store trains a champion. A container that does not get there is removed before the failure is thrown.
     /// </summary>
-    public static async Task<ChurnContainer> RunHealthyAsync(DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<ChurnContainer> RunHealthyAsync(
+        DockerEngine docker, string data, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string>? files = null)
     {
-        var container = await RunAsync(docker, data, environment);
+        var container = await RunAsync(docker, data, environment, files: files);
         try
         {
             await container.WaitHealthyAsync(TimeSpan.FromMinutes(5));
