@@ -14,13 +14,13 @@ public sealed class CampaignCommandTests : CommandFolderTests
         Assert.Equal(21_387, arms["Womens E-Mail"].GetProperty("n").GetInt64());
         Assert.Equal(21_307, arms["Mens E-Mail"].GetProperty("n").GetInt64());
         Assert.Equal(21_306, arms["No E-Mail"].GetProperty("n").GetInt64());
-        Assert.Equal(15.14, 100 * arms["Womens E-Mail"].GetProperty("rate").GetDouble(), 2);
-        Assert.Equal(18.28, 100 * arms["Mens E-Mail"].GetProperty("rate").GetDouble(), 2);
-        Assert.Equal(10.62, 100 * arms["No E-Mail"].GetProperty("rate").GetDouble(), 2);
+        Assert.Equal(15.14, 100 * arms["Womens E-Mail"].GetProperty("rate").GetDouble(), 1e-2);
+        Assert.Equal(18.28, 100 * arms["Mens E-Mail"].GetProperty("rate").GetDouble(), 1e-2);
+        Assert.Equal(10.62, 100 * arms["No E-Mail"].GetProperty("rate").GetDouble(), 1e-2);
         var effects = json.RootElement.GetProperty("effects").EnumerateArray().ToDictionary(e => e.GetProperty("arm").GetString()!);
         AssertEffect(effects["Womens E-Mail"], 4.52);
         AssertEffect(effects["Mens E-Mail"], 7.66);
-        Assert.Equal(0.904, json.RootElement.GetProperty("sampleRatioP").GetDouble(), 3);
+        Assert.Equal(0.904, json.RootElement.GetProperty("sampleRatioP").GetDouble(), 1e-3);
     }
 
     [SharedDataFact]
@@ -58,14 +58,14 @@ public sealed class CampaignCommandTests : CommandFolderTests
         using var json = JsonDocument.Parse(run.Stdout);
         var arms = json.RootElement.GetProperty("arms").EnumerateArray().ToList();
         Assert.Equal("holdout", arms[0].GetProperty("name").GetString());
-        Assert.Equal(0.2, arms[0].GetProperty("rate").GetDouble(), 10);
-        Assert.Equal(0.3, arms[1].GetProperty("rate").GetDouble(), 10);
+        Assert.Equal(0.2, arms[0].GetProperty("rate").GetDouble(), 1e-10);
+        Assert.Equal(0.3, arms[1].GetProperty("rate").GetDouble(), 1e-10);
         var effect = json.RootElement.GetProperty("effects")[0];
-        Assert.Equal(0.1, effect.GetProperty("difference").GetDouble(), 10);
+        Assert.Equal(0.1, effect.GetProperty("difference").GetDouble(), 1e-10);
         // The Wald half-width here is 1.96 * sqrt(0.21/1000 + 0.16/1000) = 0.0377; the score interval is close to it.
-        Assert.Equal(0.1 - 0.0377, effect.GetProperty("ciLow").GetDouble(), 2);
-        Assert.Equal(0.1 + 0.0377, effect.GetProperty("ciHigh").GetDouble(), 2);
-        Assert.Equal(1, json.RootElement.GetProperty("sampleRatioP").GetDouble(), 10);
+        Assert.Equal(0.1 - 0.0377, effect.GetProperty("ciLow").GetDouble(), 1e-2);
+        Assert.Equal(0.1 + 0.0377, effect.GetProperty("ciHigh").GetDouble(), 1e-2);
+        Assert.Equal(1, json.RootElement.GetProperty("sampleRatioP").GetDouble(), 1e-10);
         Assert.Equal(2, json.RootElement.GetProperty("segments").GetArrayLength());
     }
 
@@ -113,7 +113,7 @@ public sealed class CampaignCommandTests : CommandFolderTests
     private static void AssertEffect(JsonElement effect, double points)
     {
         var difference = 100 * effect.GetProperty("difference").GetDouble();
-        Assert.Equal(points, difference, 2);
+        Assert.Equal(points, difference, 1e-2);
         Assert.InRange(100 * effect.GetProperty("ciLow").GetDouble(), points - 1, points - 0.3);
         Assert.InRange(100 * effect.GetProperty("ciHigh").GetDouble(), points + 0.3, points + 1);
     }

@@ -193,7 +193,7 @@ public sealed class CampaignsTests(ServerFixture server)
         var contact = list["contacts"]![0]!;
         var customer = customers.Single(c => (string?)c["customerId"] == (string?)contact["customerId"]);
         var predicted = await (await analyst.PostAsync("/predict", Bodies.Json(customer.DeepClone()))).ReadObjectAsync();
-        Assert.Equal(predicted["churnProbability"]!.GetValue<double>(), contact["churnProbability"]!.GetValue<double>(), 9);
+        Assert.Equal(predicted["churnProbability"]!.GetValue<double>(), contact["churnProbability"]!.GetValue<double>(), 1e-9);
     }
 
     [Fact]
@@ -249,7 +249,7 @@ public sealed class CampaignsTests(ServerFixture server)
             Assert.True(c["uplift"]!.GetValue<double>() > 0);
         }
         // Expected profit: 0.3 × 200 − 10 = 50 first, then 0.15 × 200 − 10 = 20; 0.02 × 200 − 10 loses money.
-        Assert.Equal(50, contacts[0]!["expectedProfit"]!.GetValue<double>(), 6);
+        Assert.Equal(50, contacts[0]!["expectedProfit"]!.GetValue<double>(), 1e-6);
         Assert.DoesNotContain(contacts, c => c!["uplift"]!.GetValue<double>() < 0.1);
         Assert.True(list["leftOutNegativeUplift"]!.GetValue<int>() > 0);
         var csv = await analyst.GetAsync($"/campaigns/{id}/contacts?contacts=3&format=csv");

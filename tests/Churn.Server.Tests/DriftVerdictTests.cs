@@ -28,14 +28,14 @@ public sealed class DriftVerdictTests(MonitoringServer server) : IClassFixture<M
                 Assert.Equal(0.2, stored["datasetDriftShare"]!.GetValue<double>());
                 Assert.Equal(stored["datasetDrift"]!.GetValue<bool>(), report["datasetDrift"]!.GetValue<bool>());
                 Assert.Equal(summary["datasetDrift"]!.GetValue<bool>(), report["datasetDrift"]!.GetValue<bool>());
-                Assert.Equal(stored["driftShare"]!.GetValue<double>(), report["driftShare"]!.GetValue<double>(), 12);
-                Assert.Equal(summary["driftedShare"]!.GetValue<double>(), report["driftShare"]!.GetValue<double>(), 12);
+                Assert.Equal(stored["driftShare"]!.GetValue<double>(), report["driftShare"]!.GetValue<double>(), 1e-12);
+                Assert.Equal(summary["driftedShare"]!.GetValue<double>(), report["driftShare"]!.GetValue<double>(), 1e-12);
                 foreach (var feature in report["features"]!.AsArray())
                 {
                     var name = feature!["name"]!.GetValue<string>();
                     var fromServer = stored["features"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!;
                     Assert.Equal(fromServer["verdict"]!.GetValue<string>(), feature["verdict"]!.GetValue<string>());
-                    Assert.Equal(fromServer["statistic"]!.GetValue<double>(), feature["statistic"]!.GetValue<double>(), 9);
+                    Assert.Equal(fromServer["statistic"]!.GetValue<double>(), feature["statistic"]!.GetValue<double>(), 1e-9);
                 }
                 verdicts.Add(report["datasetDrift"]!.GetValue<bool>());
             }

@@ -42,7 +42,7 @@ public sealed class PredictionTests(ServerFixture server) : RoleClientTests(serv
         Assert.InRange(p, 0, 1);
         Assert.Equal(p >= prediction["threshold"]!.GetValue<double>(), prediction["willChurn"]!.GetValue<bool>());
         Assert.Contains(prediction["riskTier"]!.GetValue<string>(), new[] { "low", "medium", "high" });
-        Assert.Equal(Math.Round(p * 1000, 2), prediction["valueAtRisk"]!.GetValue<double>(), 6);
+        Assert.Equal(Math.Round(p * 1000, 2), prediction["valueAtRisk"]!.GetValue<double>(), 1e-6);
         Assert.Equal(body["customerId"]!.GetValue<string>(), prediction["customerId"]!.GetValue<string>());
         Assert.True(Guid.TryParse(prediction["predictionId"]!.GetValue<string>(), out _));
         Assert.True(prediction["modelVersion"]!.GetValue<int>() >= 1);
@@ -70,7 +70,7 @@ public sealed class PredictionTests(ServerFixture server) : RoleClientTests(serv
         // SHAP's local accuracy: the base value plus every contribution is the prediction's log-odds.
         var p = all["churnProbability"]!.GetValue<double>();
         var sum = all["baseValue"]!.GetValue<double>() + reasons.Sum(r => r!["contribution"]!.GetValue<double>());
-        Assert.Equal(Math.Log(p / (1 - p)), sum, 9);
+        Assert.Equal(Math.Log(p / (1 - p)), sum, 1e-9);
         // The default five are the five largest of them by magnitude.
         var largest = reasons.Select(r => Math.Abs(r!["contribution"]!.GetValue<double>())).OrderDescending().Take(5);
         Assert.Equal(largest, top["reasons"]!.AsArray().Select(r => Math.Abs(r!["contribution"]!.GetValue<double>())));

@@ -10,8 +10,8 @@ public class ProportionStatisticsTests
         // Newcombe (1998), Statistics in Medicine 17:857, 81 of 263: score interval 0.2553 to 0.3662.
         var ci = ProportionStatistics.Wilson(81, 263, ProportionStatistics.Z95);
 
-        Assert.Equal(0.2553, ci.Low, 4);
-        Assert.Equal(0.3662, ci.High, 4);
+        Assert.Equal(0.2553, ci.Low, 1e-4);
+        Assert.Equal(0.3662, ci.High, 1e-4);
     }
 
     [Fact]
@@ -20,8 +20,8 @@ public class ProportionStatisticsTests
         // Newcombe (1998), Statistics in Medicine 17:873, 56/70 against 48/80: method 10 gives 0.0524 to 0.3339.
         var ci = ProportionStatistics.Difference(56, 70, 48, 80, ProportionStatistics.Z95);
 
-        Assert.Equal(0.0524, ci.Low, 4);
-        Assert.Equal(0.3339, ci.High, 4);
+        Assert.Equal(0.0524, ci.Low, 1e-4);
+        Assert.Equal(0.3339, ci.High, 1e-4);
     }
 
     [Fact]
@@ -38,15 +38,15 @@ public class ProportionStatisticsTests
         // Expected 100 each: chi = (10² + 10²) / 100 = 2 on one degree of freedom, p = 0.1573.
         var (chi, p) = ProportionStatistics.SampleRatioMismatch([110, 90], [1, 1]);
 
-        Assert.Equal(2, chi, 10);
-        Assert.Equal(0.1573, p, 4);
+        Assert.Equal(2, chi, 1e-10);
+        Assert.Equal(0.1573, p, 1e-4);
     }
 
     [Fact]
     public void SampleRatioTestUsesThePlannedSharesNotAnEqualSplit()
     {
         // A 90/10 plan met exactly is no mismatch; the same sizes against 50/50 are.
-        Assert.Equal(1, ProportionStatistics.SampleRatioMismatch([900, 100], [0.9, 0.1]).PValue, 10);
+        Assert.Equal(1, ProportionStatistics.SampleRatioMismatch([900, 100], [0.9, 0.1]).PValue, 1e-10);
         Assert.True(ProportionStatistics.SampleRatioMismatch([900, 100], [0.5, 0.5]).PValue < 1e-10);
     }
 
@@ -60,7 +60,7 @@ public class ProportionStatisticsTests
 
         Assert.Equal(["holdout", "offer"], readout.Arms.Select(a => a.Name));
         var effect = Assert.Single(readout.Effects);
-        Assert.Equal(0.10, effect.Difference, 10);
+        Assert.Equal(0.10, effect.Difference, 1e-10);
         Assert.True(effect.CiLow < 0.10 && effect.CiHigh > 0.10);
     }
 

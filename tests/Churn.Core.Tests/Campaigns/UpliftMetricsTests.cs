@@ -14,7 +14,7 @@ public class UpliftMetricsTests
         // Treated responders, then every non-responder, then the control responders; each of the last two groups tied, as the best order groups them.
         double[] scores = [8, 7, 5, 5, 5, 5, 2, 2];
 
-        Assert.Equal(1, UpliftMetrics.QiniCoefficient(scores, Treated, Outcomes), 10);
+        Assert.Equal(1, UpliftMetrics.QiniCoefficient(scores, Treated, Outcomes), 1e-10);
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public class UpliftMetricsTests
 
         Assert.NotNull(check);
         Assert.Equal(80, check.Customers);
-        Assert.Equal(1, check.Score.Qini.Value, 10);
+        Assert.Equal(1, check.Score.Qini.Value, 1e-10);
         Assert.Equal(UpliftMetrics.QiniCurve(scores, treated, outcomes), check.Curve);
         // One arm only, or a top 30 % (two of eight customers) without a control customer: the figures are undefined.
         Assert.Null(UpliftMetrics.Check(scores, [.. treated.Select(_ => true)], outcomes, resamples: 50, seed: 1));
@@ -68,8 +68,8 @@ public class UpliftMetricsTests
         var curve = UpliftMetrics.QiniCurve(scores, Treated, Outcomes);
 
         Assert.Equal(new QiniPoint(0, 0), curve[0]);
-        Assert.Equal(2, curve.Single(p => p.Targeted == 4).Qini, 10);
-        Assert.Equal(0, curve[^1].Qini, 10);
+        Assert.Equal(2, curve.Single(p => p.Targeted == 4).Qini, 1e-10);
+        Assert.Equal(0, curve[^1].Qini, 1e-10);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class UpliftMetricsTests
         // Top half (4 rows): treated 2 of 3 respond, control 0 of 1: uplift 0.667.
         double[] scores = [8, 7, 6, 5, 4, 3, 2, 1];
 
-        Assert.Equal(2.0 / 3, UpliftMetrics.UpliftAtK(scores, Treated, Outcomes, 0.5), 10);
+        Assert.Equal(2.0 / 3, UpliftMetrics.UpliftAtK(scores, Treated, Outcomes, 0.5), 1e-10);
     }
 
     [Fact]

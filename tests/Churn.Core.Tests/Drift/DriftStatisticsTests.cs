@@ -10,7 +10,7 @@ public class DriftStatisticsTests
         // F_ref steps at 1,2,3,4 (0.25 each); F_cur at 3,4,5,6. At x=2: F_ref=0.5, F_cur=0 -> D=0.5.
         var (d, p) = DriftStatistics.KolmogorovSmirnov([1, 2, 3, 4], [3, 4, 5, 6]);
 
-        Assert.Equal(0.5, d, 12);
+        Assert.Equal(0.5, d, 1e-12);
         Assert.InRange(p, 0.3, 1);
     }
 
@@ -23,10 +23,10 @@ public class DriftStatisticsTests
 
         var (d, p) = DriftStatistics.KolmogorovSmirnov(reference, current);
 
-        Assert.Equal(0.2, d, 12);
+        Assert.Equal(0.2, d, 1e-12);
         var lambda = (Math.Sqrt(50) + 0.12 + 0.11 / Math.Sqrt(50)) * 0.2;
         var q = 2 * Enumerable.Range(1, 50).Sum(k => Math.Pow(-1, k - 1) * Math.Exp(-2.0 * k * k * lambda * lambda));
-        Assert.Equal(q, p, 9);
+        Assert.Equal(q, p, 1e-9);
         Assert.InRange(p, 0.031, 0.032);
     }
 
@@ -36,7 +36,7 @@ public class DriftStatisticsTests
         var sample = Enumerable.Range(0, 500).Select(i => Math.Sin(i)).Order().ToArray();
 
         Assert.Equal((0.0, 1.0), DriftStatistics.KolmogorovSmirnov(sample, sample));
-        Assert.Equal(0, DriftStatistics.Wasserstein(sample, sample), 12);
+        Assert.Equal(0, DriftStatistics.Wasserstein(sample, sample), 1e-12);
     }
 
     [Fact]
@@ -45,14 +45,14 @@ public class DriftStatisticsTests
         var reference = new double[] { 0, 1, 2, 3 };
         var current = reference.Select(v => v + 0.75).ToArray();
 
-        Assert.Equal(0.75, DriftStatistics.Wasserstein(reference, current), 12);
+        Assert.Equal(0.75, DriftStatistics.Wasserstein(reference, current), 1e-12);
     }
 
     [Fact]
     public void WassersteinMatchesAHandComputedExample()
     {
         // Ref {0,0,1}, cur {0,1,1}: |F_ref - F_cur| = |2/3 - 1/3| on [0,1) -> area 1/3.
-        Assert.Equal(1.0 / 3, DriftStatistics.Wasserstein([0, 0, 1], [0, 1, 1]), 12);
+        Assert.Equal(1.0 / 3, DriftStatistics.Wasserstein([0, 0, 1], [0, 1, 1]), 1e-12);
     }
 
     [Fact]
@@ -62,15 +62,15 @@ public class DriftStatisticsTests
         // chi = (5²/25 + 5²/15) * 2 = 2 + 3.3333 = 5.3333; df=1; p = erfc(sqrt(chi/2)) = 0.020921.
         var (chi, p) = DriftStatistics.ChiSquared([30, 10], [20, 20]);
 
-        Assert.Equal(16.0 / 3, chi, 9);
-        Assert.Equal(0.020921335337794, p, 6);
+        Assert.Equal(16.0 / 3, chi, 1e-9);
+        Assert.Equal(0.020921335337794, p, 1e-6);
     }
 
     [Fact]
     public void JensenShannonIsZeroForEqualAndOneForDisjoint()
     {
-        Assert.Equal(0, DriftStatistics.JensenShannon([1, 2, 3], [2, 4, 6]), 12);
-        Assert.Equal(1, DriftStatistics.JensenShannon([1, 0], [0, 1]), 12);
+        Assert.Equal(0, DriftStatistics.JensenShannon([1, 2, 3], [2, 4, 6]), 1e-12);
+        Assert.Equal(1, DriftStatistics.JensenShannon([1, 0], [0, 1]), 1e-12);
     }
 
     [Fact]
@@ -79,14 +79,14 @@ public class DriftStatisticsTests
         // p=(0.5,0.5), q=(1,0): m=(0.75,0.25). JS = 0.5*[0.5log2(0.5/0.75)+0.5log2(0.5/0.25)] + 0.5*[1*log2(1/0.75)]
         var js = 0.5 * (0.5 * Math.Log2(0.5 / 0.75) + 0.5 * Math.Log2(2)) + 0.5 * Math.Log2(1 / 0.75);
 
-        Assert.Equal(Math.Sqrt(js), DriftStatistics.JensenShannon([1, 1], [1, 0]), 12);
+        Assert.Equal(Math.Sqrt(js), DriftStatistics.JensenShannon([1, 1], [1, 0]), 1e-12);
     }
 
     [Fact]
     public void PsiMatchesTheTextbookFormula()
     {
         // (0.3-0.5)ln(0.3/0.5) + (0.7-0.5)ln(0.7/0.5) = 0.102165 + 0.067294 = 0.169459
-        Assert.Equal(0.2 * Math.Log(5.0 / 3) + 0.2 * Math.Log(1.4), DriftStatistics.Psi([5, 5], [3, 7]), 12);
-        Assert.Equal(0, DriftStatistics.Psi([1, 2], [2, 4]), 12);
+        Assert.Equal(0.2 * Math.Log(5.0 / 3) + 0.2 * Math.Log(1.4), DriftStatistics.Psi([5, 5], [3, 7]), 1e-12);
+        Assert.Equal(0, DriftStatistics.Psi([1, 2], [2, 4]), 1e-12);
     }
 }

@@ -74,8 +74,8 @@ public class CalibrationTests
         Assert.Equal([1.0, 2.5, 4.5], model.Thresholds);
         Assert.Equal([0.0, 0.5, 1.0], model.Values);
         // Between (1, 0) and (2.5, 0.5): 0.5 * (2 - 1) / 1.5 = 1/3. Between (2.5, 0.5) and (4.5, 1): 0.75.
-        Assert.Equal(1.0 / 3.0, model.Apply(2.0), 12);
-        Assert.Equal(0.75, model.Apply(3.5), 12);
+        Assert.Equal(1.0 / 3.0, model.Apply(2.0), 1e-12);
+        Assert.Equal(0.75, model.Apply(3.5), 1e-12);
         // Clamped outside the fitted range.
         Assert.Equal(0.0, model.Apply(-10.0));
         Assert.Equal(1.0, model.Apply(10.0));

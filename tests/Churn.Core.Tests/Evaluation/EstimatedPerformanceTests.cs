@@ -11,11 +11,11 @@ public class EstimatedPerformanceTests
         var estimate = EstimatedPerformance.From(probabilities, 0.5)!;
 
         Assert.Equal(4, estimate.Rows);
-        Assert.Equal(0.45, estimate.ExpectedPositiveShare, 12);
-        Assert.Equal(3.2 / 4, estimate.Accuracy, 12);
-        Assert.Equal(1.5 / 2.0, estimate.Precision, 12);
-        Assert.Equal(1.5 / 1.8, estimate.Recall, 12);
-        Assert.Equal(3.0 / (3.0 + 0.5 + 0.3), estimate.F1, 12);
+        Assert.Equal(0.45, estimate.ExpectedPositiveShare, 1e-12);
+        Assert.Equal(3.2 / 4, estimate.Accuracy, 1e-12);
+        Assert.Equal(1.5 / 2.0, estimate.Precision, 1e-12);
+        Assert.Equal(1.5 / 1.8, estimate.Recall, 1e-12);
+        Assert.Equal(3.0 / (3.0 + 0.5 + 0.3), estimate.F1, 1e-12);
     }
 
     [Fact]

@@ -29,10 +29,10 @@ public class LiftTests
         // Decile 1: rate 2/2 = 1, lift 1 / 0.3 = 3.33, gain 2/6.
         Assert.Equal(1, deciles[0].Decile);
         Assert.Equal(1.0, deciles[0].ChurnRate);
-        Assert.Equal(1.0 / 0.3, deciles[0].Lift, 12);
+        Assert.Equal(1.0 / 0.3, deciles[0].Lift, 1e-12);
         // Decile 2: rate 1/2, lift 0.5 / 0.3 = 1.67, gain 3/6.
         Assert.Equal(0.5, deciles[1].ChurnRate);
-        Assert.Equal(0.5 / 0.3, deciles[1].Lift, 12);
+        Assert.Equal(0.5 / 0.3, deciles[1].Lift, 1e-12);
         Assert.Equal(
             [2 / 6.0, 3 / 6.0, 4 / 6.0, 4 / 6.0, 5 / 6.0, 5 / 6.0, 5 / 6.0, 1.0, 1.0, 1.0],
             deciles.Select(d => d.CumulativeGain),
@@ -46,9 +46,9 @@ public class LiftTests
         var (scores, labels) = TwentyCustomersInAscendingOrder();
 
         // Top five by score: T T T F T -> 4 / 5.
-        Assert.Equal(0.8, Lift.PrecisionAtK(scores, labels, 5), 12);
+        Assert.Equal(0.8, Lift.PrecisionAtK(scores, labels, 5), 1e-12);
         Assert.Equal(1.0, Lift.PrecisionAtK(scores, labels, 1));
-        Assert.Equal(0.3, Lift.PrecisionAtK(scores, labels, 20), 12);
+        Assert.Equal(0.3, Lift.PrecisionAtK(scores, labels, 20), 1e-12);
         Assert.Throws<ArgumentOutOfRangeException>(() => Lift.PrecisionAtK(scores, labels, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => Lift.PrecisionAtK(scores, labels, 21));
     }
@@ -68,6 +68,6 @@ public class LiftTests
         var deciles = Lift.ByDecile([0.9, 0.7, 0.5, 0.3, 0.1], [true, false, false, false, false]);
 
         Assert.Equal([2, 4, 6, 8, 10], deciles.Select(d => d.Decile));
-        Assert.Equal(5.0, deciles[0].Lift, 12);
+        Assert.Equal(5.0, deciles[0].Lift, 1e-12);
     }
 }

@@ -44,8 +44,8 @@ public class PromotionPolicyTests
         var decision = new PromotionPolicy().Decide(champion, challenger, labels, 1, 2);
 
         Assert.True(decision.Promote);
-        Assert.Equal(0.75, decision.Champion, 12);
-        Assert.Equal(1.0, decision.Challenger, 12);
+        Assert.Equal(0.75, decision.Champion, 1e-12);
+        Assert.Equal(1.0, decision.Challenger, 1e-12);
         Assert.Equal(4, decision.HeldOutRows);
         Assert.Equal(PromotionPolicy.DefaultMargin, decision.Margin);
     }

@@ -38,7 +38,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
         {
             var a = compiled.Score(fixture.Data.Row(row), reasons: 6);
             var b = engines.Score(fixture.Data.Row(row), reasons: 6);
-            Assert.Equal(b.Probability, a.Probability, 5);
+            Assert.Equal(b.Probability, a.Probability, 1e-5);
             Assert.Equal(6, a.Reasons.Count);
             Assert.NotNull(a.BaseValue);
             // The engines have no tree covers to explain with: they score, and say nothing rather than guess.
@@ -60,7 +60,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
         Assert.True(model.Compiled!.Accepts(slots));
         var compiled = new ChurnScorer(model).Score(row, reasons: 0).Probability;
         var viaEngines = model.Calibration.Apply(model.EngineRawScores(slots, 1)[0]);
-        Assert.Equal(viaEngines, compiled, 5);
+        Assert.Equal(viaEngines, compiled, 1e-5);
     }
 
     [Theory]
@@ -78,7 +78,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
         var result = new ChurnScorer(model).Score(row);
         var viaEngines = model.Calibration.Apply(model.EngineRawScores(slots, 1)[0]);
         Assert.True(double.IsFinite(result.Probability));
-        Assert.Equal(viaEngines, result.Probability, 12);
+        Assert.Equal(viaEngines, result.Probability, 1e-12);
         Assert.Empty(result.Reasons);
         Assert.Null(result.BaseValue);
     }
@@ -93,7 +93,7 @@ public sealed class CompiledModelTests(TrainedModelFixture fixture) : IClassFixt
         AssertMatchesEngines(fastTree, fixture.Data);
         var bulk = fastTree.Score(fixture.Data);
         var single = new ChurnScorer(fastTree).Score(fixture.Data.Row(3), reasons: 2).Probability;
-        Assert.Equal(bulk[3], single, 6);
+        Assert.Equal(bulk[3], single, 1e-6);
     }
 
     private static void AssertMatchesEngines(ChurnModel model, Dataset data)

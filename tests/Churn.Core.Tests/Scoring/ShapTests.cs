@@ -47,8 +47,8 @@ public sealed class ShapTests
                 Assert.True(Math.Abs(expected[f] - phi[f]) <= 1e-9, $"{kind}, row {r}, {model.Encoder.Features[f].Name}: {phi[f]:R} against {expected[f]:R}");
             }
             // The empty coalition is the base value and the full one the row's log-odds.
-            Assert.Equal(Game(compiled, model, x, 0), model.BaseValue!.Value, 9);
-            Assert.Equal(LogOdds(model, compiled.RawScore(x)), model.BaseValue!.Value + phi.Sum(), 9);
+            Assert.Equal(Game(compiled, model, x, 0), model.BaseValue!.Value, 1e-9);
+            Assert.Equal(LogOdds(model, compiled.RawScore(x)), model.BaseValue!.Value + phi.Sum(), 1e-9);
         }
         Assert.True(missingRows > 0, "the rows explained should include missing values");
         Assert.Equal(kind == "isotonic" ? ContributionUnits.ModelLogOdds : ContributionUnits.LogOdds, model.ContributionUnit);
@@ -75,9 +75,9 @@ public sealed class ShapTests
             }
             for (var f = 0; f < n; f++)
             {
-                Assert.Equal(slow[f], fast[f], 9);
+                Assert.Equal(slow[f], fast[f], 1e-9);
             }
-            Assert.Equal(trees.Sum(x) - shap.Expected, fast.Sum(), 9);
+            Assert.Equal(trees.Sum(x) - shap.Expected, fast.Sum(), 1e-9);
         }
     }
 
@@ -133,9 +133,9 @@ public sealed class ShapTests
         var result = scorer.Score(row, reasons: ChurnScorer.AllReasons);
 
         // Mean imputation puts a missing number at the training mean, which is the expectation: no contribution.
-        Assert.Equal(0.0, result.Reasons.Single(r => r.Feature == "monthlyCharges").Contribution, 12);
+        Assert.Equal(0.0, result.Reasons.Single(r => r.Feature == "monthlyCharges").Contribution, 1e-12);
         Assert.Equal("(missing)", result.Reasons.Single(r => r.Feature == "monthlyCharges").Value);
-        Assert.Equal(Logit(result.Probability), result.BaseValue!.Value + result.Reasons.Sum(r => r.Contribution), 9);
+        Assert.Equal(Logit(result.Probability), result.BaseValue!.Value + result.Reasons.Sum(r => r.Contribution), 1e-9);
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed class ShapTests
         Assert.True(explained > test.Length / 2);
         foreach (var (feature, i) in model.Encoder.Features.Select((f, i) => (f, i)))
         {
-            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 6);
+            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 1e-6);
         }
     }
 
@@ -212,7 +212,7 @@ public sealed class ShapTests
         Assert.True(explained > sample.Length / 2);
         foreach (var (feature, i) in model.Encoder.Features.Select((f, i) => (f, i)))
         {
-            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 6);
+            Assert.Equal(sums[i] / explained, model.Card.ShapImportance.Single(s => s.Feature == feature.Name).MeanAbsContribution, 1e-6);
         }
     }
 

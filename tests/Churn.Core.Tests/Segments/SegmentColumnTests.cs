@@ -63,8 +63,8 @@ public class SegmentColumnTests
         Assert.Equal("too little churn predicted", bad.Direction);
         // Twenty predictions of 0.5, ten churned: E = 10, Σ p(1 − p) = 5, so the half width is 1.96 √5 / 10.
         var small = CalibrationCheck.From([.. Enumerable.Repeat(0.5, 20)], [.. Enumerable.Range(0, 20).Select(i => i < 10)])!;
-        Assert.Equal(1, small.Ratio!.Value, 9);
-        Assert.Equal(1.959964 * Math.Sqrt(5) / 10, small.High!.Value - 1, 5);
+        Assert.Equal(1, small.Ratio!.Value, 1e-9);
+        Assert.Equal(1.959964 * Math.Sqrt(5) / 10, small.High!.Value - 1, 1e-5);
         Assert.Null(CalibrationCheck.From([0.5], [true]));
     }
 }

@@ -14,7 +14,7 @@ public class SurvivalMetricsTests
         // Comparable pairs (i churned, t_i < t_j): (0,1) tie in risk = 0.5, (0,2) and (0,3) concordant, (2,3) discordant.
         double[] risk = [0.5, 0.5, 0.2, 0.3];
 
-        Assert.Equal(2.5 / 4, SurvivalMetrics.ConcordanceIndex(Durations, Events, risk), 12);
+        Assert.Equal(2.5 / 4, SurvivalMetrics.ConcordanceIndex(Durations, Events, risk), 1e-12);
     }
 
     [Fact]
@@ -24,7 +24,7 @@ public class SurvivalMetricsTests
         double[] durations = [1, 1, 2];
         bool[] events = [true, true, false];
 
-        Assert.Equal(0.5, SurvivalMetrics.ConcordanceIndex(durations, events, [0.9, 0.1, 0.5]), 12);
+        Assert.Equal(0.5, SurvivalMetrics.ConcordanceIndex(durations, events, [0.9, 0.1, 0.5]), 1e-12);
         Assert.True(double.IsNaN(SurvivalMetrics.ConcordanceIndex([1, 2], [false, false], [0.1, 0.2])));
     }
 
@@ -49,7 +49,7 @@ public class SurvivalMetricsTests
             }
         }
 
-        Assert.Equal(concordant / pairs, SurvivalMetrics.ConcordanceIndex(durations, events, risk), 12);
+        Assert.Equal(concordant / pairs, SurvivalMetrics.ConcordanceIndex(durations, events, risk), 1e-12);
     }
 
     [Fact]
@@ -58,10 +58,10 @@ public class SurvivalMetricsTests
         var km = KaplanMeier.Fit(Durations, Events);
 
         Assert.Equal(1, km.At(0.5));
-        Assert.Equal(0.75, km.At(1), 12);
-        Assert.Equal(0.75, km.At(2.9), 12);
-        Assert.Equal(0.375, km.At(3), 12);
-        Assert.Equal(0.75, km.Before(3), 12);
+        Assert.Equal(0.75, km.At(1), 1e-12);
+        Assert.Equal(0.75, km.At(2.9), 1e-12);
+        Assert.Equal(0.375, km.At(3), 1e-12);
+        Assert.Equal(0.75, km.Before(3), 1e-12);
     }
 
     [Fact]
@@ -71,13 +71,13 @@ public class SurvivalMetricsTests
         var curves = Same([1, 2, 3, 4], [0.8, 0.6, 0.4, 0.2], 4);
 
         // t = 1: churner at 1 gives 0.8²/G(1−) = 0.64; three still observed give 0.2²/G(1) = 0.04 each.
-        Assert.Equal(0.76 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 1), 12);
+        Assert.Equal(0.76 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 1), 1e-12);
         // t = 2: churner 0.6² = 0.36; the one censored at 2 gives nothing; two observed give 0.4²/(2/3) = 0.24 each.
-        Assert.Equal(0.84 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 2), 12);
+        Assert.Equal(0.84 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 2), 1e-12);
         // t = 3: churner at 1: 0.4² = 0.16; churner at 3: 0.4²/G(3−) = 0.24; the one observed: 0.6²/(2/3) = 0.54.
-        Assert.Equal(0.94 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 3), 12);
+        Assert.Equal(0.94 / 4, SurvivalMetrics.BrierScore(curves, Durations, Events, 3), 1e-12);
         // Trapezoid over [1, 3]: ((0.19 + 0.21)/2 + (0.21 + 0.235)/2) / 2.
-        Assert.Equal(0.21125, SurvivalMetrics.IntegratedBrier(curves, Durations, Events, [1, 2, 3]), 12);
+        Assert.Equal(0.21125, SurvivalMetrics.IntegratedBrier(curves, Durations, Events, [1, 2, 3]), 1e-12);
     }
 
     [Fact]
@@ -88,10 +88,10 @@ public class SurvivalMetricsTests
         var calibration = SurvivalMetrics.Calibration(curves, Durations, Events, [1, 3]);
 
         Assert.Equal([1.0, 3.0], calibration.Select(c => c.Horizon));
-        Assert.Equal(0.2, calibration[0].Predicted, 12);
-        Assert.Equal(0.25, calibration[0].Observed, 12);
-        Assert.Equal(0.6, calibration[1].Predicted, 12);
-        Assert.Equal(0.625, calibration[1].Observed, 12);
+        Assert.Equal(0.2, calibration[0].Predicted, 1e-12);
+        Assert.Equal(0.25, calibration[0].Observed, 1e-12);
+        Assert.Equal(0.6, calibration[1].Predicted, 1e-12);
+        Assert.Equal(0.625, calibration[1].Observed, 1e-12);
         Assert.Equal(4, calibration[1].Groups.Sum(g => g.Count));
     }
 
@@ -101,8 +101,8 @@ public class SurvivalMetricsTests
         var curves = Same([1, 2, 3, 4], [0.8, 0.6, 0.4, 0.2], 1);
 
         // 1·1 + 0.8·1 + 0.6·1 + 0.4·0.5 over [0, 3.5].
-        Assert.Equal(2.6, curves.RestrictedMean(0, 3.5), 12);
-        Assert.Equal(-2.6, curves.RiskScores(3.5)[0], 12);
+        Assert.Equal(2.6, curves.RestrictedMean(0, 3.5), 1e-12);
+        Assert.Equal(-2.6, curves.RiskScores(3.5)[0], 1e-12);
     }
 
     private static SurvivalCurves Same(double[] times, double[] values, int rows) =>

@@ -141,7 +141,7 @@ public class SurvivalModelTests
             Assert.Equal(12, f.Curve[^1].Time);
             Assert.InRange(f.ExpectedLifetime, 0, 12);
             var monthly = data.Covariates.Columns[2].Numbers![i];
-            Assert.Equal(monthly * (12 - f.ExpectedLifetime), f.RevenueAtRisk!.Value, 9);
+            Assert.Equal(monthly * (12 - f.ExpectedLifetime), f.RevenueAtRisk!.Value, 1e-9);
         }
     }
 
@@ -196,10 +196,10 @@ public class SurvivalModelTests
             Assert.Equal(t0, forecast[i].Elapsed);
             foreach (var h in forecast[i].Horizons)
             {
-                Assert.Equal(1 - curves.At(i, t0 + h.Horizon) / curves.At(i, t0), h.Probability, 9);
+                Assert.Equal(1 - curves.At(i, t0 + h.Horizon) / curves.At(i, t0), h.Probability, 1e-9);
                 Assert.Equal(t0 + h.Horizon > model.Grid[^1], h.BeyondData);
             }
-            Assert.Equal((curves.RestrictedMean(i, t0 + 12) - curves.RestrictedMean(i, t0)) / curves.At(i, t0), forecast[i].ExpectedLifetime, 9);
+            Assert.Equal((curves.RestrictedMean(i, t0 + 12) - curves.RestrictedMean(i, t0)) / curves.At(i, t0), forecast[i].ExpectedLifetime, 1e-9);
             Assert.All(forecast[i].Curve, p => Assert.InRange(p.Time, 0, 12));
         }
     }

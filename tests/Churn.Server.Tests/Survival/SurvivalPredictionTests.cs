@@ -29,7 +29,7 @@ public sealed class SurvivalPredictionTests(ServerFixture server) : IClassFixtur
         Assert.True(probabilities.Zip(probabilities.Skip(1)).All(p => p.First <= p.Second));
         var lifetime = survival["expectedLifetime"]!.GetValue<double>();
         Assert.InRange(lifetime, 0, 12);
-        Assert.Equal(Math.Round(features["monthlyCharges"]!.GetValue<double>() * (12 - lifetime), 2), survival["revenueAtRisk"]!.GetValue<double>(), 1);
+        Assert.Equal(Math.Round(features["monthlyCharges"]!.GetValue<double>() * (12 - lifetime), 2), survival["revenueAtRisk"]!.GetValue<double>(), 1e-1);
         var curve = survival["curve"]!.AsArray();
         Assert.NotEmpty(curve);
         Assert.True(curve.Select(p => p!["survival"]!.GetValue<double>()).Zip(curve.Skip(1).Select(p => p!["survival"]!.GetValue<double>())).All(p => p.First >= p.Second));
