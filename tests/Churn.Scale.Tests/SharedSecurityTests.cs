@@ -12,8 +12,11 @@ public abstract class SharedSecurityTests
     private readonly string dataDir;
     private readonly string dashboardPassword;
 
-    private protected SharedSecurityTests(Replica a, Replica b, string dataDir, string dashboardPassword, ITestOutputHelper output)
+    private readonly TestPostgres store;
+
+    private protected SharedSecurityTests(Replica a, Replica b, TestPostgres store, string dataDir, string dashboardPassword, ITestOutputHelper output)
     {
+        this.store = store;
         this.a = a;
         this.b = b;
         this.dataDir = dataDir;
@@ -29,6 +32,16 @@ public abstract class SharedSecurityTests
 
     /// <summary>The key ring's keys as XML, read where the deployment keeps them, and where that is.</summary>
     protected abstract Task<(IReadOnlyList<string> Keys, string Where)> KeyRingAsync();
+
+    /// <summary>The keys in the store's <c>data_protection_keys</c> (as XML), once a page on replica A has needed the ring.</summary>
+    private protected async Task<List<string>> StoredKeysAsync()
+    {
+        using (var browser = new HttpClient())
+        {
+            await browser.GetAsync($"{a.Url}/account/login");
+        }
+        return await store.ColumnAsync("""SELECT "Xml" FROM data_protection_keys""");
+    }
 
     [Fact]
     public async Task SignInFailuresSpreadOverBothReplicasLockTheNameOnBoth()

@@ -6,7 +6,7 @@ namespace Churn.Scale.Tests;
 /// </summary>
 [Collection(SharedStoreCollection.Name)]
 public sealed class StoreSharedSecurityTests(SharedStoreFixture deployment, ITestOutputHelper output)
-    : SharedSecurityTests(deployment.A, deployment.B, deployment.DataDir, TestSecrets.DashboardPassword, output)
+    : SharedSecurityTests(deployment.A, deployment.B, deployment.Postgres, deployment.DataDir, TestSecrets.DashboardPassword, output)
 {
     protected override async Task<string> AssertLockHeldAsync(string name)
     {
@@ -17,12 +17,7 @@ public sealed class StoreSharedSecurityTests(SharedStoreFixture deployment, ITes
 
     protected override async Task<(IReadOnlyList<string> Keys, string Where)> KeyRingAsync()
     {
-        // A page that needs the ring, in case no request has needed it yet.
-        using (var browser = new HttpClient())
-        {
-            await browser.GetAsync($"{deployment.A.Url}/account/login");
-        }
-        var keys = await deployment.ColumnAsync("""SELECT "Xml" FROM data_protection_keys""");
+        var keys = await StoredKeysAsync();
         // Both replicas started on an empty store: the ring was read only once the store had its tables.
         Assert.DoesNotContain("key ring", deployment.Logs, StringComparison.OrdinalIgnoreCase);
         return (keys, "data_protection_keys");
