@@ -164,18 +164,27 @@ def main():
     sampler.start()
     cases = []
     half = max(2, duration // 2)
+
+    def add(run):
+        """Runs one case and records the peak of the RSS samples taken while it ran, so the overall peak names its case."""
+        first = len(sampler.samples)
+        case = run()
+        during = sampler.samples[first:] or [rss_kb(pid)]
+        case["rss_peak_mb"] = round(max(during) / 1024, 1)
+        cases.append(case)
+
     # A short warm-up so both sides are measured warm.
     hey(f"{target}-warmup", base + "/predict", single, 2, ["-c", "4"], key, raw)
-    cases.append(hey(f"{target}-c1", base + "/predict", single, half, ["-c", "1"], key, raw))
-    cases.append(hey(f"{target}-fixed1000", base + "/predict", single, duration, ["-c", "10", "-q", "100"], key, raw))
-    cases.append(paced(f"{target}-paced1000", base + "/predict", single, duration, 1000, key, raw))
-    cases.append(hey(f"{target}-sat50", base + "/predict", single, duration, ["-c", "50"], key, raw))
-    cases.append(hey(f"{target}-batch100c1", base + "/predict/batch", batch, half, ["-c", "1"], key, raw, rows_per_request=100))
-    cases.append(hey(f"{target}-batch100", base + "/predict/batch", batch, duration, ["-c", "10"], key, raw, rows_per_request=100))
+    add(lambda: hey(f"{target}-c1", base + "/predict", single, half, ["-c", "1"], key, raw))
+    add(lambda: hey(f"{target}-fixed1000", base + "/predict", single, duration, ["-c", "10", "-q", "100"], key, raw))
+    add(lambda: paced(f"{target}-paced1000", base + "/predict", single, duration, 1000, key, raw))
+    add(lambda: hey(f"{target}-sat50", base + "/predict", single, duration, ["-c", "50"], key, raw))
+    add(lambda: hey(f"{target}-batch100c1", base + "/predict/batch", batch, half, ["-c", "1"], key, raw, rows_per_request=100))
+    add(lambda: hey(f"{target}-batch100", base + "/predict/batch", batch, duration, ["-c", "10"], key, raw, rows_per_request=100))
     # The floor: what this machine's loopback HTTP stack and hey reach with no scoring, no body and no log.
     live = base + ("/health/live" if target == "churn" else "/health")
-    cases.append(hey(f"{target}-floor50", live, None, duration, ["-c", "50"], key, raw))
-    cases.append(file_case(target, base, bodies, key))
+    add(lambda: hey(f"{target}-floor50", live, None, duration, ["-c", "50"], key, raw))
+    add(lambda: file_case(target, base, bodies, key))
     sampler.stop.set()
     sampler.join()
     time.sleep(3)
@@ -188,6 +197,7 @@ def main():
             "median_during": round(sorted(sampler.samples)[len(sampler.samples) // 2] / 1024, 1),
             "after": round(rss_kb(pid) / 1024, 1),
             "processes": 1 + len(children(pid)),
+            "peak_case": max(cases, key=lambda c: c["rss_peak_mb"])["name"],
         },
         "cases": {c["name"].split("-", 1)[1] if c["name"].startswith(target + "-") else c["name"]: c for c in cases},
     }

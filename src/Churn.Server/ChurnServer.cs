@@ -151,6 +151,7 @@ public sealed class ChurnServer
         {
             return await CannotStartAsync(problem);
         }
+        app.Logger.LogInformation("Runtime: {Runtime}.", ProcessMemory.RuntimeSummary());
         if (ProcessMemory.MissingLauncherSettings() is { Count: > 0 } missing)
         {
             app.Logger.LogWarning(

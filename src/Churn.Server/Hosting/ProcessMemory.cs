@@ -16,6 +16,27 @@ internal static class ProcessMemory
         [.. LauncherSettings.Where(name => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))];
 
     /// <summary>
+    /// The runtime settings that decide this process's resident memory, in one line for the start-up log: the collector
+    /// (workstation or server, concurrent or not), whether tiered PGO is on (the build turns it off: Directory.Build.props)
+    /// and the <see cref="LauncherSettings"/> as this process's environment has them ("unset" for a missing one).
+    /// </summary>
+    public static string RuntimeSummary()
+    {
+        var collector = $"{(GCSettings.IsServerGC ? "server" : "workstation")} collector ({(GCSettings.LatencyMode == GCLatencyMode.Batch ? "not concurrent" : "concurrent")})";
+        // The runtime reads the switch from the runtime configuration or, first, from DOTNET_TieredPGO; absent means on.
+        var pgo = Environment.GetEnvironmentVariable("DOTNET_TieredPGO") is { Length: > 0 } variable
+            ? variable != "0"
+            : AppContext.GetData("System.Runtime.TieredPGO") switch
+            {
+                bool configured => configured,
+                string text => !bool.TryParse(text, out var configured) || configured,
+                _ => true,
+            };
+        var launcher = LauncherSettings.Select(name => $"{name}={(Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : "unset")}");
+        return $"{collector}, tiered PGO {(pgo ? "on" : "off")}, {string.Join(", ", launcher)}";
+    }
+
+    /// <summary>
     /// One blocking, compacting collection of every generation, the large-object heap included, in the aggressive mode
     /// that also releases the collector's free space; then a trim of the C heap (<see cref="NativeHeap.Trim"/>). For
     /// after a burst (the warm-up before ready, a large file job, a retraining), never per request: it pauses every managed thread for

@@ -12,6 +12,10 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
     /// A server started without launch.sh runs without the runtime settings it sets (ADR 0009) and says so in its log,
     /// naming each one missing; started with them, as through the launcher, it says nothing.
     /// </summary>
+    /// <summary>
+    /// The start-up log's runtime line says what the process runs with: tiered PGO off as built (Directory.Build.props),
+    /// on when the environment turns it back on, and each launcher setting as set.
+    /// </summary>
     [Fact]
     public async Task AServerStartedWithoutTheLaunchersSettingsWarnsNamingThem()
     {
@@ -21,7 +25,7 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         {
             without = server.Output;
         }
-        await using (var server = await ServerProcess.StartAsync(DataDir, environment: new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x1000000", ["MALLOC_ARENA_MAX"] = null }))
+        await using (var server = await ServerProcess.StartAsync(DataDir, environment: new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = "0x1000000", ["MALLOC_ARENA_MAX"] = null, ["DOTNET_TieredPGO"] = "1" }))
         {
             one = server.Output;
         }
@@ -33,6 +37,9 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         Assert.Contains($"{Warning}: DOTNET_GCgen0size and MALLOC_ARENA_MAX not set", without, StringComparison.Ordinal);
         Assert.Contains($"{Warning}: MALLOC_ARENA_MAX not set", one, StringComparison.Ordinal);
         Assert.DoesNotContain(Warning, with, StringComparison.Ordinal);
+        Assert.Contains("Runtime: workstation collector (concurrent), tiered PGO off, DOTNET_GCgen0size=unset, MALLOC_ARENA_MAX=unset.", without, StringComparison.Ordinal);
+        Assert.Contains("tiered PGO on, DOTNET_GCgen0size=0x1000000, MALLOC_ARENA_MAX=unset.", one, StringComparison.Ordinal);
+        Assert.Contains("tiered PGO off, DOTNET_GCgen0size=0x1000000, MALLOC_ARENA_MAX=2.", with, StringComparison.Ordinal);
     }
 
     [Fact]
