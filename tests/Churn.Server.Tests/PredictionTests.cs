@@ -153,6 +153,48 @@ public sealed class PredictionTests(ServerFixture server) : RoleClientTests(serv
         }, TimeSpan.FromSeconds(30), "every prediction of the batch logged with its own customer");
     }
 
+    /// <summary>
+    /// Prediction ids are version 7 UUIDs (RFC 9562) carrying the time of their request in their first 48 bits, and stay
+    /// distinct across more ids than one block of random bytes holds on every core.
+    /// </summary>
+    [Fact]
+    public async Task PredictionIdsAreDistinctVersion7UuidsCarryingTheirRequestsMillisecond()
+    {
+        var batches = 2 * Environment.ProcessorCount * PredictionIds.IdsPerBlock / 100 + 1;
+        var ids = new List<Guid>();
+        for (var b = 0; b < batches; b++)
+        {
+            var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var body = Bodies.Json(new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(100, seed: 40 + b)]) });
+            var predictions = (await (await Service.PostAsync("/predict/batch", body)).ReadObjectAsync())["predictions"]!.AsArray();
+            var after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var prediction in predictions)
+            {
+                var id = Guid.Parse(prediction!["predictionId"]!.GetValue<string>());
+                var milliseconds = Convert.ToInt64(id.ToString("N")[..12], 16);
+                Assert.Equal(7, id.Version);
+                Assert.Equal(0b10, id.Variant >> 2);
+                Assert.InRange(milliseconds, before, after);
+                ids.Add(id);
+            }
+        }
+
+        Assert.Equal(batches * 100, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public void AnIdKeepsTheMillisecondItIsGivenAndRefusesATimeBeforeTheEpoch()
+    {
+        var time = new DateTimeOffset(2026, 12, 2, 2, 40, 1, 234, TimeSpan.FromHours(1)).AddTicks(5678);
+
+        var ids = Enumerable.Range(0, 3 * PredictionIds.IdsPerBlock).Select(_ => PredictionIds.Next(time)).ToList();
+
+        Assert.All(ids, id => Assert.Equal(time.ToUnixTimeMilliseconds(), Convert.ToInt64(id.ToString("N")[..12], 16)));
+        Assert.All(ids, id => Assert.Equal(7, id.Version));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Throws<ArgumentOutOfRangeException>(() => PredictionIds.Next(DateTimeOffset.UnixEpoch.AddMilliseconds(-1)));
+    }
+
     [Fact]
     public async Task FeedbackByPredictionIdIsStoredAndJoinedToThatPrediction()
     {

@@ -76,7 +76,7 @@ public sealed class Predictor(PredictionBuffer log, ShadowQueue shadow, ServerMe
         var result = model.Scorer.Score(input.Values, reasons);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var response = new PredictionResponse(
-            Guid.CreateVersion7(now),
+            PredictionIds.Next(now),
             input.CustomerId,
             result.Probability,
             result.WillChurn,
