@@ -39,12 +39,10 @@ public static class PredictionIds
         Span<byte> id = stackalloc byte[BytesPerId];
         block.AsSpan(next, BytesPerId).CopyTo(id);
         next += BytesPerId;
-        // Octets 0-5: the 48-bit timestamp, most significant first (written as 64 bits over the first 8, then 6 and 7 restored).
-        var random6 = id[6];
-        var random7 = id[7];
-        BinaryPrimitives.WriteInt64BigEndian(id, milliseconds << 16);
-        id[6] = (byte)(0x70 | (random6 & 0x0F));
-        id[7] = random7;
+        // Octets 0-5: the 48-bit timestamp, most significant first; octet 6 starts with the version, octet 8 with the variant.
+        BinaryPrimitives.WriteUInt16BigEndian(id, (ushort)(milliseconds >> 32));
+        BinaryPrimitives.WriteUInt32BigEndian(id[2..], (uint)milliseconds);
+        id[6] = (byte)(0x70 | (id[6] & 0x0F));
         id[8] = (byte)(0x80 | (id[8] & 0x3F));
         return new Guid(id, bigEndian: true);
     }

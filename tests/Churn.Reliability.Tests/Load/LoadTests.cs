@@ -10,11 +10,9 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
 {
     /// <summary>
     /// A server started without launch.sh runs without the runtime settings it sets (ADR 0009) and says so in its log,
-    /// naming each one missing; started with them, as through the launcher, it says nothing.
-    /// </summary>
-    /// <summary>
-    /// The start-up log's runtime line says what the process runs with: tiered PGO off as built (Directory.Build.props),
-    /// on when the environment turns it back on, and each launcher setting as set.
+    /// naming each one missing; started with them, as through the launcher, it says nothing. Its start-up line on the
+    /// runtime says what the process runs with: tiered PGO off as built (Directory.Build.props), on when the environment
+    /// turns it back on, and each launcher setting as set.
     /// </summary>
     [Fact]
     public async Task AServerStartedWithoutTheLaunchersSettingsWarnsNamingThem()
