@@ -139,6 +139,8 @@ public sealed class DashboardTests(DashboardFixture fixture)
         await using var tab = await fixture.SignInAtAsync("ana", "/dashboard/predict");
         await tab.Page.SetInputFilesAsync("#csv-file", new FilePayload { Name = "customers.csv", MimeType = "text/csv", Buffer = System.Text.Encoding.UTF8.GetBytes(DashboardFixture.Csv(50)) });
         await tab.Page.WaitForSelectorAsync("#download-result", new PageWaitForSelectorOptions { Timeout = 60_000 });
+        // The finished job says how fast it went.
+        Assert.Matches(@"^Succeeded: Scored 50 rows with v\d+\. [\d,]+ rows/s\.$", (await tab.Page.InnerTextAsync("#job-status")).Trim());
         var download = await tab.Page.RunAndWaitForDownloadAsync(() => tab.Page.ClickAsync("#download-result"));
         var file = Path.Combine(fixture.ScreenshotDir, "..", "downloaded-scores.csv");
         await download.SaveAsAsync(file);

@@ -17,6 +17,11 @@ public sealed class JobsTests(ServerFixture server) : RoleClientTests(server)
         var job = await BackgroundJobs.FinishedAsync(Analyst, id);
         Assert.Equal("Succeeded", job["status"]!.GetValue<string>());
         Assert.Equal($"/jobs/{id}/result", job["resultUrl"]!.GetValue<string>());
+        // Every row is counted, though progress reports come only every Model.BatchSize rows, and the rate is over the
+        // job's own start and finish as it reports them.
+        Assert.Equal(400, job["rowsDone"]!.GetValue<long>());
+        var seconds = (job["finishedAt"]!.GetValue<DateTimeOffset>() - job["startedAt"]!.GetValue<DateTimeOffset>()).TotalSeconds;
+        Assert.Equal(Math.Round(400 / seconds), job["rowsPerSecond"]!.GetValue<double>());
         var result = await Analyst.GetAsync($"/jobs/{id}/result");
         Assert.Equal("text/csv", result.Content.Headers.ContentType?.MediaType);
         var lines = (await result.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -69,6 +74,7 @@ public sealed class JobsTests(ServerFixture server) : RoleClientTests(server)
         var job = await BackgroundJobs.FinishedAsync(Service, (await started.ReadObjectAsync())["id"]!.GetValue<string>());
         Assert.Equal("Failed", job["status"]!.GetValue<string>());
         Assert.Contains("tenureMonths", job["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(job["rowsPerSecond"]);
         Assert.Equal(HttpStatusCode.Conflict, (await Service.GetAsync($"/jobs/{job["id"]}/result")).StatusCode);
     }
 

@@ -31,6 +31,16 @@ public sealed record JobState(
 {
     public string? ResultUrl => ResultFile is null || Status != JobStatus.Succeeded ? null : $"/jobs/{Id}/result";
 
+    /// <summary>
+    /// A succeeded job's rows per second, for the jobs that count rows (file scoring): <see cref="RowsDone"/> over the
+    /// seconds from <see cref="StartedAt"/> to <see cref="FinishedAt"/>, rounded to a whole row. A scoring job starts with
+    /// the upload's first bytes when no job is ahead of it and finishes when its result is ready, so this is the rate
+    /// from upload to result. Null while the job is queued or running, when it failed, and when it counted no rows.
+    /// </summary>
+    public double? RowsPerSecond => Status == JobStatus.Succeeded && RowsDone > 0 && StartedAt is { } started && FinishedAt is { } finished && finished > started
+        ? Math.Round(RowsDone / (finished - started).TotalSeconds)
+        : null;
+
     /// <summary>Queued or running.</summary>
     [JsonIgnore]
     public bool Unfinished => Status is JobStatus.Queued or JobStatus.Running;
@@ -84,8 +94,21 @@ public sealed class JobBoard(TimeProvider time, JobRecords records, IOptions<Ser
 
     public void Progress(Guid id, double fraction, long rows = 0) => Update(id, j => j with { Progress = Math.Round(Math.Clamp(fraction, 0, 1), 4), RowsDone = Math.Max(rows, j.RowsDone) });
 
-    public void Succeed(Guid id, string message, int? version = null, string? resultFile = null) =>
-        Update(id, j => j with { Status = JobStatus.Succeeded, Progress = 1, FinishedAt = time.GetUtcNow(), Message = message, ModelVersion = version, ResultFile = resultFile });
+    /// <summary>
+    /// Marks a job succeeded. <paramref name="rows"/>: the rows it processed in all, for a job that counts them (its
+    /// progress reports only every so many rows, so the last ones are counted here).
+    /// </summary>
+    public void Succeed(Guid id, string message, int? version = null, string? resultFile = null, long? rows = null) =>
+        Update(id, j => j with
+        {
+            Status = JobStatus.Succeeded,
+            Progress = 1,
+            FinishedAt = time.GetUtcNow(),
+            Message = message,
+            ModelVersion = version,
+            ResultFile = resultFile,
+            RowsDone = Math.Max(rows ?? 0, j.RowsDone),
+        });
 
     public void Fail(Guid id, string error) => Update(id, j => j with { Status = JobStatus.Failed, FinishedAt = time.GetUtcNow(), Error = error });
 

@@ -115,7 +115,7 @@ public sealed class ScoringJob(ModelHost host, SurvivalHost survivalHost, JobBoa
             {
                 board.Start(order.JobId);
                 var (rows, failed, version) = await Task.Run(() => ScoreAsync(order, stoppingToken), stoppingToken);
-                board.Succeed(order.JobId, $"Scored {rows} rows with v{version}{(failed > 0 ? $"; {failed} rows could not be scored (see the error column)" : "")}.", version, order.ResultFile);
+                board.Succeed(order.JobId, $"Scored {rows} rows with v{version}{(failed > 0 ? $"; {failed} rows could not be scored (see the error column)" : "")}.", version, order.ResultFile, rows);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
