@@ -40,6 +40,25 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         Assert.Contains("tiered PGO off, DOTNET_GCgen0size=0x1000000, MALLOC_ARENA_MAX=2.", with, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A server on SQLite, after start-up, a prediction and its log's write to the store, has not loaded PostgreSQL's
+    /// provider (StoreFactory keeps each provider's code apart, bench/NOTES.md, 2026-12-02 third session): the process's
+    /// memory maps name no Npgsql assembly, while they do name SQLite's.
+    /// </summary>
+    [Fact]
+    public async Task AServerOnSqliteNeverLoadsThePostgreSqlProvider()
+    {
+        await using var server = await ServerProcess.StartAsync(DataDir);
+        using var client = server.Client();
+        var loggedBefore = await CountLoggedAsync(DataDir);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
+        await Wait.UntilAsync(async () => await CountLoggedAsync(DataDir) > loggedBefore, TimeSpan.FromSeconds(60), "the prediction in the store's log", () => server.Output);
+
+        var maps = await File.ReadAllTextAsync($"/proc/{server.Pid}/maps");
+        Assert.Contains("Microsoft.EntityFrameworkCore.Sqlite.dll", maps, StringComparison.Ordinal);
+        Assert.DoesNotContain("Npgsql", maps, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ABurstFarAboveTheRateLimitGets429sWithRetryAfterAndNoRequestTimesOut()
     {
