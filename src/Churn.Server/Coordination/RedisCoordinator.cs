@@ -7,7 +7,7 @@ namespace Churn.Server.Coordination;
 /// holder's token, renewed and released only by that holder (compare-and-set in Lua, so a holder whose lock expired
 /// and was taken over cannot extend or delete the new holder's key); notifications are Redis pub/sub.
 /// </summary>
-public sealed class RedisCoordinator(IConnectionMultiplexer redis, ILogger<RedisCoordinator> log) : ICoordinator
+internal sealed class RedisCoordinator(IConnectionMultiplexer redis, ILogger<RedisCoordinator> log) : ICoordinator
 {
     /// <summary>Every key and channel starts with this, so the deployment's entries are easy to find in a shared Redis.</summary>
     public const string Prefix = "churn:";

@@ -12,7 +12,7 @@ namespace Churn.Server.Coordination;
 /// If Redis cannot be reached the request is let through (fail open) with a logged warning: a lost counter must not
 /// take the scoring API down with it, and each replica's capacity still bounds the damage.
 /// </remarks>
-public sealed class RedisWindowLimiter(IConnectionMultiplexer redis, RedisKey key, int limit, TimeSpan window, RedisLimiterWarnings warnings) : RateLimiter
+internal sealed class RedisWindowLimiter(IConnectionMultiplexer redis, RedisKey key, int limit, TimeSpan window, RedisLimiterWarnings warnings) : RateLimiter
 {
     private const string CountScript = """
         local n = redis.call('INCR', KEYS[1])
@@ -79,7 +79,7 @@ public sealed class RedisWindowLimiter(IConnectionMultiplexer redis, RedisKey ke
 }
 
 /// <summary>Logs that rate limiting fails open at most once a minute, so an outage is visible without flooding the log.</summary>
-public sealed class RedisLimiterWarnings(ILogger<RedisLimiterWarnings> log, TimeProvider time)
+internal sealed class RedisLimiterWarnings(ILogger<RedisLimiterWarnings> log, TimeProvider time)
 {
     private long nextTicks;
 

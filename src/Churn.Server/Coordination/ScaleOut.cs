@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Churn.Data.Settings;
 using Churn.Server.Models;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -5,32 +6,49 @@ using StackExchange.Redis;
 
 namespace Churn.Server.Coordination;
 
-/// <summary>The Redis connection when <c>Churn:Redis</c> is set; null on a single node.</summary>
-public sealed class RedisConnection : IDisposable
+/// <summary>
+/// The Redis connection when <c>Churn:Redis</c> is set; none on a single node. Code that runs on a single node too asks
+/// <see cref="Configured"/> and goes through <see cref="RedisParts"/> for the rest: compiling a method loads the
+/// assemblies its code names, and a single node never loads the Redis client's (bench/NOTES.md, 2026-12-02 third session).
+/// </summary>
+internal sealed class RedisConnection : IDisposable
 {
+    // Typed as object so that reading it names no Redis type; it holds an IConnectionMultiplexer.
+    private readonly object? multiplexer;
+
     public RedisConnection(IOptions<ServerOptions> options, ILogger<RedisConnection> log)
     {
-        if (string.IsNullOrWhiteSpace(options.Value.Redis))
+        if (!string.IsNullOrWhiteSpace(options.Value.Redis))
         {
-            return;
+            multiplexer = Connect(options.Value, log);
         }
-        var configuration = ConfigurationOptions.Parse(options.Value.Redis);
+    }
+
+    /// <summary>Whether <c>Churn:Redis</c> is set, so that <see cref="Multiplexer"/> is there.</summary>
+    public bool Configured => multiplexer is not null;
+
+    public IConnectionMultiplexer? Multiplexer => (IConnectionMultiplexer?)multiplexer;
+
+    // Returns object, as the field holds it: a call whose signature names a Redis type loads the assembly too.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static object Connect(ServerOptions options, ILogger<RedisConnection> log)
+    {
+        var configuration = ConfigurationOptions.Parse(options.Redis!);
         // Start even when Redis is down and keep reconnecting; fail commands at once while it is away rather than
         // queueing them, so a request waiting on a rate-limit counter is never held for the whole timeout.
         configuration.AbortOnConnectFail = false;
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ClientName ??= options.Value.InstanceId;
-        Multiplexer = ConnectionMultiplexer.Connect(configuration);
-        if (!Multiplexer.IsConnected)
+        configuration.ClientName ??= options.InstanceId;
+        var connected = ConnectionMultiplexer.Connect(configuration);
+        if (!connected.IsConnected)
         {
             log.LogWarning("Redis ({Endpoints}) does not answer yet; serving goes on, rate limits fail open and locks fall back to retrying until it does.",
                 string.Join(", ", configuration.EndPoints));
         }
+        return connected;
     }
 
-    public IConnectionMultiplexer? Multiplexer { get; }
-
-    public void Dispose() => Multiplexer?.Dispose();
+    public void Dispose() => (multiplexer as IDisposable)?.Dispose();
 }
 
 /// <summary>
@@ -38,7 +56,7 @@ public sealed class RedisConnection : IDisposable
 /// loads it at once (the alias poll stays as the fallback); settings changed here are read again by every replica; a
 /// revoked key is forgotten by every replica's key cache. Subscribing is retried until Redis answers.
 /// </summary>
-public sealed class ClusterNotificationsJob(
+internal sealed class ClusterNotificationsJob(
     ICoordinator coordinator,
     ModelLoader loader,
     RuntimeSettings settings,
@@ -111,8 +129,8 @@ public static class ScaleOut
         builder.Services.TryAddSingleton<StoreLock>();
         builder.Services.AddSingleton<RedisConnection>();
         builder.Services.AddSingleton<RedisLimiterWarnings>();
-        builder.Services.AddSingleton<ICoordinator>(sp => sp.GetRequiredService<RedisConnection>().Multiplexer is { } redis
-            ? new RedisCoordinator(redis, sp.GetRequiredService<ILogger<RedisCoordinator>>())
+        builder.Services.AddSingleton<ICoordinator>(sp => sp.GetRequiredService<RedisConnection>().Configured
+            ? RedisParts.Coordinator(sp)
             : new StoreCoordinator(sp.GetRequiredService<StoreLock>()));
         builder.Services.AddHostedSingleton<LeaderElection>();
         builder.Services.AddHostedService<ClusterNotificationsJob>();

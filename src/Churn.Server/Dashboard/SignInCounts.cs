@@ -114,7 +114,7 @@ public sealed class StoreSignInCounts(IDbContextFactory<ChurnDbContext> store) :
 /// Failed sign-ins in Redis: <c>churn:signin:fail:{kind}:{key}</c> counts the window's failures and expires when the
 /// window closes; <c>churn:signin:lock:{kind}:{key}</c> is the lockout and expires when it ends.
 /// </summary>
-public sealed class RedisSignInCounts(IConnectionMultiplexer redis) : ISignInCounts
+internal sealed class RedisSignInCounts(IConnectionMultiplexer redis) : ISignInCounts
 {
     private const string FailPrefix = "churn:signin:fail:";
     private const string LockPrefix = "churn:signin:lock:";
@@ -174,8 +174,8 @@ public static class SignInCountsRegistration
     public static IServiceCollection AddSignInCounts(this IServiceCollection services)
     {
         services.AddSingleton<StoreSignInCounts>();
-        services.AddSingleton<ISignInCounts>(sp => sp.GetRequiredService<RedisConnection>().Multiplexer is { } redis
-            ? new RedisSignInCounts(redis)
+        services.AddSingleton<ISignInCounts>(sp => sp.GetRequiredService<RedisConnection>().Configured
+            ? RedisParts.SignInCounts(sp)
             : sp.GetRequiredService<StoreSignInCounts>());
         return services;
     }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using StackExchange.Redis;
+using Churn.Server.Coordination;
 
 namespace Churn.Server.Dashboard;
 
@@ -88,16 +88,19 @@ public sealed class SignInThrottle(
         ? key
         : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    /// <summary>Runs <paramref name="action"/> on the shared counts; when those are Redis and it does not answer, on the store's.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> on the shared counts; when those are not the store's own (they are Redis's) and Redis
+    /// does not answer, on the store's.
+    /// </summary>
     private async Task<T> UseAsync<T>(Func<ISignInCounts, Task<T>> action)
     {
-        if (counts is RedisSignInCounts)
+        if (!ReferenceEquals(counts, store))
         {
             try
             {
                 return await action(counts);
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (RedisParts.IsFailure(ex))
             {
                 if (Interlocked.Exchange(ref redisWarned, 1) == 0)
                 {

@@ -27,11 +27,9 @@ public static class RequestLimits
                 }
                 var who = keyId is not null ? $"key:{keyId}" : $"ip:{context.Connection.RemoteIpAddress}";
                 // With replicas (Churn:Redis set) the window is counted in Redis, so the limit holds for the key across all of them.
-                if (context.RequestServices.GetRequiredService<RedisConnection>().Multiplexer is { } redis)
+                if (context.RequestServices.GetRequiredService<RedisConnection>().Configured)
                 {
-                    return RateLimitPartition.Get($"{who}:{limit}", partition => new RedisWindowLimiter(
-                        redis, $"{RedisCoordinator.Prefix}rate:{partition}", limit, TimeSpan.FromMinutes(1),
-                        context.RequestServices.GetRequiredService<RedisLimiterWarnings>()));
+                    return RedisParts.RatePartition(context.RequestServices, $"{who}:{limit}", limit);
                 }
                 return RateLimitPartition.GetFixedWindowLimiter($"{who}:{limit}", _ => new FixedWindowRateLimiterOptions
                 {

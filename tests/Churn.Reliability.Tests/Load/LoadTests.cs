@@ -41,12 +41,13 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
     }
 
     /// <summary>
-    /// A server on SQLite, after start-up, a prediction and its log's write to the store, has not loaded PostgreSQL's
-    /// provider (StoreFactory keeps each provider's code apart, bench/NOTES.md, 2026-12-02 third session): the process's
-    /// memory maps name no Npgsql assembly, while they do name SQLite's.
+    /// A single node on SQLite, after start-up, a prediction and its log's write to the store, has loaded neither
+    /// PostgreSQL's provider nor the Redis client (StoreFactory keeps each provider's code apart, and code that also runs
+    /// on one node reaches Redis through RedisParts; bench/NOTES.md, 2026-12-02 third session): the process's memory maps
+    /// name no Npgsql or StackExchange.Redis assembly, while they do name SQLite's.
     /// </summary>
     [Fact]
-    public async Task AServerOnSqliteNeverLoadsThePostgreSqlProvider()
+    public async Task ASingleNodeOnSqliteLoadsNeitherThePostgreSqlProviderNorTheRedisClient()
     {
         await using var server = await ServerProcess.StartAsync(DataDir);
         using var client = server.Client();
@@ -57,6 +58,7 @@ public sealed class LoadTests(ITestOutputHelper output) : TrainedCopyTests
         var maps = await File.ReadAllTextAsync($"/proc/{server.Pid}/maps");
         Assert.Contains("Microsoft.EntityFrameworkCore.Sqlite.dll", maps, StringComparison.Ordinal);
         Assert.DoesNotContain("Npgsql", maps, StringComparison.Ordinal);
+        Assert.DoesNotContain("StackExchange.Redis", maps, StringComparison.Ordinal);
     }
 
     [Fact]
