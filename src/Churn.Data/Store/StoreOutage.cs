@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -17,9 +18,6 @@ public static class StoreOutage
         {
             switch (e)
             {
-                case NpgsqlException { IsTransient: true }:
-                case NpgsqlException { InnerException: SocketException or IOException or TimeoutException }:
-                case PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" }:
                 // SQLITE_BUSY and SQLITE_LOCKED: another connection holds the database longer than the busy timeout.
                 case SqliteException { SqliteErrorCode: 5 or 6 }:
                 case SocketException:
@@ -28,7 +26,18 @@ public static class StoreOutage
                 case InvalidOperationException when e.Message.Contains("transient failure", StringComparison.Ordinal):
                     return true;
             }
+            // An exception of PostgreSQL's client exists only once that client is loaded. Asking by namespace first keeps a
+            // server on SQLite from loading it here: compiling PostgresAway would (bench/NOTES.md, 2026-12-02 third session).
+            if (e.GetType().Namespace == nameof(Npgsql) && PostgresAway(e))
+            {
+                return true;
+            }
         }
         return false;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool PostgresAway(Exception e) => e is NpgsqlException { IsTransient: true }
+        or NpgsqlException { InnerException: SocketException or IOException or TimeoutException }
+        or PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" };
 }
