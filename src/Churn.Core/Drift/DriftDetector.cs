@@ -38,24 +38,68 @@ public static class DriftDetector
         });
         var features = drifts.ToList();
         FeatureDrift? score = null;
-        if (currentScores is { Count: > 0 } && scoreReference is { Sample.Count: > 0 })
+        if (currentScores is { Count: > 0 } && ScoreProfile(scoreReference) is { } scoreProfile)
         {
-            var scoreProfile = new FeatureProfile
-            {
-                Name = "score",
-                Kind = FeatureKind.Numeric,
-                Sample = scoreReference.Sample,
-                BinEdges = scoreReference.BinEdges,
-                BinShares = scoreReference.BinShares,
-                StandardDeviation = StandardDeviation(scoreReference.Sample),
-            };
             score = Numeric(scoreProfile, [.. currentScores], options);
         }
+        return Report(current.RowCount, features, score, options);
+    }
+
+    /// <summary>
+    /// Drift of a window given as counts (<see cref="DriftCounts"/>, counted against <paramref name="card"/>) rather than
+    /// rows: the same tests, thresholds and report as <see cref="Detect(ModelCard, Dataset, IReadOnlyList{double}?, DriftOptions?)"/>
+    /// on the window's rows. Categorical features and every PSI come out exactly; a Wasserstein distance is within
+    /// 0.5 / <see cref="DriftCounts.StepsPerStandardDeviation"/> reference standard deviations of the rows' one, and a
+    /// KS statistic (small windows) is taken on the values at their grid cells' centres.
+    /// </summary>
+    public static DriftReport Detect(ModelCard card, DriftCounts counts, DriftOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentNullException.ThrowIfNull(counts);
+        options = (options ?? new DriftOptions()).Validate();
+        var importance = card.Importance.ToDictionary(i => i.Feature, i => i.AucDrop);
+        var features = new List<FeatureDrift>();
+        // The report keeps the schema's column order, as the rows' report keeps the dataset's.
+        foreach (var spec in card.Schema.Features)
+        {
+            if (!counts.Features.TryGetValue(spec.Name, out var feature) || card.Reference.FirstOrDefault(p => p.Name == spec.Name) is not { } profile)
+            {
+                continue;
+            }
+            var drift = feature.Levels is { } levels
+                ? Categorical(profile, levels.ToDictionary(l => l.Key, l => (double)l.Value, StringComparer.Ordinal), (int)feature.Present, (int)feature.Rows, options)
+                : Numeric(profile, feature, options);
+            features.Add(drift with { Importance = importance.GetValueOrDefault(profile.Name) });
+        }
+        FeatureDrift? score = null;
+        if (counts.Score is { Present: > 0 } scores && ScoreProfile(card.ScoreReference) is { } scoreProfile)
+        {
+            score = Numeric(scoreProfile, scores, options);
+        }
+        return Report((int)counts.Rows, features, score, options);
+    }
+
+    /// <summary>The score's reference as a numeric feature's profile ("score"), or null when the card kept no score sample.</summary>
+    public static FeatureProfile? ScoreProfile(ScoreProfile? scoreReference) => scoreReference is { Sample.Count: > 0 }
+        ? new FeatureProfile
+        {
+            Name = "score",
+            Kind = FeatureKind.Numeric,
+            Sample = scoreReference.Sample,
+            BinEdges = scoreReference.BinEdges,
+            BinShares = scoreReference.BinShares,
+            Mean = scoreReference.Mean,
+            StandardDeviation = StandardDeviation(scoreReference.Sample),
+        }
+        : null;
+
+    private static DriftReport Report(int rows, List<FeatureDrift> features, FeatureDrift? score, DriftOptions options)
+    {
         var drifted = features.Count(f => f.Drifted);
         var judged = features.Count(f => f.Judged);
         return new DriftReport
         {
-            CurrentRows = current.RowCount,
+            CurrentRows = rows,
             Features = features,
             DriftedShare = judged == 0 ? 0 : (double)drifted / judged,
             DatasetDrift = options.IsDatasetDrift(drifted, judged),
@@ -69,30 +113,73 @@ public static class DriftDetector
     {
         var current = values.Where(v => !double.IsNaN(v)).ToArray();
         Array.Sort(current);
-        var test = current.Length <= options.SmallSampleMax ? "ks" : "wasserstein";
+        return NumericVerdict(reference, values.Length, current.Length, options,
+            () => Bins(reference.BinEdges, current),
+            () => DriftStatistics.KolmogorovSmirnov(reference.Sample, current),
+            () => DriftStatistics.Wasserstein(reference.Sample, current));
+    }
+
+    private static FeatureDrift Numeric(FeatureProfile reference, FeatureCounts counts, DriftOptions options)
+    {
+        var (values, weights) = counts.SortedCells(reference);
+        return NumericVerdict(reference, (int)counts.Rows, (int)counts.Present, options,
+            () => counts.Bins is { Length: 10 } bins ? [.. bins.Select(b => (double)b)] : [],
+            // KS is a largest gap between distribution functions, so ties matter: the reference goes on the same grid, and a
+            // reference value equal to a current one stays equal to it.
+            () => DriftStatistics.KolmogorovSmirnov([.. reference.Sample.Select(v => FeatureCounts.OnGrid(reference, v))], Expand(values, weights)),
+            () => DriftStatistics.Wasserstein(reference.Sample, values, weights));
+    }
+
+    /// <summary>
+    /// A numeric feature's verdict from its window: KS on small windows, Wasserstein in reference standard deviations
+    /// (or PSI over the reference bins) on large ones. The statistics come from the rows or from counts alike.
+    /// </summary>
+    private static FeatureDrift NumericVerdict(
+        FeatureProfile reference, int rows, int present, DriftOptions options,
+        Func<double[]> bins, Func<(double D, double P)> ks, Func<double> wasserstein)
+    {
+        var test = present <= options.SmallSampleMax ? "ks" : "wasserstein";
         var threshold = test == "ks" ? options.PValue : options.WassersteinThreshold;
-        if (Unjudged(reference, values.Length, current.Length, options.MinKsValues, test == "ks" ? "KS" : "Wasserstein", test, threshold) is { } none)
+        if (Unjudged(reference, rows, present, options.MinKsValues, test == "ks" ? "KS" : "Wasserstein", test, threshold) is { } none)
         {
             return none;
         }
-        var psi = reference.BinEdges.Count == 11 ? DriftStatistics.Psi(reference.BinShares, Bins(reference.BinEdges, current)) : 0;
+        var psi = reference.BinEdges.Count == 11 ? DriftStatistics.Psi(reference.BinShares, bins()) : 0;
         if (test == "ks")
         {
-            var (d, p) = DriftStatistics.KolmogorovSmirnov(reference.Sample, current);
-            return Judged(reference, values.Length, current.Length, test, threshold, d, p, p < options.PValue, psi);
+            var (d, p) = ks();
+            return Judged(reference, rows, present, test, threshold, d, p, p < options.PValue, psi);
         }
         var sd = reference.StandardDeviation is { } s and > 0 ? s : 1;
-        var distance = DriftStatistics.Wasserstein(reference.Sample, current) / sd;
-        return Judged(reference, values.Length, current.Length, test, threshold, distance, null,
+        var distance = wasserstein() / sd;
+        return Judged(reference, rows, present, test, threshold, distance, null,
             distance > options.WassersteinThreshold || psi > options.PsiThreshold, psi);
+    }
+
+    /// <summary>Each value repeated its count of times (sorted values stay sorted).</summary>
+    private static double[] Expand(double[] values, long[] counts)
+    {
+        var expanded = new double[counts.Sum()];
+        var at = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            expanded.AsSpan(at, (int)counts[i]).Fill(values[i]);
+            at += (int)counts[i];
+        }
+        return expanded;
     }
 
     private static FeatureDrift Categorical(FeatureProfile reference, FeatureColumn column, DriftOptions options)
     {
         // Booleans are profiled as "true"/"false" frequencies; categories by their text.
         var (levelCounts, n) = column.LevelCounts();
-        var currentCounts = levelCounts.ToDictionary(c => c.Key, c => (double)c.Value, StringComparer.Ordinal);
-        var rows = column.Categories?.Length ?? column.Numbers!.Length;
+        return Categorical(reference, levelCounts.ToDictionary(c => c.Key, c => (double)c.Value, StringComparer.Ordinal), n,
+            column.Categories?.Length ?? column.Numbers!.Length, options);
+    }
+
+    /// <summary>A categorical or yes/no feature's verdict from its level counts, <paramref name="n"/> values present in <paramref name="rows"/>.</summary>
+    private static FeatureDrift Categorical(FeatureProfile reference, Dictionary<string, double> currentCounts, int n, int rows, DriftOptions options)
+    {
         var test = n <= options.SmallSampleMax ? "chi2" : "jensen-shannon";
         var threshold = test == "chi2" ? options.PValue : options.JensenShannonThreshold;
         if (Unjudged(reference, rows, n, options.MinChiSquaredValues, test == "chi2" ? "chi-squared" : "Jensen-Shannon", test, threshold) is { } none)

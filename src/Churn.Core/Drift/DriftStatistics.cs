@@ -86,6 +86,51 @@ public static class DriftStatistics
         return area;
     }
 
+    /// <summary>
+    /// Wasserstein-1 distance between an empirical distribution (<paramref name="sortedReference"/>, each value weighing
+    /// the same) and one given as distinct values in ascending order with their counts (<paramref name="sortedValues"/>,
+    /// <paramref name="counts"/>, the same length). Equal to <see cref="Wasserstein(IReadOnlyList{double}, IReadOnlyList{double})"/>
+    /// on the second distribution's values each repeated its count of times.
+    /// </summary>
+    /// <exception cref="ArgumentException">The values and counts differ in length.</exception>
+    public static double Wasserstein(IReadOnlyList<double> sortedReference, IReadOnlyList<double> sortedValues, IReadOnlyList<long> counts)
+    {
+        ArgumentNullException.ThrowIfNull(sortedReference);
+        ArgumentNullException.ThrowIfNull(sortedValues);
+        ArgumentNullException.ThrowIfNull(counts);
+        if (sortedValues.Count != counts.Count)
+        {
+            throw new ArgumentException($"{sortedValues.Count} values but {counts.Count} counts.", nameof(counts));
+        }
+        var n = sortedReference.Count;
+        var k = sortedValues.Count;
+        double m = counts.Sum();
+        if (n == 0 || m == 0)
+        {
+            return 0;
+        }
+        int i = 0, j = 0;
+        long below = 0;
+        double area = 0;
+        var previous = Math.Min(sortedReference[0], sortedValues[0]);
+        while (i < n || j < k)
+        {
+            var x = j >= k || (i < n && sortedReference[i] <= sortedValues[j]) ? sortedReference[i] : sortedValues[j];
+            area += Math.Abs((double)i / n - (below / m)) * (x - previous);
+            while (i < n && sortedReference[i] <= x)
+            {
+                i++;
+            }
+            while (j < k && sortedValues[j] <= x)
+            {
+                below += counts[j];
+                j++;
+            }
+            previous = x;
+        }
+        return area;
+    }
+
     /// <summary>Pearson's chi-squared test of homogeneity between two count vectors over the same categories.</summary>
     public static (double Statistic, double PValue) ChiSquared(IReadOnlyList<double> referenceCounts, IReadOnlyList<double> currentCounts)
     {

@@ -89,4 +89,18 @@ public class DriftStatisticsTests
         Assert.Equal(0.2 * Math.Log(5.0 / 3) + 0.2 * Math.Log(1.4), DriftStatistics.Psi([5, 5], [3, 7]), 1e-12);
         Assert.Equal(0, DriftStatistics.Psi([1, 2], [2, 4]), 1e-12);
     }
+
+    [Fact]
+    public void WassersteinFromCountsEqualsWassersteinOfTheValuesRepeated()
+    {
+        var random = new Random(5);
+        var reference = Enumerable.Range(0, 300).Select(_ => random.NextDouble() * 4).Order().ToArray();
+        double[] values = [-1, 0.5, 0.5000001, 1.2, 2, 3.9, 7];
+        long[] counts = [3, 1, 40, 7, 12, 1, 2];
+        var repeated = values.SelectMany((v, i) => Enumerable.Repeat(v, (int)counts[i])).ToArray();
+
+        Assert.Equal(DriftStatistics.Wasserstein(reference, repeated), DriftStatistics.Wasserstein(reference, values, counts), 1e-12);
+        Assert.Equal(1.0 / 3, DriftStatistics.Wasserstein([0, 0, 1], [0, 1], [1, 2]), 1e-12);
+        Assert.Throws<ArgumentException>(() => DriftStatistics.Wasserstein(reference, values, [1, 2]));
+    }
 }
