@@ -193,6 +193,56 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
     }
 
     [Fact]
+    public async Task AWindowLongerThanTheRowsACheckReadsIsJudgedOnAllItsPredictionsFromStoredCounts()
+    {
+        using var admin = server.Admin();
+        // More logged predictions than a check reads, spread over the two hours before now (as the predictor logs them).
+        var twoHoursAgo = DateTimeOffset.UtcNow.AddHours(-2);
+        var start = twoHoursAgo.AddTicks(-(twoHoursAgo.Ticks % TimeSpan.TicksPerSecond));
+        var customers = GeneratedCustomers.Json(2_000, seed: 41, drift: 0);
+        var logged = MonitoringCheck.MaxRows + 10_000;
+        var spacing = TimeSpan.FromHours(2).Ticks / logged;
+        await using (var db = server.Factory.Store.CreateDbContext())
+        {
+            await PredictionLogInsert.InsertAsync(db, [.. Enumerable.Range(0, logged).Select(i => new PredictionLogEntry
+            {
+                Id = Guid.CreateVersion7(),
+                Time = start.AddTicks(i * spacing),
+                ModelName = "churn",
+                ModelVersion = 1,
+                CustomerId = customers[i % customers.Count]["customerId"]!.GetValue<string>(),
+                InputsJson = customers[i % customers.Count]["features"]!.ToJsonString(),
+                Probability = 0.3,
+            })]);
+        }
+        var from = Uri.EscapeDataString(start.ToString("O"));
+
+        var summary = await (await admin.PostAsync($"/monitoring/run?from={from}", null)).ReadObjectAsync();
+        var buckets = await StoredBucketsAsync();
+        var again = await (await admin.PostAsync($"/monitoring/run?from={from}", null)).ReadObjectAsync();
+
+        // The rest of the check reads the newest rows it may; the drift verdict counts every prediction in the window.
+        Assert.Equal(MonitoringCheck.MaxRows, summary["rows"]!.GetValue<int>());
+        // This test's two checks are the newest (other tests' checks of this server may fall in the same period).
+        var series = JsonNode.Parse(await admin.GetStringAsync($"/monitoring/drift?from={from}"))!.AsArray().TakeLast(2).ToList();
+        Assert.All(series, point => Assert.Equal(start, point!["windowStart"]!.GetValue<DateTimeOffset>()));
+        Assert.All(series, point => Assert.True(point!["result"]!["currentRows"]!.GetValue<int>() >= logged, point.ToJsonString()));
+        Assert.All(series, point => Assert.Equal("wasserstein", point!["result"]!["features"]!.AsArray().First(f => (string?)f!["kind"] == "Numeric")!["test"]!.GetValue<string>()));
+        Assert.False(summary["datasetDrift"]!.GetValue<bool>(), summary.ToJsonString());
+        Assert.Equal(summary["driftedShare"]!.GetValue<double>(), again["driftedShare"]!.GetValue<double>());
+        // The whole ten-minute buckets of the window were stored by the first check and kept by the second.
+        Assert.InRange(buckets.Count, 10, 12);
+        Assert.Equal(buckets, await StoredBucketsAsync());
+    }
+
+    private async Task<List<(DateTimeOffset Start, long Rows)>> StoredBucketsAsync()
+    {
+        await using var db = server.Factory.Store.CreateDbContext();
+        return [.. (await db.DriftCounts.Where(c => c.ModelName == "churn").Select(c => new { c.BucketStart, c.LoggedRows, c.Id }).ToListAsync())
+            .OrderBy(c => c.BucketStart).Select(c => (c.BucketStart, c.LoggedRows))];
+    }
+
+    [Fact]
     public async Task RetentionPurgesOldPredictionLogsInBatchesAndKeepsAggregates()
     {
         var now = DateTimeOffset.UtcNow;
@@ -202,6 +252,10 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         {
             db.PredictionLog.AddRange([.. old, recent]);
             db.MonitoringResults.Add(new MonitoringResult { Kind = "drift", Time = now.AddDays(-200), WindowStart = now.AddDays(-201), WindowEnd = now.AddDays(-200) });
+            // Drift counts of a bucket as old as the purged rows, and of a recent one.
+            db.DriftCounts.AddRange(
+                new DriftCountsEntry { ModelName = "retention-test", BucketStart = WindowDriftCounts.BucketStart(now.AddDays(-200)), LoggedRows = 7 },
+                new DriftCountsEntry { ModelName = "retention-test", BucketStart = WindowDriftCounts.BucketStart(now.AddDays(-1)), LoggedRows = 1 });
             await db.SaveChangesAsync();
         }
 
@@ -213,6 +267,7 @@ public sealed class MonitoringTests(MonitoringServer server) : IClassFixture<Mon
         Assert.False(await check.PredictionLog.AnyAsync(p => oldIds.Contains(p.Id)));
         Assert.True(await check.PredictionLog.AnyAsync(p => p.Id == recent.Id));
         Assert.True(await check.MonitoringResults.AnyAsync(m => m.WindowStart < now.AddDays(-199)));
+        Assert.Equal([1L], await check.DriftCounts.Where(c => c.ModelName == "retention-test").Select(c => c.LoggedRows).ToListAsync());
     }
 
     [Fact]

@@ -40,6 +40,7 @@ internal sealed class StoreSnapshot
     public List<JobRecord>? Jobs { get; set; }
     public List<SignInCounter>? SignInCounters { get; set; }
     public List<DataProtectionKey>? DataProtectionKeys { get; set; }
+    public List<DriftCountsEntry>? DriftCounts { get; set; }
 
     // Every table of a backup, once, in the order its rows are written back: each stage is saved before the next, so a
     // row's foreign keys find their rows (versions reference runs, aliases versions, assignments and contacts their
@@ -65,6 +66,7 @@ internal sealed class StoreSnapshot
             Table(s => s.Jobs),
             Table(s => s.SignInCounters),
             Table(s => s.DataProtectionKeys),
+            Table(s => s.DriftCounts),
         ],
         [Table(s => s.CampaignAssignments), Table(s => s.CampaignContacts)],
     ];
@@ -72,7 +74,7 @@ internal sealed class StoreSnapshot
     /// <summary>Reads every table; the caller provides the transaction that makes the reads one consistent snapshot.</summary>
     public static async Task<StoreSnapshot> ReadAsync(ChurnDbContext db, CancellationToken cancellationToken)
     {
-        var snapshot = new StoreSnapshot { Users = [], Jobs = [], SignInCounters = [], DataProtectionKeys = [] };
+        var snapshot = new StoreSnapshot { Users = [], Jobs = [], SignInCounters = [], DataProtectionKeys = [], DriftCounts = [] };
         foreach (var table in Stages.SelectMany(stage => stage))
         {
             await table.ReadAsync(db, snapshot, cancellationToken);

@@ -28,6 +28,7 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
     public DbSet<MonitoringResult> MonitoringResults => Set<MonitoringResult>();
     public DbSet<Alert> Alerts => Set<Alert>();
     public DbSet<ShadowPrediction> ShadowPredictions => Set<ShadowPrediction>();
+    public DbSet<DriftCountsEntry> DriftCounts => Set<DriftCountsEntry>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<DashboardUser> Users => Set<DashboardUser>();
@@ -110,6 +111,16 @@ public abstract class ChurnDbContext(DbContextOptions options) : DbContext(optio
             shadow.Property(s => s.ChallengerTier).HasMaxLength(20);
             shadow.HasIndex(s => new { s.ModelName, s.ChallengerVersion, s.Time });
             shadow.HasIndex(s => s.PredictionId);
+        });
+
+        modelBuilder.Entity<DriftCountsEntry>(counts =>
+        {
+            counts.ToTable("drift_counts");
+            counts.HasNames(c => c.ModelName);
+            // One row per bucket and card: a second replica counting the same bucket finds it taken.
+            counts.HasIndex(c => new { c.ModelName, c.CardVersion, c.BucketStart }).IsUnique();
+            // Retention deletes buckets older than the log it was counted from.
+            counts.HasIndex(c => c.BucketStart);
         });
 
         modelBuilder.Entity<FeedbackEntry>(entry =>

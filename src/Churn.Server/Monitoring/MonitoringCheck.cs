@@ -114,7 +114,10 @@ public sealed class MonitoringCheck(
     TimeProvider time,
     ILogger<MonitoringCheck> log)
 {
-    /// <summary>Rows read per check at most; a drift check needs a sample, not every prediction.</summary>
+    /// <summary>
+    /// Rows read per check at most: data quality, segments, performance and the domain classifier work on the newest this
+    /// many. The drift verdict of a longer window comes from its counts (<see cref="WindowDriftCounts"/>) and covers all of it.
+    /// </summary>
     public const int MaxRows = 200_000;
 
     /// <summary>
@@ -167,7 +170,12 @@ public sealed class MonitoringCheck(
         {
             var dataset = window.Inputs!;
             var championScores = rows.Where(r => r.ModelVersion == model.Version).Select(r => r.Probability).ToList();
-            drift = DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds));
+            // A window holding more than the rows read is judged from its counts (stored per time bucket), so the verdict
+            // covers every prediction in it; the rest of the check works on the newest rows read.
+            drift = rows.Count < MaxRows
+                ? DriftDetector.Detect(model.Card, dataset, championScores, DriftOptionsFor(thresholds))
+                : DriftDetector.Detect(model.Card, (await WindowDriftCounts.CountAsync(db, model.Name, model.Version, model.Card, start, end, ct)).Counts,
+                    DriftOptionsFor(thresholds));
             if (references.For(model) is { } referenceRows)
             {
                 // Beside the per-feature tests: a change in how features move together shows only to a joint view. Training
@@ -235,7 +243,7 @@ public sealed class MonitoringCheck(
         if (drift is { DatasetDrift: true })
         {
             await Raise(AlertKinds.Drift, "warning",
-                $"{drift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {rows.Count} predictions; most important: {string.Join(", ", drift.DriftedByImportance.Take(5))}.",
+                $"{drift.DriftedShare:P0} of features drifted (threshold {thresholds.DriftThreshold:P0}) over {drift.CurrentRows} predictions; most important: {string.Join(", ", drift.DriftedByImportance.Take(5))}.",
                 RunTrigger.Drift);
         }
         if (drift?.Domain is { Drifted: true } domain)

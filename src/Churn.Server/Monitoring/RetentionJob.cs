@@ -31,6 +31,11 @@ public sealed class RetentionPurge(StoreFactory store, RuntimeSettings settings,
             }
             purged += await db.PredictionLog.Where(p => batch.Contains(p.Id)).ExecuteDeleteAsync(ct);
         }
+        // The drift counts of buckets that began before the cutoff: derived from rows now gone (or going).
+        await using (var db = store.CreateDbContext())
+        {
+            await db.DriftCounts.Where(c => c.BucketStart < cutoff).ExecuteDeleteAsync(ct);
+        }
         if (purged > 0)
         {
             log.LogInformation("Purged {Rows} logged predictions older than {Cutoff:u}.", purged, cutoff);

@@ -316,6 +316,42 @@ namespace Churn.Data.Migrations.Postgres
                     b.ToTable("alerts", (string)null);
                 });
 
+            modelBuilder.Entity("Churn.Data.Monitoring.DriftCountsEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("BucketStart")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("CardVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("CountsJson")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("LoggedRows")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BucketStart");
+
+                    b.HasIndex("ModelName", "CardVersion", "BucketStart")
+                        .IsUnique();
+
+                    b.ToTable("drift_counts", (string)null);
+                });
+
             modelBuilder.Entity("Churn.Data.Monitoring.MonitoringResult", b =>
                 {
                     b.Property<long>("Id")

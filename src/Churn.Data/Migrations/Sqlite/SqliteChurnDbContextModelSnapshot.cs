@@ -305,6 +305,40 @@ namespace Churn.Data.Migrations.Sqlite
                     b.ToTable("alerts", (string)null);
                 });
 
+            modelBuilder.Entity("Churn.Data.Monitoring.DriftCountsEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("BucketStart")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("CardVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CountsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LoggedRows")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BucketStart");
+
+                    b.HasIndex("ModelName", "CardVersion", "BucketStart")
+                        .IsUnique();
+
+                    b.ToTable("drift_counts", (string)null);
+                });
+
             modelBuilder.Entity("Churn.Data.Monitoring.MonitoringResult", b =>
                 {
                     b.Property<long>("Id")
