@@ -22,15 +22,19 @@ public sealed record WindowDriftCountsResult(DriftCounts Counts, int BucketsStor
 /// counted again and stored. A spill replayed into an old bucket or an erasure from it is thus counted at the next check.</item>
 /// <item>The partial buckets at the window's two ends are counted from their rows every time.</item>
 /// </list>
-/// Rows are read a <see cref="Slice"/> at a time, so memory stays bounded by the traffic of one slice.
+/// Rows are read about <see cref="RowsPerRead"/> at a time, so memory stays bounded whatever the traffic.
 /// </summary>
 public static class WindowDriftCounts
 {
     /// <summary>The length of a stored bucket: buckets start at multiples of it since the Unix epoch (UTC).</summary>
     public static readonly TimeSpan Bucket = TimeSpan.FromMinutes(10);
 
-    /// <summary>The most time read from the log in one query while counting rows.</summary>
-    public static readonly TimeSpan Slice = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// About the most rows read from the log in one query while counting: a stretch holding more is read in equal slices
+    /// of time. Reading a bucket in one query costs far less than reading it in many small ones, and this many rows of
+    /// the parsed window stay in the tens of megabytes.
+    /// </summary>
+    public const int RowsPerRead = 50_000;
 
     private static readonly TimeSpan Tick = TimeSpan.FromTicks(1);
 
@@ -52,16 +56,16 @@ public static class WindowDriftCounts
         var wholeEnd = BucketStart(end + Tick);
         if (wholeEnd <= firstWhole)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, end, counts, ct);
+            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, end, null, counts, ct);
             return new WindowDriftCountsResult(counts, 0, 0, rowsRead);
         }
         if (start < firstWhole)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, firstWhole - Tick, counts, ct);
+            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, firstWhole - Tick, null, counts, ct);
         }
         if (wholeEnd <= end)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, wholeEnd, end, counts, ct);
+            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, wholeEnd, end, null, counts, ct);
         }
         var stored = await db.DriftCounts
             .Where(c => c.ModelName == modelName && c.CardVersion == cardVersion && c.BucketStart >= firstWhole && c.BucketStart < wholeEnd)
@@ -81,7 +85,7 @@ public static class WindowDriftCounts
                 continue;
             }
             var bucketCounts = new DriftCounts();
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, bucket, next - Tick, bucketCounts, ct);
+            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, bucket, next - Tick, logged, bucketCounts, ct);
             counts.Add(bucketCounts);
             counted++;
             if (entry is null)
@@ -121,14 +125,22 @@ public static class WindowDriftCounts
         return new DateTimeOffset(time.UtcTicks - into, TimeSpan.Zero);
     }
 
-    /// <summary>Adds the counts of the model's rows logged from <paramref name="from"/> to <paramref name="to"/> (inclusive) to <paramref name="counts"/>; returns the rows read.</summary>
+    /// <summary>
+    /// Adds the counts of the model's rows logged from <paramref name="from"/> to <paramref name="to"/> (inclusive) to
+    /// <paramref name="counts"/>, reading them in slices of about <see cref="RowsPerRead"/> rows by the log's count of
+    /// rows there (<paramref name="logged"/>, or counted here when null); returns the rows read.
+    /// </summary>
     private static async Task<long> CountRowsAsync(
-        ChurnDbContext db, string modelName, int cardVersion, ModelCard card, DateTimeOffset from, DateTimeOffset to, DriftCounts counts, CancellationToken ct)
+        ChurnDbContext db, string modelName, int cardVersion, ModelCard card, DateTimeOffset from, DateTimeOffset to, long? logged, DriftCounts counts,
+        CancellationToken ct)
     {
+        logged ??= await db.PredictionLog.LongCountAsync(p => p.Time >= from && p.Time <= to, ct);
+        var slices = Math.Max(1, (logged.Value + RowsPerRead - 1) / RowsPerRead);
+        var length = TimeSpan.FromTicks(Math.Max(1, ((to - from).Ticks + 1 + slices - 1) / slices));
         long read = 0;
-        for (var sliceStart = from; sliceStart <= to; sliceStart += Slice)
+        for (var sliceStart = from; sliceStart <= to; sliceStart += length)
         {
-            var sliceEnd = sliceStart + Slice - Tick < to ? sliceStart + Slice - Tick : to;
+            var sliceEnd = sliceStart + length - Tick < to ? sliceStart + length - Tick : to;
             var window = await LoggedWindow.ReadAsync(db, modelName, sliceStart, sliceEnd, maxRows: null, card.Schema, ct);
             if (window.Rows.Count == 0)
             {
