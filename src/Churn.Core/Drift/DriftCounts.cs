@@ -183,7 +183,15 @@ public sealed class FeatureCounts
         return Centre(Cell(value, origin, step), origin, step);
     }
 
-    private static long Cell(double value, double origin, double step) => (long)Math.Round((value - origin) / step, MidpointRounding.AwayFromZero);
+    /// <summary>
+    /// The most cells from the origin a value is counted at: 10^15 cells are 10^12 reference standard deviations, so a
+    /// value further out (up to ±1.8e308) still counts as that far out on its own side, where the cast to a cell index
+    /// would otherwise overflow.
+    /// </summary>
+    private const double FarthestCell = 1e15;
+
+    private static long Cell(double value, double origin, double step) =>
+        (long)Math.Round(Math.Clamp((value - origin) / step, -FarthestCell, FarthestCell), MidpointRounding.AwayFromZero);
 
     private static double Centre(long cell, double origin, double step) => origin + (cell * step);
 

@@ -94,6 +94,19 @@ public class DriftCountsTests(TrainedModelFixture fixture) : IClassFixture<Train
         Assert.Equal([1L, 2, 1], weights);
     }
 
+    [Fact]
+    public void AValueTooFarOutForTheGridIsCountedFarOutOnItsOwnSide()
+    {
+        var reference = new FeatureProfile { Name = "x", Kind = FeatureKind.Numeric, Mean = 10, StandardDeviation = 2 };
+
+        var counts = FeatureCounts.OfNumbers(reference, [double.MaxValue, -double.MaxValue, 1e300]);
+
+        var (values, weights) = counts.SortedCells(reference);
+        Assert.Equal([1L, 2], weights);
+        Assert.True(values[0] < -1e12, $"{values[0]}");
+        Assert.True(values[1] > 1e12, $"{values[1]}");
+    }
+
     /// <summary>Counts as text with every dictionary in key order, so two equal counts compare equal whatever their insertion order.</summary>
     private static string Canonical(DriftCounts counts) => string.Join("\n", counts.Features.OrderBy(f => f.Key, StringComparer.Ordinal)
         .Append(new("score", counts.Score!))
