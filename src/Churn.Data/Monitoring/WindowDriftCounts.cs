@@ -44,28 +44,33 @@ public static class WindowDriftCounts
     /// <paramref name="cardVersion"/> (whose own predictions give the score's counts). Buckets counted from rows are
     /// stored; when another replica stored the same bucket first, this one's is dropped and its counts still used.
     /// </summary>
+    /// <param name="rowsPerRead">About the most rows read in one query (<see cref="RowsPerRead"/> unless given); at least 1.</param>
     /// <exception cref="System.Text.Json.JsonException">A logged input or stored counts are not valid JSON.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rowsPerRead"/> is below 1.</exception>
     public static async Task<WindowDriftCountsResult> CountAsync(
-        ChurnDbContext db, string modelName, int cardVersion, ModelCard card, DateTimeOffset start, DateTimeOffset end, CancellationToken ct = default)
+        ChurnDbContext db, string modelName, int cardVersion, ModelCard card, DateTimeOffset start, DateTimeOffset end, CancellationToken ct = default,
+        int rowsPerRead = RowsPerRead)
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(card);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerRead, 1);
+        var reader = new RowCounter(db, modelName, cardVersion, card, rowsPerRead);
         var counts = new DriftCounts();
         long rowsRead = 0;
         var firstWhole = BucketStart(start) == start ? start : BucketStart(start) + Bucket;
         var wholeEnd = BucketStart(end + Tick);
         if (wholeEnd <= firstWhole)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, end, null, counts, ct);
+            rowsRead += await reader.CountAsync(start, end, null, counts, ct);
             return new WindowDriftCountsResult(counts, 0, 0, rowsRead);
         }
         if (start < firstWhole)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, start, firstWhole - Tick, null, counts, ct);
+            rowsRead += await reader.CountAsync(start, firstWhole - Tick, null, counts, ct);
         }
         if (wholeEnd <= end)
         {
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, wholeEnd, end, null, counts, ct);
+            rowsRead += await reader.CountAsync(wholeEnd, end, null, counts, ct);
         }
         var stored = await db.DriftCounts
             .Where(c => c.ModelName == modelName && c.CardVersion == cardVersion && c.BucketStart >= firstWhole && c.BucketStart < wholeEnd)
@@ -85,7 +90,7 @@ public static class WindowDriftCounts
                 continue;
             }
             var bucketCounts = new DriftCounts();
-            rowsRead += await CountRowsAsync(db, modelName, cardVersion, card, bucket, next - Tick, logged, bucketCounts, ct);
+            rowsRead += await reader.CountAsync(bucket, next - Tick, logged, bucketCounts, ct);
             counts.Add(bucketCounts);
             counted++;
             if (entry is null)
@@ -125,31 +130,33 @@ public static class WindowDriftCounts
         return new DateTimeOffset(time.UtcTicks - into, TimeSpan.Zero);
     }
 
-    /// <summary>
-    /// Adds the counts of the model's rows logged from <paramref name="from"/> to <paramref name="to"/> (inclusive) to
-    /// <paramref name="counts"/>, reading them in slices of about <see cref="RowsPerRead"/> rows by the log's count of
-    /// rows there (<paramref name="logged"/>, or counted here when null); returns the rows read.
-    /// </summary>
-    private static async Task<long> CountRowsAsync(
-        ChurnDbContext db, string modelName, int cardVersion, ModelCard card, DateTimeOffset from, DateTimeOffset to, long? logged, DriftCounts counts,
-        CancellationToken ct)
+    /// <summary>Reads a model's logged rows in slices of about <c>rowsPerRead</c> and counts them against a card.</summary>
+    private sealed class RowCounter(ChurnDbContext db, string modelName, int cardVersion, ModelCard card, int rowsPerRead)
     {
-        logged ??= await db.PredictionLog.LongCountAsync(p => p.Time >= from && p.Time <= to, ct);
-        var slices = Math.Max(1, (logged.Value + RowsPerRead - 1) / RowsPerRead);
-        var length = TimeSpan.FromTicks(Math.Max(1, ((to - from).Ticks + 1 + slices - 1) / slices));
-        long read = 0;
-        for (var sliceStart = from; sliceStart <= to; sliceStart += length)
+        /// <summary>
+        /// Adds the counts of the model's rows logged from <paramref name="from"/> to <paramref name="to"/> (inclusive) to
+        /// <paramref name="counts"/>, reading them in equal slices of time sized by the log's count of rows there
+        /// (<paramref name="logged"/>, or counted here when null); returns the rows read.
+        /// </summary>
+        public async Task<long> CountAsync(DateTimeOffset from, DateTimeOffset to, long? logged, DriftCounts counts, CancellationToken ct)
         {
-            var sliceEnd = sliceStart + length - Tick < to ? sliceStart + length - Tick : to;
-            var window = await LoggedWindow.ReadAsync(db, modelName, sliceStart, sliceEnd, maxRows: null, card.Schema, ct);
-            if (window.Rows.Count == 0)
+            logged ??= await db.PredictionLog.LongCountAsync(p => p.Time >= from && p.Time <= to, ct);
+            var slices = Math.Max(1, (logged.Value + rowsPerRead - 1) / rowsPerRead);
+            var length = TimeSpan.FromTicks(Math.Max(1, ((to - from).Ticks + 1 + slices - 1) / slices));
+            long read = 0;
+            for (var sliceStart = from; sliceStart <= to; sliceStart += length)
             {
-                continue;
+                var sliceEnd = sliceStart + length - Tick < to ? sliceStart + length - Tick : to;
+                var window = await LoggedWindow.ReadAsync(db, modelName, sliceStart, sliceEnd, maxRows: null, card.Schema, ct);
+                if (window.Rows.Count == 0)
+                {
+                    continue;
+                }
+                var scores = window.Rows.Where(r => r.ModelVersion == cardVersion).Select(r => r.Probability).ToList();
+                counts.Add(DriftCounts.Of(card, window.Inputs!, scores));
+                read += window.Rows.Count;
             }
-            var scores = window.Rows.Where(r => r.ModelVersion == cardVersion).Select(r => r.Probability).ToList();
-            counts.Add(DriftCounts.Of(card, window.Inputs!, scores));
-            read += window.Rows.Count;
+            return read;
         }
-        return read;
     }
 }

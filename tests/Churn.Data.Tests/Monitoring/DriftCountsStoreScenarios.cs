@@ -88,6 +88,28 @@ public abstract class DriftCountsStoreScenarios : StoreTestBase
     }
 
     [Fact]
+    public async Task BucketsReadInManySlicesCountEveryRowOnce()
+    {
+        var card = Card.Value;
+        using var store = await OpenAsync();
+        await using (var db = store.CreateDbContext())
+        {
+            await PredictionLogInsert.InsertAsync(db, Entries(3_000, seed: 6, drift: 0.3, First));
+        }
+        await using var read = store.CreateDbContext();
+
+        // About 120 rows per read: a whole bucket (some 860 rows of the log) in eight slices, the partial ends in several.
+        var sliced = await WindowDriftCounts.CountAsync(read, "churn", 1, card, WindowStart, WindowEnd, rowsPerRead: 120);
+
+        Assert.Equal((0, 2), (sliced.BucketsStored, sliced.BucketsCounted));
+        var rows = await read.PredictionLog.CountAsync(p => p.ModelName == "churn" && p.Time >= WindowStart && p.Time <= WindowEnd);
+        Assert.Equal(rows, sliced.Counts.Rows);
+        Assert.Equal(rows, sliced.RowsRead);
+        Assert.Equal(await ExpectedAsync(store, card, cardVersion: 1), Report(card, sliced));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => WindowDriftCounts.CountAsync(read, "churn", 1, card, WindowStart, WindowEnd, rowsPerRead: 0));
+    }
+
+    [Fact]
     public async Task AWindowInsideOneBucketIsCountedFromItsRowsAndStoresNothing()
     {
         var card = Card.Value;
