@@ -42,6 +42,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
             AliasConflictException conflict => Problem(StatusCodes.Status409Conflict, "The alias changed concurrently.", conflict.Message),
             RegistryException registry => Problem(StatusCodes.Status409Conflict, "The registry refused the change.", registry.Message),
             RequestTimedOutException timeout => Problem(StatusCodes.Status504GatewayTimeout, "The request timed out.", timeout.Message),
+            Predictions.BatchesBusyException busy => Busy(context, busy),
             _ when StoreOutage.Is(exception) => StoreAway(context, exception),
             _ => null,
         };
@@ -67,6 +68,13 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, Ser
         context.Response.Headers.RetryAfter = "5";
         return Problem(StatusCodes.Status503ServiceUnavailable, "The store is unavailable.",
             "The store (database) does not answer just now, so nothing was read or changed; predictions are still served. Try again shortly.");
+    }
+
+    /// <summary>Too many multi-row scoring requests already wait for their turn: 503, with when to try again.</summary>
+    private static ProblemDetails Busy(HttpContext context, Predictions.BatchesBusyException busy)
+    {
+        context.Response.Headers.RetryAfter = Predictions.BatchesBusyException.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problem(StatusCodes.Status503ServiceUnavailable, "Too many batches are waiting.", busy.Message);
     }
 
     /// <summary>Malformed JSON, named by where the parser stopped (the path when it knows it, else the body, <c>$</c>).</summary>

@@ -60,6 +60,17 @@ public sealed class ServerOptions
     [Range(1024, long.MaxValue)]
     public long MaxUploadBytes { get; set; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// Multi-row scoring requests (<c>/predict/batch</c>, V2 inference, MLflow invocations) scored at once; 0, the default,
+    /// means one per core. Each already scores its rows on every core; the rest wait their turn (<c>BatchGate</c>).
+    /// </summary>
+    [Range(0, 1024)]
+    public int BatchConcurrency { get; set; }
+
+    /// <summary>Multi-row scoring requests that may wait for a turn; one more is answered 503 with Retry-After.</summary>
+    [Range(0, 1_000_000)]
+    public int BatchQueueLimit { get; set; } = 1_000;
+
     /// <summary>Predictions buffered in memory before the log writes straight to the spill file.</summary>
     [Range(16, 10_000_000)]
     public int PredictionLogCapacity { get; set; } = 100_000;

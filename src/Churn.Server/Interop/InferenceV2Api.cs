@@ -66,7 +66,7 @@ public static class InferenceV2Api
         v2.MapGet("/models/{name}", Metadata);
         v2.MapGet("/models/{name}/ready", (string name, ModelHost host) =>
             host.Current is { } m && m.Name == name ? Results.Ok(new V2ModelReady(name, true)) : Results.NotFound());
-        v2.MapPost("/models/{name}/infer", InferAsync).RequireAuthorization(Policies.Predict)
+        v2.MapPost("/models/{name}/infer", InferAsync).RequireAuthorization(Policies.Predict).WithBatchGate()
             .Accepts<JsonElement>("application/json")
             .WithSummary("Scores rows given as one tensor per feature column.");
         return routes;

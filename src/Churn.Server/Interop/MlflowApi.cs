@@ -33,7 +33,7 @@ public static class MlflowApi
 
     public static IEndpointRouteBuilder MapMlflowScoring(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/invocations", InvokeAsync).WithTags("Interoperability").RequireAuthorization(Policies.Predict)
+        routes.MapPost("/invocations", InvokeAsync).WithTags("Interoperability").RequireAuthorization(Policies.Predict).WithBatchGate()
             .Accepts<JsonElement>("application/json", "text/csv")
             .WithSummary("MLflow scoring protocol: dataframe_split, dataframe_records, instances, inputs or text/csv; returns {\"predictions\": [probability, ...]}.");
         return routes;

@@ -16,6 +16,7 @@ public static class PredictApi
             .WithName("Predict")
             .WithSummary("Scores one customer: calibrated churn probability, decision, risk tier, reasons (exact SHAP values with their base value; ?explain=all for every feature) and value at risk.");
         group.MapPost("/batch", PredictBatchAsync)
+            .WithBatchGate()
             .Accepts<BatchPredictRequest>("application/json")
             .WithName("PredictBatch")
             .WithSummary("Scores up to api.max_batch_size customers with one model version (?explain=all: every feature's contribution).");

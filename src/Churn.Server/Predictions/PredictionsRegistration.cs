@@ -11,6 +11,7 @@ public static class PredictionsRegistration
         builder.Services.AddSingleton<PredictionJournal>();
         builder.Services.AddSingleton<PredictionBuffer>();
         builder.Services.AddSingleton<Predictor>();
+        builder.Services.AddSingleton<BatchGate>();
         builder.Services.AddSingleton<ShadowQueue>();
         builder.Services.AddHostedService<ShadowScoringJob>();
         builder.Services.AddSingleton(sp => new PredictionLogTarget(sp.GetRequiredService<StoreFactory>()));

@@ -1,0 +1,100 @@
+namespace Churn.Server.Tests;
+
+/// <summary>
+/// The batch gate over real HTTP: with one turn and room for one waiting request, a batch whose body is still arriving
+/// holds the turn, the next waits for it, and one more is refused with 503 and a time to try again; the waiting one is
+/// then scored as if it had been alone.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class BatchGateTests(ServerFixture server)
+{
+    [Fact]
+    public async Task ABatchWaitsForTheTurnAnotherHoldsAndOneMoreThanTheQueueHoldsIsRefusedWithRetryAfter()
+    {
+        using var dataDir = server.CloneDataDir();
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0",
+                "--Churn:BatchConcurrency=1", "--Churn:BatchQueueLimit=1", "--Churn:Api:rate_limit=1000000", "--Logging:LogLevel:Default=Warning"],
+            TextWriter.Null, stop.Token);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(2) };
+            await Polling.UntilReadyAsync(run, async () => (await http.GetAsync("/health/live")).IsSuccessStatusCode, "The server");
+            http.DefaultRequestHeaders.Add("X-API-Key", TestSecrets.AdminKey);
+            var body = new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(5, seed: 3).Select(c => (JsonNode)c)]) }.ToJsonString();
+            var alone = await http.PostAsync("/predict/batch", Bodies.Json(body));
+            Assert.Equal(HttpStatusCode.OK, alone.StatusCode);
+            var expected = Probabilities(await alone.ReadObjectAsync());
+
+            // The holder's body stops halfway until released: it has taken the turn (the gate is passed before the body is read).
+            var holder = http.PostAsync("/predict/batch", new HeldContent(body, release.Task).Typed());
+            await Wait.UntilAsync(async () => await GaugeAsync(http, "churn_batch_running") == 1, TimeSpan.FromMinutes(1), "the held batch to take the turn");
+            var waiting = http.PostAsync("/predict/batch", Bodies.Json(body));
+            await Wait.UntilAsync(async () => await GaugeAsync(http, "churn_batch_waiting") == 1, TimeSpan.FromMinutes(1), "the next batch to wait");
+            var refused = await http.PostAsync("/predict/batch", Bodies.Json(body));
+
+            refused.AssertProblem(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("Churn:BatchQueueLimit", (string?)(await refused.ReadObjectAsync())["detail"], StringComparison.Ordinal);
+            Assert.False(waiting.IsCompleted, "a request went past the gate while another held its only turn");
+            // MLflow's invocations share the gate (as does V2 inference); the single /predict is not behind it.
+            var records = new JsonObject { ["dataframe_records"] = new JsonArray([.. Bodies.Customers(2, seed: 4).Select(c => c["features"]!.DeepClone())]) };
+            (await http.PostAsync("/invocations", Bodies.Json(records))).AssertProblem(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/predict", Bodies.Json(Bodies.Customer()))).StatusCode);
+
+            release.SetResult();
+            var held = await holder;
+            var queued = await waiting;
+            Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, queued.StatusCode);
+            Assert.Equal(expected, Probabilities(await held.ReadObjectAsync()));
+            Assert.Equal(expected, Probabilities(await queued.ReadObjectAsync()));
+        }
+        finally
+        {
+            release.TrySetResult();
+            await stop.CancelAsync();
+            await run;
+        }
+    }
+
+    /// <summary>A gauge of the server's own meter, as <c>/metrics</c> shows it.</summary>
+    private static async Task<double> GaugeAsync(HttpClient http, string name)
+    {
+        var line = (await http.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    private static List<double> Probabilities(JsonObject response) =>
+        [.. response["predictions"]!.AsArray().Select(p => p!["churnProbability"]!.GetValue<double>())];
+
+    /// <summary>A JSON body of known length sent in two halves, the second only once <paramref name="release"/> completes.</summary>
+    private sealed class HeldContent(string json, Task release) : HttpContent
+    {
+        private readonly byte[] bytes = Encoding.UTF8.GetBytes(json);
+
+        public HeldContent Typed()
+        {
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            return this;
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var half = bytes.Length / 2;
+            await stream.WriteAsync(bytes.AsMemory(0, half));
+            await stream.FlushAsync();
+            await release;
+            await stream.WriteAsync(bytes.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+}
