@@ -3,7 +3,7 @@ namespace Churn.Server.Tests;
 /// <summary>
 /// The batch gate over real HTTP: with one turn and room for one waiting request, a batch whose body is still arriving
 /// holds the turn, the next waits for it, and one more is refused with 503 and a time to try again; the waiting one is
-/// then scored as if it had been alone.
+/// then scored as if it had been alone. A request that waits longer than <c>api.timeout</c> gets 504.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class BatchGateTests(ServerFixture server)
@@ -66,6 +66,45 @@ public sealed class BatchGateTests(ServerFixture server)
     {
         var line = (await http.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal));
         return line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task ABatchWaitingLongerThanTheRequestTimeoutGets504AndTheHolderIsNotDisturbed()
+    {
+        using var dataDir = server.CloneDataDir();
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        var run = ChurnServer.RunAsync(
+            [$"--urls=http://127.0.0.1:{port}", $"--Churn:DataDir={dataDir.Path}", "--Churn:WarmUpRows=20", "--Churn:RequestWarmUpSeconds=0",
+                "--Churn:BatchConcurrency=1", "--Churn:Api:rate_limit=1000000", "--Logging:LogLevel:Default=Warning"],
+            TextWriter.Null, stop.Token);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(2) };
+            await Polling.UntilReadyAsync(run, async () => (await http.GetAsync("/health/live")).IsSuccessStatusCode, "The server");
+            http.DefaultRequestHeaders.Add("X-API-Key", TestSecrets.AdminKey);
+            var body = new JsonObject { ["customers"] = new JsonArray([.. Bodies.Customers(3, seed: 5).Select(c => (JsonNode)c)]) }.ToJsonString();
+
+            // The holder started under the default api.timeout (30 s); the next request runs under 1 s.
+            var holder = http.PostAsync("/predict/batch", new HeldContent(body, release.Task).Typed());
+            await Wait.UntilAsync(async () => await GaugeAsync(http, "churn_batch_running") == 1, TimeSpan.FromMinutes(1), "the held batch to take the turn");
+            Assert.Equal(HttpStatusCode.OK, (await http.PutAsync("/config", Bodies.Json("""{"api": {"timeout": "00:00:01"}}"""))).StatusCode);
+
+            var late = await http.PostAsync("/predict/batch", Bodies.Json(body));
+
+            late.AssertProblem(HttpStatusCode.GatewayTimeout);
+            Assert.Equal(0, await GaugeAsync(http, "churn_batch_waiting"));
+            Assert.False(holder.IsCompleted, "the held request ended while it held the turn");
+            release.SetResult();
+            Assert.Equal(HttpStatusCode.OK, (await holder).StatusCode);
+        }
+        finally
+        {
+            release.TrySetResult();
+            await stop.CancelAsync();
+            await run;
+        }
     }
 
     private static List<double> Probabilities(JsonObject response) =>

@@ -135,6 +135,12 @@ public sealed class InteropTests(ServerFixture server)
 
         var predict = document["paths"]!["/predict"]!["post"]!;
         Assert.NotNull(predict["requestBody"]!["content"]!["application/json"]!["example"]);
+        // The multi-row routes take turns (BatchGate): their description lists the 503 of a full queue.
+        foreach (var path in new[] { "/predict/batch", "/invocations", "/v2/models/{name}/infer" })
+        {
+            Assert.NotNull(document["paths"]![path]!["post"]!["responses"]!["503"]);
+        }
+        Assert.Null(predict["responses"]!["503"]);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/scalar/v1")).StatusCode);
     }
 }

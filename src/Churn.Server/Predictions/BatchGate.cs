@@ -78,9 +78,9 @@ public static class BatchGateEndpoints
 {
     /// <summary>
     /// The route's request waits for a turn of the <see cref="BatchGate"/> before its handler reads the body, and keeps
-    /// it until its response is written.
+    /// it until its response is written; the API description lists the 503 of a full queue.
     /// </summary>
-    public static RouteHandlerBuilder WithBatchGate(this RouteHandlerBuilder builder) => builder.AddEndpointFilter(async (context, next) =>
+    public static RouteHandlerBuilder WithBatchGate(this RouteHandlerBuilder builder) => builder.ProducesProblem(StatusCodes.Status503ServiceUnavailable).AddEndpointFilter(async (context, next) =>
     {
         var http = context.HttpContext;
         var turn = await http.RequestServices.GetRequiredService<BatchGate>().EnterAsync(http.RequestAborted);
