@@ -22,7 +22,7 @@ public sealed class BatchesBusyException(int running, int waiting)
 /// <see cref="BatchesBusyException"/>. A batch already scores its rows on every core, so more batches at once add no
 /// throughput: they only hold more rows' inputs, scores, explanations and log entries in memory together (bench/NOTES.md,
 /// resident memory under batches). A waiting request holds no parsed body. Built on the runtime's
-/// <see cref="ConcurrencyLimiter"/>. Its state is on <c>/metrics</c>: <c>churn_batch_running</c> and <c>churn_batch_waiting</c>.
+/// <see cref="ConcurrencyLimiter"/>. Its state is on <c>/metrics</c>: <c>churn_batch_running</c> and <c>churn_batch_waiting</c>, labelled with <c>permits</c> and <c>queue_limit</c>.
 /// </summary>
 public sealed class BatchGate : IDisposable
 {
@@ -41,9 +41,11 @@ public sealed class BatchGate : IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         });
         var meter = meters.Create(ServerMetrics.MeterName);
-        meter.CreateObservableGauge("churn.batch.running", () => Permits - (int)(limiter.GetStatistics()?.CurrentAvailablePermits ?? 0), "{request}",
+        // Each reading carries the gate's settings, so the two gauges say how full the gate is against what it allows.
+        var settings = new KeyValuePair<string, object?>[] { new("permits", Permits), new("queue_limit", QueueLimit) };
+        meter.CreateObservableGauge("churn.batch.running", () => new Measurement<int>(Permits - (int)(limiter.GetStatistics()?.CurrentAvailablePermits ?? 0), settings), "{request}",
             "Multi-row scoring requests holding a turn of the batch gate.");
-        meter.CreateObservableGauge("churn.batch.waiting", () => (int)(limiter.GetStatistics()?.CurrentQueuedCount ?? 0), "{request}",
+        meter.CreateObservableGauge("churn.batch.waiting", () => new Measurement<int>((int)(limiter.GetStatistics()?.CurrentQueuedCount ?? 0), settings), "{request}",
             "Multi-row scoring requests waiting for a turn of the batch gate.");
     }
 
